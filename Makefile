@@ -1,0 +1,25 @@
+VENV ?= .venv
+HOST ?= 127.0.0.1
+PORT ?= 4566
+DATA ?= $(CURDIR)/data
+PY := $(VENV)/bin/python
+
+.PHONY: setup run test lint bench clean
+
+setup:
+	@scripts/setup.sh
+
+run: setup
+	$(VENV)/bin/rds-emulator serve --host $(HOST) --port $(PORT) --data-dir $(DATA)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+test: setup lint
+	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+bench: setup
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) data
