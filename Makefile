@@ -1,6 +1,6 @@
 VENV ?= .venv
 HOST ?= 127.0.0.1
-PORT ?= 4566
+PORT ?= 8765
 DATA ?= $(CURDIR)/data
 PY := $(VENV)/bin/python
 

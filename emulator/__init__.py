@@ -1,0 +1,1 @@
+"""RDS Emulator: an Amazon RDS-compatible control plane with real MySQL-family servers."""

@@ -1,0 +1,79 @@
+"""DescribeEvents and DescribeEventCategories."""
+
+from datetime import timedelta
+from typing import Any
+
+from emulator.context import Context
+from emulator.model.events import CATEGORIES
+from emulator.protocol.errors import combination, invalid
+from emulator.store import Event
+
+from .paging import page
+
+RETENTION = timedelta(days=14)
+DEFAULT_SPAN = timedelta(minutes=60)
+
+
+def describe(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
+    source_type = request.get("SourceType")
+    source_id = request.get("SourceIdentifier")
+    if source_id and not source_type:
+        raise combination("Cannot specify SourceIdentifier without specifying SourceType.")
+    start, end = _span(ctx, request)
+    categories = request.get("EventCategories") or None
+
+    def fetch(after: str | None, n: int) -> list[tuple[int, Event]]:
+        if after is not None and not after.isdigit():
+            raise invalid("The marker is not valid: use a Marker from an earlier response.")
+        return ctx.store.list_events(
+            start=start,
+            end=end,
+            source_type=source_type,
+            source_id=source_id.lower() if source_id else None,
+            categories=categories,
+            after_id=int(after or 0),
+            limit=n,
+        )
+
+    found, marker = page(fetch, lambda pair: str(pair[0]), request)
+    return {"Events": [_wire(event) for _, event in found], "Marker": marker}
+
+
+def describe_categories(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
+    wanted = request.get("SourceType")
+    if wanted and wanted not in CATEGORIES:
+        raise invalid(f"Invalid source type: {wanted}")
+    return {
+        "EventCategoriesMapList": [
+            {"SourceType": kind, "EventCategories": names}
+            for kind, names in CATEGORIES.items()
+            if not wanted or kind == wanted
+        ]
+    }
+
+
+def _span(ctx: Context, request: dict[str, Any]) -> tuple:
+    now = ctx.clock.now()
+    end = request.get("EndTime") or now
+    if request.get("StartTime"):
+        start = request["StartTime"]
+    elif request.get("Duration") is not None:
+        if request["Duration"] < 0:
+            raise invalid("Duration must be a positive number of minutes.")
+        start = end - timedelta(minutes=request["Duration"])
+    else:
+        start = end - DEFAULT_SPAN
+    if start > end:
+        raise invalid("StartTime must be before EndTime.")
+    return max(start, now - RETENTION), end
+
+
+def _wire(event: Event) -> dict[str, Any]:
+    return {
+        "SourceIdentifier": event.source_id,
+        "SourceType": event.source_type,
+        "Message": event.message,
+        "EventCategories": event.categories,
+        "Date": event.date,
+        "SourceArn": event.source_arn,
+    }

@@ -1,0 +1,50 @@
+"""The one pager behind every Describe*: MaxRecords and an opaque Marker that names the last key returned."""
+
+import base64
+import binascii
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from emulator.model import validation
+from emulator.protocol.errors import invalid
+
+T = TypeVar("T")
+
+
+def page(
+    fetch: Callable[[str | None, int], list[T]],
+    key: Callable[[T], str],
+    request: dict,
+    largest: int = 100,
+) -> tuple[list[T], str | None]:
+    """fetch(after, n) returns up to n items whose key sorts after `after`, in key order."""
+    limit = validation.max_records(request.get("MaxRecords"), largest)
+    after = decode(request["Marker"]) if request.get("Marker") else None
+    items = fetch(after, limit + 1)
+    if len(items) > limit:
+        return items[:limit], encode(key(items[limit - 1]))
+    return items, None
+
+
+def page_sequence(items: Sequence[T], request: dict, largest: int = 100) -> tuple[list[T], str | None]:
+    """The pager over a list held in memory: keys are positions."""
+
+    def fetch(after: str | None, n: int) -> list[T]:
+        if after is not None and not after.isdigit():
+            raise invalid("The marker is not valid: use a Marker from an earlier response.")
+        start = int(after) + 1 if after is not None else 0
+        return list(items[start : start + n])
+
+    positions = {id(item): str(i) for i, item in enumerate(items)}
+    return page(fetch, lambda item: positions[id(item)], request, largest)
+
+
+def encode(key: str) -> str:
+    return base64.urlsafe_b64encode(key.encode()).decode()
+
+
+def decode(marker: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(marker.encode()).decode()
+    except (binascii.Error, UnicodeError, ValueError):
+        raise invalid(f"The marker {marker} is not valid: use a Marker from an earlier response.") from None

@@ -1,0 +1,58 @@
+"""rds-emulator serve: the command line."""
+
+import argparse
+import logging
+import signal
+import sys
+from types import FrameType
+
+from waitress.server import create_server
+
+from emulator.config import Settings
+from emulator.runtime import boot
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="rds-emulator", description="An Amazon RDS-compatible control plane.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the RDS Query API")
+    serve.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port to listen on (default 8765)")
+    serve.add_argument("--data-dir", default=None, help="where state and servers live (default ./data)")
+    serve.add_argument(
+        "--driver", choices=("process", "none"), default=None,
+        help="process: a real MariaDB/MySQL server per instance (default); none: control plane only",
+    )
+    serve.add_argument("--log-level", default="INFO")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings.from_env(host=args.host, port=args.port, data_dir=args.data_dir, driver=args.driver)
+    return run_server(settings)
+
+
+def run_server(settings: Settings) -> int:
+    runtime = boot(settings)
+    server = create_server(runtime.app, host=settings.host, port=settings.port, threads=8, ident="rds-emulator")
+    url = f"http://{settings.host}:{server.effective_port}"
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print(f"RDS Emulator is serving the RDS API at {url} (driver: {settings.driver}, data: {settings.data_dir})")
+    print("Try it:")
+    print(f"  aws --endpoint-url {url} --region {settings.region} rds describe-db-instances")
+    print("(any access key works: export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test)", flush=True)
+    try:
+        server.run()
+    except SystemExit:
+        pass
+    finally:
+        server.close()
+        runtime.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

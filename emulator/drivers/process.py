@@ -1,0 +1,247 @@
+"""The embedded default: each DB instance is its own mariadbd (or mysqld) process on a loopback port.
+
+A server's home is `<data-dir>/servers/<DbiResourceId>/`: its my.cnf, data directory, error log and pid
+file. Servers run in their own session, so they outlive an emulator killed with -9 and are found again
+by their pid file. New data directories are copies of one template made once by mariadb-install-db.
+"""
+
+import getpass
+import hashlib
+import logging
+import os
+import pathlib
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+
+import pymysql
+
+from emulator.engines import server as engine
+
+from . import DriverError, ServerSpec
+
+log = logging.getLogger(__name__)
+READY_TIMEOUT = 60.0
+STOP_TIMEOUT = 60.0
+POLL = 0.01
+
+
+class ProcessDriver:
+    def __init__(self, root: pathlib.Path):
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.binary = engine.installed()
+        if self.binary.server is None or self.binary.install_db is None:
+            raise DriverError("no mariadbd or mysqld is installed: run `make setup`, or serve with --driver none")
+        self.os_user = getpass.getuser()
+        # unix socket paths are limited to 107 bytes: keep them short, one folder per data dir
+        tag = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:12]
+        self.socket_dir = pathlib.Path(tempfile.gettempdir()) / "rds-emulator" / tag
+        self.socket_dir.mkdir(parents=True, exist_ok=True)
+        self._template_lock = threading.Lock()
+        self._children: dict[str, subprocess.Popen[bytes]] = {}
+
+    # paths
+
+    def _home(self, spec: ServerSpec) -> pathlib.Path:
+        return self.root / spec.resource_id
+
+    def _socket(self, spec: ServerSpec) -> str:
+        return str(self.socket_dir / f"{spec.resource_id}.sock")
+
+    def _cnf(self, home: pathlib.Path, datadir: pathlib.Path, sock: str, host: str, port: int) -> str:
+        return engine.my_cnf(
+            datadir=str(datadir),
+            socket=sock,
+            pid_file=str(home / "mysqld.pid"),
+            log_error=str(home / "error.log"),
+            host=host,
+            port=port,
+            user=self.os_user,
+        )
+
+    # the interface
+
+    def provision(self, spec: ServerSpec) -> None:
+        home = self._home(spec)
+        marker = home / "provisioned"
+        if not marker.exists():
+            self.stop(spec)
+            shutil.rmtree(home / "data", ignore_errors=True)
+            home.mkdir(parents=True, exist_ok=True)
+            shutil.copytree(self._template(), home / "data", symlinks=True)
+        self.start(spec)
+        user = spec.master_username
+        with self._admin(spec) as cursor:
+            cursor.execute("CREATE USER IF NOT EXISTS %s@'%%' IDENTIFIED BY PASSWORD %s", (user, spec.password_hash))
+            cursor.execute("ALTER USER %s@'%%' IDENTIFIED BY PASSWORD %s", (user, spec.password_hash))
+            cursor.execute("GRANT ALL PRIVILEGES ON *.* TO %s@'%%' WITH GRANT OPTION", (user,))
+            if spec.db_name:
+                cursor.execute(f"CREATE DATABASE IF NOT EXISTS `{spec.db_name}`")
+        marker.touch()
+
+    def start(self, spec: ServerSpec) -> None:
+        if self.is_running(spec):
+            return
+        home = self._home(spec)
+        cnf = home / "my.cnf"
+        cnf.write_text(self._cnf(home, home / "data", self._socket(spec), spec.host, spec.port))
+        process = subprocess.Popen(
+            [self.binary.server, f"--defaults-file={cnf}"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self._children[spec.resource_id] = process
+        self._wait_ready(spec, process)
+
+    def stop(self, spec: ServerSpec) -> None:
+        pid = self._pid(spec)
+        if pid is None:
+            return
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        if not _until(lambda: not self._alive(spec, pid), STOP_TIMEOUT):
+            log.warning("server %s did not stop in %.0f s: killing it", spec.identifier, STOP_TIMEOUT)
+            os.kill(pid, signal.SIGKILL)
+            _until(lambda: not self._alive(spec, pid), 10)
+        self._children.pop(spec.resource_id, None)
+
+    def is_running(self, spec: ServerSpec) -> bool:
+        pid = self._pid(spec)
+        return pid is not None and self._alive(spec, pid)
+
+    def set_master_password(self, spec: ServerSpec) -> None:
+        with self._admin(spec) as cursor:
+            cursor.execute(
+                "ALTER USER %s@'%%' IDENTIFIED BY PASSWORD %s", (spec.master_username, spec.password_hash)
+            )
+
+    def destroy(self, spec: ServerSpec) -> None:
+        self.stop(spec)
+        shutil.rmtree(self._home(spec), ignore_errors=True)
+        pathlib.Path(self._socket(spec)).unlink(missing_ok=True)
+
+    def stop_all(self) -> None:
+        for home in self.root.iterdir():
+            if (home / "my.cnf").exists():
+                self.stop(_bare_spec(home.name))
+
+    # the process
+
+    def _pid(self, spec: ServerSpec) -> int | None:
+        try:
+            return int((self._home(spec) / "mysqld.pid").read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def _alive(self, spec: ServerSpec, pid: int) -> bool:
+        child = self._children.get(spec.resource_id)
+        if child is not None and child.pid == pid:
+            return child.poll() is None
+        try:
+            state = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            cmdline = pathlib.Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, IndexError):
+            return False
+        # a recycled pid belongs to some other program: ours names its my.cnf
+        return state != "Z" and str(self._home(spec) / "my.cnf").encode() in cmdline
+
+    def _wait_ready(self, spec: ServerSpec, process: subprocess.Popen[bytes]) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise DriverError(f"the server exited with code {process.returncode}: {self._log_tail(spec)}")
+            if self._answers(spec):
+                return
+            time.sleep(POLL)
+        raise DriverError(f"the server did not answer within {READY_TIMEOUT:.0f} s: {self._log_tail(spec)}")
+
+    def _answers(self, spec: ServerSpec) -> bool:
+        """The server greets on its TCP endpoint and runs SELECT 1 on its socket."""
+        try:
+            with socket.create_connection((spec.host, spec.port), timeout=1) as conn:
+                if not conn.recv(4):
+                    return False
+            with self._admin(spec) as cursor:
+                cursor.execute("SELECT 1")
+                return cursor.fetchone() == (1,)
+        except (OSError, pymysql.MySQLError):
+            return False
+
+    def _admin(self, spec: ServerSpec) -> "_AdminCursor":
+        return _AdminCursor(self._socket(spec), self.os_user)
+
+    def _log_tail(self, spec: ServerSpec) -> str:
+        try:
+            lines = (self._home(spec) / "error.log").read_text(errors="replace").splitlines()
+        except OSError:
+            return "no error log"
+        return " | ".join(line for line in lines[-5:] if "ERROR" in line) or "see the server's error.log"
+
+    # the template data directory
+
+    def _template(self) -> pathlib.Path:
+        template = self.root / "_template"
+        with self._template_lock:
+            if not (template / "ready").exists():
+                shutil.rmtree(template, ignore_errors=True)
+                template.mkdir(parents=True)
+                self._install_db(template)
+                (template / "ready").touch()
+        return template / "data"
+
+    def _install_db(self, template: pathlib.Path) -> None:
+        sock = str(self.socket_dir / "template.sock")
+        cnf = template / "my.cnf"
+        cnf.write_text(self._cnf(template, template / "data", sock, "127.0.0.1", 0))
+        assert self.binary.install_db is not None
+        result = subprocess.run(
+            [
+                self.binary.install_db,
+                f"--defaults-file={cnf}",
+                "--auth-root-authentication-method=socket",
+                f"--auth-root-socket-user={self.os_user}",
+                "--skip-test-db",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise DriverError(f"mariadb-install-db failed: {result.stderr.strip()[-500:]}")
+
+
+class _AdminCursor:
+    """A cursor on the server's unix socket as the operating-system user, who alone may log in there."""
+
+    def __init__(self, sock: str, user: str):
+        self.sock, self.user = sock, user
+
+    def __enter__(self) -> pymysql.cursors.Cursor:
+        self.conn = pymysql.connect(unix_socket=self.sock, user=self.user, connect_timeout=5, autocommit=True)
+        return self.conn.cursor()
+
+    def __exit__(self, *exc: object) -> None:
+        self.conn.close()
+
+
+def _bare_spec(resource_id: str) -> ServerSpec:
+    return ServerSpec(resource_id, resource_id, "127.0.0.1", 0, "", "", None)
+
+
+def _until(condition: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(POLL)
+    return condition()

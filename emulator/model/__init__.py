@@ -1,0 +1,1 @@
+"""Resources, their rules and their wire form."""

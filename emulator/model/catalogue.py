@@ -1,0 +1,64 @@
+"""What can be ordered: engines, their versions (the server really installed), classes and storage."""
+
+from dataclasses import dataclass
+
+from emulator.engines.server import ServerBinary
+
+ENGINES = ("mysql", "mariadb")
+ENGINE_DESCRIPTIONS = {"mysql": "MySQL Community Edition", "mariadb": "MariaDB Community Edition"}
+LICENSE_MODEL = "general-public-license"
+DEFAULT_PORT = 3306
+
+_SIZES = ("micro", "small", "medium", "large", "xlarge", "2xlarge")
+_LARGE = ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "24xlarge")
+INSTANCE_CLASSES = tuple(
+    [f"db.{family}.{size}" for family in ("t3", "t4g") for size in _SIZES]
+    + [f"db.t2.{size}" for size in _SIZES[:5]]
+    + [f"db.{family}.{size}" for family in ("m5", "m6g", "m6i", "m7g", "r5", "r6g", "r6i", "r7g") for size in _LARGE]
+    + ["db.m1.small", "db.m1.medium", "db.m1.large", "db.m1.xlarge"]
+    + ["db.m3.medium", "db.m3.large", "db.m3.xlarge", "db.m3.2xlarge"]
+)
+
+
+@dataclass(frozen=True)
+class StorageRange:
+    minimum: int
+    maximum: int
+
+
+STORAGE = {
+    "standard": StorageRange(5, 3072),
+    "gp2": StorageRange(20, 65536),
+    "gp3": StorageRange(20, 65536),
+    "io1": StorageRange(100, 65536),
+    "io2": StorageRange(100, 65536),
+}
+DEFAULT_STORAGE_TYPE = "gp2"
+
+
+@dataclass(frozen=True)
+class EngineVersion:
+    engine: str
+    version: str
+    family: str
+    description: str
+    version_description: str
+
+
+def engine_version(engine: str, server: ServerBinary) -> EngineVersion:
+    """Each engine is offered in the one version this machine really runs; a foreign engine says what serves it."""
+    major_minor = ".".join(server.version.split(".")[:2])
+    native = server.flavor.lower() == engine
+    family = f"mariadb{major_minor}" if engine == "mariadb" else "mysql8.0"
+    description = ENGINE_DESCRIPTIONS[engine]
+    if not native:
+        description += f" (served by {server.flavor} {server.version}: no {engine} server is installed)"
+    return EngineVersion(engine, server.version, family, description, f"{server.flavor} {server.version}")
+
+
+def engine_versions(server: ServerBinary) -> list[EngineVersion]:
+    return [engine_version(engine, server) for engine in ENGINES]
+
+
+def availability_zones(region: str) -> list[str]:
+    return [f"{region}{letter}" for letter in "abcdef"]

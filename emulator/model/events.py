@@ -1,0 +1,33 @@
+"""Event source types, their categories, and the messages RDS writes."""
+
+CATEGORIES = {
+    "db-instance": [
+        "availability", "backup", "configuration change", "creation", "deletion", "failover", "failure",
+        "low storage", "maintenance", "notification", "read replica", "recovery", "restoration",
+    ],
+    "db-parameter-group": ["configuration change"],
+    "db-security-group": ["configuration change", "failure"],
+    "db-snapshot": ["creation", "deletion", "notification", "restoration"],
+}
+SOURCE_TYPES = tuple(CATEGORIES)
+
+# message -> category, for the events this emulator emits about DB instances
+INSTANCE_EVENTS = {
+    "DB instance created": "creation",
+    "DB instance deleted": "deletion",
+    "DB instance shutdown": "availability",
+    "DB instance restarted": "availability",
+    "DB instance stopped": "notification",
+    "DB instance started": "notification",
+    "Applying modification to database instance class": "configuration change",
+    "Finished applying modification to DB instance class": "configuration change",
+    "Applying modification to allocated storage": "configuration change",
+    "Finished applying modification to allocated storage": "configuration change",
+    "Reset master credentials": "configuration change",
+    "Enabled automated backups": "configuration change",
+    "Disabled automated backups": "configuration change",
+    "DB instance failed": "failure",
+    "Recovery of the DB instance is complete": "recovery",
+}
+UPDATED_PARAMETER_GROUP = "Updated to use DBParameterGroup {name}"
+RENAMED = "Renamed instance from {old} to {new}"

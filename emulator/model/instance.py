@@ -1,0 +1,129 @@
+"""A DB instance as the store keeps it, its status, and its wire form."""
+
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta
+from typing import Any
+
+# The status RDS shows while a task of this kind is under way.
+TASK_STATUS = {
+    "create": "creating",
+    "reboot": "rebooting",
+    "recover": "rebooting",
+    "stop": "stopping",
+    "start": "starting",
+    "delete": "deleting",
+    "modify": "modifying",
+    "reset-credentials": "resetting-master-credentials",
+}
+# A stopped instance starts again by itself after this long, as on RDS.
+AUTOMATIC_RESTART_AFTER = timedelta(days=7)
+# The status with no task under way, from what the driver last observed of the server.
+OBSERVED_STATUS = {"none": "creating", "running": "available", "stopped": "stopped", "failed": "failed"}
+
+
+def status(task: str | None, observed: str) -> str:
+    return TASK_STATUS[task] if task else OBSERVED_STATUS[observed]
+
+
+@dataclass
+class Instance:
+    resource_id: str
+    identifier: str
+    engine: str
+    engine_version: str
+    instance_class: str
+    master_username: str
+    password_hash: str
+    allocated_storage: int
+    storage_type: str
+    port: int
+    availability_zone: str
+    backup_window: str
+    maintenance_window: str
+    retention: int
+    parameter_group: str
+    parameter_apply_status: str
+    created_at: datetime
+    db_name: str | None = None
+    address: str | None = None
+    observed: str = "none"
+    multi_az: bool = False
+    auto_minor_version_upgrade: bool = True
+    publicly_accessible: bool = False
+    deletion_protection: bool = False
+    copy_tags_to_snapshot: bool = False
+    stopped_at: datetime | None = None
+    # the kind of the task under way, joined from the tasks table; not a column
+    task: str | None = field(default=None, compare=False)
+
+    @property
+    def status(self) -> str:
+        return status(self.task, self.observed)
+
+    @property
+    def automatic_restart_time(self) -> datetime | None:
+        if self.status != "stopped" or self.stopped_at is None:
+            return None
+        return self.stopped_at + AUTOMATIC_RESTART_AFTER
+
+    def to_row(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "task"}
+
+    def to_wire(self, arn: str, tags: list[dict[str, str]]) -> dict[str, Any]:
+        provisioned = self.observed != "none"
+        return {
+            "DBInstanceIdentifier": self.identifier,
+            "DBInstanceClass": self.instance_class,
+            "Engine": self.engine,
+            "DBInstanceStatus": self.status,
+            "MasterUsername": self.master_username,
+            "DBName": self.db_name,
+            "Endpoint": {"Address": self.address, "Port": self.port} if provisioned and self.address else None,
+            "AllocatedStorage": self.allocated_storage,
+            "InstanceCreateTime": self.created_at if provisioned else None,
+            "PreferredBackupWindow": self.backup_window,
+            "BackupRetentionPeriod": self.retention,
+            "DBSecurityGroups": [],
+            "VpcSecurityGroups": [],
+            "DBParameterGroups": [
+                {"DBParameterGroupName": self.parameter_group, "ParameterApplyStatus": self.parameter_apply_status}
+            ],
+            "AvailabilityZone": self.availability_zone,
+            "PreferredMaintenanceWindow": self.maintenance_window,
+            "PendingModifiedValues": {},
+            "MultiAZ": self.multi_az,
+            "EngineVersion": self.engine_version,
+            "AutoMinorVersionUpgrade": self.auto_minor_version_upgrade,
+            "ReadReplicaDBInstanceIdentifiers": [],
+            "LicenseModel": "general-public-license",
+            "OptionGroupMemberships": [
+                {"OptionGroupName": f"default:{self.engine}-{_major_minor(self.engine_version, '-')}",
+                 "Status": "in-sync"}
+            ],
+            "PubliclyAccessible": self.publicly_accessible,
+            "StorageType": self.storage_type,
+            "DbInstancePort": 0,
+            "StorageEncrypted": False,
+            "DbiResourceId": self.resource_id,
+            "CACertificateIdentifier": "rds-ca-rsa2048-g1",
+            "DomainMemberships": [],
+            "CopyTagsToSnapshot": self.copy_tags_to_snapshot,
+            "MonitoringInterval": 0,
+            "DBInstanceArn": arn,
+            "IAMDatabaseAuthenticationEnabled": False,
+            "PerformanceInsightsEnabled": False,
+            "DeletionProtection": self.deletion_protection,
+            "AssociatedRoles": [],
+            "TagList": tags,
+            "CustomerOwnedIpEnabled": False,
+            "BackupTarget": "region",
+            "NetworkType": "IPV4",
+            "AutomaticRestartTime": self.automatic_restart_time,
+            "DedicatedLogVolume": False,
+            "IsStorageConfigUpgradeAvailable": False,
+            "EngineLifecycleSupport": "open-source-rds-extended-support-disabled",
+        }
+
+
+def _major_minor(version: str, sep: str) -> str:
+    return sep.join(version.split(".")[:2])

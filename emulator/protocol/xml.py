@@ -1,0 +1,80 @@
+"""Result dict -> RDS response XML, and RdsError -> ErrorResponse, by the shapes.
+
+Keys a result leaves out (or sets to None) are not written: RDS omits what it has no value for.
+"""
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+from xml.sax.saxutils import escape
+
+from .errors import RdsError
+from .shapes import RDS, Operation, Shape
+
+
+def response(operation: Operation, result: dict[str, Any] | None, request_id: str) -> str:
+    name = operation.name
+    parts = [f'<{name}Response xmlns="{RDS.namespace}">']
+    if operation.output is not None and operation.result_wrapper:
+        parts.append(f"<{operation.result_wrapper}>")
+        _serialize_members(operation.output, result or {}, parts)
+        parts.append(f"</{operation.result_wrapper}>")
+    parts.append(f"<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata></{name}Response>")
+    return "".join(parts)
+
+
+def error_response(error: RdsError, request_id: str) -> str:
+    return (
+        f'<ErrorResponse xmlns="{RDS.namespace}"><Error><Type>{error.fault}</Type>'
+        f"<Code>{escape(error.code)}</Code><Message>{escape(error.message)}</Message></Error>"
+        f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+    )
+
+
+def timestamp(moment: datetime) -> str:
+    """ISO 8601 UTC with milliseconds, as RDS writes it: 2009-11-06T02:19:59.160Z."""
+    moment = moment.astimezone(UTC) if moment.tzinfo else moment
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _serialize_members(shape: Shape, value: dict[str, Any], parts: list[str]) -> None:
+    for name, (member, location) in shape.members.items():
+        item = value.get(name)
+        if item is not None:
+            parts.append(f"<{location}>")
+            _SERIALIZERS[member.type](member, item, parts)
+            parts.append(f"</{location}>")
+
+
+def _serialize_list(shape: Shape, value: list[Any], parts: list[str]) -> None:
+    assert shape.member is not None
+    member, tag = shape.member, shape.member_name
+    serialize = _SERIALIZERS[member.type]
+    for item in value:
+        parts.append(f"<{tag}>")
+        serialize(member, item, parts)
+        parts.append(f"</{tag}>")
+
+
+def _serialize_string(shape: Shape, value: Any, parts: list[str]) -> None:
+    parts.append(escape(str(value)))
+
+
+def _serialize_boolean(shape: Shape, value: bool, parts: list[str]) -> None:
+    parts.append("true" if value else "false")
+
+
+def _serialize_timestamp(shape: Shape, value: datetime, parts: list[str]) -> None:
+    parts.append(timestamp(value))
+
+
+_SERIALIZERS: dict[str, Callable[[Shape, Any, list[str]], None]] = {
+    "structure": _serialize_members,
+    "list": _serialize_list,
+    "string": _serialize_string,
+    "integer": _serialize_string,
+    "long": _serialize_string,
+    "double": _serialize_string,
+    "boolean": _serialize_boolean,
+    "timestamp": _serialize_timestamp,
+}

@@ -1,0 +1,1 @@
+"""Time-driven work: windows, retention, and the watch over running servers."""

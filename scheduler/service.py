@@ -1,0 +1,18 @@
+"""The APScheduler wiring: fixed job ids, replaced on every start, coalesced when late."""
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from emulator.context import Context
+
+from . import jobs
+
+
+def start(ctx: Context) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
+    scheduler.add_job(
+        jobs.watch_servers, "interval", args=[ctx], seconds=ctx.settings.monitor_seconds,
+        id="watch-servers", replace_existing=True,
+    )
+    scheduler.add_job(jobs.purge_events, "interval", args=[ctx], hours=1, id="purge-events", replace_existing=True)
+    scheduler.start()
+    return scheduler
