@@ -26,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     settings = Settings.from_env(host=args.host, port=args.port, data_dir=args.data_dir, driver=args.driver)
     return run_server(settings)
 

@@ -56,6 +56,11 @@ def engine_version(engine: str, server: ServerBinary) -> EngineVersion:
     return EngineVersion(engine, server.version, family, description, f"{server.flavor} {server.version}")
 
 
+def option_group(engine: str, version: str) -> str:
+    major_minor = "8-0" if engine == "mysql" else "-".join(version.split(".")[:2])
+    return f"default:{engine}-{major_minor}"
+
+
 def engine_versions(server: ServerBinary) -> list[EngineVersion]:
     return [engine_version(engine, server) for engine in ENGINES]
 

@@ -4,6 +4,8 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
 
+from . import catalogue
+
 # The status RDS shows while a task of this kind is under way.
 TASK_STATUS = {
     "create": "creating",
@@ -97,8 +99,7 @@ class Instance:
             "ReadReplicaDBInstanceIdentifiers": [],
             "LicenseModel": "general-public-license",
             "OptionGroupMemberships": [
-                {"OptionGroupName": f"default:{self.engine}-{_major_minor(self.engine_version, '-')}",
-                 "Status": "in-sync"}
+                {"OptionGroupName": catalogue.option_group(self.engine, self.engine_version), "Status": "in-sync"}
             ],
             "PubliclyAccessible": self.publicly_accessible,
             "StorageType": self.storage_type,
@@ -123,7 +124,3 @@ class Instance:
             "IsStorageConfigUpgradeAvailable": False,
             "EngineLifecycleSupport": "open-source-rds-extended-support-disabled",
         }
-
-
-def _major_minor(version: str, sep: str) -> str:
-    return sep.join(version.split(".")[:2])
