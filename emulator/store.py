@@ -22,7 +22,6 @@ from sqlalchemy import (
     String,
     Table,
     TypeDecorator,
-    and_,
     create_engine,
     delete,
     event,
@@ -212,7 +211,7 @@ class Store:
             conditions.append(instances.c.engine.in_(list(engines)))
         if after is not None:
             conditions.append(instances.c.identifier > after)
-        query = query.where(and_(*conditions)).order_by(instances.c.identifier).limit(limit)
+        query = query.where(*conditions).order_by(instances.c.identifier).limit(limit)
         with self._tx() as conn:
             return [Instance(**row._mapping) for row in conn.execute(query)]
 

@@ -39,12 +39,18 @@ def page_sequence(items: Sequence[T], request: dict, largest: int = 100) -> tupl
     return page(fetch, lambda item: positions[id(item)], request, largest)
 
 
+PREFIX = "after:"
+
+
 def encode(key: str) -> str:
-    return base64.urlsafe_b64encode(key.encode()).decode()
+    return base64.urlsafe_b64encode((PREFIX + key).encode()).decode()
 
 
 def decode(marker: str) -> str:
     try:
-        return base64.urlsafe_b64decode(marker.encode()).decode()
+        text = base64.b64decode(marker.encode(), altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeError, ValueError):
-        raise invalid(f"The marker {marker} is not valid: use a Marker from an earlier response.") from None
+        text = ""
+    if not text.startswith(PREFIX):
+        raise invalid(f"The marker {marker} is not valid: use a Marker from an earlier response.")
+    return text.removeprefix(PREFIX)

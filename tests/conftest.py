@@ -1,0 +1,53 @@
+import os
+import pathlib
+import shutil
+
+import pytest
+
+from tests.emulator_process import EmulatorProcess, kill_servers_under
+
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ.pop("AWS_PROFILE", None)
+
+
+def pytest_collection_modifyitems(items):
+    if shutil.which("mariadbd") or shutil.which("mariadbd", path="/usr/sbin"):
+        return
+    skip = pytest.mark.skip(reason="no mariadbd installed: run `make setup`")
+    for item in items:
+        if "mariadb" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def no_servers_left_behind(tmp_path: pathlib.Path):
+    """Fail any test that leaves a DB server running under its temporary directory (and stop it)."""
+    yield
+    left = kill_servers_under(tmp_path)
+    assert not left, f"the test left DB servers running: pids {left}"
+
+
+@pytest.fixture
+def emulator_factory(tmp_path: pathlib.Path):
+    started: list[EmulatorProcess] = []
+
+    def make(driver: str = "process", data_dir: pathlib.Path | None = None) -> EmulatorProcess:
+        emulator = EmulatorProcess(data_dir or tmp_path / "data", driver)
+        started.append(emulator)
+        return emulator.start()
+
+    yield make
+    for emulator in started:
+        emulator.stop()
+
+
+@pytest.fixture
+def rds_client():
+    import boto3
+
+    def make(emulator: EmulatorProcess):
+        return boto3.client("rds", endpoint_url=emulator.url, region_name="us-east-1")
+
+    return make

@@ -1,0 +1,106 @@
+"""An emulator run the way a user runs it: `rds-emulator serve` in a subprocess, on a free loopback port."""
+
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(condition, timeout: float, what: str, interval: float = 0.05):  # poll with a deadline
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)  # poll
+
+
+class EmulatorProcess:
+    def __init__(self, data_dir: pathlib.Path, driver: str = "process", port: int | None = None):
+        self.data_dir = data_dir
+        self.driver = driver
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+        self.log = data_dir / f"emulator-{self.port}.log"
+
+    def start(self) -> "EmulatorProcess":
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        command = [
+            sys.executable, "-m", "emulator.cli", "serve", "--port", str(self.port),
+            "--data-dir", str(self.data_dir), "--driver", self.driver,
+        ]
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        wait_for(self._answers, 30, "the emulator to answer")
+        return self
+
+    def _answers(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise AssertionError(f"the emulator exited: {self.log.read_text()[-2000:]}")
+        try:
+            urllib.request.urlopen(f"{self.url}/?Action=DescribeDBEngineVersions", timeout=2).read()
+        except (urllib.error.URLError, ConnectionError):
+            return False
+        return True
+
+    def stop(self) -> None:
+        """A clean stop: SIGTERM, which also stops the DB servers."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def kill9(self) -> None:
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
+
+    def server_pids(self) -> list[int]:
+        """The DB servers under this data dir that are alive."""
+        return servers_under(self.data_dir)
+
+
+def servers_under(path: pathlib.Path) -> list[int]:
+    found = []
+    marker = str(path).encode()
+    for entry in pathlib.Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if marker in cmdline and state != "Z" and (b"mariadbd" in cmdline or b"mysqld" in cmdline):
+            found.append(int(entry.name))
+    return found
+
+
+def kill_servers_under(path: pathlib.Path) -> list[int]:
+    pids = servers_under(path)
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return pids

@@ -1,0 +1,342 @@
+"""The API end to end in-process, control plane only (`--driver none`): errors, filters, paging, tags, events."""
+
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from emulator.clock import ManualClock
+from emulator.config import Settings
+from emulator.runtime import boot
+from tests.emulator_process import wait_for
+
+NS = "{http://rds.amazonaws.com/doc/2014-10-31/}"
+CREATE = {
+    "Action": "CreateDBInstance", "DBInstanceClass": "db.t3.micro", "Engine": "mysql", "AllocatedStorage": "20",
+    "MasterUsername": "admin", "MasterUserPassword": "secret123",
+}
+
+
+class Api:
+    def __init__(self, client):
+        self.client = client
+
+    def call(self, **fields):
+        response = self.client.post("/", data=fields)
+        root = ET.fromstring(response.data)
+        return response, root
+
+    def ok(self, **fields):
+        response, root = self.call(**fields)
+        assert response.status_code == 200, response.data
+        return root
+
+    def error(self, status, code, **fields):
+        response, root = self.call(**fields)
+        assert response.status_code == status, response.data
+        assert root.findtext(f"{NS}Error/{NS}Code") == code, response.data
+        assert response.headers["x-amzn-RequestId"] == root.findtext(f"{NS}RequestId")
+        return root.findtext(f"{NS}Error/{NS}Message")
+
+    def create(self, identifier, **extra):
+        return self.ok(**(CREATE | {"DBInstanceIdentifier": identifier} | extra))
+
+    def status(self, identifier):
+        root = self.ok(Action="DescribeDBInstances", DBInstanceIdentifier=identifier)
+        return root.findtext(f".//{NS}DBInstanceStatus")
+
+    def wait_available(self, identifier):
+        wait_for(lambda: self.status(identifier) == "available", 10, f"{identifier} to be available")
+
+
+@pytest.fixture
+def clock():
+    return ManualClock(datetime(2026, 11, 24, 12, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def api(tmp_path, clock):
+    runtime = boot(Settings(data_dir=tmp_path / "data", driver="none"), clock=clock, schedule=False)
+    yield Api(runtime.app.test_client())
+    runtime.close()
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        ({"DBInstanceIdentifier": "1abc"}, "must begin with a letter"),
+        ({"DBInstanceIdentifier": "a--b"}, "two consecutive hyphens"),
+        ({"DBInstanceIdentifier": "ab-"}, "must not end with a hyphen"),
+        ({"DBInstanceIdentifier": "a" * 64}, "not a valid identifier"),
+        ({"Engine": "oracle-ee"}, "Invalid DB engine: oracle-ee"),
+        ({"DBInstanceClass": "db.x9.huge"}, "Invalid DB Instance class: db.x9.huge"),
+        ({"AllocatedStorage": "5"}, "Invalid storage size for engine name mysql and storage type gp2: 5"),
+        ({"AllocatedStorage": "70000"}, "Invalid storage size"),
+        ({"AllocatedStorage": "abc"}, "expected an integer"),
+        ({"MasterUserPassword": "short"}, "shorter than 8 characters"),
+        ({"MasterUserPassword": "has/slash1"}, "Only printable ASCII"),
+        ({"MasterUsername": "1admin"}, "MasterUsername"),
+        ({"MasterUsername": "rdsadmin"}, "reserved word"),
+        ({"PreferredBackupWindow": "03:00-03:10"}, "at least 30 minutes"),
+        ({"PreferredBackupWindow": "03:00-04:00", "PreferredMaintenanceWindow": "mon:03:30-mon:04:30"},
+         "must not overlap"),
+        ({"BackupRetentionPeriod": "36"}, "between 0 and 35"),
+        ({"AvailabilityZone": "eu-west-1a"}, "Invalid availability zone"),
+        ({"Port": "80"}, "Invalid port"),
+        ({"MultiAZ": "true"}, "Multi-AZ"),
+        ({"Iops": "1000"}, "Iops"),
+    ],
+)
+def test_create_rejects_bad_input_with_invalid_parameter_value(api, extra, fragment):
+    message = api.error(400, "InvalidParameterValue", **(CREATE | {"DBInstanceIdentifier": "db1"} | extra))
+    assert fragment in message
+    assert "secret123" not in message
+
+
+def test_create_missing_members(api):
+    api.error(400, "MissingParameter", Action="CreateDBInstance", DBInstanceIdentifier="db1")
+    fields = CREATE | {"DBInstanceIdentifier": "db1"}
+    del fields["MasterUserPassword"]
+    assert "MasterUserPassword must be provided" in api.error(400, "InvalidParameterValue", **fields)
+
+
+def test_create_unknown_version_and_parameter_group(api):
+    api.error(400, "InvalidParameterCombination", **(CREATE | {"DBInstanceIdentifier": "a", "EngineVersion": "5.1.9"}))
+    api.error(404, "DBParameterGroupNotFound", **(CREATE | {"DBInstanceIdentifier": "a", "DBParameterGroupName": "x"}))
+
+
+def test_create_answers_creating_then_available_with_defaults(api):
+    root = api.create("MyDB", Engine="MariaDB", Tags_Tag_1_Key="ignored")
+    instance = root.find(f".//{NS}DBInstance")
+    assert instance.findtext(f"{NS}DBInstanceIdentifier") == "mydb"
+    assert instance.findtext(f"{NS}Engine") == "mariadb"
+    assert instance.findtext(f"{NS}DBInstanceStatus") == "creating"
+    assert instance.find(f"{NS}Endpoint") is None
+    assert instance.findtext(f"{NS}DBInstanceArn") == "arn:aws:rds:us-east-1:123456789012:db:mydb"
+    assert instance.findtext(f"{NS}DbiResourceId").startswith("db-")
+    assert instance.findtext(f"{NS}BackupRetentionPeriod") == "1"
+    assert instance.findtext(f"{NS}DBParameterGroups/{NS}DBParameterGroup/{NS}DBParameterGroupName").startswith(
+        "default.mariadb"
+    )
+    api.wait_available("mydb")
+    described = api.ok(Action="DescribeDBInstances", DBInstanceIdentifier="mydb").find(f".//{NS}DBInstance")
+    assert described.findtext(f"{NS}Endpoint/{NS}Address") == "127.0.0.1"
+    assert described.findtext(f"{NS}InstanceCreateTime") == "2026-11-24T12:00:00.000Z"
+    api.error(400, "DBInstanceAlreadyExists", **(CREATE | {"DBInstanceIdentifier": "mydb"}))
+
+
+def test_not_found_and_wrong_state(api):
+    assert api.error(404, "DBInstanceNotFound", Action="DescribeDBInstances", DBInstanceIdentifier="nope") == (
+        "DBInstance nope not found."
+    )
+    api.error(404, "DBInstanceNotFound", Action="RebootDBInstance", DBInstanceIdentifier="nope")
+    api.create("db1")
+    api.wait_available("db1")
+    api.error(400, "InvalidDBInstanceState", Action="StartDBInstance", DBInstanceIdentifier="db1")
+    api.ok(Action="StopDBInstance", DBInstanceIdentifier="db1")
+    wait_for(lambda: api.status("db1") == "stopped", 10, "stopped")
+    api.error(400, "InvalidDBInstanceState", Action="StopDBInstance", DBInstanceIdentifier="db1")
+    api.error(400, "InvalidDBInstanceState", Action="RebootDBInstance", DBInstanceIdentifier="db1")
+    api.error(400, "InvalidDBInstanceState", Action="ModifyDBInstance", DBInstanceIdentifier="db1",
+              BackupRetentionPeriod="3")
+
+
+def test_delete_needs_skip_final_snapshot_and_respects_deletion_protection(api):
+    api.create("db1", DeletionProtection="true")
+    api.wait_available("db1")
+    api.error(400, "InvalidParameterCombination", Action="DeleteDBInstance", DBInstanceIdentifier="db1")
+    assert "not supported" in api.error(
+        400, "InvalidParameterCombination", Action="DeleteDBInstance", DBInstanceIdentifier="db1",
+        FinalDBSnapshotIdentifier="final",
+    )
+    assert "deletion protection" in api.error(
+        400, "InvalidParameterCombination", Action="DeleteDBInstance", DBInstanceIdentifier="db1",
+        SkipFinalSnapshot="true",
+    )
+    api.ok(Action="ModifyDBInstance", DBInstanceIdentifier="db1", DeletionProtection="false")
+    root = api.ok(Action="DeleteDBInstance", DBInstanceIdentifier="db1", SkipFinalSnapshot="true")
+    assert root.findtext(f".//{NS}DBInstanceStatus") == "deleting"
+    wait_for(lambda: api.call(Action="DescribeDBInstances", DBInstanceIdentifier="db1")[0].status_code == 404,
+             10, "deleted")
+
+
+def test_modify_immediately_and_refusals(api):
+    api.create("db1", BackupRetentionPeriod="1")
+    api.wait_available("db1")
+    assert "ApplyImmediately" in api.error(
+        400, "InvalidParameterCombination", Action="ModifyDBInstance", DBInstanceIdentifier="db1",
+        DBInstanceClass="db.m5.large",
+    )
+    assert "EngineVersion" in api.error(
+        400, "InvalidParameterValue", Action="ModifyDBInstance", DBInstanceIdentifier="db1", EngineVersion="8.0.36",
+    )
+    api.ok(
+        Action="ModifyDBInstance", DBInstanceIdentifier="db1", ApplyImmediately="true",
+        DBInstanceClass="db.m5.large", AllocatedStorage="50", BackupRetentionPeriod="0",
+        PreferredBackupWindow="05:00-05:30", PreferredMaintenanceWindow="Sun:06:00-Sun:06:30",
+    )
+    api.wait_available("db1")
+    instance = api.ok(Action="DescribeDBInstances", DBInstanceIdentifier="db1").find(f".//{NS}DBInstance")
+    assert instance.findtext(f"{NS}DBInstanceClass") == "db.m5.large"
+    assert instance.findtext(f"{NS}AllocatedStorage") == "50"
+    assert instance.findtext(f"{NS}BackupRetentionPeriod") == "0"
+    assert instance.findtext(f"{NS}PreferredBackupWindow") == "05:00-05:30"
+    assert instance.findtext(f"{NS}PreferredMaintenanceWindow") == "sun:06:00-sun:06:30"
+    messages = [e.findtext(f"{NS}Message") for e in api.ok(Action="DescribeEvents").iter(f"{NS}Event")]
+    assert "Finished applying modification to DB instance class" in messages
+    assert "Finished applying modification to allocated storage" in messages
+    assert "Disabled automated backups" in messages
+
+
+def test_modify_parameter_group_is_pending_reboot_until_reboot(api):
+    root = api.create("db1")
+    group = root.findtext(f".//{NS}DBParameterGroupName")
+    api.wait_available("db1")
+    api.error(404, "DBParameterGroupNotFound", Action="ModifyDBInstance", DBInstanceIdentifier="db1",
+              DBParameterGroupName="custom")
+    api.ok(Action="ModifyDBInstance", DBInstanceIdentifier="db1", ApplyImmediately="true",
+           BackupRetentionPeriod="7")
+    api.ok(Action="ModifyDBInstance", DBInstanceIdentifier="db1", DBParameterGroupName=group)
+    assert api.ok(Action="DescribeDBInstances").findtext(f".//{NS}ParameterApplyStatus") == "in-sync"
+
+
+def test_rename(api):
+    api.create("old")
+    api.wait_available("old")
+    root = api.ok(Action="ModifyDBInstance", DBInstanceIdentifier="old", NewDBInstanceIdentifier="New",
+                  ApplyImmediately="true")
+    assert root.findtext(f".//{NS}DBInstanceIdentifier") == "new"
+    api.error(404, "DBInstanceNotFound", Action="DescribeDBInstances", DBInstanceIdentifier="old")
+    assert api.status("new") == "available"
+
+
+def test_describe_filters_and_paging(api):
+    for i in range(25):
+        api.create(f"db{i:02d}", Engine="mariadb" if i % 5 == 0 else "mysql")
+    first = api.ok(Action="DescribeDBInstances", MaxRecords="20")
+    names = [e.text for e in first.iter(f"{NS}DBInstanceIdentifier")]
+    marker = first.findtext(f".//{NS}Marker")
+    assert len(names) == 20 and marker
+    second = api.ok(Action="DescribeDBInstances", MaxRecords="20", Marker=marker)
+    names += [e.text for e in second.iter(f"{NS}DBInstanceIdentifier")]
+    assert names == [f"db{i:02d}" for i in range(25)]
+    assert second.find(f".//{NS}Marker") is None
+    engine = api.ok(**{"Action": "DescribeDBInstances", "Filters.Filter.1.Name": "engine",
+                       "Filters.Filter.1.Values.Value.1": "mariadb"})
+    assert [e.text for e in engine.iter(f"{NS}DBInstanceIdentifier")] == ["db00", "db05", "db10", "db15", "db20"]
+    by_arn = api.ok(**{"Action": "DescribeDBInstances", "Filters.member.1.Name": "db-instance-id",
+                       "Filters.member.1.Values.member.1": "arn:aws:rds:us-east-1:123456789012:db:db03"})
+    resource_id = by_arn.findtext(f".//{NS}DbiResourceId")
+    by_resource = api.ok(**{"Action": "DescribeDBInstances", "Filters.member.1.Name": "dbi-resource-id",
+                            "Filters.member.1.Values.member.1": resource_id})
+    assert [e.text for e in by_resource.iter(f"{NS}DBInstanceIdentifier")] == ["db03"]
+    api.error(400, "InvalidParameterValue", Action="DescribeDBInstances", MaxRecords="10")
+    api.error(400, "InvalidParameterValue", Action="DescribeDBInstances", MaxRecords="101")
+    api.error(400, "InvalidParameterValue", Action="DescribeDBInstances", Marker="!!!")
+    api.error(400, "InvalidParameterValue", **{"Action": "DescribeDBInstances", "Filters.member.1.Name": "color",
+                                               "Filters.member.1.Values.member.1": "red"})
+
+
+def test_tags(api):
+    api.create("db1", **{"Tags.member.1.Key": "team", "Tags.member.1.Value": "data"})
+    arn = "arn:aws:rds:us-east-1:123456789012:db:db1"
+    api.ok(**{"Action": "AddTagsToResource", "ResourceName": arn, "Tags.Tag.1.Key": "env",
+              "Tags.Tag.1.Value": "test", "Tags.Tag.2.Key": "team", "Tags.Tag.2.Value": "ops"})
+    listed = api.ok(Action="ListTagsForResource", ResourceName=arn)
+    assert [(t.findtext(f"{NS}Key"), t.findtext(f"{NS}Value")) for t in listed.iter(f"{NS}Tag")] == [
+        ("team", "ops"), ("env", "test"),
+    ]
+    api.ok(**{"Action": "RemoveTagsFromResource", "ResourceName": arn, "TagKeys.member.1": "team"})
+    listed = api.ok(Action="ListTagsForResource", ResourceName=arn)
+    assert [t.findtext(f"{NS}Key") for t in listed.iter(f"{NS}Tag")] == ["env"]
+    api.error(404, "DBInstanceNotFound", Action="ListTagsForResource",
+              ResourceName="arn:aws:rds:us-east-1:123456789012:db:other")
+    api.error(400, "InvalidParameterValue", Action="ListTagsForResource", ResourceName="db1")
+    api.error(400, "InvalidParameterValue", **{"Action": "AddTagsToResource", "ResourceName": arn,
+                                               "Tags.Tag.1.Key": "aws:x", "Tags.Tag.1.Value": "y"})
+
+
+def test_events_default_hour_duration_retention_and_filters(api, clock):
+    api.create("db1")
+    api.wait_available("db1")
+    clock.advance(timedelta(minutes=90))
+    api.create("db2")
+    api.wait_available("db2")
+
+    def sources(**fields):
+        root = api.ok(Action="DescribeEvents", **fields)
+        return [e.findtext(f"{NS}SourceIdentifier") for e in root.iter(f"{NS}Event")]
+
+    assert sources() == ["db2"]
+    assert sources(Duration="120") == ["db1", "db2"]
+    assert sources(Duration="120", SourceType="db-instance", SourceIdentifier="db1") == ["db1"]
+    assert sources(Duration="120", **{"EventCategories.member.1": "deletion"}) == []
+    assert sources(StartTime="2026-11-24T11:59:00Z", EndTime="2026-11-24T12:30:00Z") == ["db1"]
+    api.error(400, "InvalidParameterCombination", Action="DescribeEvents", SourceIdentifier="db1")
+    clock.advance(timedelta(days=15))
+    assert sources(StartTime="2026-11-01T00:00:00Z") == []
+
+
+def test_events_are_paged(api):
+    for i in range(12):
+        api.create(f"db{i:02d}")
+    wait_for(lambda: len(list(api.ok(Action="DescribeEvents").iter(f"{NS}Event"))) == 12, 10, "12 events")
+    first = api.ok(Action="DescribeEvents", MaxRecords="20")
+    assert first.find(f".//{NS}Marker") is None
+    for i in range(12, 25):
+        api.create(f"db{i:02d}")
+    wait_for(lambda: len(list(api.ok(Action="DescribeEvents").iter(f"{NS}Event"))) == 25, 10, "25 events")
+    page = api.ok(Action="DescribeEvents", MaxRecords="20")
+    rest = api.ok(Action="DescribeEvents", MaxRecords="20", Marker=page.findtext(f".//{NS}Marker"))
+    assert len(list(page.iter(f"{NS}Event"))) == 20 and len(list(rest.iter(f"{NS}Event"))) == 5
+
+
+def test_event_categories(api):
+    root = api.ok(Action="DescribeEventCategories", SourceType="db-snapshot")
+    assert [e.text for e in root.iter(f"{NS}EventCategory")] == ["creation", "deletion", "notification", "restoration"]
+    root = api.ok(Action="DescribeEventCategories")
+    assert {e.text for e in root.iter(f"{NS}SourceType")} == {
+        "db-instance", "db-parameter-group", "db-security-group", "db-snapshot"
+    }
+
+
+def test_engine_versions_and_orderable_options(api):
+    root = api.ok(Action="DescribeDBEngineVersions")
+    engines = {v.findtext(f"{NS}Engine"): v for v in root.iter(f"{NS}DBEngineVersion")}
+    assert set(engines) == {"mysql", "mariadb"}
+    assert engines["mariadb"].findtext(f"{NS}DBParameterGroupFamily").startswith("mariadb")
+    root = api.ok(Action="DescribeDBEngineVersions", Engine="mysql")
+    assert [v.text for v in root.iter(f"{NS}Engine")] == ["mysql"]
+    root = api.ok(Action="DescribeOrderableDBInstanceOptions", Engine="mysql", DBInstanceClass="db.t3.micro")
+    kinds = {o.findtext(f"{NS}StorageType"): o for o in root.iter(f"{NS}OrderableDBInstanceOption")}
+    assert kinds["gp2"].findtext(f"{NS}MinStorageSize") == "20"
+    assert kinds["standard"].findtext(f"{NS}MinStorageSize") == "5"
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {},
+        {"Action": ""},
+        {"Action": "CreateDBInstance", "DBInstanceIdentifier.Foo": "x"},
+        {"Action": "DescribeDBInstances", "Filters.member.1.Values.member.1": "x"},
+        {"Action": "DescribeEvents", "Duration": "-5"},
+        {"Action": "DescribeEvents", "StartTime": "2026-01-02T00:00:00Z", "EndTime": "2026-01-01T00:00:00Z"},
+        {"Action": "ListTagsForResource", "ResourceName": "arn:aws:rds:us-east-1:123456789012:pg:x"},
+        {"Action": "DescribeDBEngineVersions", "Marker": "eA=="},
+        {"Action": "DescribeEventCategories", "SourceType": "db-rocket"},
+    ],
+)
+def test_bad_input_never_gets_a_500_or_html(api, fields):
+    response, root = api.call(**fields)
+    assert 400 <= response.status_code < 500
+    assert root.tag == f"{NS}ErrorResponse"
+
+
+def test_get_query_strings_and_other_paths_and_methods(api):
+    response = api.client.get("/?Action=DescribeDBInstances&Version=2013-05-15")
+    assert response.status_code == 200
+    response = api.client.put("/")
+    assert response.status_code == 405 and b"<ErrorResponse" in response.data
+    response = api.client.post("/", data=b"Action=DescribeDBInstances&x=%ff", content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200
