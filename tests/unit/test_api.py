@@ -338,5 +338,7 @@ def test_get_query_strings_and_other_paths_and_methods(api):
     assert response.status_code == 200
     response = api.client.put("/")
     assert response.status_code == 405 and b"<ErrorResponse" in response.data
-    response = api.client.post("/", data=b"Action=DescribeDBInstances&x=%ff", content_type="application/x-www-form-urlencoded")
+    response = api.client.post(
+        "/", data=b"Action=DescribeDBInstances&x=%ff", content_type="application/x-www-form-urlencoded"
+    )
     assert response.status_code == 200
