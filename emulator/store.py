@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Table,
     TypeDecorator,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -119,6 +120,18 @@ tasks = Table(
 
 ACTIVE = ("queued", "running")
 _INSTANCE_COLUMNS = [instances.c[f.name] for f in fields(Instance) if f.name != "task"]
+# Statements built once: SQLAlchemy then reuses their compiled form, which matters on the Describe path.
+_ACTIVE_TASK = (
+    select(tasks.c.kind)
+    .where(tasks.c.resource_id == instances.c.resource_id, tasks.c.state.in_(ACTIVE))
+    .limit(1)
+    .scalar_subquery()
+    .label("task")
+)
+_INSTANCES = select(*_INSTANCE_COLUMNS, _ACTIVE_TASK)
+_BY_IDENTIFIER = _INSTANCES.where(instances.c.identifier == bindparam("identifier"))
+_BY_RESOURCE_ID = _INSTANCES.where(instances.c.resource_id == bindparam("resource_id"))
+_TAGS_OF = select(tags).where(tags.c.resource_id.in_(bindparam("ids", expanding=True))).order_by(tags.c.seq)
 
 
 @dataclass(frozen=True)
@@ -161,12 +174,6 @@ class Store:
 
     # instances
 
-    def _instance_query(self):  # type: ignore[no-untyped-def]
-        active = select(tasks.c.resource_id, tasks.c.kind).where(tasks.c.state.in_(ACTIVE)).subquery()
-        return select(*_INSTANCE_COLUMNS, active.c.kind.label("task")).select_from(
-            instances.outerjoin(active, active.c.resource_id == instances.c.resource_id)
-        )
-
     def add_instance(self, instance: Instance, pairs: list[tuple[str, str]], now: datetime) -> bool:
         """Insert the instance, its tags and its create task; False when the identifier is taken."""
         try:
@@ -184,12 +191,12 @@ class Store:
 
     def find_instance(self, identifier: str) -> Instance | None:
         with self._tx() as conn:
-            row = conn.execute(self._instance_query().where(instances.c.identifier == identifier)).first()
+            row = conn.execute(_BY_IDENTIFIER, {"identifier": identifier}).first()
         return Instance(**row._mapping) if row else None
 
     def get_instance(self, resource_id: str) -> Instance | None:
         with self._tx() as conn:
-            row = conn.execute(self._instance_query().where(instances.c.resource_id == resource_id)).first()
+            row = conn.execute(_BY_RESOURCE_ID, {"resource_id": resource_id}).first()
         return Instance(**row._mapping) if row else None
 
     def list_instances(
@@ -201,7 +208,7 @@ class Store:
         after: str | None = None,
         limit: int | None = None,
     ) -> list[Instance]:
-        query = self._instance_query()
+        query = _INSTANCES
         conditions = []
         if identifiers is not None:
             conditions.append(instances.c.identifier.in_(list(identifiers)))
@@ -277,9 +284,8 @@ class Store:
 
     def tags_of(self, resource_ids: Iterable[str]) -> dict[str, list[dict[str, str]]]:
         found: dict[str, list[dict[str, str]]] = {}
-        query = select(tags).where(tags.c.resource_id.in_(list(resource_ids))).order_by(tags.c.seq)
         with self._tx() as conn:
-            for row in conn.execute(query):
+            for row in conn.execute(_TAGS_OF, {"ids": list(resource_ids)}):
                 found.setdefault(row.resource_id, []).append({"Key": row.key, "Value": row.value})
         return found
 

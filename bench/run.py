@@ -1,0 +1,187 @@
+"""`make bench`: RDS Emulator beside moto's server, in one run on this machine.
+
+1. The API (ours with --driver none; moto keeps metadata only): CreateDBInstance x N, then
+   DescribeDBInstances by identifier and a 100-record page over N instances, over one keep-alive
+   connection; requests/s, median and p99 latency; server RSS.
+2. Real servers (ours with the process driver): create-to-available and reboot-to-available over 5
+   instances, beside a bare mariadbd from mariadb-install-db to answering SELECT 1 with the same my.cnf.
+"""
+
+import argparse
+import os
+import pathlib
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from compat.query_client import QueryClient  # noqa: E402
+from emulator.engines import server as engine  # noqa: E402
+from tests.emulator_process import EmulatorProcess, free_port, wait_for  # noqa: E402
+
+CREATE = {
+    "DBInstanceClass": "db.t3.micro", "Engine": "mysql", "AllocatedStorage": "20",
+    "MasterUsername": "admin", "MasterUserPassword": "password1",
+}
+
+
+def rss_mb(pid: int) -> float:
+    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def timed(client: QueryClient, action: str, params: dict[str, str], count: int) -> list[float]:
+    latencies = []
+    for _ in range(count):
+        start = time.perf_counter()
+        status, _ = client.raw(action, params)
+        latencies.append(time.perf_counter() - start)
+        assert status == 200, (action, status)
+    return latencies
+
+
+def summary(latencies: list[float]) -> dict[str, float]:
+    ordered = sorted(latencies)
+    return {
+        "rps": len(ordered) / sum(ordered),
+        "median_ms": statistics.median(ordered) * 1000,
+        "p99_ms": ordered[int(len(ordered) * 0.99) - 1] * 1000,
+    }
+
+
+def api_bench(url: str, pid: int, instances: int, lookups: int, pages: int) -> dict[str, dict[str, float]]:
+    client = QueryClient(url)
+    creates = []
+    for i in range(instances):
+        start = time.perf_counter()
+        status, body = client.raw("CreateDBInstance", CREATE | {"DBInstanceIdentifier": f"bench{i:04d}"})
+        creates.append(time.perf_counter() - start)
+        assert status == 200, body[:300]
+    by_id = timed(client, "DescribeDBInstances", {"DBInstanceIdentifier": f"bench{instances // 2:04d}"}, lookups)
+    page = timed(client, "DescribeDBInstances", {"MaxRecords": "100"}, pages)
+    client.close()
+    return {
+        "CreateDBInstance": summary(creates),
+        "Describe by identifier": summary(by_id),
+        "Describe 100-record page": summary(page),
+        "rss": {"mb": rss_mb(pid)},
+    }
+
+
+def start_moto(port: int) -> subprocess.Popen:
+    moto = shutil.which("moto_server", path=str(pathlib.Path(sys.executable).parent))
+    process = subprocess.Popen([moto, "-H", "127.0.0.1", "-p", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = QueryClient(f"http://127.0.0.1:{port}")
+
+    def answers() -> bool:
+        try:
+            return client.raw("DescribeDBInstances")[0] == 200
+        except OSError:
+            client.connection.close()
+            return False
+
+    wait_for(answers, 60, "moto_server")
+    client.close()
+    return process
+
+
+def process_bench(workdir: pathlib.Path, count: int) -> dict[str, list[float]]:
+    emulator = EmulatorProcess(workdir / "process", "process").start()
+    client = QueryClient(emulator.url)
+    results: dict[str, list[float]] = {"create": [], "reboot": [], "rss": []}
+    try:
+        for action in ("create", "reboot"):
+            for i in range(count):
+                name = f"real{i}"
+                start = time.perf_counter()
+                if action == "create":
+                    client.call("CreateDBInstance", CREATE | {"DBInstanceIdentifier": name})
+                else:
+                    client.call("RebootDBInstance", {"DBInstanceIdentifier": name})
+                wait_for(lambda n=name: client.call("DescribeDBInstances", {"DBInstanceIdentifier": n})[
+                    "DBInstances"]["DBInstance"]["DBInstanceStatus"] == "available", 120, name, interval=0.005)
+                results[action].append(time.perf_counter() - start)
+        results["rss"] = [rss_mb(pid) for pid in emulator.server_pids()]
+    finally:
+        client.close()
+        emulator.stop()
+    return results
+
+
+def bare_bench(workdir: pathlib.Path, count: int) -> dict[str, list[float]]:
+    """The physical limit: mariadb-install-db, then mariadbd to its first SELECT 1, with our my.cnf."""
+    binary = engine.installed()
+    user = os.environ.get("USER") or "root"
+    results: dict[str, list[float]] = {"start": [], "rss": []}
+    for i in range(count):
+        home = workdir / f"bare{i}"
+        home.mkdir(parents=True)
+        sock = f"{tempfile.gettempdir()}/rds-bench-bare{i}.sock"
+        cnf = home / "my.cnf"
+        cnf.write_text(engine.my_cnf(datadir=str(home / "data"), socket=sock, pid_file=str(home / "pid"),
+                                     log_error=str(home / "err.log"), host="127.0.0.1", port=free_port(), user=user))
+        start = time.perf_counter()
+        subprocess.run([binary.install_db, f"--defaults-file={cnf}", "--auth-root-authentication-method=socket",
+                        "--skip-test-db"], check=True, capture_output=True)
+        server = subprocess.Popen([binary.server, f"--defaults-file={cnf}"], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        wait_for(lambda s=sock: subprocess.run(["mariadb", "-S", s, "-u", user, "-e", "SELECT 1"],
+                                               capture_output=True).returncode == 0, 60, "bare", interval=0.005)
+        results["start"].append(time.perf_counter() - start)
+        results["rss"].append(rss_mb(server.pid))
+        server.send_signal(signal.SIGTERM)
+        server.wait(60)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--instances", type=int, default=1000)
+    parser.add_argument("--lookups", type=int, default=2000)
+    parser.add_argument("--pages", type=int, default=100)
+    parser.add_argument("--servers", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="rds-bench-") as tmp:
+        workdir = pathlib.Path(tmp)
+        ours = EmulatorProcess(workdir / "none", "none").start()
+        moto_port = free_port()
+        moto = start_moto(moto_port)
+        try:
+            print(f"API over {args.instances} instances, one keep-alive connection", flush=True)
+            mine = api_bench(ours.url, ours.process.pid, args.instances, args.lookups, args.pages)
+            theirs = api_bench(f"http://127.0.0.1:{moto_port}", moto.pid, args.instances, args.lookups, args.pages)
+        finally:
+            ours.stop()
+            moto.terminate()
+            moto.wait()
+        print(f"{'':28}{'ours rps':>10}{'moto rps':>10}{'ratio':>8}{'ours med':>10}{'moto med':>10}"
+              f"{'ours p99':>10}{'moto p99':>10}")
+        for name in ("CreateDBInstance", "Describe by identifier", "Describe 100-record page"):
+            a, b = mine[name], theirs[name]
+            print(f"{name:28}{a['rps']:10.0f}{b['rps']:10.0f}{a['rps'] / b['rps']:7.1f}x"
+                  f"{a['median_ms']:8.2f}ms{b['median_ms']:8.2f}ms{a['p99_ms']:8.2f}ms{b['p99_ms']:8.2f}ms")
+        print(f"server RSS after the run: ours {mine['rss']['mb']:.0f} MB, moto {theirs['rss']['mb']:.0f} MB")
+
+        print(f"\nReal servers: {args.servers} instances with the process driver, beside a bare mariadbd", flush=True)
+        real = process_bench(workdir, args.servers)
+        bare = bare_bench(workdir / "bare", args.servers)
+        med = statistics.median
+        print(f"create-to-available: median {med(real['create']):.2f} s (first, with the one-time template: "
+              f"{real['create'][0]:.2f} s); reboot-to-available: median {med(real['reboot']):.2f} s")
+        print(f"bare install-db to SELECT 1: median {med(bare['start']):.2f} s -> create is "
+              f"{med(real['create']) / med(bare['start']):.2f}x the physical limit")
+        print(f"RSS per server: ours median {med(real['rss']):.0f} MB, bare {med(bare['rss']):.0f} MB -> "
+              f"{med(real['rss']) / med(bare['rss']):.2f}x")
+
+
+if __name__ == "__main__":
+    main()
