@@ -1,0 +1,12 @@
+# RDS Emulator with MariaDB for the process driver. The install steps are scripts/setup.sh: the very
+# script `make setup` runs (and the test suite checks), so the image and a checkout install alike.
+FROM debian:12
+RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        python3 python3-venv make && rm -rf /var/lib/apt/lists/*
+WORKDIR /opt/rds-emulator
+COPY . .
+RUN EXTRAS= scripts/setup.sh
+EXPOSE 8765
+VOLUME /var/lib/rds-emulator
+# 0.0.0.0 inside the container only, so that a published port reaches it; DB servers stay on its loopback.
+CMD [".venv/bin/rds-emulator", "serve", "--host", "0.0.0.0", "--port", "8765", "--data-dir", "/var/lib/rds-emulator"]
