@@ -3,6 +3,7 @@
 import secrets
 import socket
 import string
+from dataclasses import replace
 from typing import Any
 
 from emulator.context import Context
@@ -79,8 +80,9 @@ def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     pairs = [(tag["Key"], tag.get("Value", "")) for tag in request.get("Tags", [])]
     if not ctx.store.add_instance(instance, pairs, ctx.clock.now()):
         raise RdsError("DBInstanceAlreadyExists", "DB instance already exists")
+    instance.task = "create"
     ctx.kick()
-    return {"DBInstance": _wire(ctx, _reload(ctx, instance))}
+    return {"DBInstance": _wire(ctx, instance, [{"Key": k, "Value": v} for k, v in dict(pairs).items()])}
 
 
 def describe(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
@@ -155,8 +157,10 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
                 raise RdsError("DBInstanceAlreadyExists", "DB instance already exists")
             immediate["identifier"] = new
             events.append(RENAMED.format(old=instance.identifier, new=new))
-    _apply(ctx, instance, work, immediate, events)
-    return {"DBInstance": _wire(ctx, _reload(ctx, instance, immediate.get("identifier")))}
+    tags = ctx.store.tags_of([instance.resource_id]).get(instance.resource_id, [])
+    kind = _apply(ctx, instance, work, immediate, events)
+    changed = replace(instance, **immediate, task=kind)
+    return {"DBInstance": _wire(ctx, changed, tags)}
 
 
 def reboot(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
@@ -210,13 +214,6 @@ def _wire(ctx: Context, instance: Instance, tags: list[dict[str, str]] | None = 
     return instance.to_wire(ctx.instance_arn(instance.identifier), tags)
 
 
-def _reload(ctx: Context, instance: Instance, identifier: str | None = None) -> Instance:
-    found = ctx.store.get_instance(instance.resource_id)
-    if found is None:
-        raise instance_not_found(identifier or instance.identifier)
-    return found
-
-
 def _name(value: str) -> str:
     """An identifier, or the ARN of an instance."""
     if value.startswith("arn:"):
@@ -242,30 +239,34 @@ def _available(ctx: Context, identifier: str) -> Instance:
     return instance
 
 
-def _queue(ctx: Context, instance: Instance, kind: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+def _queue(ctx: Context, instance: Instance, kind: str) -> dict[str, Any]:
+    """Queue the task and answer with the status it gives; the task may finish (even delete) before we answer."""
+    tags = ctx.store.tags_of([instance.resource_id]).get(instance.resource_id, [])
+    _queue_task(ctx, instance, kind, {}, {})
+    ctx.kick()
+    return {"DBInstance": _wire(ctx, replace(instance, task=kind), tags)}
+
+
+def _queue_task(ctx: Context, instance: Instance, kind: str, params: dict, immediate: dict) -> None:
     try:
-        ctx.store.queue_task(instance.resource_id, kind, params or {}, ctx.clock.now())
+        ctx.store.queue_task(instance.resource_id, kind, params, ctx.clock.now(), **immediate)
     except TaskConflict:
         raise RdsError("InvalidDBInstanceState", f"Instance {instance.identifier} is busy: try again.") from None
-    ctx.kick()
-    return {"DBInstance": _wire(ctx, _reload(ctx, instance))}
 
 
-def _apply(ctx: Context, instance: Instance, work: dict, immediate: dict, events: list[str]) -> None:
-    """Immediate changes and the task that carries out the rest, in one transaction."""
-    identifier = immediate.get("identifier", instance.identifier)
+def _apply(ctx: Context, instance: Instance, work: dict, immediate: dict, events: list[str]) -> str | None:
+    """Immediate changes and the task that carries out the rest, in one transaction; the task's kind."""
+    kind = None
     if work:
         kind = "reset-credentials" if set(work) == {"password"} else "modify"
-        try:
-            ctx.store.queue_task(instance.resource_id, kind, work, ctx.clock.now(), **immediate)
-        except TaskConflict:
-            raise RdsError("InvalidDBInstanceState", f"Instance {instance.identifier} is busy: try again.") from None
+        _queue_task(ctx, instance, kind, work, immediate)
     elif immediate:
         ctx.store.update_instance(instance.resource_id, **immediate)
     for message in events:
-        ctx.instance_event(identifier, message, "configuration change")
+        ctx.instance_event(immediate.get("identifier", instance.identifier), message, "configuration change")
     if work:
         ctx.kick()
+    return kind
 
 
 def _modify_windows(request: dict[str, Any], instance: Instance, immediate: dict[str, Any]) -> None:
