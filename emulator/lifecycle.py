@@ -30,7 +30,10 @@ def reboot(ctx: Context, instance: Instance, task: Task) -> None:
 
 def recover(ctx: Context, instance: Instance, task: Task) -> None:
     """A server that stopped without being asked to is started again."""
-    ctx.driver.start(ctx.spec(instance))
+    spec = ctx.spec(instance)
+    if ctx.driver.is_running(spec):
+        return
+    ctx.driver.start(spec)
     ctx.store.update_instance(instance.resource_id, observed="running")
     ctx.instance_event(instance.identifier, "DB instance restarted")
 

@@ -119,6 +119,7 @@ tasks = Table(
 )
 
 ACTIVE = ("queued", "running")
+# In the order of Instance's fields, so that a row is the Instance's positional arguments, task last.
 _INSTANCE_COLUMNS = [instances.c[f.name] for f in fields(Instance) if f.name != "task"]
 # Statements built once: SQLAlchemy then reuses their compiled form, which matters on the Describe path.
 _ACTIVE_TASK = (
@@ -192,12 +193,12 @@ class Store:
     def find_instance(self, identifier: str) -> Instance | None:
         with self._tx() as conn:
             row = conn.execute(_BY_IDENTIFIER, {"identifier": identifier}).first()
-        return Instance(**row._mapping) if row else None
+        return Instance(*row) if row else None
 
     def get_instance(self, resource_id: str) -> Instance | None:
         with self._tx() as conn:
             row = conn.execute(_BY_RESOURCE_ID, {"resource_id": resource_id}).first()
-        return Instance(**row._mapping) if row else None
+        return Instance(*row) if row else None
 
     def list_instances(
         self,
@@ -220,7 +221,7 @@ class Store:
             conditions.append(instances.c.identifier > after)
         query = query.where(*conditions).order_by(instances.c.identifier).limit(limit)
         with self._tx() as conn:
-            return [Instance(**row._mapping) for row in conn.execute(query)]
+            return [Instance(*row) for row in conn.execute(query)]
 
     def update_instance(self, resource_id: str, **values: Any) -> None:
         with self._tx() as conn:

@@ -11,7 +11,7 @@ EVENT_RETENTION = timedelta(days=14)
 
 
 def watch_servers(ctx: Context) -> None:
-    """Bring each server to the state the store says it is in, and start instances stopped for 7 days."""
+    """Start again each server the store says runs but does not, and each instance stopped for 7 days."""
     now = ctx.clock.now()
     queued = False
     for instance in ctx.store.list_instances():
@@ -25,8 +25,6 @@ def watch_servers(ctx: Context) -> None:
             restart = instance.automatic_restart_time
             if restart is not None and restart <= now:
                 queued |= _queue(ctx, instance.resource_id, "start")
-            elif ctx.driver.is_running(spec):
-                ctx.driver.stop(spec)
     if queued:
         ctx.kick()
 

@@ -82,6 +82,9 @@ def format_maintenance(start: int) -> str:
 
 def defaults(seed: str, backup_text: str | None, maintenance_text: str | None) -> tuple[str, str]:
     """Fill in whichever window is missing, as RDS does: 30 minutes in the region's block, a random day."""
+    if backup_text and maintenance_text:
+        check(backup_text, maintenance_text)
+        return backup_text, maintenance_text
     rng = random.Random(seed)
     first, last = DEFAULT_BLOCK
     for _ in range(100):
@@ -91,4 +94,5 @@ def defaults(seed: str, backup_text: str | None, maintenance_text: str | None) -
         )
         if not overlap(parse_backup(backup), parse_maintenance(maintenance)):
             return backup, maintenance
+    # only a given window that leaves no room in the block for the other one gets here
     raise invalid("The backup window and maintenance window must not overlap.")

@@ -48,7 +48,6 @@ def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     backup, maintenance = windows.defaults(
         resource_id, request.get("PreferredBackupWindow"), request.get("PreferredMaintenanceWindow")
     )
-    windows.check(backup, maintenance)
     license_model = request.get("LicenseModel", catalogue.LICENSE_MODEL)
     if license_model != catalogue.LICENSE_MODEL:
         raise invalid(f"Invalid license model '{license_model}' for engine {engine}")
@@ -279,8 +278,9 @@ def _modify_windows(request: dict[str, Any], instance: Instance, immediate: dict
 
 
 def _refuse_unsupported(request: dict[str, Any], supported: set[str], action: str) -> None:
-    for member in sorted(set(request) - supported):
-        raise invalid(f"The parameter {member} of {action} is not supported by RDS Emulator yet.")
+    unsupported = sorted(set(request) - supported)
+    if unsupported:
+        raise invalid(f"The parameter {unsupported[0]} of {action} is not supported by RDS Emulator yet.")
     for member, what in FALSE_ONLY.items():
         if request.get(member):
             raise invalid(f"{what} are not supported by RDS Emulator yet: {member} must be false.")

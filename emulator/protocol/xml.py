@@ -39,27 +39,46 @@ def timestamp(moment: datetime) -> str:
 
 def _serialize_members(shape: Shape, value: dict[str, Any], parts: list[str]) -> None:
     # Walk the value, not the shape: a DBInstance shape has ~100 members and a result fills about half.
-    members = shape.members
+    plan = _plan(shape)
     for name, item in value.items():
         if item is not None:
-            member, location = members[name]
-            parts.append(f"<{location}>")
-            _SERIALIZERS[member.type](member, item, parts)
-            parts.append(f"</{location}>")
+            opening, closing, serialize, member = plan[name]
+            parts.append(opening)
+            serialize(member, item, parts)
+            parts.append(closing)
 
 
 def _serialize_list(shape: Shape, value: list[Any], parts: list[str]) -> None:
     assert shape.member is not None
-    member, tag = shape.member, shape.member_name
+    member = shape.member
+    opening, closing = f"<{shape.member_name}>", f"</{shape.member_name}>"
     serialize = _SERIALIZERS[member.type]
     for item in value:
-        parts.append(f"<{tag}>")
+        parts.append(opening)
         serialize(member, item, parts)
-        parts.append(f"</{tag}>")
+        parts.append(closing)
 
 
-def _serialize_string(shape: Shape, value: Any, parts: list[str]) -> None:
-    parts.append(escape(str(value)))
+_PLANS: dict[int, dict[str, tuple[str, str, Callable[[Shape, Any, list[str]], None], Shape]]] = {}
+
+
+def _plan(shape: Shape) -> dict[str, tuple[str, str, Callable[[Shape, Any, list[str]], None], Shape]]:
+    """Each member's tags and serializer, worked out once per shape."""
+    plan = _PLANS.get(id(shape))
+    if plan is None:
+        plan = _PLANS[id(shape)] = {
+            name: (f"<{location}>", f"</{location}>", _SERIALIZERS[member.type], member)
+            for name, (member, location) in shape.members.items()
+        }
+    return plan
+
+
+def _serialize_string(shape: Shape, value: str, parts: list[str]) -> None:
+    parts.append(escape(value))
+
+
+def _serialize_number(shape: Shape, value: Any, parts: list[str]) -> None:
+    parts.append(str(value))
 
 
 def _serialize_boolean(shape: Shape, value: bool, parts: list[str]) -> None:
@@ -74,9 +93,9 @@ _SERIALIZERS: dict[str, Callable[[Shape, Any, list[str]], None]] = {
     "structure": _serialize_members,
     "list": _serialize_list,
     "string": _serialize_string,
-    "integer": _serialize_string,
-    "long": _serialize_string,
-    "double": _serialize_string,
+    "integer": _serialize_number,
+    "long": _serialize_number,
+    "double": _serialize_number,
     "boolean": _serialize_boolean,
     "timestamp": _serialize_timestamp,
 }

@@ -8,6 +8,7 @@ import pytest
 from emulator.clock import ManualClock
 from emulator.config import Settings
 from emulator.runtime import boot
+from scheduler import jobs
 from tests.emulator_process import wait_for
 
 NS = "{http://rds.amazonaws.com/doc/2014-10-31/}"
@@ -18,8 +19,9 @@ CREATE = {
 
 
 class Api:
-    def __init__(self, client):
-        self.client = client
+    def __init__(self, runtime):
+        self.runtime = runtime
+        self.client = runtime.app.test_client()
 
     def call(self, **fields):
         response = self.client.post("/", data=fields)
@@ -57,7 +59,7 @@ def clock():
 @pytest.fixture
 def api(tmp_path, clock):
     runtime = boot(Settings(data_dir=tmp_path / "data", driver="none"), clock=clock, schedule=False)
-    yield Api(runtime.app.test_client())
+    yield Api(runtime)
     runtime.close()
 
 
@@ -106,7 +108,7 @@ def test_create_unknown_version_and_parameter_group(api):
 
 
 def test_create_answers_creating_then_available_with_defaults(api):
-    root = api.create("MyDB", Engine="MariaDB", Tags_Tag_1_Key="ignored")
+    root = api.create("MyDB", Engine="MariaDB")
     instance = root.find(f".//{NS}DBInstance")
     assert instance.findtext(f"{NS}DBInstanceIdentifier") == "mydb"
     assert instance.findtext(f"{NS}Engine") == "mariadb"
@@ -342,3 +344,20 @@ def test_get_query_strings_and_other_paths_and_methods(api):
         "/", data=b"Action=DescribeDBInstances&x=%ff", content_type="application/x-www-form-urlencoded"
     )
     assert response.status_code == 200
+
+
+def test_an_instance_stopped_for_7_days_starts_by_itself(api, clock):
+    api.create("db1")
+    api.wait_available("db1")
+    api.ok(Action="StopDBInstance", DBInstanceIdentifier="db1")
+    wait_for(lambda: api.status("db1") == "stopped", 10, "stopped")
+    restart = api.ok(Action="DescribeDBInstances").findtext(f".//{NS}AutomaticRestartTime")
+    assert restart == "2026-12-01T12:00:00.000Z"
+    clock.advance(timedelta(days=7) - timedelta(seconds=1))
+    jobs.watch_servers(api.runtime.ctx)
+    assert api.status("db1") == "stopped"
+    clock.advance(timedelta(seconds=1))
+    jobs.watch_servers(api.runtime.ctx)
+    api.wait_available("db1")
+    messages = [e.findtext(f"{NS}Message") for e in api.ok(Action="DescribeEvents").iter(f"{NS}Event")]
+    assert messages[-1] == "DB instance started"
