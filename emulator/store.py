@@ -132,6 +132,12 @@ _ACTIVE_TASK = (
 _INSTANCES = select(*_INSTANCE_COLUMNS, _ACTIVE_TASK)
 _BY_IDENTIFIER = _INSTANCES.where(instances.c.identifier == bindparam("identifier"))
 _BY_RESOURCE_ID = _INSTANCES.where(instances.c.resource_id == bindparam("resource_id"))
+_WITH_TAGS = (
+    select(*_INSTANCE_COLUMNS, _ACTIVE_TASK, tags.c.key, tags.c.value)
+    .select_from(instances.outerjoin(tags, tags.c.resource_id == instances.c.resource_id))
+    .where(instances.c.identifier == bindparam("identifier"))
+    .order_by(tags.c.seq)
+)
 _TAGS_OF = select(tags).where(tags.c.resource_id.in_(bindparam("ids", expanding=True))).order_by(tags.c.seq)
 
 
@@ -170,6 +176,11 @@ class Store:
         with self.engine.begin() as conn:
             yield conn
 
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
     def close(self) -> None:
         self.engine.dispose()
 
@@ -191,12 +202,22 @@ class Store:
             return set(conn.scalars(select(instances.c.port)))
 
     def find_instance(self, identifier: str) -> Instance | None:
-        with self._tx() as conn:
+        with self._read() as conn:
             row = conn.execute(_BY_IDENTIFIER, {"identifier": identifier}).first()
         return Instance(*row) if row else None
 
+    def find_instance_with_tags(self, identifier: str) -> tuple[Instance, list[dict[str, str]]] | None:
+        """One statement for the commonest call of all, DescribeDBInstances by identifier."""
+        with self._read() as conn:
+            rows = conn.execute(_WITH_TAGS, {"identifier": identifier}).all()
+        if not rows:
+            return None
+        width = len(_INSTANCE_COLUMNS) + 1
+        pairs = [{"Key": row[width], "Value": row[width + 1]} for row in rows if row[width] is not None]
+        return Instance(*rows[0][:width]), pairs
+
     def get_instance(self, resource_id: str) -> Instance | None:
-        with self._tx() as conn:
+        with self._read() as conn:
             row = conn.execute(_BY_RESOURCE_ID, {"resource_id": resource_id}).first()
         return Instance(*row) if row else None
 
@@ -220,7 +241,7 @@ class Store:
         if after is not None:
             conditions.append(instances.c.identifier > after)
         query = query.where(*conditions).order_by(instances.c.identifier).limit(limit)
-        with self._tx() as conn:
+        with self._read() as conn:
             return [Instance(*row) for row in conn.execute(query)]
 
     def update_instance(self, resource_id: str, **values: Any) -> None:
@@ -285,7 +306,7 @@ class Store:
 
     def tags_of(self, resource_ids: Iterable[str]) -> dict[str, list[dict[str, str]]]:
         found: dict[str, list[dict[str, str]]] = {}
-        with self._tx() as conn:
+        with self._read() as conn:
             for row in conn.execute(_TAGS_OF, {"ids": list(resource_ids)}):
                 found.setdefault(row.resource_id, []).append({"Key": row.key, "Value": row.value})
         return found

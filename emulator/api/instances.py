@@ -1,8 +1,8 @@
 """DB instances: create, describe, modify, reboot, stop, start, delete."""
 
+import base64
 import secrets
 import socket
-import string
 from dataclasses import replace
 from typing import Any
 
@@ -35,7 +35,6 @@ MODIFY_MEMBERS = {
 FALSE_ONLY = {"MultiAZ": "Multi-AZ deployments", "StorageEncrypted": "Storage encryption"}
 PORT_RANGE = range(13306, 20000)
 FILTERS = ("db-instance-id", "dbi-resource-id", "engine")
-_RESOURCE_ID_ALPHABET = string.ascii_uppercase + string.digits
 
 
 def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
@@ -44,7 +43,7 @@ def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     engine = validation.engine(request["Engine"])
     version = _engine_version(ctx, engine, request.get("EngineVersion"))
     storage_type = validation.storage_type(request.get("StorageType"))
-    resource_id = "db-" + "".join(secrets.choice(_RESOURCE_ID_ALPHABET) for _ in range(26))
+    resource_id = "db-" + base64.b32encode(secrets.token_bytes(20)).decode()[:26]
     backup, maintenance = windows.defaults(
         resource_id, request.get("PreferredBackupWindow"), request.get("PreferredMaintenanceWindow")
     )
@@ -87,10 +86,10 @@ def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
 def describe(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     if request.get("DBInstanceIdentifier"):
         name = _name(request["DBInstanceIdentifier"])
-        instance = ctx.store.find_instance(name)
-        if instance is None:
+        found = ctx.store.find_instance_with_tags(name)
+        if found is None:
             raise instance_not_found(name)
-        return {"DBInstances": [_wire(ctx, instance)]}
+        return {"DBInstances": [_wire(ctx, *found)]}
     criteria = _filters(request.get("Filters", []))
 
     def fetch(after: str | None, n: int) -> list[Instance]:

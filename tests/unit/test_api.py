@@ -248,6 +248,11 @@ def test_tags(api):
     assert [(t.findtext(f"{NS}Key"), t.findtext(f"{NS}Value")) for t in listed.iter(f"{NS}Tag")] == [
         ("team", "ops"), ("env", "test"),
     ]
+    described = api.ok(Action="DescribeDBInstances", DBInstanceIdentifier="db1")
+    assert [t.findtext(f"{NS}Key") for t in described.iter(f"{NS}Tag")] == ["team", "env"]
+    api.create("bare")
+    described = api.ok(Action="DescribeDBInstances", DBInstanceIdentifier="bare")
+    assert described.find(f".//{NS}TagList") is not None and not list(described.iter(f"{NS}Tag"))
     api.ok(**{"Action": "RemoveTagsFromResource", "ResourceName": arn, "TagKeys.member.1": "team"})
     listed = api.ok(Action="ListTagsForResource", ResourceName=arn)
     assert [t.findtext(f"{NS}Key") for t in listed.iter(f"{NS}Tag")] == ["env"]

@@ -1,0 +1,33 @@
+"""The HTTP side of the wire, against the real server: keep-alive, request ids, GET and POST."""
+
+import http.client
+import urllib.parse
+import uuid
+import xml.etree.ElementTree as ET
+
+NS = "{http://rds.amazonaws.com/doc/2014-10-31/}"
+
+
+def test_keep_alive_request_ids_and_both_methods(emulator_factory):
+    emulator = emulator_factory(driver="none")
+    conn = http.client.HTTPConnection("127.0.0.1", emulator.port, timeout=10)
+    body = urllib.parse.urlencode({"Action": "DescribeDBInstances", "Version": "2014-10-31"})
+    conn.request("POST", "/", body=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    first = conn.getresponse()
+    first_body = first.read()
+    sock = conn.sock
+    assert first.status == 200 and first.version == 11
+    assert first.getheader("Connection", "").lower() != "close"
+    request_id = first.getheader("x-amzn-RequestId")
+    assert str(uuid.UUID(request_id)) == request_id
+    assert ET.fromstring(first_body).findtext(f"{NS}ResponseMetadata/{NS}RequestId") == request_id
+
+    conn.request("GET", "/?Action=DescribeDBInstance&Version=2013-09-09")
+    second = conn.getresponse()
+    error = ET.fromstring(second.read())
+    assert conn.sock is sock, "the connection was kept alive"
+    assert second.status == 400
+    assert error.findtext(f"{NS}Error/{NS}Code") == "InvalidAction"
+    assert second.getheader("x-amzn-RequestId") != request_id
+    assert second.getheader("Content-Type").startswith("text/xml")
+    conn.close()
