@@ -60,7 +60,8 @@ def _span(ctx: Context, request: dict[str, Any]) -> tuple:
     elif request.get("Duration") is not None:
         if request["Duration"] < 0:
             raise invalid("Duration must be a positive number of minutes.")
-        start = end - timedelta(minutes=request["Duration"])
+        # nothing older than the retention is kept, so a longer span means the same
+        start = end - min(timedelta(minutes=request["Duration"]), RETENTION)
     else:
         start = end - DEFAULT_SPAN
     if start > end:

@@ -100,12 +100,19 @@ def _parse_string(shape: Shape, node: Node, path: str) -> str:
     return text
 
 
+_INTEGER_BITS = {"integer": 31, "long": 63}
+
+
 def _parse_integer(shape: Shape, node: Node, path: str) -> int:
     text = _scalar(node, path).strip()
     try:
-        return int(text)
+        number = int(text)
     except ValueError:
         raise invalid(f"Invalid value '{text}' for parameter {path}: expected an integer.") from None
+    bound = 1 << _INTEGER_BITS[shape.type]
+    if not -bound <= number < bound:
+        raise invalid(f"Invalid value '{text}' for parameter {path}: the number is out of range.")
+    return number
 
 
 def _parse_double(shape: Shape, node: Node, path: str) -> float:

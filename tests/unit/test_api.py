@@ -366,3 +366,14 @@ def test_an_instance_stopped_for_7_days_starts_by_itself(api, clock):
     api.wait_available("db1")
     messages = [e.findtext(f"{NS}Message") for e in api.ok(Action="DescribeEvents").iter(f"{NS}Event")]
     assert messages[-1] == "DB instance started"
+
+
+def test_requests_are_routed_by_action_whatever_the_signature_scope_says(api):
+    authorization = (
+        "AWS4-HMAC-SHA256 Credential=AKID/20260101/eu-west-3/ec2/aws4_request, "
+        "SignedHeaders=host;x-amz-date, Signature=abc"
+    )
+    response = api.client.post("/", data={"Action": "DescribeEventCategories"},
+                               headers={"Authorization": authorization})
+    assert response.status_code == 200
+    assert b"<DescribeEventCategoriesResult>" in response.data

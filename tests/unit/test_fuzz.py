@@ -1,0 +1,68 @@
+"""No input yields a 500 or anything but RDS's XML: every member of every action, fed odd values."""
+
+import itertools
+import random
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from emulator.config import Settings
+from emulator.protocol.shapes import RDS
+from emulator.runtime import boot
+from tests.emulator_process import wait_for
+
+ODD = ["", "x", "-1", "0", "99999999999999999999", "1.5", "true", "TRUE", "<a>&", "é", "arn:aws:rds:::db:",
+       "arn:aws:rds:us-east-1:123456789012:db:", "mon:00:00-mon:00:30", "00:00-00:30", "db.t3.micro", "mysql"]
+NS = "{http://rds.amazonaws.com/doc/2014-10-31/}"
+CREATE = {"Action": "CreateDBInstance", "DBInstanceIdentifier": "fuzzed", "DBInstanceClass": "db.t3.micro",
+          "Engine": "mysql", "AllocatedStorage": "20", "MasterUsername": "admin", "MasterUserPassword": "password1"}
+PLAUSIBLE = {"DBInstanceIdentifier": "fuzzed", "DBInstanceClass": "db.t3.micro", "Engine": "mysql",
+             "ResourceName": "arn:aws:rds:us-east-1:123456789012:db:fuzzed"}
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    runtime = boot(Settings(data_dir=tmp_path_factory.mktemp("fuzz"), driver="none"), schedule=False)
+    yield runtime.app.test_client()
+    runtime.close()
+
+
+def keys_for(name: str, shape) -> list[str]:
+    """The flat keys a member can arrive under: itself, or its first list item (and that item's fields)."""
+    if shape.type == "list":
+        item = f"{name}.member.1"
+        if shape.member.type == "structure":
+            return [f"{item}.{field}" for field in shape.member.members]
+        return [item]
+    if shape.type == "structure":
+        return [f"{name}.{field}" for field in shape.members]
+    return [name]
+
+
+def available_instance(client) -> None:
+    """Handlers go deepest with a real instance to act on: make sure there is one, available."""
+    def status() -> str | None:
+        root = ET.fromstring(client.post("/", data={"Action": "DescribeDBInstances"}).data)
+        found = {e.findtext(f"{NS}DBInstanceIdentifier"): e.findtext(f"{NS}DBInstanceStatus")
+                 for e in root.iter(f"{NS}DBInstance")}
+        return found.get("fuzzed")
+
+    if status() is None:
+        client.post("/", data=CREATE)
+    wait_for(lambda: status() == "available", 10, "the fuzzed instance")
+
+
+@pytest.mark.parametrize("action", sorted(RDS.operations))
+def test_odd_values_in_every_member_get_xml_and_never_a_500(client, action):
+    available_instance(client)
+    rng = random.Random(action)
+    operation = RDS.operations[action]
+    base = {"Action": action} | {k: v for k, v in PLAUSIBLE.items() if k in operation.input.required}
+    keys = [key for name, (shape, _) in operation.input.members.items() for key in keys_for(name, shape)]
+    cases = [base | {key: value} for key, value in itertools.product(keys, ODD)]
+    cases += [base | {key: rng.choice(ODD) for key in rng.sample(keys, min(len(keys), 4))} for _ in range(50)]
+    for fields in cases:
+        response = client.post("/", data=fields)
+        assert response.status_code < 500, (fields, response.data)
+        root = ET.fromstring(response.data)
+        assert root.tag.endswith("Response"), (fields, response.data)
