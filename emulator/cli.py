@@ -11,6 +11,13 @@ from waitress.server import create_server
 from emulator.config import Settings
 from emulator.runtime import boot
 
+EXAMPLE = """Try it (any access key works):
+  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION={region}
+  aws --endpoint-url {url} rds create-db-instance --db-instance-identifier mydb --engine mysql \\
+      --db-instance-class db.t3.micro --allocated-storage 20 --master-username admin --master-user-password change-me-1
+  aws --endpoint-url {url} rds wait db-instance-available --db-instance-identifier mydb
+  aws --endpoint-url {url} rds describe-db-instances --query 'DBInstances[].[DBInstanceIdentifier,Endpoint]'"""
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rds-emulator", description="An Amazon RDS-compatible control plane.")
@@ -42,9 +49,7 @@ def run_server(settings: Settings) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     print(f"RDS Emulator is serving the RDS API at {url} (driver: {settings.driver}, data: {settings.data_dir})")
-    print("Try it:")
-    print(f"  aws --endpoint-url {url} --region {settings.region} rds describe-db-instances")
-    print("(any access key works: export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test)", flush=True)
+    print(EXAMPLE.format(url=url, region=settings.region), flush=True)
     try:
         server.run()
     except SystemExit:

@@ -45,6 +45,9 @@ class ProcessDriver:
         self.socket_dir.mkdir(parents=True, exist_ok=True)
         self._template_lock = threading.Lock()
         self._children: dict[str, subprocess.Popen[bytes]] = {}
+        # Made ahead, so that even the first CreateDBInstance is only a copy and a start.
+        self._warm_up = threading.Thread(target=self._template, name="template", daemon=True)
+        self._warm_up.start()
 
     # paths
 
@@ -131,6 +134,7 @@ class ProcessDriver:
         pathlib.Path(self._socket(spec)).unlink(missing_ok=True)
 
     def stop_all(self) -> None:
+        self._warm_up.join()
         for home in self.root.iterdir():
             if (home / "my.cnf").exists():
                 self.stop(_bare_spec(home.name))
