@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from emulator.model.instance import Instance
+from emulator.model.instance import TASK_FIELDS, Instance
 
 
 class UtcDateTime(TypeDecorator):
@@ -120,20 +120,21 @@ tasks = Table(
 
 ACTIVE = ("queued", "running")
 # In the order of Instance's fields, so that a row is the Instance's positional arguments, task last.
-_INSTANCE_COLUMNS = [instances.c[f.name] for f in fields(Instance) if f.name != "task"]
+_INSTANCE_COLUMNS = [instances.c[f.name] for f in fields(Instance) if f.name not in TASK_FIELDS]
 # Statements built once: SQLAlchemy then reuses their compiled form, which matters on the Describe path.
-_ACTIVE_TASK = (
-    select(tasks.c.kind)
+_ACTIVE_TASK = [
+    select(tasks.c[column])
     .where(tasks.c.resource_id == instances.c.resource_id, tasks.c.state.in_(ACTIVE))
     .limit(1)
     .scalar_subquery()
-    .label("task")
-)
-_INSTANCES = select(*_INSTANCE_COLUMNS, _ACTIVE_TASK)
+    .label(field)
+    for column, field in (("kind", "task"), ("params", "task_params"))
+]
+_INSTANCES = select(*_INSTANCE_COLUMNS, *_ACTIVE_TASK)
 _BY_IDENTIFIER = _INSTANCES.where(instances.c.identifier == bindparam("identifier"))
 _BY_RESOURCE_ID = _INSTANCES.where(instances.c.resource_id == bindparam("resource_id"))
 _WITH_TAGS = (
-    select(*_INSTANCE_COLUMNS, _ACTIVE_TASK, tags.c.key, tags.c.value)
+    select(*_INSTANCE_COLUMNS, *_ACTIVE_TASK, tags.c.key, tags.c.value)
     .select_from(instances.outerjoin(tags, tags.c.resource_id == instances.c.resource_id))
     .where(instances.c.identifier == bindparam("identifier"))
     .order_by(tags.c.seq)
@@ -212,7 +213,7 @@ class Store:
             rows = conn.execute(_WITH_TAGS, {"identifier": identifier}).all()
         if not rows:
             return None
-        width = len(_INSTANCE_COLUMNS) + 1
+        width = len(_INSTANCE_COLUMNS) + len(_ACTIVE_TASK)
         pairs = [{"Key": row[width], "Value": row[width + 1]} for row in rows if row[width] is not None]
         return Instance(*rows[0][:width]), pairs
 

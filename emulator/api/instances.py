@@ -157,7 +157,7 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
             events.append(RENAMED.format(old=instance.identifier, new=new))
     tags = ctx.store.tags_of([instance.resource_id]).get(instance.resource_id, [])
     kind = _apply(ctx, instance, work, immediate, events)
-    changed = replace(instance, **immediate, task=kind)
+    changed = replace(instance, **immediate, task=kind, task_params=work if kind else None)
     return {"DBInstance": _wire(ctx, changed, tags)}
 
 

@@ -23,6 +23,9 @@ AUTOMATIC_RESTART_AFTER = timedelta(days=7)
 OBSERVED_STATUS = {"none": "creating", "running": "available", "stopped": "stopped", "failed": "failed"}
 
 
+TASK_FIELDS = ("task", "task_params")
+
+
 def status(task: str | None, observed: str) -> str:
     return TASK_STATUS[task] if task else OBSERVED_STATUS[observed]
 
@@ -55,8 +58,9 @@ class Instance:
     deletion_protection: bool = False
     copy_tags_to_snapshot: bool = False
     stopped_at: datetime | None = None
-    # the kind of the task under way, joined from the tasks table; not a column
+    # the kind and parameters of the task under way, joined from the tasks table; not columns
     task: str | None = field(default=None, compare=False)
+    task_params: dict[str, Any] | None = field(default=None, compare=False)
 
     @property
     def status(self) -> str:
@@ -69,7 +73,17 @@ class Instance:
         return self.stopped_at + AUTOMATIC_RESTART_AFTER
 
     def to_row(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "task"}
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in TASK_FIELDS}
+
+    @property
+    def pending_modified_values(self) -> dict[str, Any]:
+        """What a modification under way will change, as RDS shows it until it is applied."""
+        params = self.task_params or {}
+        return {
+            "DBInstanceClass": params.get("instance_class"),
+            "AllocatedStorage": params.get("allocated_storage"),
+            "MasterUserPassword": "****" if params.get("password") else None,
+        }
 
     def to_wire(self, arn: str, tags: list[dict[str, str]]) -> dict[str, Any]:
         provisioned = self.observed != "none"
@@ -92,7 +106,7 @@ class Instance:
             ],
             "AvailabilityZone": self.availability_zone,
             "PreferredMaintenanceWindow": self.maintenance_window,
-            "PendingModifiedValues": {},
+            "PendingModifiedValues": self.pending_modified_values,
             "MultiAZ": self.multi_az,
             "EngineVersion": self.engine_version,
             "AutoMinorVersionUpgrade": self.auto_minor_version_upgrade,

@@ -44,6 +44,7 @@ def test_instance_life_with_waiters(emulator_factory, rds_client):
         DBInstanceIdentifier="life", MasterUserPassword="second-pass2", ApplyImmediately=True
     )["DBInstance"]
     assert modified["DBInstanceStatus"] == "resetting-master-credentials"
+    assert modified["PendingModifiedValues"] == {"MasterUserPassword": "****"}
     client.get_waiter("db_instance_available").wait(DBInstanceIdentifier="life", WaiterConfig=FAST)
     assert read_rows(endpoint, "admin", "second-pass2", "shop") == ["one", "two"]
     assert refused(endpoint, "admin", "first-pass1")

@@ -172,13 +172,19 @@ def test_modify_immediately_and_refusals(api):
     assert "EngineVersion" in api.error(
         400, "InvalidParameterValue", Action="ModifyDBInstance", DBInstanceIdentifier="db1", EngineVersion="8.0.36",
     )
-    api.ok(
+    answer = api.ok(
         Action="ModifyDBInstance", DBInstanceIdentifier="db1", ApplyImmediately="true",
         DBInstanceClass="db.m5.large", AllocatedStorage="50", BackupRetentionPeriod="0",
         PreferredBackupWindow="05:00-05:30", PreferredMaintenanceWindow="Sun:06:00-Sun:06:30",
-    )
+    ).find(f".//{NS}DBInstance")
+    assert answer.findtext(f"{NS}DBInstanceStatus") == "modifying"
+    assert answer.findtext(f"{NS}DBInstanceClass") == "db.t3.micro"
+    assert answer.findtext(f"{NS}PendingModifiedValues/{NS}DBInstanceClass") == "db.m5.large"
+    assert answer.findtext(f"{NS}PendingModifiedValues/{NS}AllocatedStorage") == "50"
+    assert answer.findtext(f"{NS}BackupRetentionPeriod") == "0"
     api.wait_available("db1")
     instance = api.ok(Action="DescribeDBInstances", DBInstanceIdentifier="db1").find(f".//{NS}DBInstance")
+    assert list(instance.find(f"{NS}PendingModifiedValues")) == []
     assert instance.findtext(f"{NS}DBInstanceClass") == "db.m5.large"
     assert instance.findtext(f"{NS}AllocatedStorage") == "50"
     assert instance.findtext(f"{NS}BackupRetentionPeriod") == "0"
