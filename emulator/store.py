@@ -21,11 +21,13 @@ from sqlalchemy import (
     String,
     Table,
     TypeDecorator,
+    and_,
     bindparam,
     create_engine,
     delete,
     event,
     insert,
+    literal_column,
     or_,
     select,
     update,
@@ -122,20 +124,21 @@ ACTIVE = ("queued", "running")
 # In the order of Instance's fields, so that a row is the Instance's positional arguments, task last.
 _INSTANCE_COLUMNS = [instances.c[f.name] for f in fields(Instance) if f.name not in TASK_FIELDS]
 # Statements built once: SQLAlchemy then reuses their compiled form, which matters on the Describe path.
-_ACTIVE_TASK = [
-    select(tasks.c[column])
-    .where(tasks.c.resource_id == instances.c.resource_id, tasks.c.state.in_(ACTIVE))
-    .limit(1)
-    .scalar_subquery()
-    .label(field)
-    for column, field in (("kind", "task"), ("params", "task_params"))
-]
-_INSTANCES = select(*_INSTANCE_COLUMNS, *_ACTIVE_TASK)
+# The task under way, if any (there is at most one an instance), joined to its instance. The states are
+# written into the SQL: bound values in an IN list would be re-expanded on every execution.
+_UNDER_WAY = and_(
+    tasks.c.resource_id == instances.c.resource_id,
+    tasks.c.state.in_([literal_column(f"'{state}'") for state in ACTIVE]),
+)
+_ACTIVE_TASK = [tasks.c.kind.label("task"), tasks.c.params.label("task_params")]
+_INSTANCES = select(*_INSTANCE_COLUMNS, *_ACTIVE_TASK).select_from(instances.outerjoin(tasks, _UNDER_WAY))
 _BY_IDENTIFIER = _INSTANCES.where(instances.c.identifier == bindparam("identifier"))
 _BY_RESOURCE_ID = _INSTANCES.where(instances.c.resource_id == bindparam("resource_id"))
 _WITH_TAGS = (
     select(*_INSTANCE_COLUMNS, *_ACTIVE_TASK, tags.c.key, tags.c.value)
-    .select_from(instances.outerjoin(tags, tags.c.resource_id == instances.c.resource_id))
+    .select_from(
+        instances.outerjoin(tasks, _UNDER_WAY).outerjoin(tags, tags.c.resource_id == instances.c.resource_id)
+    )
     .where(instances.c.identifier == bindparam("identifier"))
     .order_by(tags.c.seq)
 )

@@ -82,6 +82,7 @@ def format_maintenance(start: int) -> str:
 
 def defaults(seed: str, backup_text: str | None, maintenance_text: str | None) -> tuple[str, str]:
     """Fill in whichever window is missing, as RDS does: 30 minutes in the region's block, a random day."""
+    maintenance_text = maintenance_text.lower() if maintenance_text else None
     if backup_text and maintenance_text:
         check(backup_text, maintenance_text)
         return backup_text, maintenance_text

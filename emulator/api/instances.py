@@ -16,6 +16,7 @@ from emulator.store import TaskConflict
 from scheduler import windows
 
 from .paging import page
+from .tags import pairs as checked_tags
 
 # Members of CreateDBInstance we honour; any other that is sent is refused, never silently dropped.
 CREATE_MEMBERS = {
@@ -75,12 +76,12 @@ def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         deletion_protection=request.get("DeletionProtection", False),
         copy_tags_to_snapshot=request.get("CopyTagsToSnapshot", False),
     )
-    pairs = [(tag["Key"], tag.get("Value", "")) for tag in request.get("Tags", [])]
-    if not ctx.store.add_instance(instance, pairs, ctx.clock.now()):
+    tag_pairs = checked_tags(request.get("Tags", []))
+    if not ctx.store.add_instance(instance, tag_pairs, ctx.clock.now()):
         raise RdsError("DBInstanceAlreadyExists", "DB instance already exists")
     instance.task = "create"
     ctx.kick()
-    return {"DBInstance": _wire(ctx, instance, [{"Key": k, "Value": v} for k, v in dict(pairs).items()])}
+    return {"DBInstance": _wire(ctx, instance, [{"Key": k, "Value": v} for k, v in dict(tag_pairs).items()])}
 
 
 def describe(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:

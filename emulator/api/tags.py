@@ -15,16 +15,21 @@ NOT_FOUND = {
 
 def add(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     resource_id = _resource(ctx, request["ResourceName"])
-    pairs = []
-    for tag in request["Tags"]:
+    ctx.store.set_tags(resource_id, pairs(request["Tags"]))
+    return {}
+
+
+def pairs(tags: list[dict[str, str]]) -> list[tuple[str, str]]:
+    """Tags as (key, value), checked as RDS checks them."""
+    checked = []
+    for tag in tags:
         key, value = tag.get("Key", ""), tag.get("Value", "")
         if not key or len(key) > 128 or key.lower().startswith(("aws:", "rds:")):
             raise invalid(f"Invalid tag key: '{key}'. Keys are 1 to 128 characters and may not start with aws: or rds:")
         if len(value) > 256:
             raise invalid(f"Invalid tag value for key {key}: values are at most 256 characters.")
-        pairs.append((key, value))
-    ctx.store.set_tags(resource_id, pairs)
-    return {}
+        checked.append((key, value))
+    return checked
 
 
 def list_tags(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:

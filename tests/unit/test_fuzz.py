@@ -58,6 +58,8 @@ def test_odd_values_in_every_member_get_xml_and_never_a_500(client, action):
     rng = random.Random(action)
     operation = RDS.operations[action]
     base = {"Action": action} | {k: v for k, v in PLAUSIBLE.items() if k in operation.input.required}
+    if action == "CreateDBInstance":
+        base = CREATE | {"DBInstanceIdentifier": "fuzzed-create"}
     keys = [key for name, (shape, _) in operation.input.members.items() for key in keys_for(name, shape)]
     cases = [base | {key: value} for key, value in itertools.product(keys, ODD)]
     cases += [base | {key: rng.choice(ODD) for key in rng.sample(keys, min(len(keys), 4))} for _ in range(50)]
