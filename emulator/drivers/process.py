@@ -45,6 +45,8 @@ class ProcessDriver:
         self.socket_dir.mkdir(parents=True, exist_ok=True)
         self._template_lock = threading.Lock()
         self._children: dict[str, subprocess.Popen[bytes]] = {}
+        for leftover in self.root.glob("_staging-*"):
+            shutil.rmtree(leftover, ignore_errors=True)
         # Made ahead, so that even the first CreateDBInstance is only a copy and a start.
         self._warm_up = threading.Thread(target=self._template, name="template", daemon=True)
         self._warm_up.start()
@@ -135,7 +137,7 @@ class ProcessDriver:
 
     def stop_all(self) -> None:
         self._warm_up.join()
-        for home in self.root.iterdir():
+        for home in self.root.glob("db-*"):
             if (home / "my.cnf").exists():
                 self.stop(_bare_spec(home.name))
 
@@ -194,19 +196,20 @@ class ProcessDriver:
     # the template data directory
 
     def _template(self) -> pathlib.Path:
+        """The template data directory, made once. It is built aside and renamed into place, so that a
+        build cut short (an emulator killed meanwhile) is never taken for a template."""
         template = self.root / "_template"
         with self._template_lock:
-            if not (template / "ready").exists():
-                shutil.rmtree(template, ignore_errors=True)
-                template.mkdir(parents=True)
-                self._install_db(template)
-                (template / "ready").touch()
+            if not template.exists():
+                staging = pathlib.Path(tempfile.mkdtemp(prefix="_staging-", dir=self.root))
+                self._install_db(staging)
+                staging.rename(template)
         return template / "data"
 
-    def _install_db(self, template: pathlib.Path) -> None:
-        sock = str(self.socket_dir / "template.sock")
-        cnf = template / "my.cnf"
-        cnf.write_text(self._cnf(template, template / "data", sock, "127.0.0.1", 0))
+    def _install_db(self, home: pathlib.Path) -> None:
+        sock = str(self.socket_dir / f"{home.name}.sock")
+        cnf = home / "my.cnf"
+        cnf.write_text(self._cnf(home, home / "data", sock, "127.0.0.1", 0))
         assert self.binary.install_db is not None
         result = subprocess.run(
             [
