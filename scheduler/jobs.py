@@ -1,13 +1,12 @@
 """What runs on the clock: the watch over servers, the auto-start of long-stopped instances, event retention."""
 
 import logging
-from datetime import timedelta
 
 from emulator.context import Context
+from emulator.model.events import RETENTION
 from emulator.store import TaskConflict
 
 log = logging.getLogger(__name__)
-EVENT_RETENTION = timedelta(days=14)
 
 
 def watch_servers(ctx: Context) -> None:
@@ -30,7 +29,7 @@ def watch_servers(ctx: Context) -> None:
 
 
 def purge_events(ctx: Context) -> None:
-    removed = ctx.store.purge_events(ctx.clock.now() - EVENT_RETENTION)
+    removed = ctx.store.purge_events(ctx.clock.now() - RETENTION)
     if removed:
         log.info("removed %d events older than 14 days", removed)
 

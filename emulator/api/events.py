@@ -4,13 +4,12 @@ from datetime import timedelta
 from typing import Any
 
 from emulator.context import Context
-from emulator.model.events import CATEGORIES
+from emulator.model.events import CATEGORIES, RETENTION
 from emulator.protocol.errors import combination, invalid
 from emulator.store import Event
 
 from .paging import page
 
-RETENTION = timedelta(days=14)
 DEFAULT_SPAN = timedelta(minutes=60)
 
 

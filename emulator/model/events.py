@@ -1,5 +1,10 @@
 """Event source types, their categories, and the messages RDS writes."""
 
+from datetime import timedelta
+
+# How long RDS keeps events.
+RETENTION = timedelta(days=14)
+
 CATEGORIES = {
     "db-instance": [
         "availability", "backup", "configuration change", "creation", "deletion", "failover", "failure",
