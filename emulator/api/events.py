@@ -8,7 +8,7 @@ from emulator.model.events import CATEGORIES, RETENTION
 from emulator.protocol.errors import combination, invalid
 from emulator.store import Event
 
-from .paging import page
+from .paging import number, page
 
 DEFAULT_SPAN = timedelta(minutes=60)
 
@@ -22,15 +22,13 @@ def describe(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     categories = request.get("EventCategories") or None
 
     def fetch(after: str | None, n: int) -> list[tuple[int, Event]]:
-        if after is not None and not after.isdigit():
-            raise invalid("The marker is not valid: use a Marker from an earlier response.")
         return ctx.store.list_events(
             start=start,
             end=end,
             source_type=source_type,
             source_id=source_id.lower() if source_id else None,
             categories=categories,
-            after_id=int(after or 0),
+            after_id=number(after),
             limit=n,
         )
 

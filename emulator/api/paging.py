@@ -30,13 +30,20 @@ def page_sequence(items: Sequence[T], request: dict, largest: int = 100) -> tupl
     """The pager over a list held in memory: keys are positions."""
 
     def fetch(after: str | None, n: int) -> list[T]:
-        if after is not None and not after.isdigit():
-            raise invalid("The marker is not valid: use a Marker from an earlier response.")
-        start = int(after) + 1 if after is not None else 0
+        start = number(after) + 1 if after is not None else 0
         return list(items[start : start + n])
 
     positions = {id(item): str(i) for i, item in enumerate(items)}
     return page(fetch, lambda item: positions[id(item)], request, largest)
+
+
+def number(key: str | None) -> int:
+    """A marker's key that names a position or a row id; missing is 0."""
+    if key is None:
+        return 0
+    if not key.isdigit():
+        raise invalid("The marker is not valid: use a Marker from an earlier response.")
+    return int(key)
 
 
 PREFIX = "after:"
