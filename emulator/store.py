@@ -315,6 +315,9 @@ class Store:
                 found.setdefault(row.resource_id, []).append({"Key": row.key, "Value": row.value})
         return found
 
+    def tags_for(self, resource_id: str) -> list[dict[str, str]]:
+        return self.tags_of([resource_id]).get(resource_id, [])
+
     def set_tags(self, resource_id: str, pairs: list[tuple[str, str]]) -> None:
         with self._tx() as conn:
             _upsert_tags(conn, resource_id, pairs)

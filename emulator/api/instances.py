@@ -156,7 +156,7 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
                 raise RdsError("DBInstanceAlreadyExists", "DB instance already exists")
             immediate["identifier"] = new
             events.append(RENAMED.format(old=instance.identifier, new=new))
-    tags = ctx.store.tags_of([instance.resource_id]).get(instance.resource_id, [])
+    tags = ctx.store.tags_for(instance.resource_id)
     kind = _apply(ctx, instance, work, immediate, events)
     changed = replace(instance, **immediate, task=kind, task_params=work if kind else None)
     return {"DBInstance": _wire(ctx, changed, tags)}
@@ -207,9 +207,7 @@ def delete(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
 # helpers
 
 
-def _wire(ctx: Context, instance: Instance, tags: list[dict[str, str]] | None = None) -> dict[str, Any]:
-    if tags is None:
-        tags = ctx.store.tags_of([instance.resource_id]).get(instance.resource_id, [])
+def _wire(ctx: Context, instance: Instance, tags: list[dict[str, str]]) -> dict[str, Any]:
     return instance.to_wire(ctx.instance_arn(instance.identifier), tags)
 
 
@@ -240,7 +238,7 @@ def _available(ctx: Context, identifier: str) -> Instance:
 
 def _queue(ctx: Context, instance: Instance, kind: str) -> dict[str, Any]:
     """Queue the task and answer with the status it gives; the task may finish (even delete) before we answer."""
-    tags = ctx.store.tags_of([instance.resource_id]).get(instance.resource_id, [])
+    tags = ctx.store.tags_for(instance.resource_id)
     _queue_task(ctx, instance, kind, {}, {})
     ctx.kick()
     return {"DBInstance": _wire(ctx, replace(instance, task=kind), tags)}

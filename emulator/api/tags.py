@@ -34,7 +34,7 @@ def pairs(tags: list[dict[str, str]]) -> list[tuple[str, str]]:
 
 def list_tags(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     resource_id = _resource(ctx, request["ResourceName"])
-    return {"TagList": ctx.store.tags_of([resource_id]).get(resource_id, [])}
+    return {"TagList": ctx.store.tags_for(resource_id)}
 
 
 def remove(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
