@@ -4,7 +4,7 @@ PORT ?= 8765
 DATA ?= $(CURDIR)/data
 PY := $(VENV)/bin/python
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test lint bench drift lock clean
 
 setup:
 	@scripts/setup.sh
@@ -20,6 +20,14 @@ test: setup lint
 
 bench: setup
 	$(PY) bench/run.py
+
+# Not part of `make test`: what the newest botocore's RDS model changed since the pinned one.
+drift: setup
+	$(PY) tools/drift.py
+
+# Re-pin every dependency at its newest allowed release, and regenerate the wire shapes with it.
+lock:
+	tools/lock.sh
 
 clean:
 	rm -rf $(VENV) data

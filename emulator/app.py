@@ -10,9 +10,13 @@ from werkzeug.exceptions import HTTPException
 from emulator.api import ACTIONS
 from emulator.context import Context
 from emulator.protocol import query, xml
-from emulator.protocol.errors import RdsError
+from emulator.protocol.errors import RdsError, invalid, shown
 
 log = logging.getLogger(__name__)
+# The largest real requests (a 20-parameter ModifyDBParameterGroup, 50 tags) are a few tens of kB and a
+# few hundred fields: these bounds leave room for them and none for a body that only costs us memory.
+MAX_BODY = 1024 * 1024
+MAX_FIELDS = 1000
 
 
 def create_app(ctx: Context) -> Flask:
@@ -23,8 +27,15 @@ def create_app(ctx: Context) -> Flask:
     def endpoint(path: str) -> Response:
         request_id = str(uuid.uuid4())
         try:
-            operation, parsed = query.parse(_fields())
-            result = ACTIONS[operation.name](ctx, parsed)
+            fields = _fields()
+            operation = query.operation_of(fields)
+            handler = ACTIONS.get(operation.name)
+            if handler is None:
+                raise RdsError(
+                    "UnsupportedOperation",
+                    f"The action {operation.name} is an RDS action that RDS Emulator does not support yet.",
+                )
+            result = handler(ctx, query.parse_input(operation, fields))
             return _xml(xml.response(operation, result, request_id), 200, request_id)
         except RdsError as error:
             return _xml(xml.error_response(error, request_id), error.status, request_id)
@@ -44,15 +55,26 @@ def create_app(ctx: Context) -> Flask:
 
 
 def _fields() -> dict[str, str]:
-    """Query-string fields, then form-body fields (which win)."""
+    """Query-string fields, then form-body fields (which win); bounded, UTF-8, and nothing XML forbids."""
+    if (request.content_length or 0) > MAX_BODY:
+        raise RdsError("InvalidQueryParameter", f"The request body is larger than {MAX_BODY} bytes.")
     try:
-        fields = dict(parse_qsl(request.query_string.decode("utf-8"), keep_blank_values=True, strict_parsing=False))
+        pairs = parse_qsl(request.query_string.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FIELDS)
         if request.method == "POST":
-            body = request.get_data(cache=False).decode("utf-8")
-            fields.update(parse_qsl(body, keep_blank_values=True))
+            body = request.stream.read(MAX_BODY + 1)
+            if len(body) > MAX_BODY:
+                raise RdsError("InvalidQueryParameter", f"The request body is larger than {MAX_BODY} bytes.")
+            pairs += parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FIELDS)
     except UnicodeDecodeError:
         raise RdsError("MalformedQueryString", "The request is not valid UTF-8.") from None
-    return fields
+    except ValueError:
+        raise RdsError("InvalidQueryParameter", f"The request has more than {MAX_FIELDS} fields.") from None
+    if len(pairs) > MAX_FIELDS:
+        raise RdsError("InvalidQueryParameter", f"The request has more than {MAX_FIELDS} fields.")
+    for key, value in pairs:
+        if xml.FORBIDDEN.search(key) or xml.FORBIDDEN.search(value):
+            raise invalid(f"The parameter {shown(key)} contains a character that is not allowed in RDS requests.")
+    return dict(pairs)
 
 
 def _xml(body: str, status: int, request_id: str) -> Response:

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything RDS Emulator needs on Debian 12, and nothing twice.
-# Used by `make setup` and by the Dockerfile alike. EXTRAS picks the pip extras (default: test).
+# Used by `make setup` and by the Dockerfile alike. EXTRAS picks the pip extras: test (default) installs from
+# requirements-test.lock, an empty EXTRAS from requirements.lock. Every Python package comes pinned from the
+# lock; the venv is rebuilt from scratch whenever the lock or pyproject.toml changes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extras=${EXTRAS-test}
@@ -26,15 +28,23 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
-stamp="$venv/.installed"
+lock=requirements.lock
 spec="."
-[ -n "$extras" ] && spec=".[$extras]"
-if [ ! -x "$venv/bin/python" ]; then
-    python3 -m venv "$venv"
+if [ -n "$extras" ]; then
+    lock=requirements-test.lock
+    spec=".[$extras]"
 fi
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ "$(cat "$stamp")" != "$spec" ]; then
-    echo "setup: installing $spec into $venv"
-    "$venv/bin/pip" install -q --disable-pip-version-check -e "$spec"
-    echo "$spec" > "$stamp"
+stamp="$venv/.installed"
+want="$spec $(cat "$lock" pyproject.toml | sha256sum | cut -c1-16)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    echo "setup: installing $spec into $venv from $lock"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    # Pinned, and no site-wide constraints: the lock alone decides what is installed.
+    export PIP_CONSTRAINT= PIP_DISABLE_PIP_VERSION_CHECK=1
+    "$venv/bin/pip" install -q -r "$lock"
+    "$venv/bin/pip" install -q --no-deps --no-build-isolation -e .
+    "$venv/bin/pip" check >/dev/null
+    echo "$want" > "$stamp"
 fi
 echo "setup: ready"

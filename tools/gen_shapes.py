@@ -1,34 +1,49 @@
-"""Writes emulator/protocol/rds-shapes.json: the wire shapes of the actions we serve.
+"""Writes emulator/protocol/rds-shapes.json: the structure of botocore's whole RDS model.
 
-The authority on names, nesting and list member names is botocore's RDS service model. This tool keeps
-the structure of the actions listed below (no documentation text) so that the server reads its shapes
-from data and never imports botocore. Run it when an action is added:  .venv/bin/python tools/gen_shapes.py
+The authority on names, nesting, list member names and error codes is botocore's RDS service model. This
+tool keeps the structure of every operation and every error shape (no documentation text), and records the
+botocore version it came from, so that the server reads its wire from data and never imports botocore.
+It runs with the pinned botocore: `make lock` refreshes the lock and then this file; by hand,
+`.venv/bin/python tools/gen_shapes.py`.
 """
 
 import json
 import pathlib
 
+import botocore
 import botocore.loaders
 
-ACTIONS = [
-    "AddTagsToResource",
-    "CreateDBInstance",
-    "DeleteDBInstance",
-    "DescribeDBEngineVersions",
-    "DescribeDBInstances",
-    "DescribeEventCategories",
-    "DescribeEvents",
-    "DescribeOrderableDBInstanceOptions",
-    "ListTagsForResource",
-    "ModifyDBInstance",
-    "RebootDBInstance",
-    "RemoveTagsFromResource",
-    "StartDBInstance",
-    "StopDBInstance",
-]
 KEPT_MEMBER_KEYS = ("shape", "locationName")
 KEPT_SHAPE_KEYS = ("type", "required", "min", "max", "enum")
 OUT = pathlib.Path(__file__).resolve().parent.parent / "emulator" / "protocol" / "rds-shapes.json"
+
+# The errors every AWS Query service answers, which a service model does not list: code -> HTTP status,
+# from the AWS API reference's "Common Errors" page (the RDS edition).
+COMMON_ERRORS = {
+    "AccessDeniedException": 400,
+    "IncompleteSignature": 400,
+    "InternalFailure": 500,
+    "InvalidAction": 400,
+    "InvalidClientTokenId": 403,
+    "InvalidParameterCombination": 400,
+    "InvalidParameterValue": 400,
+    "InvalidQueryParameter": 400,
+    "MalformedQueryString": 404,
+    "MissingAction": 400,
+    "MissingAuthenticationToken": 403,
+    "MissingParameter": 400,
+    "NotAuthorized": 400,
+    "OptInRequired": 403,
+    "RequestExpired": 400,
+    "ServiceUnavailable": 503,
+    "SignatureDoesNotMatch": 403,
+    "Throttling": 400,
+    "ThrottlingException": 400,
+    "ValidationError": 400,
+}
+# The one code of our own: an action RDS has and RDS Emulator does not serve yet (docs/compatibility.md).
+EMULATOR_ERRORS = {"UnsupportedOperation": 400}
+RECEIVER_FAULTS = ("InternalFailure", "ServiceUnavailable")
 
 
 def strip_shape(shape: dict) -> dict:
@@ -42,39 +57,48 @@ def strip_shape(shape: dict) -> dict:
     return kept
 
 
-def collect(model: dict, name: str, into: dict) -> None:
-    if name in into:
-        return
-    shape = strip_shape(model["shapes"][name])
-    into[name] = shape
-    children = [m["shape"] for m in shape.get("members", {}).values()]
-    if "member" in shape:
-        children.append(shape["member"]["shape"])
-    for child in children:
-        collect(model, child, into)
+def errors(model: dict) -> dict[str, dict]:
+    """Wire code -> HTTP status and fault, from the model's error shapes, then the common ones."""
+    found = {}
+    for name, shape in model["shapes"].items():
+        if "error" in shape or shape.get("exception"):
+            error = shape.get("error", {})
+            found[error.get("code", name)] = {
+                "status": error.get("httpStatusCode", 400),
+                "sender": error.get("senderFault", True),
+            }
+    for code, status in (COMMON_ERRORS | EMULATOR_ERRORS).items():
+        found.setdefault(code, {"status": status, "sender": code not in RECEIVER_FAULTS})
+    return dict(sorted(found.items()))
 
 
-def main() -> None:
-    model = botocore.loaders.Loader().load_service_model("rds", "service-2")
-    shapes: dict = {}
+def build(model: dict, version: str) -> dict:
     operations = {}
-    for action in ACTIONS:
-        op = model["operations"][action]
+    for action, op in sorted(model["operations"].items()):
         entry = {"input": op["input"]["shape"]}
-        collect(model, op["input"]["shape"], shapes)
         if "output" in op:
             entry["output"] = op["output"]["shape"]
             entry["resultWrapper"] = op["output"]["resultWrapper"]
-            collect(model, op["output"]["shape"], shapes)
         operations[action] = entry
-    data = {
+    return {
+        "botocoreVersion": version,
         "apiVersion": model["metadata"]["apiVersion"],
         "xmlNamespace": model["metadata"]["xmlNamespace"],
         "operations": operations,
-        "shapes": dict(sorted(shapes.items())),
+        "errors": errors(model),
+        "shapes": {name: strip_shape(shape) for name, shape in sorted(model["shapes"].items())},
     }
-    OUT.write_text(json.dumps(data, indent=1) + "\n")
-    print(f"wrote {OUT} ({len(operations)} actions, {len(shapes)} shapes)")
+
+
+def installed_model() -> dict:
+    return botocore.loaders.Loader().load_service_model("rds", "service-2")
+
+
+def main() -> None:
+    data = build(installed_model(), botocore.__version__)
+    OUT.write_text(json.dumps(data, indent=0, separators=(",", ":")) + "\n")
+    print(f"wrote {OUT} from botocore {botocore.__version__}: {len(data['operations'])} operations, "
+          f"{len(data['shapes'])} shapes, {len(data['errors'])} error codes")
 
 
 if __name__ == "__main__":

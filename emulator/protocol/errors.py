@@ -1,28 +1,13 @@
-"""RdsError and the catalogue of the AWS error codes we answer with."""
+"""RdsError: a failure the client caused, with its AWS code; the code's HTTP status comes from the model."""
 
-# code -> HTTP status, as botocore's RDS model and the Query protocol's common errors give them.
-STATUS = {
-    "DBInstanceNotFound": 404,
-    "DBInstanceAlreadyExists": 400,
-    "DBParameterGroupNotFound": 404,
-    "DBSecurityGroupNotFound": 404,
-    "DBSnapshotAlreadyExists": 400,
-    "DBSnapshotNotFound": 404,
-    "InvalidDBInstanceState": 400,
-    "InsufficientDBInstanceCapacity": 400,
-    "StorageQuotaExceeded": 400,
-    "InstanceQuotaExceeded": 400,
-    "InvalidAction": 400,
-    "MissingAction": 400,
-    "MissingParameter": 400,
-    "InvalidParameterValue": 400,
-    "InvalidParameterCombination": 400,
-    "MalformedQueryString": 404,
-    "InvalidClientTokenId": 403,
-    "InternalFailure": 500,
-    "ServiceUnavailable": 503,
-}
-RECEIVER_FAULTS = {"InternalFailure", "ServiceUnavailable"}
+import logging
+
+from .shapes import RDS
+
+log = logging.getLogger(__name__)
+# The most of a client's value an error message quotes: a 20 MB identifier is not echoed back.
+QUOTED = 64
+LONGEST_MESSAGE = 1024
 
 
 class RdsError(Exception):
@@ -31,9 +16,19 @@ class RdsError(Exception):
     def __init__(self, code: str, message: str):
         super().__init__(f"{code}: {message}")
         self.code = code
-        self.message = message
-        self.status = STATUS[code]
-        self.fault = "Receiver" if code in RECEIVER_FAULTS else "Sender"
+        self.message = message if len(message) <= LONGEST_MESSAGE else message[:LONGEST_MESSAGE] + "..."
+        known = RDS.errors.get(code)
+        if known is None:
+            # tests/unit/test_errors.py checks every code we raise; this is only a last resort
+            log.error("error code %s is not in the RDS model", code)
+        self.status = known.status if known else 400
+        self.fault = "Sender" if known is None or known.sender else "Receiver"
+
+
+def shown(value: object) -> str:
+    """A client's value as an error message quotes it: at most a short prefix."""
+    text = str(value)
+    return text if len(text) <= QUOTED else f"{text[:QUOTED]}... ({len(text)} characters)"
 
 
 def invalid(message: str) -> RdsError:
@@ -45,4 +40,4 @@ def combination(message: str) -> RdsError:
 
 
 def instance_not_found(identifier: str) -> RdsError:
-    return RdsError("DBInstanceNotFound", f"DBInstance {identifier} not found.")
+    return RdsError("DBInstanceNotFound", f"DBInstance {shown(identifier)} not found.")

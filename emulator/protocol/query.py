@@ -4,25 +4,37 @@ Lists arrive as `Name.member.N` or `Name.<MemberLocationName>.N`, N from 1; an e
 Every failure here is an RdsError with a 4xx code: the client's input, never our bug.
 """
 
+import math
+import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from .errors import RdsError, invalid
+from .errors import RdsError, invalid, shown
 from .shapes import RDS, Operation, ServiceShapes, Shape
 
 Node = str | dict[str, "Node"]
+# No real list has a million members: a longer index is refused before int() is asked to read it.
+INDEX_DIGITS = 6
 
 
 def parse(params: Mapping[str, str], service: ServiceShapes = RDS) -> tuple[Operation, dict[str, Any]]:
+    operation = operation_of(params, service)
+    return operation, parse_input(operation, params)
+
+
+def operation_of(params: Mapping[str, str], service: ServiceShapes = RDS) -> Operation:
     action = params.get("Action")
     if not action:
         raise RdsError("MissingAction", "The request must contain the parameter Action.")
     operation = service.operations.get(action)
     if operation is None:
-        raise RdsError("InvalidAction", f"The action {action} is not valid for this web service.")
-    tree = _tree(params)
-    return operation, _parse_structure(operation.input, tree, "")
+        raise RdsError("InvalidAction", f"The action {shown(action)} is not valid for this web service.")
+    return operation
+
+
+def parse_input(operation: Operation, params: Mapping[str, str]) -> dict[str, Any]:
+    return _parse_structure(operation.input, _tree(params), "")
 
 
 def _tree(params: Mapping[str, str]) -> dict[str, Node]:
@@ -71,8 +83,8 @@ def _parse_list(shape: Shape, node: Node, path: str) -> list[Any]:
         raise invalid(f"The parameter {path} must be a list: use {path}.member.N.")
     indexed = []
     for index, value in items.items():
-        if not index.isdigit() or int(index) < 1:
-            raise invalid(f"The list index {index!r} in {path} must be a whole number from 1.")
+        if not (index.isascii() and index.isdigit() and len(index) <= INDEX_DIGITS) or int(index) < 1:
+            raise invalid(f"The list index {shown(index)!r} in {path} must be a whole number from 1.")
         indexed.append((int(index), value))
     indexed.sort(key=lambda pair: pair[0])
     assert shape.member is not None
@@ -96,49 +108,56 @@ def _scalar(node: Node, path: str) -> str:
 def _parse_string(shape: Shape, node: Node, path: str) -> str:
     text = _scalar(node, path)
     if shape.enum and text not in shape.enum:
-        raise invalid(f"Invalid value '{text}' for parameter {path}: expected one of {', '.join(shape.enum)}.")
+        raise invalid(f"Invalid value '{shown(text)}' for parameter {path}: expected one of {', '.join(shape.enum)}.")
     return text
 
 
 _INTEGER_BITS = {"integer": 31, "long": 63}
+# ASCII digits only, and few enough that int() never meets Python's limit on long numbers.
+_INTEGER = re.compile(r"^[+-]?[0-9]{1,20}\Z")
 
 
 def _parse_integer(shape: Shape, node: Node, path: str) -> int:
     text = _scalar(node, path).strip()
-    try:
-        number = int(text)
-    except ValueError:
-        raise invalid(f"Invalid value '{text}' for parameter {path}: expected an integer.") from None
+    if not _INTEGER.match(text):
+        raise invalid(f"Invalid value '{shown(text)}' for parameter {path}: expected an integer.")
+    number = int(text)
     bound = 1 << _INTEGER_BITS[shape.type]
     if not -bound <= number < bound:
-        raise invalid(f"Invalid value '{text}' for parameter {path}: the number is out of range.")
+        raise invalid(f"Invalid value '{shown(text)}' for parameter {path}: the number is out of range.")
     return number
 
 
 def _parse_double(shape: Shape, node: Node, path: str) -> float:
     text = _scalar(node, path).strip()
     try:
-        return float(text)
+        number = float(text) if len(text) <= 64 and text.isascii() else math.nan
     except ValueError:
-        raise invalid(f"Invalid value '{text}' for parameter {path}: expected a number.") from None
+        number = math.nan
+    if not math.isfinite(number):
+        raise invalid(f"Invalid value '{shown(text)}' for parameter {path}: expected a number.")
+    return number
 
 
 def _parse_boolean(shape: Shape, node: Node, path: str) -> bool:
     text = _scalar(node, path).strip().lower()
     if text not in ("true", "false"):
-        raise invalid(f"Invalid value '{text}' for parameter {path}: expected true or false.")
+        raise invalid(f"Invalid value '{shown(text)}' for parameter {path}: expected true or false.")
     return text == "true"
 
 
 def _parse_timestamp(shape: Shape, node: Node, path: str) -> datetime:
     text = _scalar(node, path).strip()
     try:
+        if len(text) > 64 or not text.isascii():
+            raise ValueError(text)
         moment = datetime.fromtimestamp(float(text), UTC) if _is_number(text) else datetime.fromisoformat(text)
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     except (ValueError, OverflowError, OSError):
         raise invalid(
-            f"Invalid value '{text}' for parameter {path}: expected an ISO 8601 timestamp."
+            f"Invalid value '{shown(text)}' for parameter {path}: expected an ISO 8601 timestamp."
         ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return moment
 
 
 def _is_number(text: str) -> bool:

@@ -1,4 +1,5 @@
-"""The declared wire shapes: one entry per action, read from rds-shapes.json (see tools/gen_shapes.py)."""
+"""The declared wire: every operation's shapes and every error code, read from rds-shapes.json (see
+tools/gen_shapes.py), which is botocore's RDS model without its documentation."""
 
 import json
 import pathlib
@@ -30,10 +31,18 @@ class Operation:
 
 
 @dataclass(frozen=True)
+class ErrorCode:
+    status: int
+    sender: bool
+
+
+@dataclass(frozen=True)
 class ServiceShapes:
     api_version: str
     namespace: str
     operations: dict[str, Operation]
+    errors: dict[str, ErrorCode]
+    botocore_version: str
 
 
 def _link(raw: dict[str, dict]) -> dict[str, Shape]:
@@ -64,7 +73,8 @@ def load(path: pathlib.Path | None = None) -> ServiceShapes:
         )
         for name, op in data["operations"].items()
     }
-    return ServiceShapes(data["apiVersion"], data["xmlNamespace"], operations)
+    errors = {code: ErrorCode(e["status"], e["sender"]) for code, e in data["errors"].items()}
+    return ServiceShapes(data["apiVersion"], data["xmlNamespace"], operations, errors, data["botocoreVersion"])
 
 
 RDS = load()

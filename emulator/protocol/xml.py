@@ -1,8 +1,10 @@
 """Result dict -> RDS response XML, and RdsError -> ErrorResponse, by the shapes.
 
 Keys a result leaves out (or sets to None) are not written: RDS omits what it has no value for.
+The output is well-formed whatever it is given: a character XML 1.0 forbids becomes U+FFFD.
 """
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -10,6 +12,16 @@ from xml.sax.saxutils import escape
 
 from .errors import RdsError
 from .shapes import RDS, Operation, Shape
+
+# What XML 1.0 does not allow in a document, even escaped.
+FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def text(value: str) -> str:
+    """A string as element content: escaped, and never ill-formed."""
+    if FORBIDDEN.search(value):
+        value = FORBIDDEN.sub("\ufffd", value)
+    return escape(value)
 
 
 def response(operation: Operation, result: dict[str, Any] | None, request_id: str) -> str:
@@ -26,7 +38,7 @@ def response(operation: Operation, result: dict[str, Any] | None, request_id: st
 def error_response(error: RdsError, request_id: str) -> str:
     return (
         f'<ErrorResponse xmlns="{RDS.namespace}"><Error><Type>{error.fault}</Type>'
-        f"<Code>{escape(error.code)}</Code><Message>{escape(error.message)}</Message></Error>"
+        f"<Code>{text(error.code)}</Code><Message>{text(error.message)}</Message></Error>"
         f"<RequestId>{request_id}</RequestId></ErrorResponse>"
     )
 
@@ -74,7 +86,7 @@ def _plan(shape: Shape) -> dict[str, tuple[str, str, Callable[[Shape, Any, list[
 
 
 def _serialize_string(shape: Shape, value: str, parts: list[str]) -> None:
-    parts.append(escape(value))
+    parts.append(text(value))
 
 
 def _serialize_number(shape: Shape, value: Any, parts: list[str]) -> None:

@@ -1,17 +1,22 @@
-"""The wire cannot drift from RDS: our shapes are botocore's, and requests and responses round-trip
-through botocore's own Query serializer and parser."""
+"""The wire cannot drift from RDS: our shapes are the pinned botocore's, and requests and responses
+round-trip through botocore's own Query serializer and parser."""
 
+import ast
+import json
+import pathlib
 from datetime import UTC, datetime
 
+import botocore
 import botocore.loaders
 import botocore.model
 import botocore.parsers
 import botocore.serialize
 import pytest
 
+from emulator.api import ACTIONS
 from emulator.protocol import query, xml
-from emulator.protocol.errors import STATUS
 from emulator.protocol.shapes import RDS, Shape
+from tools import gen_shapes
 
 MODEL = botocore.loaders.Loader().load_service_model("rds", "service-2")
 SERVICE = botocore.model.ServiceModel(MODEL, "rds")
@@ -41,18 +46,45 @@ def test_every_declared_shape_matches_botocore(action):
         assert operation.result_wrapper == theirs.output_shape.serialization["resultWrapper"]
 
 
+def test_the_vendored_model_is_the_pinned_botocore_whole():
+    vendored = json.loads(gen_shapes.OUT.read_text())
+    assert vendored["botocoreVersion"] == botocore.__version__, "run `make lock` (or tools/gen_shapes.py)"
+    assert vendored == gen_shapes.build(MODEL, botocore.__version__)
+    assert set(RDS.operations) == set(MODEL["operations"])
+    assert set(ACTIONS) <= set(RDS.operations)
+
+
 def test_error_codes_carry_botocore_http_status():
     by_code = {
         shape["error"]["code"]: shape["error"]["httpStatusCode"]
         for shape in MODEL["shapes"].values()
         if "error" in shape and "code" in shape["error"]
     }
-    checked = 0
-    for code, status in STATUS.items():
-        if code in by_code:
-            assert status == by_code[code], code
-            checked += 1
-    assert checked >= 10
+    assert len(by_code) > 100
+    for code, status in by_code.items():
+        assert RDS.errors[code].status == status, code
+    assert RDS.errors["DBSubnetGroupNotFoundFault"].status == 404
+    assert RDS.errors["MalformedQueryString"].status == 404
+    assert not RDS.errors["InternalFailure"].sender
+
+
+def _raised_codes() -> set[str]:
+    """Every literal code passed to RdsError anywhere in the server, and the codes kept in tables."""
+    codes = set()
+    for path in pathlib.Path("emulator").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "RdsError" and node.args:
+                if isinstance(node.args[0], ast.Constant):
+                    codes.add(node.args[0].value)
+    from emulator.api import tags
+
+    return codes | {code for code, _ in tags.NOT_FOUND.values()}
+
+
+def test_every_error_code_we_raise_is_in_the_model():
+    codes = _raised_codes()
+    assert {"DBInstanceNotFound", "InvalidDBInstanceState", "UnsupportedOperation"} <= codes
+    assert codes - set(RDS.errors) == set()
 
 
 REQUESTS = [

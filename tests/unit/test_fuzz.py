@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from emulator.api import ACTIONS
 from emulator.config import Settings
 from emulator.protocol.shapes import RDS
 from emulator.runtime import boot
@@ -49,10 +50,21 @@ def available_instance(client) -> None:
 
     if status() is None:
         client.post("/", data=CREATE)
+    if status() == "stopped":
+        client.post("/", data={"Action": "StartDBInstance", "DBInstanceIdentifier": "fuzzed"})
     wait_for(lambda: status() == "available", 10, "the fuzzed instance")
 
 
-@pytest.mark.parametrize("action", sorted(RDS.operations))
+@pytest.mark.parametrize("action", sorted(set(RDS.operations) - set(ACTIONS)))
+def test_an_action_we_do_not_serve_is_named_unsupported(client, action):
+    response = client.post("/", data={"Action": action, "Whatever.member.1": "x"})
+    assert response.status_code == 400
+    root = ET.fromstring(response.data)
+    assert root.findtext(f"{NS}Error/{NS}Code") == "UnsupportedOperation"
+    assert f"{action} is an RDS action that RDS Emulator does not support yet" in root.findtext(f"{NS}Error/{NS}Message")
+
+
+@pytest.mark.parametrize("action", sorted(ACTIONS))
 def test_odd_values_in_every_member_get_xml_and_never_a_500(client, action):
     available_instance(client)
     rng = random.Random(action)
