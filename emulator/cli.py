@@ -2,6 +2,7 @@
 
 import argparse
 import logging
+import resource
 import signal
 import sys
 from types import FrameType
@@ -9,7 +10,7 @@ from types import FrameType
 from waitress.server import create_server
 
 from emulator.config import Settings
-from emulator.runtime import boot
+from emulator.runtime import DataDirInUse, boot
 
 EXAMPLE = """Try it (any access key works):
   export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION={region}
@@ -17,6 +18,16 @@ EXAMPLE = """Try it (any access key works):
       --db-instance-class db.t3.micro --allocated-storage 20 --master-username admin --master-user-password change-me-1
   aws --endpoint-url {url} rds wait db-instance-available --db-instance-identifier mydb
   aws --endpoint-url {url} rds describe-db-instances --query 'DBInstances[].[DBInstanceIdentifier,Endpoint]'"""
+
+
+CONNECTIONS = 4000
+
+
+def _raise_file_limit() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = CONNECTIONS + 1000
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,8 +50,19 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_server(settings: Settings) -> int:
-    runtime = boot(settings)
-    server = create_server(runtime.app, host=settings.host, port=settings.port, threads=8, ident="rds-emulator")
+    try:
+        runtime = boot(settings)
+    except DataDirInUse as error:
+        print(f"rds-emulator: {error}", file=sys.stderr)
+        return 1
+    _raise_file_limit()
+    server = create_server(
+        runtime.app, host=settings.host, port=settings.port, threads=8, ident="rds-emulator",
+        # Idle keep-alive connections cost no thread in waitress, only a descriptor: allow many, and close
+        # those idle for a minute, so that no crowd of idle clients locks the others out.
+        connection_limit=CONNECTIONS, channel_timeout=60, cleanup_interval=10,
+        max_request_body_size=64 * 1024 * 1024,
+    )
     url = f"http://{settings.host}:{server.effective_port}"
 
     def stop(signum: int, frame: FrameType | None) -> None:

@@ -1,7 +1,7 @@
 """What a handler, a task and a scheduled job work with: settings, store, clock, driver and task runner."""
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from emulator.clock import Clock
 from emulator.config import Settings
@@ -51,7 +51,14 @@ class Context:
             db_name=instance.db_name,
         )
 
+    def queue(
+        self, resource_type: str, resource_id: str, kind: str, params: dict | None = None, **options: Any
+    ) -> None:
+        """Queue a task (see Store.queue_task for the options and what it raises) and wake the runner."""
+        self.store.queue_task(resource_type, resource_id, kind, params or {}, self.clock.now(), **options)
+        self.kick()
+
     def kick(self) -> None:
-        """Wake the task runner: work was queued."""
+        """Wake the task runner: work was queued, or became due."""
         if self.runner is not None:
             self.runner.kick()

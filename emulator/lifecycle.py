@@ -1,20 +1,28 @@
-"""What each kind of task does to a server and to the store: create, reboot, stop, start, modify, delete.
+"""What each kind of task does to a DB instance's server and to the store: create, reboot, recover, stop,
+start, modify, delete; and what a task that cannot finish leaves behind.
 
 Every function is safe to run twice: a task interrupted by a crash is run again from the start.
 """
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
 from emulator.context import Context
+from emulator.drivers import DriverError
+from emulator.engines import accounts
 from emulator.model.instance import Instance
 from emulator.store import Task
+from emulator.tasks import ResourceWork, Retry
 
 log = logging.getLogger(__name__)
+# A server that dies while it is being recovered is tried again this many times, waiting longer each time.
+RECOVERY_ATTEMPTS = 5
+RECOVERY_BACKOFF = timedelta(seconds=1)
 
 
 def create(ctx: Context, instance: Instance, task: Task) -> None:
-    ctx.driver.provision(ctx.spec(instance))
+    _bring_up(ctx, instance)
     ctx.store.update_instance(instance.resource_id, observed="running")
     ctx.instance_event(instance.identifier, "DB instance created")
 
@@ -23,18 +31,23 @@ def reboot(ctx: Context, instance: Instance, task: Task) -> None:
     spec = ctx.spec(instance)
     ctx.driver.stop(spec)
     ctx.instance_event(instance.identifier, "DB instance shutdown")
-    ctx.driver.start(spec)
+    _bring_up(ctx, instance)
     ctx.store.update_instance(instance.resource_id, observed="running", parameter_apply_status="in-sync")
     ctx.instance_event(instance.identifier, "DB instance restarted")
 
 
 def recover(ctx: Context, instance: Instance, task: Task) -> None:
-    """A server that stopped without being asked to is started again."""
+    """A server that stopped without being asked to is started again; one that will not start is tried
+    again with backoff, and only then is the instance `failed`."""
     spec = ctx.spec(instance)
-    if ctx.driver.is_running(spec):
+    if instance.observed != "running" or ctx.driver.is_running(spec):
         return
-    ctx.driver.start(spec)
-    ctx.store.update_instance(instance.resource_id, observed="running")
+    try:
+        ctx.driver.start(spec)
+    except DriverError as error:
+        if task.attempts >= RECOVERY_ATTEMPTS:
+            raise
+        raise Retry(RECOVERY_BACKOFF * 2 ** (task.attempts - 1), str(error)) from error
     ctx.instance_event(instance.identifier, "DB instance restarted")
 
 
@@ -45,7 +58,7 @@ def stop(ctx: Context, instance: Instance, task: Task) -> None:
 
 
 def start(ctx: Context, instance: Instance, task: Task) -> None:
-    ctx.driver.start(ctx.spec(instance))
+    _bring_up(ctx, instance)
     ctx.store.update_instance(
         instance.resource_id, observed="running", stopped_at=None, parameter_apply_status="in-sync"
     )
@@ -58,12 +71,18 @@ def modify(ctx: Context, instance: Instance, task: Task) -> None:
         ctx.instance_event(instance.identifier, "Applying modification to database instance class")
         ctx.store.update_instance(instance.resource_id, instance_class=changes["instance_class"])
         ctx.instance_event(instance.identifier, "Finished applying modification to DB instance class")
-    if "allocated_storage" in changes:
+    if "allocated_storage" in changes or "iops" in changes:
         ctx.instance_event(instance.identifier, "Applying modification to allocated storage")
-        ctx.store.update_instance(instance.resource_id, allocated_storage=changes["allocated_storage"])
+        ctx.store.update_instance(
+            instance.resource_id,
+            allocated_storage=changes.get("allocated_storage", instance.allocated_storage),
+            iops=changes.get("iops", instance.iops),
+            storage_throughput=changes.get("storage_throughput", instance.storage_throughput),
+        )
         ctx.instance_event(instance.identifier, "Finished applying modification to allocated storage")
     if changes.get("password"):
-        ctx.driver.set_master_password(ctx.spec(instance))
+        with ctx.driver.admin(ctx.spec(instance)) as cursor:
+            accounts.set_master_password(cursor, instance.master_username, instance.password_hash)
         ctx.instance_event(instance.identifier, "Reset master credentials")
 
 
@@ -74,10 +93,20 @@ def delete(ctx: Context, instance: Instance, task: Task) -> None:
 
 
 def fail(ctx: Context, instance: Instance, reason: str) -> None:
-    """The task could not finish: the instance is `failed`, and an event says so (never a secret: no SQL)."""
+    """The task could not finish: the instance is `failed`, and an event says why (never SQL or a secret:
+    `reason` is a driver's message for users, or a pointer to the emulator's log)."""
     ctx.store.update_instance(instance.resource_id, observed="failed")
-    ctx.instance_event(instance.identifier, "DB instance failed")
+    ctx.instance_event(instance.identifier, f"DB instance failed: {reason}", "failure")
     log.error("instance %s failed: %s", instance.identifier, reason)
+
+
+def _bring_up(ctx: Context, instance: Instance) -> None:
+    """Storage made, server started; and for a server never set up (or one that failed), its master user."""
+    spec = ctx.spec(instance)
+    ctx.driver.provision(spec)
+    if instance.observed in ("none", "failed"):
+        with ctx.driver.admin(spec) as cursor:
+            accounts.create_master(cursor, instance.master_username, instance.password_hash, instance.db_name)
 
 
 WORK: dict[str, Callable[[Context, Instance, Task], None]] = {
@@ -90,3 +119,4 @@ WORK: dict[str, Callable[[Context, Instance, Task], None]] = {
     "reset-credentials": modify,
     "delete": delete,
 }
+INSTANCE_WORK = ResourceWork(load=lambda ctx, resource_id: ctx.store.get_instance(resource_id), work=WORK, fail=fail)

@@ -1,11 +1,15 @@
 """Assembling and tearing down a running emulator: store, driver, task runner, scheduler and app."""
 
+import fcntl
 import logging
+import os
 from dataclasses import dataclass
+from typing import IO
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
+from emulator import lifecycle
 from emulator.app import create_app
 from emulator.clock import Clock
 from emulator.config import Settings
@@ -20,11 +24,16 @@ from scheduler import service as scheduler_service
 log = logging.getLogger(__name__)
 
 
+class DataDirInUse(Exception):
+    """Another emulator serves this data directory."""
+
+
 @dataclass
 class Runtime:
     ctx: Context
     app: Flask
     scheduler: BackgroundScheduler | None
+    lock: IO[str]
 
     def close(self, stop_servers: bool = True) -> None:
         if self.scheduler is not None:
@@ -34,21 +43,47 @@ class Runtime:
         if stop_servers:
             self.ctx.driver.stop_all()
         self.ctx.store.close()
+        self.lock.close()
 
 
 def boot(settings: Settings, clock: Clock | None = None, schedule: bool = True) -> Runtime:
     """Reload the store, resume interrupted work, bring servers to their recorded state, and start."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = Store(settings.database_url)
-    ctx = Context(
-        settings=settings,
-        store=store,
-        clock=clock or Clock(),
-        driver=make_driver(settings.driver, settings.data_dir),
-        server=server.installed(),
-    )
-    ctx.runner = TaskRunner(ctx, settings.workers)
+    lock = _lock(settings)
+    try:
+        store = Store(settings.database_url)
+        ctx = Context(
+            settings=settings,
+            store=store,
+            clock=clock or Clock(),
+            driver=make_driver(settings.driver, settings.data_dir),
+            server=server.installed(),
+        )
+    except BaseException:
+        lock.close()
+        raise
+    ctx.runner = TaskRunner(ctx, settings.workers, {"db-instance": lifecycle.INSTANCE_WORK})
     ctx.runner.resume_orphans()
+    ctx.runner.start()
     jobs.watch_servers(ctx)
-    ctx.kick()
-    return Runtime(ctx, create_app(ctx), scheduler_service.start(ctx) if schedule else None)
+    return Runtime(ctx, create_app(ctx), scheduler_service.start(ctx) if schedule else None, lock)
+
+
+def _lock(settings: Settings) -> IO[str]:
+    """Hold the data directory for as long as we run: two emulators on one store would steal each other's
+    work and start each instance's server twice."""
+    handle = open(settings.data_dir / "emulator.lock", "a+")  # noqa: SIM115 - held until Runtime.close
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown"
+        handle.close()
+        raise DataDirInUse(
+            f"another RDS Emulator (pid {holder}) is serving the data directory {settings.data_dir}: "
+            "stop it first, or give this one its own --data-dir"
+        ) from None
+    handle.truncate(0)
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle

@@ -1,35 +1,45 @@
 """Persistence: the one source of truth. SQLAlchemy Core over a SQLite file by default.
 
-Instances, their tags, events, and durable tasks. Every method is one short transaction; callers never
-hold a connection.
+Instances, subnet groups, tags, events, and durable tasks. Every method is one short transaction; callers
+never hold a connection. The invariants live here, in constraints and conditional writes, not in callers'
+reads: one task under way per resource, one instance per identifier and per endpoint, 50 tags a resource.
+The schema is made and upgraded by the Alembic migrations in emulator/migrations, at start-up.
 """
 
 import json
+import pathlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import (
     JSON,
     Boolean,
     Column,
     DateTime,
+    Index,
     Integer,
     MetaData,
     String,
     Table,
     TypeDecorator,
+    UniqueConstraint,
     and_,
     bindparam,
     create_engine,
     delete,
     event,
+    func,
     insert,
+    inspect,
     literal_column,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Connection, Engine
@@ -82,6 +92,21 @@ instances = Table(
     Column("deletion_protection", Boolean, nullable=False),
     Column("copy_tags_to_snapshot", Boolean, nullable=False),
     Column("stopped_at", UtcDateTime),
+    Column("subnet_group", String, nullable=False, server_default="default"),
+    Column("vpc_security_groups", JSON, nullable=False, server_default="[]"),
+    Column("iops", Integer),
+    Column("storage_throughput", Integer),
+    Index("uq_instances_endpoint", "address", "port", unique=True),
+)
+
+subnet_groups = Table(
+    "subnet_groups",
+    metadata,
+    Column("name", String, primary_key=True),
+    Column("description", String, nullable=False),
+    # [{"id": "subnet-...", "zone": "us-east-1a"}, ...]
+    Column("subnets", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
 )
 
 tags = Table(
@@ -106,6 +131,9 @@ events = Table(
     Column("categories", String, nullable=False),
 )
 
+ACTIVE = ("queued", "running")
+_ACTIVE_SQL = "state IN ('queued', 'running')"
+
 tasks = Table(
     "tasks",
     metadata,
@@ -113,14 +141,25 @@ tasks = Table(
     Column("resource_id", String, nullable=False, index=True),
     Column("kind", String, nullable=False),
     Column("params", JSON, nullable=False),
-    # queued -> running -> done | failed
+    # queued -> running -> done | failed; a retried step goes back to queued with a later not_before
     Column("state", String, nullable=False, index=True),
     Column("owner", String),
     Column("attempts", Integer, nullable=False, default=0),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("resource_type", String, nullable=False, server_default="db-instance"),
+    # not run before this time of the emulator's clock
+    Column("not_before", UtcDateTime),
+    # scheduled work names itself, so that it is queued once however often its job looks
+    Column("key", String),
+    Column("error", String),
+    UniqueConstraint("key", name="uq_tasks_key"),
+    Index(
+        "uq_tasks_one_under_way", "resource_type", "resource_id", unique=True,
+        sqlite_where=text(_ACTIVE_SQL), postgresql_where=text(_ACTIVE_SQL),
+    ),
 )
-
-ACTIVE = ("queued", "running")
+MIGRATIONS = pathlib.Path(__file__).with_name("migrations")
+MAX_TAGS = 50
 # In the order of Instance's fields, so that a row is the Instance's positional arguments, task last.
 _INSTANCE_COLUMNS = [instances.c[f.name] for f in fields(Instance) if f.name not in TASK_FIELDS]
 # Statements built once: SQLAlchemy then reuses their compiled form, which matters on the Describe path.
@@ -148,6 +187,7 @@ _TAGS_OF = select(tags).where(tags.c.resource_id.in_(bindparam("ids", expanding=
 @dataclass(frozen=True)
 class Task:
     id: int
+    resource_type: str
     resource_id: str
     kind: str
     params: dict[str, Any]
@@ -165,19 +205,57 @@ class Event:
     categories: list[str]
 
 
+@dataclass(frozen=True)
+class SubnetGroup:
+    name: str
+    description: str
+    subnets: list[dict[str, str]]
+    created_at: datetime
+
+
 class TaskConflict(Exception):
-    """The instance already has a task under way."""
+    """The resource already has a task under way."""
+
+
+class StateConflict(Exception):
+    """The resource is not in a state that allows the task."""
+
+
+class NameTaken(Exception):
+    """Another resource of the kind already has this name."""
+
+
+class PortTaken(Exception):
+    """Another instance already has this endpoint."""
+
+
+class TooManyTags(Exception):
+    """The resource would have more than MAX_TAGS tags."""
 
 
 class Store:
     def __init__(self, url: str):
         self.engine: Engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-        event.listen(self.engine, "connect", _sqlite_pragmas)
-        metadata.create_all(self.engine)
+        event.listen(self.engine, "connect", _sqlite_connect)
+        event.listen(self.engine, "begin", _sqlite_begin)
+        self.upgrade()
+
+    def upgrade(self) -> None:
+        """Bring the schema to the newest migration; a store from before migrations is stamped first."""
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with self.engine.connect() as conn:
+            config.attributes["connection"] = conn
+            names = set(inspect(conn).get_table_names())
+            if "instances" in names and "alembic_version" not in names:
+                command.stamp(config, "0001")
+            command.upgrade(config, "head")
+            conn.commit()
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
-        with self.engine.begin() as conn:
+        """A write transaction: it takes the write lock at BEGIN, so its reads see what it will write over."""
+        with self.engine.connect().execution_options(write=True) as conn, conn.begin():
             yield conn
 
     @contextmanager
@@ -190,19 +268,20 @@ class Store:
 
     # instances
 
-    def add_instance(self, instance: Instance, pairs: list[tuple[str, str]], now: datetime) -> bool:
-        """Insert the instance, its tags and its create task; False when the identifier is taken."""
+    def add_instance(self, instance: Instance, pairs: list[tuple[str, str]], now: datetime) -> None:
+        """Insert the instance, its tags and its create task; NameTaken or PortTaken when either is in use."""
         try:
             with self._tx() as conn:
                 conn.execute(insert(instances).values(instance.to_row()))
                 _upsert_tags(conn, instance.resource_id, pairs)
-                _insert_task(conn, instance.resource_id, "create", {}, now)
+                _insert_task(conn, "db-instance", instance.resource_id, "create", {}, now)
         except IntegrityError:
-            return False
-        return True
+            if self.find_instance(instance.identifier) is not None:
+                raise NameTaken(instance.identifier) from None
+            raise PortTaken(instance.port) from None
 
     def used_ports(self) -> set[int]:
-        with self._tx() as conn:
+        with self._read() as conn:
             return set(conn.scalars(select(instances.c.port)))
 
     def find_instance(self, identifier: str) -> Instance | None:
@@ -249,8 +328,28 @@ class Store:
             return [Instance(*row) for row in conn.execute(query)]
 
     def update_instance(self, resource_id: str, **values: Any) -> None:
-        with self._tx() as conn:
-            conn.execute(update(instances).where(instances.c.resource_id == resource_id).values(**values))
+        """NameTaken when a rename meets another instance's identifier."""
+        try:
+            with self._tx() as conn:
+                conn.execute(update(instances).where(instances.c.resource_id == resource_id).values(**values))
+        except IntegrityError:
+            raise NameTaken(values.get("identifier")) from None
+
+    def update_instance_when(self, resource_id: str, observed: Iterable[str], **values: Any) -> bool:
+        """Update the instance only while it has no task under way and its observed state is one of
+        `observed`; False when it had not. NameTaken as update_instance."""
+        idle = ~select(tasks.c.id).where(tasks.c.resource_id == resource_id, tasks.c.state.in_(ACTIVE)).exists()
+        try:
+            with self._tx() as conn:
+                return bool(
+                    conn.execute(
+                        update(instances)
+                        .where(instances.c.resource_id == resource_id, instances.c.observed.in_(list(observed)), idle)
+                        .values(**values)
+                    ).rowcount
+                )
+        except IntegrityError:
+            raise NameTaken(values.get("identifier")) from None
 
     def remove_instance(self, resource_id: str) -> None:
         with self._tx() as conn:
@@ -260,51 +359,116 @@ class Store:
     # tasks
 
     def queue_task(
-        self, resource_id: str, kind: str, params: dict[str, Any], now: datetime, **instance_values: Any
-    ) -> int:
-        """Queue a task unless one is under way for the instance; apply instance_values in the same transaction."""
+        self,
+        resource_type: str,
+        resource_id: str,
+        kind: str,
+        params: dict[str, Any],
+        now: datetime,
+        *,
+        observed: Iterable[str] | None = None,
+        not_before: datetime | None = None,
+        key: str | None = None,
+        **instance_values: Any,
+    ) -> int | None:
+        """Queue a task, and apply instance_values, in one transaction. TaskConflict when the resource has a
+        task under way; StateConflict when an instance's observed state is not one of `observed`; None
+        (and nothing done) when a task with this key was queued before."""
+        try:
+            with self._tx() as conn:
+                if key is not None and conn.scalar(select(tasks.c.id).where(tasks.c.key == key)) is not None:
+                    return None
+                if observed is not None:
+                    state = conn.scalar(select(instances.c.observed).where(instances.c.resource_id == resource_id))
+                    if state not in set(observed):
+                        raise StateConflict(state)
+                if instance_values:
+                    conn.execute(
+                        update(instances).where(instances.c.resource_id == resource_id).values(**instance_values)
+                    )
+                return _insert_task(conn, resource_type, resource_id, kind, params, now, not_before, key)
+        except IntegrityError:
+            if instance_values.get("identifier") and self.find_instance(instance_values["identifier"]):
+                raise NameTaken(instance_values["identifier"]) from None
+            raise TaskConflict(resource_id) from None
+
+    def claim_due_task(self, owner: str, now: datetime) -> Task | None:
+        """Take the oldest queued task that is due, for this runner; None when there is none."""
         with self._tx() as conn:
-            busy = conn.execute(
-                select(tasks.c.id).where(tasks.c.resource_id == resource_id, tasks.c.state.in_(ACTIVE))
+            row = conn.execute(
+                select(tasks)
+                .where(tasks.c.state == "queued", or_(tasks.c.not_before.is_(None), tasks.c.not_before <= now))
+                .order_by(tasks.c.id)
+                .limit(1)
             ).first()
-            if busy:
-                raise TaskConflict(resource_id)
-            if instance_values:
-                conn.execute(
-                    update(instances).where(instances.c.resource_id == resource_id).values(**instance_values)
-                )
-            return _insert_task(conn, resource_id, kind, params, now)
-
-    def claim_task(self, task_id: int, owner: str) -> Task | None:
-        """Take a queued task for this process; None if another took it first."""
-        with self._tx() as conn:
-            taken = conn.execute(
-                update(tasks)
-                .where(tasks.c.id == task_id, tasks.c.state == "queued")
-                .values(state="running", owner=owner, attempts=tasks.c.attempts + 1)
-            ).rowcount
-            if not taken:
+            if row is None:
                 return None
-            row = conn.execute(select(tasks).where(tasks.c.id == task_id)).one()
-        return _task(row)
+            conn.execute(
+                update(tasks)
+                .where(tasks.c.id == row.id, tasks.c.state == "queued")
+                .values(state="running", owner=owner, attempts=tasks.c.attempts + 1)
+            )
+        return _task(row, attempts=row.attempts + 1)
 
-    def finish_task(self, task_id: int, state: str) -> None:
-        with self._tx() as conn:
-            conn.execute(update(tasks).where(tasks.c.id == task_id).values(state=state))
+    def next_due(self) -> datetime | None:
+        """When the earliest queued task may run."""
+        with self._read() as conn:
+            return conn.scalar(select(func.min(tasks.c.not_before)).where(tasks.c.state == "queued"))
 
-    def queued_task_ids(self) -> list[int]:
+    def finish_task(self, task_id: int, state: str, error: str | None = None) -> None:
         with self._tx() as conn:
-            return list(conn.scalars(select(tasks.c.id).where(tasks.c.state == "queued").order_by(tasks.c.id)))
+            conn.execute(update(tasks).where(tasks.c.id == task_id).values(state=state, error=error))
+
+    def retry_task(self, task_id: int, not_before: datetime) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                update(tasks).where(tasks.c.id == task_id).values(state="queued", owner=None, not_before=not_before)
+            )
 
     def orphaned_tasks(self, owner: str) -> list[Task]:
         """Tasks left running by a process that is gone."""
-        with self._tx() as conn:
+        with self._read() as conn:
             rows = conn.execute(select(tasks).where(tasks.c.state == "running", tasks.c.owner != owner))
             return [_task(row) for row in rows]
 
     def requeue_task(self, task_id: int) -> None:
         with self._tx() as conn:
             conn.execute(update(tasks).where(tasks.c.id == task_id).values(state="queued", owner=None))
+
+    # subnet groups
+
+    def add_subnet_group(self, group: SubnetGroup, pairs: list[tuple[str, str]]) -> None:
+        try:
+            with self._tx() as conn:
+                conn.execute(insert(subnet_groups).values(group.__dict__))
+                _upsert_tags(conn, subnet_group_key(group.name), pairs)
+        except IntegrityError:
+            raise NameTaken(group.name) from None
+
+    def get_subnet_group(self, name: str) -> SubnetGroup | None:
+        with self._read() as conn:
+            row = conn.execute(select(subnet_groups).where(subnet_groups.c.name == name)).first()
+        return SubnetGroup(*row) if row else None
+
+    def list_subnet_groups(self, *, after: str | None = None, limit: int | None = None) -> list[SubnetGroup]:
+        query = select(subnet_groups).order_by(subnet_groups.c.name).limit(limit)
+        if after is not None:
+            query = query.where(subnet_groups.c.name > after)
+        with self._read() as conn:
+            return [SubnetGroup(*row) for row in conn.execute(query)]
+
+    def update_subnet_group(self, name: str, **values: Any) -> None:
+        with self._tx() as conn:
+            conn.execute(update(subnet_groups).where(subnet_groups.c.name == name).values(**values))
+
+    def remove_subnet_group(self, name: str) -> bool:
+        """False, with nothing removed, while an instance uses the group."""
+        with self._tx() as conn:
+            if conn.scalar(select(instances.c.resource_id).where(instances.c.subnet_group == name).limit(1)):
+                return False
+            conn.execute(delete(subnet_groups).where(subnet_groups.c.name == name))
+            conn.execute(delete(tags).where(tags.c.resource_id == subnet_group_key(name)))
+        return True
 
     # tags
 
@@ -319,6 +483,7 @@ class Store:
         return self.tags_of([resource_id]).get(resource_id, [])
 
     def set_tags(self, resource_id: str, pairs: list[tuple[str, str]]) -> None:
+        """TooManyTags, with nothing changed, when the resource would end with more than MAX_TAGS."""
         with self._tx() as conn:
             _upsert_tags(conn, resource_id, pairs)
 
@@ -351,13 +516,18 @@ class Store:
             query = query.where(events.c.source_id == source_id)
         if categories:
             query = query.where(or_(*(events.c.categories.like(f"%,{name},%") for name in categories)))
-        with self._tx() as conn:
+        with self._read() as conn:
             rows = conn.execute(query.order_by(events.c.id).limit(limit))
             return [(row.id, _event(row)) for row in rows]
 
     def purge_events(self, before: datetime) -> int:
         with self._tx() as conn:
             return conn.execute(delete(events).where(events.c.date < before)).rowcount
+
+
+def subnet_group_key(name: str) -> str:
+    """The tags table's key for a DB subnet group (an instance's is its DbiResourceId)."""
+    return f"subgrp:{name}"
 
 
 def _upsert_tags(conn: Connection, resource_id: str, pairs: list[tuple[str, str]]) -> None:
@@ -367,20 +537,35 @@ def _upsert_tags(conn: Connection, resource_id: str, pairs: list[tuple[str, str]
         ).rowcount
         if not changed:
             conn.execute(insert(tags).values(resource_id=resource_id, key=key, value=value))
+    if pairs and conn.scalar(select(func.count()).where(tags.c.resource_id == resource_id)) > MAX_TAGS:
+        raise TooManyTags(resource_id)
 
 
-def _insert_task(conn: Connection, resource_id: str, kind: str, params: dict[str, Any], now: datetime) -> int:
+def _insert_task(
+    conn: Connection,
+    resource_type: str,
+    resource_id: str,
+    kind: str,
+    params: dict[str, Any],
+    now: datetime,
+    not_before: datetime | None = None,
+    key: str | None = None,
+) -> int:
     result = conn.execute(
         insert(tasks).values(
-            resource_id=resource_id, kind=kind, params=params, state="queued", attempts=0, created_at=now
+            resource_type=resource_type, resource_id=resource_id, kind=kind, params=params, state="queued",
+            attempts=0, created_at=now, not_before=not_before, key=key,
         )
     )
     return int(result.inserted_primary_key[0])
 
 
-def _task(row: Any) -> Task:
+def _task(row: Any, attempts: int | None = None) -> Task:
     params = row.params if isinstance(row.params, dict) else json.loads(row.params)
-    return Task(row.id, row.resource_id, row.kind, params, row.state, row.attempts)
+    return Task(
+        row.id, row.resource_type, row.resource_id, row.kind, params, row.state,
+        row.attempts if attempts is None else attempts,
+    )
 
 
 def _event(row: Any) -> Event:
@@ -389,8 +574,16 @@ def _event(row: Any) -> Event:
     )
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # SQLAlchemy, not the sqlite3 module, says when a transaction begins (see _sqlite_begin).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    """A write transaction takes SQLite's write lock at once (BEGIN IMMEDIATE): a deferred one that reads
+    first and writes second could find its snapshot stale and fail at once instead of waiting its turn."""
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("write") else "BEGIN")

@@ -1,75 +1,131 @@
-"""Durable background work: tasks are rows in the store, claimed by a conditional UPDATE, run off the
-request thread. A task left running by a process that died is run again (its steps are idempotent), up to
-MAX_ATTEMPTS times; then its instance is `failed` with an event. Nothing stays stuck.
+"""Durable background work. A task is a row in the store that names the kind of resource it works on; worker
+threads claim due tasks (queued, and past their earliest start) by a conditional write, whether a handler
+woke them or not. A step may ask to be retried later; any other failure fails what the task worked on and
+ends the task `failed`: no task is left `running`. A task left running by a process that died is run
+again (its steps are idempotent), up to MAX_ATTEMPTS times.
 """
 
 import logging
 import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
-from emulator import lifecycle
 from emulator.context import Context
+from emulator.drivers import DriverError
 from emulator.store import Task
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
+# How often an idle worker looks for work that became due without anyone waking it (wall-clock seconds).
+POLL = 0.5
+
+
+class Retry(Exception):
+    """Run this task again after a while: the step may succeed then."""
+
+    def __init__(self, after: timedelta, reason: str):
+        super().__init__(reason)
+        self.after = after
+
+
+@dataclass(frozen=True)
+class ResourceWork:
+    """What tasks on one kind of resource do: find the resource, the work of each task kind, and what a
+    failure leaves behind (`reason` is for users)."""
+
+    load: Callable[[Context, str], Any]
+    work: dict[str, Callable[[Context, Any, Task], None]]
+    fail: Callable[[Context, Any, str], None]
 
 
 class TaskRunner:
-    def __init__(self, ctx: Context, workers: int):
+    def __init__(self, ctx: Context, workers: int, kinds: dict[str, ResourceWork]):
         self.ctx = ctx
+        self.kinds = kinds
         self.owner = uuid.uuid4().hex
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="task")
-        self._submitted: set[int] = set()
-        self._lock = threading.Lock()
+        self._wake = threading.Condition()
+        self._generation = 0
         self._closed = False
+        self._threads = [
+            threading.Thread(target=self._loop, name=f"task-{n}", daemon=True) for n in range(workers)
+        ]
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
 
     def resume_orphans(self) -> None:
         """At start-up: tasks a dead process left running are queued again, or fail after MAX_ATTEMPTS."""
         for task in self.ctx.store.orphaned_tasks(self.owner):
             if task.attempts >= MAX_ATTEMPTS:
-                self.ctx.store.finish_task(task.id, "failed")
-                instance = self.ctx.store.get_instance(task.resource_id)
-                if instance is not None:
-                    lifecycle.fail(self.ctx, instance, f"task {task.kind} was interrupted {task.attempts} times")
+                self._fail(task, f"its {task.kind} was interrupted {task.attempts} times")
             else:
                 log.info("resuming task %s (%s) for %s", task.id, task.kind, task.resource_id)
                 self.ctx.store.requeue_task(task.id)
 
     def kick(self) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            for task_id in self.ctx.store.queued_task_ids():
-                if task_id not in self._submitted:
-                    self._submitted.add(task_id)
-                    self._pool.submit(self._run, task_id)
+        with self._wake:
+            self._generation += 1
+            self._wake.notify_all()
 
     def close(self) -> None:
-        with self._lock:
+        with self._wake:
             self._closed = True
-        self._pool.shutdown(wait=True, cancel_futures=True)
+            self._wake.notify_all()
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join()
 
-    def _run(self, task_id: int) -> None:
-        try:
-            task = self.ctx.store.claim_task(task_id, self.owner)
+    def _loop(self) -> None:
+        while True:
+            with self._wake:
+                if self._closed:
+                    return
+                seen = self._generation
+            try:
+                task = self.ctx.store.claim_due_task(self.owner, self.ctx.clock.now())
+            except Exception:  # noqa: BLE001 - a store hiccup must not end the worker
+                log.exception("could not claim a task")
+                task = None
             if task is not None:
                 self._execute(task)
-        finally:
-            with self._lock:
-                self._submitted.discard(task_id)
+                continue
+            with self._wake:
+                if not self._closed and self._generation == seen:
+                    self._wake.wait(POLL)
 
     def _execute(self, task: Task) -> None:
-        instance = self.ctx.store.get_instance(task.resource_id)
-        if instance is None:
+        kind = self.kinds[task.resource_type]
+        resource = kind.load(self.ctx, task.resource_id)
+        if resource is None:
             self.ctx.store.finish_task(task.id, "done")
             return
         try:
-            lifecycle.WORK[task.kind](self.ctx, instance, task)
-        except Exception as error:  # noqa: BLE001 - any failure of the work ends in `failed`, never stuck
-            log.exception("task %s (%s) for %s failed", task.id, task.kind, instance.identifier)
-            lifecycle.fail(self.ctx, instance, str(error))
-            self.ctx.store.finish_task(task.id, "failed")
+            kind.work[task.kind](self.ctx, resource, task)
+        except Retry as retry:
+            log.warning("task %s (%s) for %s will be retried: %s", task.id, task.kind, task.resource_id, retry)
+            self.ctx.store.retry_task(task.id, self.ctx.clock.now() + retry.after)
+        except Exception as error:  # noqa: BLE001 - any failure ends the task `failed`, never stuck
+            log.exception("task %s (%s) for %s failed", task.id, task.kind, task.resource_id)
+            self._fail(task, _for_users(error), resource)
         else:
             self.ctx.store.finish_task(task.id, "done")
+
+    def _fail(self, task: Task, reason: str, resource: Any = None) -> None:
+        try:
+            kind = self.kinds[task.resource_type]
+            resource = resource if resource is not None else kind.load(self.ctx, task.resource_id)
+            if resource is not None:
+                kind.fail(self.ctx, resource, reason)
+        finally:
+            self.ctx.store.finish_task(task.id, "failed", reason)
+
+
+def _for_users(error: Exception) -> str:
+    """A driver's message is written for users; anything else may hold SQL or worse, and stays in the log."""
+    if isinstance(error, DriverError):
+        return str(error)
+    return "an internal error stopped the work (the emulator's log has the details)"

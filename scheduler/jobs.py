@@ -4,28 +4,28 @@ import logging
 
 from emulator.context import Context
 from emulator.model.events import RETENTION
-from emulator.store import TaskConflict
+from emulator.model.instance import observed_allowing
+from emulator.store import StateConflict, TaskConflict
 
 log = logging.getLogger(__name__)
 
 
 def watch_servers(ctx: Context) -> None:
-    """Start again each server the store says runs but does not, and each instance stopped for 7 days."""
+    """Start again each server the store says runs but does not, and each instance stopped for 7 days.
+
+    The store re-checks the state as it queues: a server that a user stopped (or is stopping) since we
+    looked is never started behind their back."""
     now = ctx.clock.now()
-    queued = False
     for instance in ctx.store.list_instances():
         if instance.task is not None:
             continue
-        spec = ctx.spec(instance)
-        if instance.observed == "running" and not ctx.driver.is_running(spec):
-            log.warning("the server of %s is not running: starting it again", instance.identifier)
-            queued |= _queue(ctx, instance.resource_id, "recover")
+        if instance.observed == "running" and not ctx.driver.is_running(ctx.spec(instance)):
+            if _queue(ctx, instance.resource_id, "recover"):
+                log.warning("the server of %s is not running: starting it again", instance.identifier)
         elif instance.observed == "stopped":
             restart = instance.automatic_restart_time
             if restart is not None and restart <= now:
-                queued |= _queue(ctx, instance.resource_id, "start")
-    if queued:
-        ctx.kick()
+                _queue(ctx, instance.resource_id, "start")
 
 
 def purge_events(ctx: Context) -> None:
@@ -34,9 +34,9 @@ def purge_events(ctx: Context) -> None:
         log.info("removed %d events older than 14 days", removed)
 
 
-def _queue(ctx: Context, resource_id: str, kind: str) -> bool:
+def _queue(ctx: Context, resource_id: str, action: str) -> bool:
     try:
-        ctx.store.queue_task(resource_id, kind, {}, ctx.clock.now())
-    except TaskConflict:
+        ctx.queue("db-instance", resource_id, action, observed=observed_allowing(action))
+    except (TaskConflict, StateConflict):
         return False
     return True

@@ -2,19 +2,19 @@
 
 import base64
 import secrets
-import socket
 from dataclasses import replace
 from typing import Any
 
 from emulator.context import Context
+from emulator.drivers import PortUnavailable
 from emulator.engines.server import native_password_hash
-from emulator.model import arn, catalogue, validation
+from emulator.model import arn, catalogue, network, storage, validation, windows
 from emulator.model.events import RENAMED, UPDATED_PARAMETER_GROUP
-from emulator.model.instance import Instance
-from emulator.protocol.errors import RdsError, combination, instance_not_found, invalid
-from emulator.store import TaskConflict
-from scheduler import windows
+from emulator.model.instance import Instance, not_allowed_message, observed_allowing
+from emulator.protocol.errors import RdsError, combination, instance_not_found, invalid, shown
+from emulator.store import NameTaken, PortTaken, StateConflict, TaskConflict
 
+from . import subnet_groups
 from .paging import page
 from .tags import pairs as checked_tags
 
@@ -22,20 +22,35 @@ from .tags import pairs as checked_tags
 CREATE_MEMBERS = {
     "DBInstanceIdentifier", "DBInstanceClass", "Engine", "EngineVersion", "AllocatedStorage", "StorageType",
     "MasterUsername", "MasterUserPassword", "DBName", "Port", "AvailabilityZone", "PreferredBackupWindow",
-    "PreferredMaintenanceWindow", "BackupRetentionPeriod", "DBParameterGroupName", "Tags", "MultiAZ",
+    "PreferredMaintenanceWindow", "BackupRetentionPeriod", "DBParameterGroupName", "Tags",
     "AutoMinorVersionUpgrade", "PubliclyAccessible", "DeletionProtection", "CopyTagsToSnapshot",
-    "LicenseModel", "StorageEncrypted",
+    "LicenseModel", "DBSubnetGroupName", "VpcSecurityGroupIds", "Iops", "StorageThroughput",
 }
 MODIFY_MEMBERS = {
     "DBInstanceIdentifier", "ApplyImmediately", "MasterUserPassword", "DBInstanceClass", "AllocatedStorage",
     "BackupRetentionPeriod", "PreferredBackupWindow", "PreferredMaintenanceWindow", "DBParameterGroupName",
     "NewDBInstanceIdentifier", "AutoMinorVersionUpgrade", "DeletionProtection", "CopyTagsToSnapshot",
-    "PubliclyAccessible",
+    "PubliclyAccessible", "DBSubnetGroupName", "VpcSecurityGroupIds", "Iops", "StorageThroughput",
+    "StorageType",
 }
-# What is only ever false here until a later issue brings it.
-FALSE_ONLY = {"MultiAZ": "Multi-AZ deployments", "StorageEncrypted": "Storage encryption"}
-PORT_RANGE = range(13306, 20000)
+# Members that infrastructure tools send by default, accepted when they ask for what every instance here
+# already is (and reported so); any other value is refused by name, since we could not honour it.
+AS_IT_IS = {
+    "MultiAZ": False,
+    "StorageEncrypted": False,
+    "EnableIAMDatabaseAuthentication": False,
+    "EnablePerformanceInsights": False,
+    "MonitoringInterval": 0,
+    "EnableCustomerOwnedIp": False,
+    "DedicatedLogVolume": False,
+    "NetworkType": "IPV4",
+    "CACertificateIdentifier": "rds-ca-rsa2048-g1",
+    "EnableCloudwatchLogsExports": [],
+    "DBSecurityGroups": [],
+}
 FILTERS = ("db-instance-id", "dbi-resource-id", "engine")
+# Creates racing for ports try this many candidates before giving up.
+PORT_TRIES = 50
 
 
 def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
@@ -44,13 +59,17 @@ def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     engine = validation.engine(request["Engine"])
     version = _engine_version(ctx, engine, request.get("EngineVersion"))
     storage_type = validation.storage_type(request.get("StorageType"))
+    size = validation.allocated_storage(request.get("AllocatedStorage"), engine, storage_type)
+    iops, throughput = storage.performance(
+        storage_type, size, request.get("Iops"), request.get("StorageThroughput"), engine
+    )
     resource_id = "db-" + base64.b32encode(secrets.token_bytes(20)).decode()[:26]
     backup, maintenance = windows.defaults(
         resource_id, request.get("PreferredBackupWindow"), request.get("PreferredMaintenanceWindow")
     )
     license_model = request.get("LicenseModel", catalogue.LICENSE_MODEL)
     if license_model != catalogue.LICENSE_MODEL:
-        raise invalid(f"Invalid license model '{license_model}' for engine {engine}")
+        raise invalid(f"Invalid license model '{shown(license_model)}' for engine {engine}")
     instance = Instance(
         resource_id=resource_id,
         identifier=identifier,
@@ -59,9 +78,9 @@ def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         instance_class=validation.instance_class(request["DBInstanceClass"]),
         master_username=validation.master_username(request.get("MasterUsername"), engine),
         password_hash=native_password_hash(validation.master_password(request.get("MasterUserPassword"))),
-        allocated_storage=validation.allocated_storage(request.get("AllocatedStorage"), engine, storage_type),
+        allocated_storage=size,
         storage_type=storage_type,
-        port=_port(ctx, validation.port(request.get("Port"))),
+        port=0,
         availability_zone=validation.availability_zone(request.get("AvailabilityZone"), ctx.settings.region),
         backup_window=backup,
         maintenance_window=maintenance,
@@ -75,13 +94,37 @@ def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         publicly_accessible=request.get("PubliclyAccessible", False),
         deletion_protection=request.get("DeletionProtection", False),
         copy_tags_to_snapshot=request.get("CopyTagsToSnapshot", False),
+        subnet_group=subnet_groups.existing(ctx, request.get("DBSubnetGroupName")),
+        vpc_security_groups=_security_groups(ctx, request.get("VpcSecurityGroupIds")),
+        iops=iops,
+        storage_throughput=throughput,
     )
     tag_pairs = checked_tags(request.get("Tags", []))
-    if not ctx.store.add_instance(instance, tag_pairs, ctx.clock.now()):
-        raise RdsError("DBInstanceAlreadyExists", "DB instance already exists")
-    instance.task = "create"
+    instance = _insert(ctx, instance, validation.port(request.get("Port")), tag_pairs)
     ctx.kick()
-    return {"DBInstance": _wire(ctx, instance, [{"Key": k, "Value": v} for k, v in dict(tag_pairs).items()])}
+    return {"DBInstance": _wire(ctx, replace(instance, task="create"), [{"Key": k, "Value": v} for k, v in tag_pairs])}
+
+
+def _insert(ctx: Context, instance: Instance, requested: int | None, tag_pairs: list[tuple[str, str]]) -> Instance:
+    """Claim an endpoint the driver offers and the store has not given to another instance: the store's
+    unique endpoint decides between creates racing for one port."""
+    taken = ctx.store.used_ports()
+    try:
+        candidates = iter(ctx.driver.ports(instance.address or ctx.settings.server_host, requested, taken))
+    except PortUnavailable:
+        raise invalid(f"Port {requested} is in use by another program on this host.") from None
+    for port, _ in zip(candidates, range(PORT_TRIES), strict=False):
+        placed = replace(instance, port=port)
+        try:
+            ctx.store.add_instance(placed, tag_pairs, ctx.clock.now())
+        except NameTaken:
+            raise RdsError("DBInstanceAlreadyExists", "DB instance already exists") from None
+        except PortTaken:
+            if requested is not None:
+                raise invalid(f"Port {requested} is already used by another DB instance of this emulator.") from None
+            continue
+        return placed
+    raise RdsError("InsufficientDBInstanceCapacity", "No free port is left for another DB instance.")
 
 
 def describe(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
@@ -98,26 +141,26 @@ def describe(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
 
     found, marker = page(fetch, lambda instance: instance.identifier, request)
     tags = ctx.store.tags_of(instance.resource_id for instance in found)
+    groups = {name: subnet_groups.wire_of(ctx, name) for name in {instance.subnet_group for instance in found}}
     return {
-        "DBInstances": [_wire(ctx, instance, tags.get(instance.resource_id, [])) for instance in found],
+        "DBInstances": [
+            _wire(ctx, instance, tags.get(instance.resource_id, []), groups[instance.subnet_group])
+            for instance in found
+        ],
         "Marker": marker,
     }
 
 
 def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     _refuse_unsupported(request, MODIFY_MEMBERS, "ModifyDBInstance")
-    instance = _available(ctx, request["DBInstanceIdentifier"])
+    instance = _existing(ctx, request["DBInstanceIdentifier"])
     now = request.get("ApplyImmediately", False)
     work: dict[str, Any] = {}
     immediate: dict[str, Any] = {}
     events: list[str] = []
     if "DBInstanceClass" in request and request["DBInstanceClass"] != instance.instance_class:
         work["instance_class"] = validation.instance_class(request["DBInstanceClass"])
-    if "AllocatedStorage" in request and request["AllocatedStorage"] != instance.allocated_storage:
-        size = validation.allocated_storage(request["AllocatedStorage"], instance.engine, instance.storage_type)
-        if size < instance.allocated_storage:
-            raise invalid("Invalid storage size: allocated storage can only be increased.")
-        work["allocated_storage"] = size
+    _modify_storage(request, instance, work)
     if work and not now:
         raise combination(
             "ApplyImmediately=false would defer " + " and ".join(sorted(work)).replace("_", " ")
@@ -139,6 +182,10 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         immediate["parameter_group"] = _parameter_group(group, family)
         immediate["parameter_apply_status"] = "pending-reboot"
         events.append(UPDATED_PARAMETER_GROUP.format(name=group))
+    if request.get("DBSubnetGroupName"):
+        immediate["subnet_group"] = subnet_groups.existing(ctx, request["DBSubnetGroupName"])
+    if "VpcSecurityGroupIds" in request:
+        immediate["vpc_security_groups"] = _security_groups(ctx, request["VpcSecurityGroupIds"])
     for member, column in (
         ("AutoMinorVersionUpgrade", "auto_minor_version_upgrade"),
         ("DeletionProtection", "deletion_protection"),
@@ -152,8 +199,6 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         if new != instance.identifier:
             if not now:
                 raise combination("Renaming a DB instance needs ApplyImmediately=true in RDS Emulator.")
-            if ctx.store.find_instance(new) is not None:
-                raise RdsError("DBInstanceAlreadyExists", "DB instance already exists")
             immediate["identifier"] = new
             events.append(RENAMED.format(old=instance.identifier, new=new))
     tags = ctx.store.tags_for(instance.resource_id)
@@ -165,25 +210,17 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
 def reboot(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     if request.get("ForceFailover"):
         raise combination("ForceFailover can only be used on a Multi-AZ DB instance.")
-    instance = _available(ctx, request["DBInstanceIdentifier"])
-    return _queue(ctx, instance, "reboot")
+    return _queue(ctx, _existing(ctx, request["DBInstanceIdentifier"]), "reboot")
 
 
 def stop(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     if request.get("DBSnapshotIdentifier"):
         raise combination("Snapshots are not supported by RDS Emulator yet: stop without DBSnapshotIdentifier.")
-    instance = _available(ctx, request["DBInstanceIdentifier"])
-    return _queue(ctx, instance, "stop")
+    return _queue(ctx, _existing(ctx, request["DBInstanceIdentifier"]), "stop")
 
 
 def start(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
-    instance = _existing(ctx, request["DBInstanceIdentifier"])
-    if instance.status != "stopped":
-        raise RdsError(
-            "InvalidDBInstanceState",
-            f"Instance {instance.identifier} cannot be started as it is not in stopped state.",
-        )
-    return _queue(ctx, instance, "start")
+    return _queue(ctx, _existing(ctx, request["DBInstanceIdentifier"]), "start")
 
 
 def delete(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
@@ -197,18 +234,17 @@ def delete(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         raise combination("FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.")
     if instance.deletion_protection:
         raise combination("Cannot delete protected DB Instance, please disable deletion protection and try again.")
-    if instance.status == "deleting":
-        raise RdsError("InvalidDBInstanceState", f"Instance {instance.identifier} is already being deleted.")
-    if instance.status not in ("available", "stopped", "failed"):
-        raise RdsError("InvalidDBInstanceState", f"Instance {instance.identifier} is currently {instance.status}.")
     return _queue(ctx, instance, "delete")
 
 
 # helpers
 
 
-def _wire(ctx: Context, instance: Instance, tags: list[dict[str, str]]) -> dict[str, Any]:
-    return instance.to_wire(ctx.instance_arn(instance.identifier), tags)
+def _wire(
+    ctx: Context, instance: Instance, tags: list[dict[str, str]], group: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    group = group if group is not None else subnet_groups.wire_of(ctx, instance.subnet_group)
+    return instance.to_wire(ctx.instance_arn(instance.identifier), tags, group)
 
 
 def _name(value: str) -> str:
@@ -216,7 +252,7 @@ def _name(value: str) -> str:
     if value.startswith("arn:"):
         kind, name = arn.parse(value)
         if kind != "db":
-            raise invalid(f"The ARN {value} does not name a DB instance.")
+            raise invalid(f"The ARN {shown(value)} does not name a DB instance.")
         return name.lower()
     return value.lower()
 
@@ -229,26 +265,29 @@ def _existing(ctx: Context, identifier: str) -> Instance:
     return instance
 
 
-def _available(ctx: Context, identifier: str) -> Instance:
-    instance = _existing(ctx, identifier)
-    if instance.status != "available":
-        raise RdsError("InvalidDBInstanceState", f"Instance {instance.identifier} is not in available state.")
-    return instance
-
-
-def _queue(ctx: Context, instance: Instance, kind: str) -> dict[str, Any]:
+def _queue(ctx: Context, instance: Instance, action: str) -> dict[str, Any]:
     """Queue the task and answer with the status it gives; the task may finish (even delete) before we answer."""
     tags = ctx.store.tags_for(instance.resource_id)
-    _queue_task(ctx, instance, kind, {}, {})
-    ctx.kick()
-    return {"DBInstance": _wire(ctx, replace(instance, task=kind), tags)}
+    _queue_task(ctx, instance, action, action, {}, {})
+    return {"DBInstance": _wire(ctx, replace(instance, task=action), tags)}
 
 
-def _queue_task(ctx: Context, instance: Instance, kind: str, params: dict, immediate: dict) -> None:
+def _queue_task(ctx: Context, instance: Instance, action: str, kind: str, params: dict, immediate: dict) -> None:
+    """The store checks the instance's state and that no task is under way, as it queues: of two requests
+    racing for one instance, one wins and the other is told the instance's state, as RDS tells it."""
     try:
-        ctx.store.queue_task(instance.resource_id, kind, params, ctx.clock.now(), **immediate)
-    except TaskConflict:
-        raise RdsError("InvalidDBInstanceState", f"Instance {instance.identifier} is busy: try again.") from None
+        ctx.queue("db-instance", instance.resource_id, kind, params, observed=observed_allowing(action), **immediate)
+    except (TaskConflict, StateConflict):
+        _refuse(ctx, instance, action)
+    except NameTaken:
+        raise RdsError("DBInstanceAlreadyExists", "DB instance already exists") from None
+
+
+def _refuse(ctx: Context, instance: Instance, action: str) -> None:
+    current = ctx.store.get_instance(instance.resource_id)
+    if current is None:
+        raise instance_not_found(instance.identifier)
+    raise RdsError("InvalidDBInstanceState", not_allowed_message(action, instance.identifier, current.status))
 
 
 def _apply(ctx: Context, instance: Instance, work: dict, immediate: dict, events: list[str]) -> str | None:
@@ -256,14 +295,42 @@ def _apply(ctx: Context, instance: Instance, work: dict, immediate: dict, events
     kind = None
     if work:
         kind = "reset-credentials" if set(work) == {"password"} else "modify"
-        _queue_task(ctx, instance, kind, work, immediate)
+        _queue_task(ctx, instance, "modify", kind, work, immediate)
     elif immediate:
-        ctx.store.update_instance(instance.resource_id, **immediate)
+        try:
+            changed = ctx.store.update_instance_when(
+                instance.resource_id, observed_allowing("modify"), **immediate
+            )
+        except NameTaken:
+            raise RdsError("DBInstanceAlreadyExists", "DB instance already exists") from None
+        if not changed:
+            _refuse(ctx, instance, "modify")
     for message in events:
         ctx.instance_event(immediate.get("identifier", instance.identifier), message, "configuration change")
-    if work:
-        ctx.kick()
     return kind
+
+
+def _modify_storage(request: dict[str, Any], instance: Instance, work: dict[str, Any]) -> None:
+    kind = validation.storage_type(request.get("StorageType", instance.storage_type))
+    if kind != instance.storage_type:
+        raise combination("Changing StorageType is not supported by RDS Emulator yet.")
+    size = instance.allocated_storage
+    if "AllocatedStorage" in request and request["AllocatedStorage"] != size:
+        size = validation.allocated_storage(request["AllocatedStorage"], instance.engine, kind)
+        if size < instance.allocated_storage:
+            raise invalid("Invalid storage size: allocated storage can only be increased.")
+        work["allocated_storage"] = size
+    if not work and "Iops" not in request and "StorageThroughput" not in request:
+        return
+    # gp3's baseline follows the size: figures that were the old baseline are not a choice to keep
+    base = storage.performance(kind, instance.allocated_storage, None, None, instance.engine) if kind == "gp3" else None
+    iops = request.get("Iops", None if base and instance.iops == base[0] else instance.iops)
+    throughput = request.get(
+        "StorageThroughput", None if base and instance.storage_throughput == base[1] else instance.storage_throughput
+    )
+    new_iops, new_throughput = storage.performance(kind, size, iops, throughput, instance.engine)
+    if (new_iops, new_throughput) != (instance.iops, instance.storage_throughput):
+        work["iops"], work["storage_throughput"] = new_iops, new_throughput
 
 
 def _modify_windows(request: dict[str, Any], instance: Instance, immediate: dict[str, Any]) -> None:
@@ -276,47 +343,39 @@ def _modify_windows(request: dict[str, Any], instance: Instance, immediate: dict
 
 
 def _refuse_unsupported(request: dict[str, Any], supported: set[str], action: str) -> None:
-    unsupported = sorted(set(request) - supported)
-    if unsupported:
-        raise invalid(f"The parameter {unsupported[0]} of {action} is not supported by RDS Emulator yet.")
-    for member, what in FALSE_ONLY.items():
-        if request.get(member):
-            raise invalid(f"{what} are not supported by RDS Emulator yet: {member} must be false.")
+    for member in sorted(set(request) - supported):
+        if member not in AS_IT_IS:
+            raise invalid(f"The parameter {member} of {action} is not supported by RDS Emulator yet.")
+        if request[member] != AS_IT_IS[member]:
+            raise invalid(
+                f"RDS Emulator supports {member} only as {AS_IT_IS[member]!r} (what every instance here is), "
+                f"not {shown(request[member])!r}."
+            )
+
+
+def _security_groups(ctx: Context, ids: list[str] | None) -> list[str]:
+    """VPC security groups by id, the VPC's default group when none is named. They are records until a
+    later release enforces them at the network (docs/compatibility.md)."""
+    if not ids:
+        return [network.default_security_group(ctx.settings.region, ctx.settings.account_id)]
+    for group in ids:
+        if not validation.SECURITY_GROUP_ID.match(group):
+            raise invalid(f"Invalid security group, groupId= {shown(group)}")
+    return list(dict.fromkeys(ids))
 
 
 def _engine_version(ctx: Context, engine: str, requested: str | None) -> catalogue.EngineVersion:
     offered = catalogue.engine_version(engine, ctx.server)
     if requested and not (offered.version == requested or offered.version.startswith(requested + ".")):
-        raise combination(f"Cannot find version {requested} for {engine}")
+        raise combination(f"Cannot find version {shown(requested)} for {engine}")
     return offered
 
 
 def _parameter_group(name: str | None, family: str) -> str:
     default = f"default.{family}"
     if name and name != default:
-        raise RdsError("DBParameterGroupNotFound", f"DBParameterGroup {name} not found.")
+        raise RdsError("DBParameterGroupNotFound", f"DBParameterGroup {shown(name)} not found.")
     return default
-
-
-def _port(ctx: Context, requested: int | None) -> int:
-    used = ctx.store.used_ports()
-    if requested is not None:
-        if requested in used:
-            raise invalid(f"Port {requested} is already used by another DB instance of this emulator.")
-        return requested
-    for candidate in PORT_RANGE:
-        if candidate not in used and _bindable(ctx.settings.server_host, candidate):
-            return candidate
-    raise RdsError("InsufficientDBInstanceCapacity", "No free port is left for another DB instance.")
-
-
-def _bindable(host: str, port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return False
-    return True
 
 
 def _filters(filters: list[dict[str, Any]]) -> dict[str, list[str]]:
@@ -324,7 +383,7 @@ def _filters(filters: list[dict[str, Any]]) -> dict[str, list[str]]:
     for item in filters:
         name, values = item["Name"], item["Values"]
         if name not in FILTERS:
-            raise invalid(f"Unrecognized filter name: {name}")
+            raise invalid(f"Unrecognized filter name: {shown(name)}")
         if name == "db-instance-id":
             criteria["identifiers"] = [_name(value) for value in values]
         elif name == "dbi-resource-id":

@@ -1,8 +1,14 @@
 """Where a DB server lives, behind one small interface; `make_driver` picks one by name."""
 
 import pathlib
+import socket
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
+
+# Where instances' ports are drawn from when a create names none.
+PORT_RANGE = range(13306, 20000)
 
 
 @dataclass(frozen=True)
@@ -19,12 +25,23 @@ class ServerSpec:
 
 
 class DriverError(Exception):
-    """A server could not be brought to the state asked for."""
+    """A server could not be brought to the state asked for. The message is for users: no SQL, no secrets."""
+
+
+class PortUnavailable(Exception):
+    """The port asked for is held by something else on this machine."""
 
 
 class Driver(Protocol):
+    def ports(self, host: str, requested: int | None, taken: set[int]) -> Iterable[int]:
+        """Ports a new server could listen on, best first: the requested one alone, or free ones from
+        PORT_RANGE that are not in `taken`. PortUnavailable when the requested one is held."""
+
     def provision(self, spec: ServerSpec) -> None:
-        """Create the server's storage, start it, create the master user and DBName. Idempotent."""
+        """Create the server's storage and start it. Idempotent."""
+
+    def admin(self, spec: ServerSpec) -> AbstractContextManager[Any]:
+        """A DB-API cursor on the running server, as an administrator: the engine's SQL runs over it."""
 
     def start(self, spec: ServerSpec) -> None:
         """Start the server and return once it answers. A no-op when it already runs."""
@@ -34,14 +51,31 @@ class Driver(Protocol):
 
     def is_running(self, spec: ServerSpec) -> bool: ...
 
-    def set_master_password(self, spec: ServerSpec) -> None:
-        """Make spec.password_hash the master user's password."""
-
     def destroy(self, spec: ServerSpec) -> None:
         """Stop the server and remove everything it kept. Idempotent."""
 
     def stop_all(self) -> None:
         """Stop every server this driver started: the emulator is shutting down."""
+
+
+def bindable(host: str, port: int) -> bool:
+    """Whether a server could listen on host:port now."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def local_ports(host: str, requested: int | None, taken: set[int]) -> Iterable[int]:
+    """Ports on this machine's loopback: what processes (and user-mode guests' forwards) listen on."""
+    if requested is not None:
+        if requested not in taken and not bindable(host, requested):
+            raise PortUnavailable(requested)
+        return [requested]
+    return (port for port in PORT_RANGE if port not in taken and bindable(host, port))
 
 
 def make_driver(name: str, data_dir: pathlib.Path) -> Driver:

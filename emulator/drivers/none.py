@@ -1,11 +1,25 @@
 """The control-plane-only driver: no server behind an instance, which is available at once."""
 
-from . import ServerSpec
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from . import PORT_RANGE, ServerSpec
 
 
 class NoServerDriver:
+    def ports(self, host: str, requested: int | None, taken: set[int]) -> Iterable[int]:
+        # nothing will listen, so the machine's other programs do not matter, only other instances
+        if requested is not None:
+            return [requested]
+        return (port for port in PORT_RANGE if port not in taken)
+
     def provision(self, spec: ServerSpec) -> None:
         pass
+
+    @contextmanager
+    def admin(self, spec: ServerSpec) -> Iterator[Any]:
+        yield _NoServerCursor()
 
     def start(self, spec: ServerSpec) -> None:
         pass
@@ -16,11 +30,15 @@ class NoServerDriver:
     def is_running(self, spec: ServerSpec) -> bool:
         return True
 
-    def set_master_password(self, spec: ServerSpec) -> None:
-        pass
-
     def destroy(self, spec: ServerSpec) -> None:
         pass
 
     def stop_all(self) -> None:
         pass
+
+
+class _NoServerCursor:
+    """The engine's SQL, sent to no server."""
+
+    def execute(self, sql: str, args: object = None) -> int:
+        return 0

@@ -17,18 +17,27 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import pymysql
 
 from emulator.engines import server as engine
 
-from . import DriverError, ServerSpec
+from . import DriverError, ServerSpec, local_ports
 
 log = logging.getLogger(__name__)
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 60.0
 POLL = 0.01
+# What a server's error log says, and what a user can do about it.
+LOG_REASONS = [
+    ("Address already in use", "port {port} is in use by another program on this machine"),
+    ("No space left on device", "the disk holding the data directory is full"),
+    ("Cannot allocate memory", "the machine is out of memory"),
+    ("Out of memory", "the machine is out of memory"),
+    ("unknown variable", "its configuration names an option this server does not know"),
+    ("Permission denied", "it may not read or write its data directory"),
+]
 
 
 class ProcessDriver:
@@ -72,6 +81,9 @@ class ProcessDriver:
 
     # the interface
 
+    def ports(self, host: str, requested: int | None, taken: set[int]) -> Iterable[int]:
+        return local_ports(host, requested, taken)
+
     def provision(self, spec: ServerSpec) -> None:
         home = self._home(spec)
         marker = home / "provisioned"
@@ -80,15 +92,11 @@ class ProcessDriver:
             shutil.rmtree(home / "data", ignore_errors=True)
             home.mkdir(parents=True, exist_ok=True)
             shutil.copytree(self._template(), home / "data", symlinks=True)
+            marker.touch()
         self.start(spec)
-        user = spec.master_username
-        with self._admin(spec) as cursor:
-            cursor.execute("CREATE USER IF NOT EXISTS %s@'%%' IDENTIFIED BY PASSWORD %s", (user, spec.password_hash))
-            cursor.execute("ALTER USER %s@'%%' IDENTIFIED BY PASSWORD %s", (user, spec.password_hash))
-            cursor.execute("GRANT ALL PRIVILEGES ON *.* TO %s@'%%' WITH GRANT OPTION", (user,))
-            if spec.db_name:
-                cursor.execute(f"CREATE DATABASE IF NOT EXISTS `{spec.db_name}`")
-        marker.touch()
+
+    def admin(self, spec: ServerSpec) -> "_AdminCursor":
+        return _AdminCursor(self._socket(spec), self.os_user)
 
     def start(self, spec: ServerSpec) -> None:
         if self.is_running(spec):
@@ -110,25 +118,35 @@ class ProcessDriver:
         pid = self._pid(spec)
         if pid is None:
             return
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return
-        if not _until(lambda: not self._alive(spec, pid), STOP_TIMEOUT):
+        if self._signal(spec, pid, signal.SIGTERM) and not _until(lambda: not self._alive(spec, pid), STOP_TIMEOUT):
             log.warning("server %s did not stop in %.0f s: killing it", spec.identifier, STOP_TIMEOUT)
-            os.kill(pid, signal.SIGKILL)
+            self._signal(spec, pid, signal.SIGKILL)
             _until(lambda: not self._alive(spec, pid), 10)
-        self._children.pop(spec.resource_id, None)
+        child = self._children.pop(spec.resource_id, None)
+        if child is not None:
+            child.poll()
+
+    def _signal(self, spec: ServerSpec, pid: int, signum: int) -> bool:
+        """Signal the pid only if it is this instance's server. The pid is pinned by a pidfd first, so the
+        check and the signal are about one process even if the pid is recycled in between."""
+        try:
+            pidfd = os.pidfd_open(pid)
+        except OSError:
+            return False
+        try:
+            if not self._alive(spec, pid):
+                log.info("pid %d in %s's pid file is not its server any more: not signalled", pid, spec.identifier)
+                return False
+            signal.pidfd_send_signal(pidfd, signum)
+            return True
+        except ProcessLookupError:
+            return False
+        finally:
+            os.close(pidfd)
 
     def is_running(self, spec: ServerSpec) -> bool:
         pid = self._pid(spec)
         return pid is not None and self._alive(spec, pid)
-
-    def set_master_password(self, spec: ServerSpec) -> None:
-        with self._admin(spec) as cursor:
-            cursor.execute(
-                "ALTER USER %s@'%%' IDENTIFIED BY PASSWORD %s", (spec.master_username, spec.password_hash)
-            )
 
     def destroy(self, spec: ServerSpec) -> None:
         self.stop(spec)
@@ -165,11 +183,11 @@ class ProcessDriver:
         deadline = time.monotonic() + READY_TIMEOUT
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise DriverError(f"the server exited with code {process.returncode}: {self._log_tail(spec)}")
+                raise DriverError(f"the server could not start: {self._why(spec)}")
             if self._answers(spec):
                 return
             time.sleep(POLL)
-        raise DriverError(f"the server did not answer within {READY_TIMEOUT:.0f} s: {self._log_tail(spec)}")
+        raise DriverError(f"the server did not answer within {READY_TIMEOUT:.0f} s: {self._why(spec)}")
 
     def _answers(self, spec: ServerSpec) -> bool:
         """The server greets on its TCP endpoint and runs SELECT 1 on its socket."""
@@ -177,21 +195,23 @@ class ProcessDriver:
             with socket.create_connection((spec.host, spec.port), timeout=1) as conn:
                 if not conn.recv(4):
                     return False
-            with self._admin(spec) as cursor:
+            with self.admin(spec) as cursor:
                 cursor.execute("SELECT 1")
                 return cursor.fetchone() == (1,)
         except (OSError, pymysql.MySQLError):
             return False
 
-    def _admin(self, spec: ServerSpec) -> "_AdminCursor":
-        return _AdminCursor(self._socket(spec), self.os_user)
-
-    def _log_tail(self, spec: ServerSpec) -> str:
+    def _why(self, spec: ServerSpec) -> str:
+        """What the server's error log says went wrong, in words a user can act on."""
+        log_file = self._home(spec) / "error.log"
         try:
-            lines = (self._home(spec) / "error.log").read_text(errors="replace").splitlines()
+            tail = "\n".join(log_file.read_text(errors="replace").splitlines()[-30:])
         except OSError:
-            return "no error log"
-        return " | ".join(line for line in lines[-5:] if "ERROR" in line) or "see the server's error.log"
+            tail = ""
+        for pattern, words in LOG_REASONS:
+            if pattern in tail:
+                return words.format(port=spec.port)
+        return f"it stopped during start-up; its error log is {log_file}"
 
     # the template data directory
 

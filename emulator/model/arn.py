@@ -4,7 +4,7 @@ import re
 
 from emulator.protocol.errors import invalid
 
-_ARN = re.compile(r"^arn:aws:rds:([a-z0-9-]+):(\d{12}):(db|pg|secgrp|snapshot):(.+)$")
+_ARN = re.compile(r"^arn:aws:rds:([a-z0-9-]+):(\d{12}):(db|pg|secgrp|snapshot|subgrp):(.+)$")
 
 
 def instance_arn(region: str, account: str, identifier: str) -> str:

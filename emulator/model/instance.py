@@ -1,10 +1,10 @@
-"""A DB instance as the store keeps it, its status, and its wire form."""
+"""A DB instance as the store keeps it, its status, what each status allows, and its wire form."""
 
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import catalogue
+from . import catalogue, network
 
 # The status RDS shows while a task of this kind is under way.
 TASK_STATUS = {
@@ -25,9 +25,35 @@ OBSERVED_STATUS = {"none": "creating", "running": "available", "stopped": "stopp
 
 TASK_FIELDS = ("task", "task_params")
 
+# The statuses from which each action may begin; any other answers InvalidDBInstanceState. Every status
+# here is one with no task under way: the store itself refuses a second task for an instance.
+ALLOWED_FROM = {
+    "modify": ("available",),
+    "reboot": ("available", "failed"),
+    "stop": ("available",),
+    "start": ("stopped", "failed"),
+    "delete": ("available", "stopped", "failed"),
+    "recover": ("available",),
+}
+_OBSERVED_FOR = {status: observed for observed, status in OBSERVED_STATUS.items()}
+
 
 def status(task: str | None, observed: str) -> str:
     return TASK_STATUS[task] if task else OBSERVED_STATUS[observed]
+
+
+def observed_allowing(action: str) -> tuple[str, ...]:
+    """What the driver must last have observed for `action` to begin (the store checks it as it queues)."""
+    return tuple(_OBSERVED_FOR[name] for name in ALLOWED_FROM[action])
+
+
+def not_allowed_message(action: str, identifier: str, current: str) -> str:
+    """RDS's words for an action refused in the instance's current status."""
+    if action == "delete" and current == "deleting":
+        return f"Instance {identifier} is already being deleted."
+    if action == "start":
+        return f"Instance {identifier} cannot be started as it is not in stopped state."
+    return f"Instance {identifier} is not in available state."
 
 
 @dataclass
@@ -58,6 +84,10 @@ class Instance:
     deletion_protection: bool = False
     copy_tags_to_snapshot: bool = False
     stopped_at: datetime | None = None
+    subnet_group: str = network.DEFAULT_SUBNET_GROUP
+    vpc_security_groups: list[str] = field(default_factory=list)
+    iops: int | None = None
+    storage_throughput: int | None = None
     # the kind and parameters of the task under way, joined from the tasks table; not columns
     task: str | None = field(default=None, compare=False)
     task_params: dict[str, Any] | None = field(default=None, compare=False)
@@ -82,10 +112,12 @@ class Instance:
         return {
             "DBInstanceClass": params.get("instance_class"),
             "AllocatedStorage": params.get("allocated_storage"),
+            "Iops": params.get("iops"),
+            "StorageThroughput": params.get("storage_throughput"),
             "MasterUserPassword": "****" if params.get("password") else None,
         }
 
-    def to_wire(self, arn: str, tags: list[dict[str, str]]) -> dict[str, Any]:
+    def to_wire(self, arn: str, tags: list[dict[str, str]], subnet_group: dict[str, Any]) -> dict[str, Any]:
         provisioned = self.observed != "none"
         return {
             "DBInstanceIdentifier": self.identifier,
@@ -100,11 +132,14 @@ class Instance:
             "PreferredBackupWindow": self.backup_window,
             "BackupRetentionPeriod": self.retention,
             "DBSecurityGroups": [],
-            "VpcSecurityGroups": [],
+            "VpcSecurityGroups": [
+                {"VpcSecurityGroupId": group, "Status": "active"} for group in self.vpc_security_groups
+            ],
             "DBParameterGroups": [
                 {"DBParameterGroupName": self.parameter_group, "ParameterApplyStatus": self.parameter_apply_status}
             ],
             "AvailabilityZone": self.availability_zone,
+            "DBSubnetGroup": subnet_group,
             "PreferredMaintenanceWindow": self.maintenance_window,
             "PendingModifiedValues": self.pending_modified_values,
             "MultiAZ": self.multi_az,
@@ -117,6 +152,8 @@ class Instance:
             ],
             "PubliclyAccessible": self.publicly_accessible,
             "StorageType": self.storage_type,
+            "Iops": self.iops,
+            "StorageThroughput": self.storage_throughput,
             "DbInstancePort": 0,
             "StorageEncrypted": False,
             "DbiResourceId": self.resource_id,

@@ -9,6 +9,7 @@ from . import catalogue
 _IDENTIFIER = re.compile(r"^[A-Za-z](?!.*--)[A-Za-z0-9-]{0,62}(?<!-)$")
 _USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _DB_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+SECURITY_GROUP_ID = re.compile(r"^sg-[0-9a-f]{8,17}$")
 RESERVED_USERNAMES = {"rdsadmin", "root", "mysql", "mariadb.sys", "admin_user", "select", "user", "table"}
 MAX_USERNAME = {"mysql": 32, "mariadb": 16}
 FORBIDDEN_PASSWORD_CHARACTERS = set('/@" ')

@@ -85,8 +85,10 @@ def api(tmp_path, clock):
         ({"BackupRetentionPeriod": "36"}, "between 0 and 35"),
         ({"AvailabilityZone": "eu-west-1a"}, "Invalid availability zone"),
         ({"Port": "80"}, "Invalid port"),
-        ({"MultiAZ": "true"}, "Multi-AZ"),
-        ({"Iops": "1000"}, "Iops"),
+        ({"MultiAZ": "true"}, "MultiAZ only as False"),
+        ({"EnablePerformanceInsights": "true"}, "EnablePerformanceInsights only as False"),
+        ({"Domain": "corp"}, "The parameter Domain of CreateDBInstance is not supported"),
+        ({"VpcSecurityGroupIds.member.1": "default"}, "Invalid security group"),
     ],
 )
 def test_create_rejects_bad_input_with_invalid_parameter_value(api, extra, fragment):

@@ -61,7 +61,8 @@ def test_an_action_we_do_not_serve_is_named_unsupported(client, action):
     assert response.status_code == 400
     root = ET.fromstring(response.data)
     assert root.findtext(f"{NS}Error/{NS}Code") == "UnsupportedOperation"
-    assert f"{action} is an RDS action that RDS Emulator does not support yet" in root.findtext(f"{NS}Error/{NS}Message")
+    message = root.findtext(f"{NS}Error/{NS}Message")
+    assert f"{action} is an RDS action that RDS Emulator does not support yet" in message
 
 
 @pytest.mark.parametrize("action", sorted(ACTIONS))

@@ -1,7 +1,7 @@
 import pytest
 
+from emulator.model import windows
 from emulator.protocol.errors import RdsError
-from scheduler import windows
 
 
 def test_parse_backup_and_maintenance():

@@ -1,0 +1,1 @@
+"""Schema changes as Alembic migrations, run at start-up (see emulator/store.py: Store.upgrade)."""
