@@ -5,7 +5,7 @@ from typing import Any
 from emulator.context import Context
 from emulator.model import catalogue
 from emulator.model.catalogue import EngineVersion
-from emulator.protocol.errors import invalid
+from emulator.protocol.errors import invalid, shown
 
 from .paging import page_sequence
 
@@ -60,7 +60,7 @@ def _filters(filters: list[dict[str, Any]], known: set[str]) -> dict[str, list[s
     found = {}
     for item in filters:
         if item["Name"] not in known:
-            raise invalid(f"Unrecognized filter name: {item['Name']}")
+            raise invalid(f"Unrecognized filter name: {shown(item['Name'])}")
         found[item["Name"]] = item["Values"]
     return found
 

@@ -1,16 +1,17 @@
 """DescribeEvents and DescribeEventCategories."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from emulator.context import Context
 from emulator.model.events import CATEGORIES, RETENTION
-from emulator.protocol.errors import combination, invalid
+from emulator.protocol.errors import combination, invalid, shown
 from emulator.store import Event
 
 from .paging import number, page
 
 DEFAULT_SPAN = timedelta(minutes=60)
+KNOWN_CATEGORIES = {name for names in CATEGORIES.values() for name in names}
 
 
 def describe(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
@@ -20,6 +21,9 @@ def describe(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         raise combination("Cannot specify SourceIdentifier without specifying SourceType.")
     start, end = _span(ctx, request)
     categories = request.get("EventCategories") or None
+    for name in categories or ():
+        if name not in KNOWN_CATEGORIES:
+            raise invalid(f"Invalid event category: {shown(name)}")
 
     def fetch(after: str | None, n: int) -> list[tuple[int, Event]]:
         return ctx.store.list_events(
@@ -39,7 +43,7 @@ def describe(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
 def describe_categories(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     wanted = request.get("SourceType")
     if wanted and wanted not in CATEGORIES:
-        raise invalid(f"Invalid source type: {wanted}")
+        raise invalid(f"Invalid source type: {shown(wanted)}")
     return {
         "EventCategoriesMapList": [
             {"SourceType": kind, "EventCategories": names}
@@ -58,12 +62,20 @@ def _span(ctx: Context, request: dict[str, Any]) -> tuple:
         if request["Duration"] < 0:
             raise invalid("Duration must be a positive number of minutes.")
         # nothing older than the retention is kept, so a longer span means the same
-        start = end - min(timedelta(minutes=request["Duration"]), RETENTION)
+        start = _before(end, min(timedelta(minutes=request["Duration"]), RETENTION))
     else:
-        start = end - DEFAULT_SPAN
+        start = _before(end, DEFAULT_SPAN)
     if start > end:
         raise invalid("StartTime must be before EndTime.")
     return max(start, now - RETENTION), end
+
+
+def _before(moment: datetime, span: timedelta) -> datetime:
+    """moment - span, or the earliest time there is (an EndTime in year 1 has nothing before it)."""
+    try:
+        return moment - span
+    except OverflowError:
+        return datetime.min.replace(tzinfo=UTC)
 
 
 def _wire(event: Event) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from emulator.model import validation
-from emulator.protocol.errors import invalid
+from emulator.protocol.errors import invalid, shown
 
 T = TypeVar("T")
 
@@ -41,7 +41,7 @@ def number(key: str | None) -> int:
     """A marker's key that names a position or a row id; missing is 0."""
     if key is None:
         return 0
-    if not key.isdigit():
+    if not (key.isascii() and key.isdigit() and len(key) <= 18):
         raise invalid("The marker is not valid: use a Marker from an earlier response.")
     return int(key)
 
@@ -59,5 +59,5 @@ def decode(marker: str) -> str:
     except (binascii.Error, UnicodeError, ValueError):
         text = ""
     if not text.startswith(PREFIX):
-        raise invalid(f"The marker {marker} is not valid: use a Marker from an earlier response.")
+        raise invalid(f"The marker {shown(marker)} is not valid: use a Marker from an earlier response.")
     return text.removeprefix(PREFIX)

@@ -2,7 +2,7 @@
 
 import re
 
-from emulator.protocol.errors import invalid
+from emulator.protocol.errors import invalid, shown
 
 from . import catalogue
 
@@ -28,13 +28,13 @@ def identifier(value: str, parameter: str = "DBInstanceIdentifier") -> str:
 def engine(value: str) -> str:
     name = value.strip().lower()
     if name not in catalogue.ENGINES:
-        raise invalid(f"Invalid DB engine: {value}")
+        raise invalid(f"Invalid DB engine: {shown(value)}")
     return name
 
 
 def instance_class(value: str) -> str:
     if value not in catalogue.INSTANCE_CLASSES:
-        raise invalid(f"Invalid DB Instance class: {value}")
+        raise invalid(f"Invalid DB Instance class: {shown(value)}")
     return value
 
 
@@ -74,7 +74,7 @@ def master_password(value: str | None) -> str:
 def db_name(value: str | None) -> str | None:
     if value is not None and not _DB_NAME.match(value):
         raise invalid(
-            f"The parameter DBName is not a valid name: {value}. It must begin with a letter and contain "
+            f"The parameter DBName is not a valid name: {shown(value)}. It must begin with a letter and contain "
             "1 to 64 letters, digits or underscores."
         )
     return value
@@ -83,7 +83,7 @@ def db_name(value: str | None) -> str | None:
 def storage_type(value: str | None) -> str:
     name = value or catalogue.DEFAULT_STORAGE_TYPE
     if name not in catalogue.STORAGE:
-        raise invalid(f"Invalid storage type: {name}")
+        raise invalid(f"Invalid storage type: {shown(name)}")
     return name
 
 
@@ -115,7 +115,7 @@ def availability_zone(value: str | None, region: str) -> str:
     if value is None:
         return zones[0]
     if value not in zones:
-        raise invalid(f"Invalid availability zone: {value}")
+        raise invalid(f"Invalid availability zone: {shown(value)}")
     return value
 
 

@@ -7,7 +7,7 @@ Windows are in UTC. A window is a half-open span of minutes: of the day for back
 import random
 import re
 
-from emulator.protocol.errors import invalid
+from emulator.protocol.errors import invalid, shown
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_MINUTES = 24 * 60
@@ -24,7 +24,7 @@ _MAINTENANCE = re.compile(rf"^(\w{{3}}):{_TIME}-(\w{{3}}):{_TIME}$")
 def parse_backup(text: str) -> tuple[int, int]:
     match = _BACKUP.match(text)
     if not match:
-        raise invalid(f"The parameter PreferredBackupWindow must be in the format hh24:mi-hh24:mi, not {text}.")
+        raise invalid(f"The parameter PreferredBackupWindow must be in the format hh24:mi-hh24:mi, not {shown(text)}.")
     h1, m1, h2, m2 = (int(g) for g in match.groups())
     start, end = h1 * 60 + m1, h2 * 60 + m2
     if (end - start) % DAY_MINUTES < MIN_LENGTH:
@@ -37,7 +37,7 @@ def parse_maintenance(text: str) -> tuple[int, int]:
     if not match or match.group(1) not in DAYS or match.group(4) not in DAYS:
         raise invalid(
             "The parameter PreferredMaintenanceWindow must be in the format ddd:hh24:mi-ddd:hh24:mi "
-            f"(ddd one of mon, tue, wed, thu, fri, sat, sun), not {text}."
+            f"(ddd one of mon, tue, wed, thu, fri, sat, sun), not {shown(text)}."
         )
     d1, h1, m1, d2, h2, m2 = match.groups()
     start = DAYS.index(d1) * DAY_MINUTES + int(h1) * 60 + int(m1)

@@ -13,7 +13,9 @@ from emulator.runtime import boot
 from tests.emulator_process import wait_for
 
 ODD = ["", "x", "-1", "0", "99999999999999999999", "1.5", "true", "TRUE", "<a>&", "é", "arn:aws:rds:::db:",
-       "arn:aws:rds:us-east-1:123456789012:db:", "mon:00:00-mon:00:30", "00:00-00:30", "db.t3.micro", "mysql"]
+       "arn:aws:rds:us-east-1:123456789012:db:", "mon:00:00-mon:00:30", "00:00-00:30", "db.t3.micro", "mysql",
+       "a\x01b", "\u00b2", "\u0661", "9" * 5000, "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "nan", "inf",
+       "x" * 70000, "gp3", "io1", "default", "subnet-0123456789abcdef0", "sg-0123456789abcdef0"]
 NS = "{http://rds.amazonaws.com/doc/2014-10-31/}"
 CREATE = {"Action": "CreateDBInstance", "DBInstanceIdentifier": "fuzzed", "DBInstanceClass": "db.t3.micro",
           "Engine": "mysql", "AllocatedStorage": "20", "MasterUsername": "admin", "MasterUserPassword": "password1"}
