@@ -95,7 +95,7 @@ def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         deletion_protection=request.get("DeletionProtection", False),
         copy_tags_to_snapshot=request.get("CopyTagsToSnapshot", False),
         subnet_group=subnet_groups.existing(ctx, request.get("DBSubnetGroupName")),
-        vpc_security_groups=_security_groups(ctx, request.get("VpcSecurityGroupIds")),
+        vpc_security_groups=_security_groups(request.get("VpcSecurityGroupIds")),
         iops=iops,
         storage_throughput=throughput,
     )
@@ -185,7 +185,7 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     if request.get("DBSubnetGroupName"):
         immediate["subnet_group"] = subnet_groups.existing(ctx, request["DBSubnetGroupName"])
     if "VpcSecurityGroupIds" in request:
-        immediate["vpc_security_groups"] = _security_groups(ctx, request["VpcSecurityGroupIds"])
+        immediate["vpc_security_groups"] = _security_groups(request["VpcSecurityGroupIds"])
     for member, column in (
         ("AutoMinorVersionUpgrade", "auto_minor_version_upgrade"),
         ("DeletionProtection", "deletion_protection"),
@@ -244,7 +244,8 @@ def _wire(
     ctx: Context, instance: Instance, tags: list[dict[str, str]], group: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     group = group if group is not None else subnet_groups.wire_of(ctx, instance.subnet_group)
-    return instance.to_wire(ctx.instance_arn(instance.identifier), tags, group)
+    default_group = network.default_security_group(ctx.settings.region, ctx.settings.account_id)
+    return instance.to_wire(ctx.instance_arn(instance.identifier), tags, group, default_group)
 
 
 def _name(value: str) -> str:
@@ -353,11 +354,10 @@ def _refuse_unsupported(request: dict[str, Any], supported: set[str], action: st
             )
 
 
-def _security_groups(ctx: Context, ids: list[str] | None) -> list[str]:
-    """VPC security groups by id, the VPC's default group when none is named. They are records until a
-    later release enforces them at the network (docs/compatibility.md)."""
-    if not ids:
-        return [network.default_security_group(ctx.settings.region, ctx.settings.account_id)]
+def _security_groups(ids: list[str] | None) -> list[str]:
+    """VPC security groups by id (none: the VPC's default group). They are records until a later release
+    enforces them at the network (docs/compatibility.md)."""
+    ids = ids or []
     for group in ids:
         if not validation.SECURITY_GROUP_ID.match(group):
             raise invalid(f"Invalid security group, groupId= {shown(group)}")

@@ -88,6 +88,7 @@ class Instance:
     vpc_security_groups: list[str] = field(default_factory=list)
     iops: int | None = None
     storage_throughput: int | None = None
+    # empty: the VPC's default security group
     # the kind and parameters of the task under way, joined from the tasks table; not columns
     task: str | None = field(default=None, compare=False)
     task_params: dict[str, Any] | None = field(default=None, compare=False)
@@ -117,7 +118,10 @@ class Instance:
             "MasterUserPassword": "****" if params.get("password") else None,
         }
 
-    def to_wire(self, arn: str, tags: list[dict[str, str]], subnet_group: dict[str, Any]) -> dict[str, Any]:
+    def to_wire(
+        self, arn: str, tags: list[dict[str, str]], subnet_group: dict[str, Any], default_security_group: str
+    ) -> dict[str, Any]:
+        """`subnet_group` is the group's own wire form; no security group chosen means the VPC's default."""
         provisioned = self.observed != "none"
         return {
             "DBInstanceIdentifier": self.identifier,
@@ -133,7 +137,8 @@ class Instance:
             "BackupRetentionPeriod": self.retention,
             "DBSecurityGroups": [],
             "VpcSecurityGroups": [
-                {"VpcSecurityGroupId": group, "Status": "active"} for group in self.vpc_security_groups
+                {"VpcSecurityGroupId": group, "Status": "active"}
+                for group in self.vpc_security_groups or [default_security_group]
             ],
             "DBParameterGroups": [
                 {"DBParameterGroupName": self.parameter_group, "ParameterApplyStatus": self.parameter_apply_status}

@@ -3,6 +3,7 @@ zone, the VPC's default security group, and DB subnet groups over those subnets.
 from the account and region, so they are the same on every start and on every machine.
 """
 
+import functools
 import hashlib
 from typing import Any
 
@@ -20,6 +21,7 @@ def vpc_id(region: str, account: str) -> str:
     return _id("vpc", account, region)
 
 
+@functools.cache
 def default_security_group(region: str, account: str) -> str:
     return _id("sg", account, region, "default")
 
@@ -61,7 +63,9 @@ def subnet_group_wire(
     }
 
 
+@functools.cache
 def default_subnet_group_wire(region: str, account: str) -> dict[str, Any]:
+    """Made once: the serializer only reads it."""
     return subnet_group_wire(
         DEFAULT_SUBNET_GROUP, DEFAULT_DESCRIPTION, default_subnets(region, account), region, account
     )

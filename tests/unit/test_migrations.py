@@ -1,0 +1,75 @@
+"""A data directory written by the foundation's main (2026-11-24, before migrations) opens and upgrades in
+place, and every migration ends at exactly the schema the store's code declares."""
+
+import pathlib
+import sqlite3
+import xml.etree.ElementTree as ET
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from emulator.config import Settings
+from emulator.runtime import boot
+from emulator.store import Store, metadata
+
+NS = "{http://rds.amazonaws.com/doc/2014-10-31/}"
+FIXTURE = pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "store-2026-11-24.sql"
+# What the old races could leave behind: two tasks under way for one instance, two instances on one port.
+RACE_LEFTOVERS = """
+INSERT INTO tasks VALUES(4,'db-E44Q42PHRKCH2CSNTQGJPJTMPK','reboot','{}','queued',NULL,0,'2026-11-24 12:01:00');
+INSERT INTO tasks VALUES(5,'db-E44Q42PHRKCH2CSNTQGJPJTMPK','reboot','{}','queued',NULL,0,'2026-11-24 12:01:00');
+UPDATE instances SET port = 13400, observed = 'failed' WHERE identifier = 'legacy-stopped';
+"""
+
+
+def old_data_dir(tmp_path: pathlib.Path, extra: str = "") -> Settings:
+    data = tmp_path / "data"
+    data.mkdir()
+    with sqlite3.connect(data / "emulator.sqlite") as conn:
+        conn.executescript(FIXTURE.read_text() + extra)
+    return Settings(data_dir=data, driver="none")
+
+
+def describe(client, identifier: str) -> ET.Element:
+    body = client.post("/", data={"Action": "DescribeDBInstances", "DBInstanceIdentifier": identifier}).data
+    return ET.fromstring(body).find(f".//{NS}DBInstance")
+
+
+def test_a_store_from_before_migrations_opens_and_upgrades_in_place(tmp_path):
+    settings = old_data_dir(tmp_path)
+    runtime = boot(settings, schedule=False)
+    try:
+        client = runtime.app.test_client()
+        legacy = describe(client, "legacy")
+        assert legacy.findtext(f"{NS}Endpoint/{NS}Port") == "13400"
+        assert legacy.findtext(f"{NS}TagList/{NS}Tag/{NS}Value") == "data"
+        assert legacy.findtext(f"{NS}DBSubnetGroup/{NS}DBSubnetGroupName") == "default"
+        assert legacy.findtext(f"{NS}VpcSecurityGroups/{NS}VpcSecurityGroupMembership/{NS}Status") == "active"
+        assert describe(client, "legacy-stopped").findtext(f"{NS}DBInstanceStatus") == "stopped"
+        events = ET.fromstring(client.post("/", data={"Action": "DescribeEvents", "Duration": "20160"}).data)
+        assert len(events.findall(f".//{NS}Event")) == 3
+        reboot = client.post("/", data={"Action": "RebootDBInstance", "DBInstanceIdentifier": "legacy"})
+        assert reboot.status_code == 200
+    finally:
+        runtime.close()
+    with sqlite3.connect(settings.data_dir / "emulator.sqlite") as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
+
+
+def test_the_upgrade_settles_what_old_races_left(tmp_path):
+    settings = old_data_dir(tmp_path, RACE_LEFTOVERS)
+    Store(settings.database_url).close()
+    with sqlite3.connect(settings.data_dir / "emulator.sqlite") as conn:
+        active = conn.execute("SELECT id FROM tasks WHERE state IN ('queued', 'running')").fetchall()
+        ports = conn.execute("SELECT port FROM instances ORDER BY created_at, identifier").fetchall()
+    assert active == [(4,)]
+    assert len(set(ports)) == 2
+
+
+def test_migrations_end_at_the_declared_schema(tmp_path):
+    for settings in (old_data_dir(tmp_path), Settings(data_dir=tmp_path / "fresh", driver="none")):
+        settings.data_dir.mkdir(exist_ok=True)
+        store = Store(settings.database_url)
+        with store.engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+        store.close()

@@ -1,0 +1,93 @@
+"""Many clients at once on one resource: the store, not a read-then-write, decides who wins, and the loser
+gets the answer RDS gives, never an InternalFailure."""
+
+import threading
+import xml.etree.ElementTree as ET
+from collections import Counter
+
+import pytest
+
+from emulator.config import Settings
+from emulator.runtime import DataDirInUse, boot
+from tests.emulator_process import wait_for
+
+NS = "{http://rds.amazonaws.com/doc/2014-10-31/}"
+CREATE = {"Action": "CreateDBInstance", "DBInstanceClass": "db.t3.micro", "Engine": "mysql",
+          "AllocatedStorage": "20", "MasterUsername": "admin", "MasterUserPassword": "password1"}
+
+
+@pytest.fixture
+def runtime(tmp_path):
+    runtime = boot(Settings(data_dir=tmp_path / "data", driver="none"), schedule=False)
+    yield runtime
+    runtime.close()
+
+
+def at_once(runtime, requests: list[dict]) -> list[tuple[int, str | None]]:
+    """Send the requests from one thread each, released together; (status, error code) of each."""
+    barrier = threading.Barrier(len(requests))
+    results: list = [None] * len(requests)
+
+    def send(n: int) -> None:
+        client = runtime.app.test_client()
+        barrier.wait()
+        response = client.post("/", data=requests[n])
+        results[n] = (response.status_code, ET.fromstring(response.data).findtext(f"{NS}Error/{NS}Code"))
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(len(requests))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def status(runtime, identifier: str) -> str | None:
+    body = runtime.app.test_client().post("/", data={"Action": "DescribeDBInstances",
+                                                     "DBInstanceIdentifier": identifier}).data
+    return ET.fromstring(body).findtext(f".//{NS}DBInstanceStatus")
+
+
+def available(runtime, *identifiers: str) -> None:
+    for identifier in identifiers:
+        wait_for(lambda i=identifier: status(runtime, i) == "available", 10, f"{identifier} available")
+
+
+def test_of_concurrent_reboots_one_is_accepted_and_the_rest_told_the_state(runtime):
+    runtime.app.test_client().post("/", data=CREATE | {"DBInstanceIdentifier": "one"})
+    available(runtime, "one")
+    runtime.ctx.runner.close()  # the accepted reboot stays under way, so nothing else may start
+    one = {"DBInstanceIdentifier": "one"}
+    results = at_once(runtime, [{"Action": "RebootDBInstance", **one}] * 12 + [{"Action": "StopDBInstance", **one}] * 4
+                      + [{"Action": "DeleteDBInstance", "SkipFinalSnapshot": "true", **one}] * 4)
+    assert Counter(results) == Counter({(200, None): 1, (400, "InvalidDBInstanceState"): 19})
+
+
+def test_creates_racing_for_one_name_get_already_exists(runtime):
+    results = at_once(runtime, [CREATE | {"DBInstanceIdentifier": "same"}] * 16)
+    assert Counter(results) == Counter({(200, None): 1, (400, "DBInstanceAlreadyExists"): 15})
+
+
+def test_renames_racing_for_one_name_get_already_exists(runtime):
+    client = runtime.app.test_client()
+    names = [f"r{n}" for n in range(8)]
+    for name in names:
+        client.post("/", data=CREATE | {"DBInstanceIdentifier": name})
+    available(runtime, *names)
+    results = at_once(runtime, [{"Action": "ModifyDBInstance", "DBInstanceIdentifier": name,
+                                 "NewDBInstanceIdentifier": "target", "ApplyImmediately": "true"} for name in names])
+    assert Counter(results) == Counter({(200, None): 1, (400, "DBInstanceAlreadyExists"): 7})
+
+
+def test_concurrent_creates_get_distinct_ports(runtime):
+    results = at_once(runtime, [CREATE | {"DBInstanceIdentifier": f"p{n}"} for n in range(30)])
+    assert all(result == (200, None) for result in results)
+    ports = [instance.port for instance in runtime.ctx.store.list_instances()]
+    assert len(ports) == 30 and len(set(ports)) == 30
+    results = at_once(runtime, [CREATE | {"DBInstanceIdentifier": f"q{n}", "Port": "15000"} for n in range(6)])
+    assert Counter(results) == Counter({(200, None): 1, (400, "InvalidParameterValue"): 5})
+
+
+def test_a_second_emulator_on_one_data_directory_is_refused(runtime):
+    with pytest.raises(DataDirInUse, match="another RDS Emulator .* is serving the data directory"):
+        boot(runtime.ctx.settings, schedule=False)
