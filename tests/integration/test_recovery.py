@@ -1,0 +1,145 @@
+"""When servers die or will not start: retried with backoff, `failed` only when they really cannot start
+(with an event a user can act on), back through StartDBInstance; never restarted behind a user's stop;
+never a signal to a pid that is not ours; never two emulators on one data directory."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from dataclasses import replace
+
+import pytest
+
+from emulator.config import Settings
+from emulator.drivers import ServerSpec
+from emulator.runtime import boot
+from scheduler import jobs
+from tests.emulator_process import ROOT, free_port, wait_for
+from tests.mysql_client import read_rows, write_rows
+
+pytestmark = pytest.mark.mariadb
+PASSWORD = "Sup3r-secret!"
+
+
+def create(client, identifier, **extra):
+    return client.create_db_instance(
+        DBInstanceIdentifier=identifier, DBInstanceClass="db.t3.micro", Engine="mariadb", AllocatedStorage=20,
+        MasterUsername="master", MasterUserPassword=PASSWORD, DBName="app", **extra,
+    )["DBInstance"]
+
+
+def describe(client, identifier):
+    return client.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0]
+
+
+def wait_status(client, identifier, status, timeout=90):
+    return wait_for(lambda: (found := describe(client, identifier))["DBInstanceStatus"] == status and found,
+                    timeout, f"{identifier} to be {status}")
+
+
+def test_a_server_that_cannot_come_back_fails_with_a_reason_and_starts_again_later(emulator_factory, rds_client):
+    emulator = emulator_factory()
+    client = rds_client(emulator)
+    create(client, "fragile")
+    endpoint = wait_status(client, "fragile", "available")["Endpoint"]
+    write_rows(endpoint, "master", PASSWORD, "app", ["kept"])
+    squatter = socket.socket()
+    squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+
+    def take_the_port() -> bool:
+        """Kill the server (again, if the watch was quicker) until another program holds its port."""
+        for pid in emulator.server_pids():
+            os.kill(pid, signal.SIGKILL)
+        try:
+            squatter.bind((endpoint["Address"], endpoint["Port"]))
+        except OSError:
+            return False
+        return True
+
+    wait_for(take_the_port, 30, "the port to be taken from the dead server", interval=0.01)
+    squatter.listen()
+    try:
+        wait_status(client, "fragile", "failed", timeout=120)
+        messages = [e["Message"] for e in client.describe_events(
+            SourceType="db-instance", SourceIdentifier="fragile", Duration=60)["Events"]]
+        assert f"port {endpoint['Port']} is in use by another program on this machine" in messages[-1]
+        assert messages[-1].startswith("DB instance failed: ")
+        assert PASSWORD not in " ".join(messages)
+    finally:
+        squatter.close()
+    client.start_db_instance(DBInstanceIdentifier="fragile")
+    wait_status(client, "fragile", "available")
+    assert read_rows(endpoint, "master", PASSWORD, "app") == ["kept"]
+    assert len(emulator.server_pids()) == 1
+
+
+@pytest.fixture
+def runtime(tmp_path):
+    runtime = boot(Settings(data_dir=tmp_path / "data", driver="process"), schedule=False)
+    yield runtime
+    runtime.close()
+
+
+def call(runtime, **fields):
+    return runtime.app.test_client().post("/", data=fields)
+
+
+def test_the_watch_never_starts_a_server_a_user_stopped(runtime):
+    ctx = runtime.ctx
+    call(runtime, Action="CreateDBInstance", DBInstanceIdentifier="quiet", DBInstanceClass="db.t3.micro",
+         Engine="mariadb", AllocatedStorage="20", MasterUsername="master", MasterUserPassword=PASSWORD)
+    wait_for(lambda: (i := ctx.store.find_instance("quiet")) and i.status == "available", 60, "available")
+    seen_running = ctx.store.find_instance("quiet")
+    call(runtime, Action="StopDBInstance", DBInstanceIdentifier="quiet")
+    wait_for(lambda: ctx.store.find_instance("quiet").status == "stopped", 60, "stopped")
+    # the watch looked while the server still ran, and acts now that the user has stopped it
+    real = ctx.store.list_instances
+    ctx.store.list_instances = lambda **kw: [seen_running]
+    try:
+        jobs.watch_servers(ctx)
+    finally:
+        ctx.store.list_instances = real
+    jobs.watch_servers(ctx)
+    instance = ctx.store.find_instance("quiet")
+    assert instance.status == "stopped" and instance.task is None
+    assert not ctx.driver.is_running(ctx.spec(instance))
+
+
+def test_a_requested_port_that_another_program_holds_is_refused_at_once(runtime):
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        response = call(runtime, Action="CreateDBInstance", DBInstanceIdentifier="clash",
+                        DBInstanceClass="db.t3.micro", Engine="mariadb", AllocatedStorage="20",
+                        MasterUsername="master", MasterUserPassword=PASSWORD, Port=str(port))
+    assert response.status_code == 400
+    assert b"InvalidParameterValue" in response.data and b"in use by another program" in response.data
+    assert runtime.ctx.store.find_instance("clash") is None
+
+
+def test_a_stale_pid_file_never_signals_another_program(runtime, tmp_path):
+    driver = runtime.ctx.driver
+    spec = ServerSpec("db-STALE", "stale", "127.0.0.1", free_port(), "master", "*0", None)
+    bystander = subprocess.Popen(["sleep", "60"])
+    try:
+        home = driver.root / spec.resource_id
+        home.mkdir(parents=True)
+        (home / "mysqld.pid").write_text(str(bystander.pid))
+        driver.stop(spec)
+        driver.destroy(replace(spec))
+        assert bystander.poll() is None, "the bystander was signalled"
+    finally:
+        bystander.kill()
+        bystander.wait()
+
+
+def test_a_second_emulator_on_the_same_data_directory_refuses_to_start(runtime):
+    second = subprocess.run(
+        [sys.executable, "-m", "emulator.cli", "serve", "--port", str(free_port()),
+         "--data-dir", str(runtime.ctx.settings.data_dir), "--driver", "none"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert second.returncode == 1
+    assert f"another RDS Emulator (pid {os.getpid()}) is serving the data directory" in second.stderr
