@@ -47,7 +47,9 @@ def emulator_factory(tmp_path: pathlib.Path):
 def rds_client():
     import boto3
 
+    from tests.compat.reading import watch
+
     def make(emulator: EmulatorProcess):
-        return boto3.client("rds", endpoint_url=emulator.url, region_name="us-east-1")
+        return watch(boto3.client("rds", endpoint_url=emulator.url, region_name="us-east-1"))
 
     return make

@@ -31,3 +31,38 @@ def test_keep_alive_request_ids_and_both_methods(emulator_factory):
     assert second.getheader("x-amzn-RequestId") != request_id
     assert second.getheader("Content-Type").startswith("text/xml")
     conn.close()
+
+
+def test_three_hundred_idle_connections_lock_nobody_out(emulator_factory):
+    emulator = emulator_factory(driver="none")
+    idle = []
+    try:
+        for _ in range(300):
+            conn = http.client.HTTPConnection("127.0.0.1", emulator.port, timeout=10)
+            conn.request("GET", "/?Action=DescribeDBInstances")
+            conn.getresponse().read()  # now an idle keep-alive connection
+            idle.append(conn)
+        for _ in range(20):
+            fresh = http.client.HTTPConnection("127.0.0.1", emulator.port, timeout=5)
+            fresh.request("POST", "/", body="Action=DescribeDBInstances",
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+            assert fresh.getresponse().status == 200
+            fresh.close()
+        still = idle[0]
+        still.request("GET", "/?Action=DescribeDBInstances")
+        assert still.getresponse().status == 200, "the idle ones are still served too"
+    finally:
+        for conn in idle:
+            conn.close()
+
+
+def test_a_huge_body_gets_an_aws_shaped_error(emulator_factory):
+    emulator = emulator_factory(driver="none")
+    conn = http.client.HTTPConnection("127.0.0.1", emulator.port, timeout=30)
+    conn.request("POST", "/", body=b"&" * (20 * 1024 * 1024),
+                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    response = conn.getresponse()
+    error = ET.fromstring(response.read())
+    assert response.status == 400
+    assert error.findtext(f"{NS}Error/{NS}Code") == "InvalidQueryParameter"
+    conn.close()
