@@ -5,6 +5,7 @@ import shutil
 import pytest
 
 from tests.emulator_process import EmulatorProcess, kill_servers_under
+from tests.model_check import emitted_as_declared
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
@@ -19,6 +20,21 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "mariadb" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def results_fit_the_model(monkeypatch):
+    """Every result an in-process test's handlers return is checked against the model before it is sent."""
+    from emulator.protocol import xml
+
+    serialize = xml.response
+
+    def checked(operation, result, request_id):
+        if operation.output is not None:
+            emitted_as_declared(operation.output, result or {}, operation.name)
+        return serialize(operation, result, request_id)
+
+    monkeypatch.setattr(xml, "response", checked)
 
 
 @pytest.fixture(autouse=True)

@@ -160,3 +160,13 @@ def test_our_error_xml_parses_in_botocore():
     )
     assert parsed["Error"]["Code"] == "DBInstanceNotFound"
     assert parsed["Error"]["Message"] == "DBInstance db1 not found."
+
+
+def test_a_result_that_does_not_fit_the_model_is_caught():
+    from tests.model_check import emitted_as_declared
+
+    output = RDS.operations["DescribeDBInstances"].output
+    emitted_as_declared(output, {"DBInstances": [{"AllocatedStorage": 20, "MultiAZ": False}]}, "ok")
+    for wrong in ({"AllocatedStorage": "20"}, {"MultiAZ": "false"}, {"Allocated": 20}, {"TagList": {"a": "b"}}):
+        with pytest.raises(AssertionError):
+            emitted_as_declared(output, {"DBInstances": [wrong]}, "wrong")
