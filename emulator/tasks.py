@@ -67,9 +67,10 @@ class TaskRunner:
                 self.ctx.store.requeue_task(task.id)
 
     def kick(self) -> None:
+        """One worker is enough for what was just queued; the others find any more at their next look."""
         with self._wake:
             self._generation += 1
-            self._wake.notify_all()
+            self._wake.notify()
 
     def close(self) -> None:
         with self._wake:

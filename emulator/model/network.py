@@ -7,6 +7,8 @@ import functools
 import hashlib
 from typing import Any
 
+from emulator.protocol.xml import Constant
+
 from . import catalogue
 
 DEFAULT_SUBNET_GROUP = "default"
@@ -65,7 +67,7 @@ def subnet_group_wire(
 
 @functools.cache
 def default_subnet_group_wire(region: str, account: str) -> dict[str, Any]:
-    """Made once: the serializer only reads it."""
-    return subnet_group_wire(
+    """Made once, and written once: every instance in the default group reports the very same group."""
+    return Constant(subnet_group_wire(
         DEFAULT_SUBNET_GROUP, DEFAULT_DESCRIPTION, default_subnets(region, account), region, account
-    )
+    ))
