@@ -194,14 +194,16 @@ class _Prepared:
 
     def rows(self, conn: Connection, **params: Any) -> list[tuple]:
         if self.sql is None:
-            compiled = self.statement.compile(conn.engine)
+            compiled = self.compiled = self.statement.compile(conn.engine)
             self.names = compiled.positiontup
             self.processors = [
                 column.type.dialect_impl(conn.dialect).result_processor(conn.dialect, None)
                 for column in self.statement.selected_columns
             ]
             self.sql = str(compiled)
-        cursor = conn.connection.dbapi_connection.execute(self.sql, [params[name] for name in self.names])
+        # the statement's own bound values (an OFFSET's 0, say) under the caller's
+        values = self.compiled.construct_params(params)
+        cursor = conn.connection.dbapi_connection.execute(self.sql, [values[name] for name in self.names])
         processors = self.processors
         return [
             tuple(value if convert is None or value is None else convert(value)
@@ -211,6 +213,16 @@ class _Prepared:
 
 
 _FAST_WITH_TAGS = _Prepared(_WITH_TAGS)
+_FAST_PORTS = _Prepared(select(instances.c.port))
+# A DescribeDBInstances page with no filter: the first one, and those after a marker.
+_ORDERED = _INSTANCES.order_by(instances.c.identifier).limit(bindparam("limit"))
+_FAST_FIRST_PAGE = _Prepared(_ORDERED)
+_FAST_NEXT_PAGE = _Prepared(_ORDERED.where(instances.c.identifier > bindparam("after")))
+# Inserts whose values come as parameters, so that their compiled form is reused.
+_INSERT_INSTANCE = insert(instances)
+_INSERT_EVENT = insert(events)
+_INSERT_TAG = insert(tags)
+_INSERT_TASK = insert(tasks)
 _TAGS_OF = select(tags).where(tags.c.resource_id.in_(bindparam("ids", expanding=True))).order_by(tags.c.seq)
 
 
@@ -302,7 +314,7 @@ class Store:
         """Insert the instance, its tags and its create task; NameTaken or PortTaken when either is in use."""
         try:
             with self._tx() as conn:
-                conn.execute(insert(instances).values(instance.to_row()))
+                conn.execute(_INSERT_INSTANCE, instance.to_row())
                 _upsert_tags(conn, instance.resource_id, pairs)
                 _insert_task(conn, "db-instance", instance.resource_id, "create", {}, now)
         except IntegrityError:
@@ -312,7 +324,7 @@ class Store:
 
     def used_ports(self) -> set[int]:
         with self._read() as conn:
-            return set(conn.scalars(select(instances.c.port)))
+            return {port for (port,) in _FAST_PORTS.rows(conn)}
 
     def find_instance(self, identifier: str) -> Instance | None:
         with self._read() as conn:
@@ -343,6 +355,11 @@ class Store:
         after: str | None = None,
         limit: int | None = None,
     ) -> list[Instance]:
+        if identifiers is None and resource_ids is None and engines is None and limit is not None:
+            with self._read() as conn:
+                if after is None:
+                    return [Instance(*row) for row in _FAST_FIRST_PAGE.rows(conn, limit=limit)]
+                return [Instance(*row) for row in _FAST_NEXT_PAGE.rows(conn, after=after, limit=limit)]
         query = _INSTANCES
         conditions = []
         if identifiers is not None:
@@ -531,7 +548,7 @@ class Store:
     def add_event(self, event_: Event) -> None:
         row = event_.__dict__ | {"categories": "," + ",".join(event_.categories) + ","}
         with self._tx() as conn:
-            conn.execute(insert(events).values(**row))
+            conn.execute(_INSERT_EVENT, row)
 
     def list_events(
         self,
@@ -571,7 +588,7 @@ def _upsert_tags(conn: Connection, resource_id: str, pairs: list[tuple[str, str]
             update(tags).where(tags.c.resource_id == resource_id, tags.c.key == key).values(value=value)
         ).rowcount
         if not changed:
-            conn.execute(insert(tags).values(resource_id=resource_id, key=key, value=value))
+            conn.execute(_INSERT_TAG, {"resource_id": resource_id, "key": key, "value": value})
     if pairs and conn.scalar(select(func.count()).where(tags.c.resource_id == resource_id)) > MAX_TAGS:
         raise TooManyTags(resource_id)
 
@@ -587,10 +604,11 @@ def _insert_task(
     key: str | None = None,
 ) -> int:
     result = conn.execute(
-        insert(tasks).values(
-            resource_type=resource_type, resource_id=resource_id, kind=kind, params=params, state="queued",
-            attempts=0, created_at=now, not_before=not_before, key=key,
-        )
+        _INSERT_TASK,
+        {
+            "resource_type": resource_type, "resource_id": resource_id, "kind": kind, "params": params,
+            "state": "queued", "attempts": 0, "created_at": now, "not_before": not_before, "key": key,
+        },
     )
     return int(result.inserted_primary_key[0])
 

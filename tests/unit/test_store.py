@@ -23,3 +23,19 @@ def test_the_prepared_describe_read_converts_every_type_as_sqlalchemy_does(tmp_p
     assert fast.created_at == made.created_at and fast.deletion_protection is True and fast.multi_az is False
     assert tags == [{"Key": "b", "Value": "2"}, {"Key": "a", "Value": "1"}]
     store.close()
+
+
+def test_the_prepared_pages_list_what_the_general_query_lists(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    for n in range(7):
+        made = Instance(
+            f"db-{n}", f"name-{n}", "mariadb", "10.11.6", "db.t3.micro", "admin", "*AB", 20, "gp2", 13306 + n,
+            "us-east-1a", "03:00-03:30", "mon:04:00-mon:04:30", 1, "default.mariadb10.11", "in-sync",
+            datetime(2026, 11, 24, tzinfo=UTC), address="127.0.0.1",
+        )
+        store.add_instance(made, [], datetime(2026, 11, 24, tzinfo=UTC))
+    everything = store.list_instances(engines=["mariadb"])
+    assert store.list_instances(limit=4) == everything[:4]
+    assert store.list_instances(after="name-3", limit=10) == everything[4:]
+    assert [i.task for i in store.list_instances(limit=2)] == ["create", "create"]
+    store.close()
