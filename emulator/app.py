@@ -72,7 +72,7 @@ def _fields() -> dict[str, str]:
     if len(pairs) > MAX_FIELDS:
         raise RdsError("InvalidQueryParameter", f"The request has more than {MAX_FIELDS} fields.")
     for key, value in pairs:
-        if xml.FORBIDDEN.search(key) or xml.FORBIDDEN.search(value):
+        if xml.forbidden_in(key) or xml.forbidden_in(value):
             raise invalid(f"The parameter {shown(key)} contains a character that is not allowed in RDS requests.")
     return dict(pairs)
 

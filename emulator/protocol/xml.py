@@ -14,16 +14,18 @@ from .errors import RdsError
 from .shapes import RDS, Operation, Shape
 
 # What XML 1.0 does not allow in a document, even escaped.
-_FORBIDDEN = "[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
-FORBIDDEN = re.compile(_FORBIDDEN)
-# Anything that needs work: most strings have none, and are written as they are after one search.
-_SPECIAL = re.compile(f"[&<>]|{_FORBIDDEN}")
+FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def forbidden_in(value: str) -> bool:
+    # printable ASCII (nearly every string) is settled by two C-level tests, far cheaper than the regex
+    return not (value.isascii() and value.isprintable()) and FORBIDDEN.search(value) is not None
 
 
 def text(value: str) -> str:
     """A string as element content: escaped, and never ill-formed."""
-    if _SPECIAL.search(value) is None:
-        return value
+    if value.isascii() and value.isprintable():
+        return escape(value) if "&" in value or "<" in value or ">" in value else value
     return escape(FORBIDDEN.sub("\ufffd", value))
 
 
@@ -58,6 +60,7 @@ class Constant(dict):
 
 
 _CONSTANTS: dict[tuple[int, int], str] = {}
+Writer = Callable[[Any, list[str]], None]
 
 
 def _serialize_structure(shape: Shape, value: dict[str, Any], parts: list[str]) -> None:
@@ -76,64 +79,64 @@ def _serialize_structure(shape: Shape, value: dict[str, Any], parts: list[str]) 
 
 def _serialize_members(shape: Shape, value: dict[str, Any], parts: list[str]) -> None:
     # Walk the value, not the shape: a DBInstance shape has ~100 members and a result fills about half.
-    plan = _plan(shape)
+    plan = _PLANS.get(id(shape)) or _plan(shape)
     for name, item in value.items():
         if item is not None:
-            opening, closing, serialize, member = plan[name]
-            parts.append(opening)
-            serialize(member, item, parts)
-            parts.append(closing)
+            plan[name](item, parts)
 
 
 def _serialize_list(shape: Shape, value: list[Any], parts: list[str]) -> None:
     assert shape.member is not None
-    member = shape.member
-    opening, closing = f"<{shape.member_name}>", f"</{shape.member_name}>"
-    serialize = _SERIALIZERS[member.type]
+    write = _writer(shape.member, shape.member_name)
     for item in value:
-        parts.append(opening)
-        serialize(member, item, parts)
-        parts.append(closing)
+        write(item, parts)
 
 
-_PLANS: dict[int, dict[str, tuple[str, str, Callable[[Shape, Any, list[str]], None], Shape]]] = {}
+_PLANS: dict[int, dict[str, Writer]] = {}
 
 
-def _plan(shape: Shape) -> dict[str, tuple[str, str, Callable[[Shape, Any, list[str]], None], Shape]]:
-    """Each member's tags and serializer, worked out once per shape."""
-    plan = _PLANS.get(id(shape))
-    if plan is None:
-        plan = _PLANS[id(shape)] = {
-            name: (f"<{location}>", f"</{location}>", _SERIALIZERS[member.type], member)
-            for name, (member, location) in shape.members.items()
-        }
+def _plan(shape: Shape) -> dict[str, Writer]:
+    """Each member's writer, worked out once per shape."""
+    plan = _PLANS[id(shape)] = {name: _writer(member, location) for name, (member, location) in shape.members.items()}
     return plan
 
 
-def _serialize_string(shape: Shape, value: str, parts: list[str]) -> None:
-    # text(), inlined: this runs for every string of every response
-    parts.append(value if _SPECIAL.search(value) is None else escape(FORBIDDEN.sub("\ufffd", value)))
+_WRITERS: dict[tuple[int, str], Writer] = {}
 
 
-def _serialize_number(shape: Shape, value: Any, parts: list[str]) -> None:
-    parts.append(str(value))
+def _writer(shape: Shape, element: str) -> Writer:
+    """What writes one value of `shape` as <element>...</element>: a scalar in one piece."""
+    key = (id(shape), element)
+    write = _WRITERS.get(key)
+    if write is not None:
+        return write
+    opening, closing = f"<{element}>", f"</{element}>"
+    if shape.type == "string":
+        def write(item: str, parts: list[str]) -> None:
+            parts.append(opening + text(item) + closing)
+    elif shape.type == "boolean":
+        yes, no = f"{opening}true{closing}", f"{opening}false{closing}"
 
+        def write(item: bool, parts: list[str]) -> None:
+            parts.append(yes if item else no)
+    elif shape.type in ("integer", "long", "double"):
+        def write(item: Any, parts: list[str]) -> None:
+            parts.append(f"{opening}{item}{closing}")
+    elif shape.type == "timestamp":
+        def write(item: datetime, parts: list[str]) -> None:
+            parts.append(opening + timestamp(item) + closing)
+    else:
+        serialize = _SERIALIZERS[shape.type]
 
-def _serialize_boolean(shape: Shape, value: bool, parts: list[str]) -> None:
-    parts.append("true" if value else "false")
-
-
-def _serialize_timestamp(shape: Shape, value: datetime, parts: list[str]) -> None:
-    parts.append(timestamp(value))
+        def write(item: Any, parts: list[str]) -> None:
+            parts.append(opening)
+            serialize(shape, item, parts)
+            parts.append(closing)
+    _WRITERS[key] = write
+    return write
 
 
 _SERIALIZERS: dict[str, Callable[[Shape, Any, list[str]], None]] = {
     "structure": _serialize_structure,
     "list": _serialize_list,
-    "string": _serialize_string,
-    "integer": _serialize_number,
-    "long": _serialize_number,
-    "double": _serialize_number,
-    "boolean": _serialize_boolean,
-    "timestamp": _serialize_timestamp,
 }
