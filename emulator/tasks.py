@@ -92,7 +92,10 @@ class TaskRunner:
                 log.exception("could not claim a task")
                 task = None
             if task is not None:
-                self._execute(task)
+                try:
+                    self._execute(task)
+                except Exception:  # noqa: BLE001 - the store failed under a task: log it, keep the worker
+                    log.exception("task %s (%s) could not be recorded", task.id, task.kind)
                 continue
             with self._wake:
                 if not self._closed and self._generation == seen:
