@@ -56,12 +56,15 @@ def create_app(ctx: Context) -> Flask:
 
 def _fields() -> dict[str, str]:
     """Query-string fields, then form-body fields (which win); bounded, UTF-8, and nothing XML forbids."""
-    if (request.content_length or 0) > MAX_BODY:
+    req = request._get_current_object()  # the proxy, resolved once: this runs on every request
+    if (req.content_length or 0) > MAX_BODY:
         raise RdsError("InvalidQueryParameter", f"The request body is larger than {MAX_BODY} bytes.")
     try:
-        pairs = parse_qsl(request.query_string.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FIELDS)
-        if request.method == "POST":
-            body = request.stream.read(MAX_BODY + 1)
+        query_string = req.query_string
+        pairs = parse_qsl(query_string.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FIELDS) if (
+            query_string) else []
+        if req.method == "POST":
+            body = req.stream.read(MAX_BODY + 1)
             if len(body) > MAX_BODY:
                 raise RdsError("InvalidQueryParameter", f"The request body is larger than {MAX_BODY} bytes.")
             pairs += parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FIELDS)
