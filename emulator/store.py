@@ -462,11 +462,6 @@ class Store:
             )
         return _task(row, attempts=row.attempts + 1)
 
-    def next_due(self) -> datetime | None:
-        """When the earliest queued task may run."""
-        with self._read() as conn:
-            return conn.scalar(select(func.min(tasks.c.not_before)).where(tasks.c.state == "queued"))
-
     def finish_task(self, task_id: int, state: str, error: str | None = None) -> None:
         with self._tx() as conn:
             conn.execute(update(tasks).where(tasks.c.id == task_id).values(state=state, error=error))

@@ -1,7 +1,6 @@
 """Many clients at once against real servers: 30 creates racing for ports, then a burst of reboots,
 password changes and tag changes on a few instances, then deletes that leave nothing behind."""
 
-import threading
 from collections import Counter
 
 import boto3
@@ -10,25 +9,10 @@ from botocore.exceptions import ClientError
 
 from tests.emulator_process import servers_under, wait_for
 from tests.mysql_client import connect, refused
+from tests.together import all_at_once
 
 pytestmark = pytest.mark.mariadb
 FAST = {"Delay": 1, "MaxAttempts": 180}
-
-
-def in_threads(work, items) -> list:
-    results: list = [None] * len(items)
-    barrier = threading.Barrier(len(items))
-
-    def run(n: int) -> None:
-        barrier.wait()
-        results[n] = work(items[n])
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(items))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def outcome(call) -> str:
@@ -46,7 +30,7 @@ def test_thirty_creates_then_a_burst_then_deletes(emulator_factory):
         return boto3.client("rds", endpoint_url=emulator.url, region_name="us-east-1")
 
     names = [f"crowd-{n}" for n in range(30)]
-    created = in_threads(lambda name: outcome(lambda: client().create_db_instance(
+    created = all_at_once(lambda name: outcome(lambda: client().create_db_instance(
         DBInstanceIdentifier=name, DBInstanceClass="db.t3.micro", Engine="mariadb", AllocatedStorage=20,
         MasterUsername="master", MasterUserPassword=f"pw-{name}")), names)
     assert created == ["ok"] * 30
@@ -75,7 +59,7 @@ def test_thirty_creates_then_a_burst_then_deletes(emulator_factory):
         arn = instances[name]["DBInstanceArn"]
         return outcome(lambda: rds.add_tags_to_resource(ResourceName=arn, Tags=[{"Key": f"k{n}", "Value": "v"}]))
 
-    results = in_threads(send, requests)
+    results = all_at_once(send, requests)
     assert set(results) <= {"ok", "InvalidDBInstanceState"}, results
     for name in few:
         rds.get_waiter("db_instance_available").wait(DBInstanceIdentifier=name, WaiterConfig=FAST)
@@ -95,7 +79,7 @@ def test_thirty_creates_then_a_burst_then_deletes(emulator_factory):
         home = emulator.data_dir / "servers" / instances[name]["DbiResourceId"]
         assert len(servers_under(home)) == 1, f"{name} has exactly one server"
 
-    deleted = in_threads(lambda name: outcome(lambda: client().delete_db_instance(
+    deleted = all_at_once(lambda name: outcome(lambda: client().delete_db_instance(
         DBInstanceIdentifier=name, SkipFinalSnapshot=True)), names * 2)
     # each instance is deleted once; the other request finds it deleting, or (when quick) already gone
     assert deleted.count("ok") == 30

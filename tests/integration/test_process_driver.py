@@ -6,6 +6,7 @@ import signal
 import pytest
 
 from tests.emulator_process import servers_under, wait_for
+from tests.integration.instances import wait_status
 from tests.mysql_client import read_rows, write_rows
 
 pytestmark = pytest.mark.mariadb
@@ -18,17 +19,6 @@ def create(client, identifier, engine="mariadb"):
         MasterUsername="master", MasterUserPassword=PASSWORD, DBName="app",
         Tags=[{"Key": "purpose", "Value": "test"}],
     )["DBInstance"]
-
-
-def describe(client, identifier):
-    return client.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0]
-
-
-def wait_status(client, identifier, status, timeout=60):
-    return wait_for(
-        lambda: (found := describe(client, identifier))["DBInstanceStatus"] == status and found,
-        timeout, f"{identifier} to be {status}",
-    )
 
 
 def messages(client, identifier):

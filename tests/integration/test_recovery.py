@@ -16,6 +16,7 @@ from emulator.drivers import ServerSpec
 from emulator.runtime import boot
 from scheduler import jobs
 from tests.emulator_process import ROOT, free_port, wait_for
+from tests.integration.instances import wait_status
 from tests.mysql_client import read_rows, write_rows
 
 pytestmark = pytest.mark.mariadb
@@ -27,15 +28,6 @@ def create(client, identifier, **extra):
         DBInstanceIdentifier=identifier, DBInstanceClass="db.t3.micro", Engine="mariadb", AllocatedStorage=20,
         MasterUsername="master", MasterUserPassword=PASSWORD, DBName="app", **extra,
     )["DBInstance"]
-
-
-def describe(client, identifier):
-    return client.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0]
-
-
-def wait_status(client, identifier, status, timeout=90):
-    return wait_for(lambda: (found := describe(client, identifier))["DBInstanceStatus"] == status and found,
-                    timeout, f"{identifier} to be {status}")
 
 
 def test_a_server_that_cannot_come_back_fails_with_a_reason_and_starts_again_later(emulator_factory, rds_client):

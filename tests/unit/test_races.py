@@ -1,7 +1,6 @@
 """Many clients at once on one resource: the store, not a read-then-write, decides who wins, and the loser
 gets the answer RDS gives, never an InternalFailure."""
 
-import threading
 import xml.etree.ElementTree as ET
 from collections import Counter
 
@@ -10,6 +9,7 @@ import pytest
 from emulator.config import Settings
 from emulator.runtime import DataDirInUse, boot
 from tests.emulator_process import wait_for
+from tests.together import all_at_once
 
 NS = "{http://rds.amazonaws.com/doc/2014-10-31/}"
 CREATE = {"Action": "CreateDBInstance", "DBInstanceClass": "db.t3.micro", "Engine": "mysql",
@@ -25,21 +25,12 @@ def runtime(tmp_path):
 
 def at_once(runtime, requests: list[dict]) -> list[tuple[int, str | None]]:
     """Send the requests from one thread each, released together; (status, error code) of each."""
-    barrier = threading.Barrier(len(requests))
-    results: list = [None] * len(requests)
 
-    def send(n: int) -> None:
-        client = runtime.app.test_client()
-        barrier.wait()
-        response = client.post("/", data=requests[n])
-        results[n] = (response.status_code, ET.fromstring(response.data).findtext(f"{NS}Error/{NS}Code"))
+    def send(fields: dict) -> tuple[int, str | None]:
+        response = runtime.app.test_client().post("/", data=fields)
+        return response.status_code, ET.fromstring(response.data).findtext(f"{NS}Error/{NS}Code")
 
-    threads = [threading.Thread(target=send, args=(n,)) for n in range(len(requests))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
+    return all_at_once(send, requests)
 
 
 def status(runtime, identifier: str) -> str | None:
