@@ -67,7 +67,9 @@ def test_thirty_creates_then_a_burst_then_deletes(emulator_factory):
         assert mine[("tag", "ok")] == 4
         events = Counter(e["Message"] for e in rds.describe_events(
             SourceType="db-instance", SourceIdentifier=name, Duration=60)["Events"])
-        assert events["DB instance restarted"] == mine[("reboot", "ok")] >= 1
+        # one request of the burst reaches the store first and wins; the ones racing it are refused
+        assert mine[("reboot", "ok")] + mine[("password", "ok")] >= 1
+        assert events["DB instance restarted"] == mine[("reboot", "ok")]
         assert events["Reset master credentials"] == mine[("password", "ok")]
         accepted = [f"new-{name}-{n}" for (who, kind, n), result in zip(requests, results, strict=True)
                     if who == name and kind == "password" and result == "ok"]
