@@ -192,23 +192,28 @@ class _Prepared:
         self.statement = statement
         self.sql: str | None = None
 
-    def rows(self, conn: Connection, **params: Any) -> list[tuple]:
+    def rows(self, engine: Engine, **params: Any) -> list[tuple]:
         if self.sql is None:
-            compiled = self.compiled = self.statement.compile(conn.engine)
+            compiled = self.compiled = self.statement.compile(engine)
             self.names = compiled.positiontup
             self.processors = [
-                column.type.dialect_impl(conn.dialect).result_processor(conn.dialect, None)
+                column.type.dialect_impl(engine.dialect).result_processor(engine.dialect, None)
                 for column in self.statement.selected_columns
             ]
             self.sql = str(compiled)
         # the statement's own bound values (an OFFSET's 0, say) under the caller's
         values = self.compiled.construct_params(params)
-        cursor = conn.connection.dbapi_connection.execute(self.sql, [values[name] for name in self.names])
+        # a pooled DB-API connection, without the Connection around it: one statement needs no more
+        raw = engine.raw_connection()
+        try:
+            fetched = raw.driver_connection.execute(self.sql, [values[name] for name in self.names]).fetchall()
+        finally:
+            raw.close()
         processors = self.processors
         return [
             tuple(value if convert is None or value is None else convert(value)
                   for convert, value in zip(processors, row, strict=True))
-            for row in cursor.fetchall()
+            for row in fetched
         ]
 
 
@@ -323,8 +328,7 @@ class Store:
             raise PortTaken(instance.port) from None
 
     def used_ports(self) -> set[int]:
-        with self._read() as conn:
-            return {port for (port,) in _FAST_PORTS.rows(conn)}
+        return {port for (port,) in _FAST_PORTS.rows(self.engine)}
 
     def find_instance(self, identifier: str) -> Instance | None:
         with self._read() as conn:
@@ -333,8 +337,7 @@ class Store:
 
     def find_instance_with_tags(self, identifier: str) -> tuple[Instance, list[dict[str, str]]] | None:
         """One statement for the commonest call of all, DescribeDBInstances by identifier."""
-        with self._read() as conn:
-            rows = _FAST_WITH_TAGS.rows(conn, identifier=identifier)
+        rows = _FAST_WITH_TAGS.rows(self.engine, identifier=identifier)
         if not rows:
             return None
         width = len(_INSTANCE_COLUMNS) + len(_ACTIVE_TASK)
@@ -356,10 +359,9 @@ class Store:
         limit: int | None = None,
     ) -> list[Instance]:
         if identifiers is None and resource_ids is None and engines is None and limit is not None:
-            with self._read() as conn:
-                if after is None:
-                    return [Instance(*row) for row in _FAST_FIRST_PAGE.rows(conn, limit=limit)]
-                return [Instance(*row) for row in _FAST_NEXT_PAGE.rows(conn, after=after, limit=limit)]
+            if after is None:
+                return [Instance(*row) for row in _FAST_FIRST_PAGE.rows(self.engine, limit=limit)]
+            return [Instance(*row) for row in _FAST_NEXT_PAGE.rows(self.engine, after=after, limit=limit)]
         query = _INSTANCES
         conditions = []
         if identifiers is not None:
