@@ -60,9 +60,8 @@ def _fields() -> dict[str, str]:
     if (req.content_length or 0) > MAX_BODY:
         raise RdsError("InvalidQueryParameter", f"The request body is larger than {MAX_BODY} bytes.")
     try:
-        query_string = req.query_string
-        pairs = parse_qsl(query_string.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FIELDS) if (
-            query_string) else []
+        query_string = req.query_string.decode("utf-8")
+        pairs = parse_qsl(query_string, keep_blank_values=True, max_num_fields=MAX_FIELDS) if query_string else []
         if req.method == "POST":
             body = req.stream.read(MAX_BODY + 1)
             if len(body) > MAX_BODY:
