@@ -1,5 +1,5 @@
 # RDS Emulator with MariaDB for the process driver. The install steps are scripts/setup.sh: the very
-# script `make setup` runs (and the test suite checks), pinned by requirements.lock, so the image and a checkout install alike.
+# script `make setup` runs (and the test suite checks), pinned by requirements.txt, so the image and a checkout install alike.
 FROM debian:12
 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
         python3 python3-venv make && rm -rf /var/lib/apt/lists/*

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything RDS Emulator needs on Debian 12, and nothing twice.
 # Used by `make setup` and by the Dockerfile alike. EXTRAS picks the pip extras: test (default) installs from
-# requirements-test.lock, an empty EXTRAS from requirements.lock. Every Python package comes pinned from the
+# requirements-test.txt, an empty EXTRAS from requirements.txt. Every Python package comes pinned from the
 # lock; the venv is rebuilt from scratch whenever the lock or pyproject.toml changes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,10 +28,10 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
-lock=requirements.lock
+lock=requirements.txt
 spec="."
 if [ -n "$extras" ]; then
-    lock=requirements-test.lock
+    lock=requirements-test.txt
     spec=".[$extras]"
 fi
 stamp="$venv/.installed"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make lock`: pins every Python dependency, runtime and test, at the newest release pyproject.toml admits,
 # then regenerates the wire shapes from the botocore that the lock pins. Commit all three files together.
-#   requirements-test.lock  everything `make setup` installs (runtime + test + build backend)
-#   requirements.lock       the runtime part alone, at the same versions (the Dockerfile's install)
+#   requirements-test.txt  everything `make setup` installs (runtime + test + build backend)
+#   requirements.txt       the runtime part alone, at the same versions (the Dockerfile's install)
 set -euo pipefail
 export PIP_CONSTRAINT=
 cd "$(dirname "$0")/.."
@@ -14,12 +14,12 @@ python3 -m venv "$tmp/test"
 "$tmp/test/bin/pip" install -q --disable-pip-version-check --upgrade setuptools
 "$tmp/test/bin/pip" install -q --disable-pip-version-check ".[test]"
 { echo "$header"; "$tmp/test/bin/pip" freeze --all --exclude-editable | grep -v -e '^rds-emulator' -e '^pip=='; } \
-    > requirements-test.lock
+    > requirements-test.txt
 
 python3 -m venv "$tmp/runtime"
-"$tmp/runtime/bin/pip" install -q --disable-pip-version-check -c requirements-test.lock setuptools "."
+"$tmp/runtime/bin/pip" install -q --disable-pip-version-check -c requirements-test.txt setuptools "."
 { echo "$header"; "$tmp/runtime/bin/pip" freeze --all --exclude-editable | grep -v -e '^rds-emulator' -e '^pip=='; } \
-    > requirements.lock
+    > requirements.txt
 
 "$tmp/test/bin/python" tools/gen_shapes.py
-echo "lock: $(grep -c '==' requirements-test.lock) pins in requirements-test.lock, $(grep -c '==' requirements.lock) in requirements.lock"
+echo "lock: $(grep -c '==' requirements-test.txt) pins in requirements-test.txt, $(grep -c '==' requirements.txt) in requirements.txt"

@@ -24,3 +24,24 @@ def test_setup_is_idempotent_and_quick_when_nothing_is_missing():
     assert "installing" not in result.stdout, result.stdout
     assert result.stdout.strip().endswith("setup: ready")
     assert time.monotonic() - started < 10
+
+
+def _pins(name: str) -> dict[str, str]:
+    pins = {}
+    for line in (ROOT / name).read_text().splitlines():
+        if line and not line.startswith("#"):
+            package, sep, version = line.partition("==")
+            assert sep and version, f"{name}: {line!r} is not pinned"
+            pins[package.lower().replace("_", "-")] = version
+    return pins
+
+
+def test_every_dependency_is_pinned_and_installed_as_pinned():
+    from importlib import metadata
+
+    runtime, everything = _pins("requirements.txt"), _pins("requirements-test.txt")
+    assert {"flask", "sqlalchemy", "alembic", "waitress"} <= set(runtime)
+    assert {"botocore", "boto3", "moto", "pytest", "ruff", "awscli"} <= set(everything)
+    assert all(everything[name] == version for name, version in runtime.items()), "the two locks disagree"
+    for name, version in everything.items():
+        assert metadata.version(name) == version, f"{name} is installed at another version than the lock's"
