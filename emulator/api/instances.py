@@ -11,7 +11,7 @@ from emulator.engines.server import native_password_hash
 from emulator.model import arn, catalogue, network, storage, validation, windows
 from emulator.model.events import RENAMED, UPDATED_PARAMETER_GROUP
 from emulator.model.instance import Instance, not_allowed_message, observed_allowing
-from emulator.protocol.errors import RdsError, combination, instance_not_found, invalid, shown
+from emulator.protocol.errors import RdsError, combination, instance_exists, instance_not_found, invalid, shown
 from emulator.store import NameTaken, PortTaken, StateConflict, TaskConflict
 
 from . import subnet_groups
@@ -118,7 +118,7 @@ def _insert(ctx: Context, instance: Instance, requested: int | None, tag_pairs: 
         try:
             ctx.store.add_instance(placed, tag_pairs, ctx.clock.now())
         except NameTaken:
-            raise RdsError("DBInstanceAlreadyExists", "DB instance already exists") from None
+            raise instance_exists() from None
         except PortTaken:
             if requested is not None:
                 raise invalid(f"Port {requested} is already used by another DB instance of this emulator.") from None
@@ -281,7 +281,7 @@ def _queue_task(ctx: Context, instance: Instance, action: str, kind: str, params
     except (TaskConflict, StateConflict):
         _refuse(ctx, instance, action)
     except NameTaken:
-        raise RdsError("DBInstanceAlreadyExists", "DB instance already exists") from None
+        raise instance_exists() from None
 
 
 def _refuse(ctx: Context, instance: Instance, action: str) -> None:
@@ -303,7 +303,7 @@ def _apply(ctx: Context, instance: Instance, work: dict, immediate: dict, events
                 instance.resource_id, observed_allowing("modify"), **immediate
             )
         except NameTaken:
-            raise RdsError("DBInstanceAlreadyExists", "DB instance already exists") from None
+            raise instance_exists() from None
         if not changed:
             _refuse(ctx, instance, "modify")
     for message in events:

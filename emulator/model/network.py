@@ -5,11 +5,12 @@ from the account and region, so they are the same on every start and on every ma
 
 import functools
 import hashlib
+import itertools
 from typing import Any
 
 from emulator.protocol.xml import Constant
 
-from . import catalogue
+from . import arn, catalogue
 
 DEFAULT_SUBNET_GROUP = "default"
 DEFAULT_DESCRIPTION = "default"
@@ -36,11 +37,8 @@ def place_subnets(region: str, account: str, subnet_ids: list[str]) -> list[dict
     """Subnets by id with their zones: the default subnets keep theirs; a subnet this VPC does not know (made
     in some other tool's VPC) is put in the zones in turn, so that a group of several spans several zones."""
     known = {subnet["id"]: subnet["zone"] for subnet in default_subnets(region, account)}
-    zones = catalogue.availability_zones(region)
-    placed, spare = [], iter(zones * (len(subnet_ids) // len(zones) + 1))
-    for subnet_id in dict.fromkeys(subnet_ids):
-        placed.append({"id": subnet_id, "zone": known.get(subnet_id) or next(spare)})
-    return placed
+    spare = itertools.cycle(catalogue.availability_zones(region))
+    return [{"id": subnet_id, "zone": known.get(subnet_id) or next(spare)} for subnet_id in dict.fromkeys(subnet_ids)]
 
 
 def subnet_group_wire(
@@ -60,7 +58,7 @@ def subnet_group_wire(
             }
             for subnet in subnets
         ],
-        "DBSubnetGroupArn": f"arn:aws:rds:{region}:{account}:subgrp:{name}",
+        "DBSubnetGroupArn": arn.resource_arn(region, account, "subgrp", name),
         "SupportedNetworkTypes": ["IPV4"],
     }
 

@@ -19,7 +19,7 @@ class RdsError(Exception):
         self.message = message if len(message) <= LONGEST_MESSAGE else message[:LONGEST_MESSAGE] + "..."
         known = RDS.errors.get(code)
         if known is None:
-            # tests/unit/test_errors.py checks every code we raise; this is only a last resort
+            # tests/unit/test_botocore_wire.py checks every code we raise; this is only a last resort
             log.error("error code %s is not in the RDS model", code)
         self.status = known.status if known else 400
         self.fault = "Sender" if known is None or known.sender else "Receiver"
@@ -37,6 +37,10 @@ def invalid(message: str) -> RdsError:
 
 def combination(message: str) -> RdsError:
     return RdsError("InvalidParameterCombination", message)
+
+
+def instance_exists() -> RdsError:
+    return RdsError("DBInstanceAlreadyExists", "DB instance already exists")
 
 
 def instance_not_found(identifier: str) -> RdsError:

@@ -78,6 +78,9 @@ def test_an_oversized_value_is_quoted_only_in_part(client):
     code, message = error(client.post("/", data={"Action": "DescribeDBInstances", "DBInstanceIdentifier": huge}), 404)
     assert code == "DBInstanceNotFound"
     assert len(message) < QUOTED + 100
+    code, message = error(client.post("/", data={"Action": "ListTagsForResource", "ResourceName": "arn:" + huge}))
+    assert code == "InvalidParameterValue"
+    assert len(message) < QUOTED + 200
 
 
 def test_bodies_and_field_counts_are_bounded(client):
