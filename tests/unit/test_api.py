@@ -1,11 +1,10 @@
 """The API end to end in-process, control plane only (`--driver none`): errors, filters, paging, tags, events."""
 
 import xml.etree.ElementTree as ET
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
-from emulator.clock import ManualClock
 from emulator.config import Settings
 from emulator.runtime import boot
 from scheduler import jobs
@@ -49,11 +48,6 @@ class Api:
 
     def wait_available(self, identifier):
         wait_for(lambda: self.status(identifier) == "available", 10, f"{identifier} to be available")
-
-
-@pytest.fixture
-def clock():
-    return ManualClock(datetime(2026, 11, 24, 12, 0, tzinfo=UTC))
 
 
 @pytest.fixture

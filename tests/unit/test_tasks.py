@@ -1,12 +1,11 @@
 """Background work as rows: a task names its resource's kind, may wait for a time of the emulator's clock or
 carry a key that queues it once, is found by the workers without being woken, and never stays `running`."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from emulator.clock import ManualClock
 from emulator.config import Settings
 from emulator.runtime import boot
 from emulator.store import Task, tasks
@@ -36,11 +35,6 @@ class Widget:
 
     def fail(self, ctx, resource, reason: str) -> None:
         self.failed.append(reason)
-
-
-@pytest.fixture
-def clock():
-    return ManualClock(datetime(2026, 11, 24, 12, 0, tzinfo=UTC))
 
 
 @pytest.fixture
