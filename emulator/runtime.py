@@ -5,9 +5,9 @@ import logging
 import os
 from dataclasses import dataclass
 from typing import IO
+from wsgiref.types import WSGIApplication
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from flask import Flask
 
 from emulator import lifecycle
 from emulator.app import create_app
@@ -31,7 +31,7 @@ class DataDirInUse(Exception):
 @dataclass
 class Runtime:
     ctx: Context
-    app: Flask
+    app: WSGIApplication
     scheduler: BackgroundScheduler | None
     lock: IO[str]
 

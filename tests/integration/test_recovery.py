@@ -10,6 +10,7 @@ import sys
 from dataclasses import replace
 
 import pytest
+from werkzeug.test import Client
 
 from emulator.config import Settings
 from emulator.drivers import ServerSpec
@@ -74,7 +75,7 @@ def runtime(tmp_path):
 
 
 def call(runtime, **fields):
-    return runtime.app.test_client().post("/", data=fields)
+    return Client(runtime.app).post("/", data=fields)
 
 
 def test_the_watch_never_starts_a_server_a_user_stopped(runtime):

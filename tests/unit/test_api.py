@@ -4,6 +4,7 @@ import xml.etree.ElementTree as ET
 from datetime import timedelta
 
 import pytest
+from werkzeug.test import Client
 
 from emulator.config import Settings
 from emulator.runtime import boot
@@ -20,7 +21,7 @@ CREATE = {
 class Api:
     def __init__(self, runtime):
         self.runtime = runtime
-        self.client = runtime.app.test_client()
+        self.client = Client(runtime.app)
 
     def call(self, **fields):
         response = self.client.post("/", data=fields)

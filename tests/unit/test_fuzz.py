@@ -5,6 +5,7 @@ import random
 import xml.etree.ElementTree as ET
 
 import pytest
+from werkzeug.test import Client
 
 from emulator.api import ACTIONS
 from emulator.config import Settings
@@ -26,7 +27,7 @@ PLAUSIBLE = {"DBInstanceIdentifier": "fuzzed", "DBInstanceClass": "db.t3.micro",
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
     runtime = boot(Settings(data_dir=tmp_path_factory.mktemp("fuzz"), driver="none"), schedule=False)
-    yield runtime.app.test_client()
+    yield Client(runtime.app)
     runtime.close()
 
 

@@ -3,6 +3,7 @@
 import xml.etree.ElementTree as ET
 
 import pytest
+from werkzeug.test import Client
 
 from emulator.app import MAX_BODY, MAX_FIELDS
 from emulator.config import Settings
@@ -18,7 +19,7 @@ ARN = "arn:aws:rds:us-east-1:123456789012:db:"
 @pytest.fixture
 def client(tmp_path):
     runtime = boot(Settings(data_dir=tmp_path / "data", driver="none"), schedule=False)
-    yield runtime.app.test_client()
+    yield Client(runtime.app)
     runtime.close()
 
 

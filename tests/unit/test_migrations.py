@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from werkzeug.test import Client
 
 from emulator.config import Settings
 from emulator.runtime import boot
@@ -39,7 +40,7 @@ def test_a_store_from_before_migrations_opens_and_upgrades_in_place(tmp_path):
     settings = old_data_dir(tmp_path)
     runtime = boot(settings, schedule=False)
     try:
-        client = runtime.app.test_client()
+        client = Client(runtime.app)
         legacy = describe(client, "legacy")
         assert legacy.findtext(f"{NS}Endpoint/{NS}Port") == "13400"
         assert legacy.findtext(f"{NS}TagList/{NS}Tag/{NS}Value") == "data"

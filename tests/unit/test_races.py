@@ -5,6 +5,7 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 
 import pytest
+from werkzeug.test import Client
 
 from emulator.config import Settings
 from emulator.runtime import DataDirInUse, boot
@@ -27,15 +28,15 @@ def at_once(runtime, requests: list[dict]) -> list[tuple[int, str | None]]:
     """Send the requests from one thread each, released together; (status, error code) of each."""
 
     def send(fields: dict) -> tuple[int, str | None]:
-        response = runtime.app.test_client().post("/", data=fields)
+        response = Client(runtime.app).post("/", data=fields)
         return response.status_code, ET.fromstring(response.data).findtext(f"{NS}Error/{NS}Code")
 
     return all_at_once(send, requests)
 
 
 def status(runtime, identifier: str) -> str | None:
-    body = runtime.app.test_client().post("/", data={"Action": "DescribeDBInstances",
-                                                     "DBInstanceIdentifier": identifier}).data
+    body = Client(runtime.app).post("/", data={"Action": "DescribeDBInstances",
+                                               "DBInstanceIdentifier": identifier}).data
     return ET.fromstring(body).findtext(f".//{NS}DBInstanceStatus")
 
 
@@ -45,7 +46,7 @@ def available(runtime, *identifiers: str) -> None:
 
 
 def test_of_concurrent_reboots_one_is_accepted_and_the_rest_told_the_state(runtime):
-    runtime.app.test_client().post("/", data=CREATE | {"DBInstanceIdentifier": "one"})
+    Client(runtime.app).post("/", data=CREATE | {"DBInstanceIdentifier": "one"})
     available(runtime, "one")
     runtime.ctx.runner.close()  # the accepted reboot stays under way, so nothing else may start
     one = {"DBInstanceIdentifier": "one"}
@@ -60,7 +61,7 @@ def test_creates_racing_for_one_name_get_already_exists(runtime):
 
 
 def test_renames_racing_for_one_name_get_already_exists(runtime):
-    client = runtime.app.test_client()
+    client = Client(runtime.app)
     names = [f"r{n}" for n in range(8)]
     for name in names:
         client.post("/", data=CREATE | {"DBInstanceIdentifier": name})
