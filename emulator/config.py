@@ -18,16 +18,22 @@ class Settings:
     # How often the monitor looks for servers that died on their own.
     monitor_seconds: float = 2.0
     workers: int = 4
+    # What is worth keeping between runs and data directories: the server's variables, guest images.
+    cache_dir: pathlib.Path = pathlib.Path(
+        os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache"
+    ) / "rds-emulator"
 
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":
         env = {
             "region": os.environ.get("RDS_EMULATOR_REGION"),
             "account_id": os.environ.get("RDS_EMULATOR_ACCOUNT_ID"),
+            "cache_dir": os.environ.get("RDS_EMULATOR_CACHE_DIR"),
         }
         values = {k: v for k, v in env.items() if v} | {k: v for k, v in overrides.items() if v is not None}
-        if "data_dir" in values:
-            values["data_dir"] = pathlib.Path(str(values["data_dir"])).resolve()
+        for name in ("data_dir", "cache_dir"):
+            if name in values:
+                values[name] = pathlib.Path(str(values[name])).resolve()
         return cls(**values)  # type: ignore[arg-type]
 
     @property

@@ -7,7 +7,8 @@ from emulator.clock import Clock
 from emulator.config import Settings
 from emulator.drivers import Driver, ServerSpec
 from emulator.engines.server import ServerBinary
-from emulator.model import arn
+from emulator.engines.variables import Variables
+from emulator.model import arn, parameters
 from emulator.model.events import INSTANCE_EVENTS
 from emulator.model.instance import Instance
 from emulator.store import Event, Store
@@ -23,22 +24,28 @@ class Context:
     clock: Clock
     driver: Driver
     server: ServerBinary
+    variables: Variables
     runner: "TaskRunner | None" = field(default=None)
+    _catalogue: dict[str, parameters.Parameter] | None = field(default=None, repr=False)
+
+    def parameters(self) -> dict[str, parameters.Parameter]:
+        """The parameters of every family this machine serves (one server serves them all)."""
+        if self._catalogue is None:
+            self._catalogue = parameters.catalogue(self.variables.get())
+        return self._catalogue
+
+    def arn(self, kind: str, name: str) -> str:
+        return arn.resource_arn(self.settings.region, self.settings.account_id, kind, name)
 
     def instance_arn(self, identifier: str) -> str:
         return arn.instance_arn(self.settings.region, self.settings.account_id, identifier)
 
     def instance_event(self, identifier: str, message: str, category: str | None = None) -> None:
-        self.store.add_event(
-            Event(
-                date=self.clock.now(),
-                source_type="db-instance",
-                source_id=identifier,
-                source_arn=self.instance_arn(identifier),
-                message=message,
-                categories=[category or INSTANCE_EVENTS[message]],
-            )
-        )
+        self.event("db-instance", identifier, self.instance_arn(identifier), message,
+                   category or INSTANCE_EVENTS[message])
+
+    def event(self, source_type: str, source_id: str, source_arn: str, message: str, category: str) -> None:
+        self.store.add_event(Event(self.clock.now(), source_type, source_id, source_arn, message, [category]))
 
     def spec(self, instance: Instance) -> ServerSpec:
         return ServerSpec(
@@ -49,6 +56,7 @@ class Context:
             master_username=instance.master_username,
             password_hash=instance.password_hash,
             db_name=instance.db_name,
+            parameters=instance.server_parameters,
         )
 
     def queue(

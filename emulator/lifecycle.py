@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
+from emulator import configuration
 from emulator.context import Context
 from emulator.drivers import DriverError
 from emulator.engines import accounts
@@ -22,18 +23,18 @@ RECOVERY_BACKOFF = timedelta(seconds=1)
 
 
 def create(ctx: Context, instance: Instance, task: Task) -> None:
-    _bring_up(ctx, instance)
-    ctx.store.update_instance(instance.resource_id, observed="running")
-    ctx.instance_event(instance.identifier, "DB instance created")
+    if _bring_up(ctx, instance):
+        ctx.store.update_instance(instance.resource_id, observed="running")
+        ctx.instance_event(instance.identifier, "DB instance created")
 
 
 def reboot(ctx: Context, instance: Instance, task: Task) -> None:
     spec = ctx.spec(instance)
     ctx.driver.stop(spec)
     ctx.instance_event(instance.identifier, "DB instance shutdown")
-    _bring_up(ctx, instance)
-    ctx.store.update_instance(instance.resource_id, observed="running", parameter_apply_status="in-sync")
-    ctx.instance_event(instance.identifier, "DB instance restarted")
+    if _bring_up(ctx, instance):
+        ctx.store.update_instance(instance.resource_id, observed="running")
+        ctx.instance_event(instance.identifier, "DB instance restarted")
 
 
 def recover(ctx: Context, instance: Instance, task: Task) -> None:
@@ -58,11 +59,9 @@ def stop(ctx: Context, instance: Instance, task: Task) -> None:
 
 
 def start(ctx: Context, instance: Instance, task: Task) -> None:
-    _bring_up(ctx, instance)
-    ctx.store.update_instance(
-        instance.resource_id, observed="running", stopped_at=None, parameter_apply_status="in-sync"
-    )
-    ctx.instance_event(instance.identifier, "DB instance started")
+    if _bring_up(ctx, instance):
+        ctx.store.update_instance(instance.resource_id, observed="running", stopped_at=None)
+        ctx.instance_event(instance.identifier, "DB instance started")
 
 
 def modify(ctx: Context, instance: Instance, task: Task) -> None:
@@ -100,13 +99,33 @@ def fail(ctx: Context, instance: Instance, reason: str) -> None:
     log.error("instance %s failed: %s", instance.identifier, reason)
 
 
-def _bring_up(ctx: Context, instance: Instance) -> None:
-    """Storage made, server started; and for a server never set up (or one that failed), its master user."""
-    spec = ctx.spec(instance)
-    ctx.driver.provision(spec)
-    if instance.observed in ("none", "failed"):
+def _bring_up(ctx: Context, instance: Instance) -> bool:
+    """Storage made, server started with its parameter group's values; and for a server never set up (or
+    one that failed), its master user. False when the server cannot start with the group's values: the
+    instance is then `incompatible-parameters`, until its group is fixed and it is rebooted."""
+    values = configuration.group_values(ctx, {instance.parameter_group})[instance.parameter_group]
+    ctx.store.update_instance(
+        instance.resource_id, server_parameters=configuration.wanted(instance, values),
+        server_parameter_group=instance.parameter_group, parameter_failures={},
+    )
+    configured = ctx.store.get_instance(instance.resource_id) or instance
+    spec = ctx.spec(configured)
+    try:
+        ctx.driver.provision(spec)
+    except DriverError as error:
+        if not configured.server_parameters:
+            raise
+        ctx.store.update_instance(instance.resource_id, observed="incompatible")
+        ctx.instance_event(
+            instance.identifier,
+            f"DB instance could not start with the parameters of DB parameter group {instance.parameter_group}: "
+            f"{error}. Reset the parameters or choose another group, then reboot.", "failure",
+        )
+        return False
+    if instance.observed in ("none", "failed", "incompatible"):
         with ctx.driver.admin(spec) as cursor:
             accounts.create_master(cursor, instance.master_username, instance.password_hash, instance.db_name)
+    return True
 
 
 WORK: dict[str, Callable[[Context, Instance, Task], None]] = {

@@ -9,13 +9,14 @@ from wsgiref.types import WSGIApplication
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from emulator import lifecycle
+from emulator import lifecycle, parameter_work
 from emulator.app import create_app
 from emulator.clock import Clock
 from emulator.config import Settings
 from emulator.context import Context
 from emulator.drivers import make_driver
 from emulator.engines import server
+from emulator.engines.variables import Variables
 from emulator.store import Store
 from emulator.tasks import TaskRunner
 from scheduler import jobs
@@ -58,11 +59,16 @@ def boot(settings: Settings, clock: Clock | None = None, schedule: bool = True) 
             clock=clock or Clock(),
             driver=make_driver(settings.driver, settings.data_dir),
             server=server.installed(),
+            variables=Variables(server.installed(), settings.cache_dir),
         )
+        ctx.variables.warm()
     except BaseException:
         lock.close()
         raise
-    ctx.runner = TaskRunner(ctx, settings.workers, {"db-instance": lifecycle.INSTANCE_WORK})
+    ctx.runner = TaskRunner(
+        ctx, settings.workers,
+        {"db-instance": lifecycle.INSTANCE_WORK, "db-parameter-group": parameter_work.GROUP_WORK},
+    )
     ctx.runner.resume_orphans()
     ctx.runner.start()
     jobs.watch_servers(ctx)

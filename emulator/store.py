@@ -1,8 +1,9 @@
 """Persistence: the one source of truth. SQLAlchemy Core over a SQLite file by default.
 
-Instances, subnet groups, tags, events, and durable tasks. Every method is one short transaction; callers
-never hold a connection. The invariants live here, in constraints and conditional writes, not in callers'
-reads: one task under way per resource, one instance per identifier and per endpoint, 50 tags a resource.
+Instances, subnet groups, parameter groups, tags, events, and durable tasks. Every method is one short
+transaction; callers never hold a connection. The invariants live here, in constraints and conditional
+writes, not in callers' reads: one task under way per resource, one instance per identifier and per
+endpoint, 50 tags a resource, no instance in a group that is gone.
 The schema is made and upgraded by the Alembic migrations in emulator/migrations, at start-up.
 """
 
@@ -46,6 +47,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from emulator.model.instance import TASK_FIELDS, Instance
+from emulator.model.validation import MAX_TAGS
 
 
 class UtcDateTime(TypeDecorator):
@@ -81,7 +83,6 @@ instances = Table(
     Column("maintenance_window", String, nullable=False),
     Column("retention", Integer, nullable=False),
     Column("parameter_group", String, nullable=False),
-    Column("parameter_apply_status", String, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("db_name", String),
     Column("address", String),
@@ -96,7 +97,30 @@ instances = Table(
     Column("vpc_security_groups", JSON, nullable=False, server_default="[]"),
     Column("iops", Integer),
     Column("storage_throughput", Integer),
+    Column("server_parameters", JSON, nullable=False, server_default="{}"),
+    Column("server_parameter_group", String),
+    Column("parameter_failures", JSON, nullable=False, server_default="{}"),
     Index("uq_instances_endpoint", "address", "port", unique=True),
+)
+
+parameter_groups = Table(
+    "parameter_groups",
+    metadata,
+    Column("name", String, primary_key=True),
+    Column("family", String, nullable=False),
+    Column("description", String, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# The values users set in their groups; a default group has none, and every group's other parameters
+# have their engine's or the system's value.
+group_parameters = Table(
+    "group_parameters",
+    metadata,
+    Column("group_name", String, primary_key=True),
+    Column("name", String, primary_key=True),
+    Column("value", String, nullable=False),
+    Column("method", String, nullable=False),
 )
 
 subnet_groups = Table(
@@ -159,7 +183,6 @@ tasks = Table(
     ),
 )
 MIGRATIONS = pathlib.Path(__file__).with_name("migrations")
-MAX_TAGS = 50
 # In the order of Instance's fields, so that a row is the Instance's positional arguments, task last.
 _INSTANCE_COLUMNS = [instances.c[f.name] for f in fields(Instance) if f.name not in TASK_FIELDS]
 # Statements built once: SQLAlchemy then reuses their compiled form, which matters on the Describe path.
@@ -280,6 +303,24 @@ class TooManyTags(Exception):
     """The resource would have more than MAX_TAGS tags."""
 
 
+class GroupGone(Exception):
+    """The DB parameter group an instance was to use does not exist (any more)."""
+
+
+@dataclass(frozen=True)
+class ParameterGroup:
+    name: str
+    family: str
+    description: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class GroupValue:
+    value: str
+    method: str
+
+
 class Store:
     def __init__(self, url: str):
         self.engine: Engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
@@ -319,6 +360,7 @@ class Store:
         """Insert the instance, its tags and its create task; NameTaken or PortTaken when either is in use."""
         try:
             with self._tx() as conn:
+                _check_group(conn, instance.parameter_group)
                 conn.execute(_INSERT_INSTANCE, instance.to_row())
                 _upsert_tags(conn, instance.resource_id, pairs)
                 _insert_task(conn, "db-instance", instance.resource_id, "create", {}, now)
@@ -355,10 +397,12 @@ class Store:
         identifiers: Iterable[str] | None = None,
         resource_ids: Iterable[str] | None = None,
         engines: Iterable[str] | None = None,
+        parameter_groups: Iterable[str] | None = None,
         after: str | None = None,
         limit: int | None = None,
     ) -> list[Instance]:
-        if identifiers is None and resource_ids is None and engines is None and limit is not None:
+        unfiltered = identifiers is None and resource_ids is None and engines is None and parameter_groups is None
+        if unfiltered and limit is not None:
             if after is None:
                 return [Instance(*row) for row in _FAST_FIRST_PAGE.rows(self.engine, limit=limit)]
             return [Instance(*row) for row in _FAST_NEXT_PAGE.rows(self.engine, after=after, limit=limit)]
@@ -370,11 +414,33 @@ class Store:
             conditions.append(instances.c.resource_id.in_(list(resource_ids)))
         if engines is not None:
             conditions.append(instances.c.engine.in_(list(engines)))
+        if parameter_groups is not None:
+            conditions.append(instances.c.parameter_group.in_(list(parameter_groups)))
         if after is not None:
             conditions.append(instances.c.identifier > after)
         query = query.where(*conditions).order_by(instances.c.identifier).limit(limit)
         with self._read() as conn:
             return [Instance(*row) for row in conn.execute(query)]
+
+    def record_applied(self, resource_id: str, applied: dict[str, str | None], failed: dict[str, str]) -> None:
+        """Parameters the server now runs with (None: back to its default) and values it refused, merged
+        into what the instance has in one transaction: appliers running side by side lose nothing."""
+        with self._tx() as conn:
+            row = conn.execute(
+                select(instances.c.server_parameters, instances.c.parameter_failures)
+                .where(instances.c.resource_id == resource_id)
+            ).first()
+            if row is None:
+                return
+            running = {**row.server_parameters, **applied}
+            failures = {name: value for name, value in {**row.parameter_failures, **failed}.items()
+                        if name not in applied}
+            conn.execute(
+                update(instances).where(instances.c.resource_id == resource_id).values(
+                    server_parameters={k: v for k, v in running.items() if v is not None},
+                    parameter_failures=failures,
+                )
+            )
 
     def update_instance(self, resource_id: str, **values: Any) -> None:
         """NameTaken when a rename meets another instance's identifier."""
@@ -390,6 +456,7 @@ class Store:
         idle = ~select(tasks.c.id).where(tasks.c.resource_id == resource_id, tasks.c.state.in_(ACTIVE)).exists()
         try:
             with self._tx() as conn:
+                _check_group(conn, values.get("parameter_group"))
                 return bool(
                     conn.execute(
                         update(instances)
@@ -432,6 +499,7 @@ class Store:
                     if state not in set(observed):
                         raise StateConflict(state)
                 if instance_values:
+                    _check_group(conn, instance_values.get("parameter_group"))
                     conn.execute(
                         update(instances).where(instances.c.resource_id == resource_id).values(**instance_values)
                     )
@@ -519,6 +587,71 @@ class Store:
             conn.execute(delete(tags).where(tags.c.resource_id == subnet_group_key(name)))
         return True
 
+    # parameter groups
+
+    def add_parameter_group(
+        self, group: ParameterGroup, pairs: list[tuple[str, str]], values: dict[str, GroupValue] | None = None
+    ) -> None:
+        """The group, its tags and (for a copy) its values; NameTaken when the name is in use."""
+        try:
+            with self._tx() as conn:
+                conn.execute(insert(parameter_groups).values(group.__dict__))
+                _upsert_tags(conn, parameter_group_key(group.name), pairs)
+                _set_values(conn, group.name, values or {})
+        except IntegrityError:
+            raise NameTaken(group.name) from None
+
+    def get_parameter_group(self, name: str) -> ParameterGroup | None:
+        with self._read() as conn:
+            row = conn.execute(select(parameter_groups).where(parameter_groups.c.name == name)).first()
+        return ParameterGroup(*row) if row else None
+
+    def list_parameter_groups(
+        self, *, after: str | None = None, limit: int | None = None, families: Iterable[str] | None = None
+    ) -> list[ParameterGroup]:
+        query = select(parameter_groups).order_by(parameter_groups.c.name).limit(limit)
+        if after is not None:
+            query = query.where(parameter_groups.c.name > after)
+        if families is not None:
+            query = query.where(parameter_groups.c.family.in_(list(families)))
+        with self._read() as conn:
+            return [ParameterGroup(*row) for row in conn.execute(query)]
+
+    def remove_parameter_group(self, name: str) -> bool:
+        """False, with nothing removed, while an instance uses the group."""
+        with self._tx() as conn:
+            if conn.scalar(select(instances.c.resource_id).where(instances.c.parameter_group == name).limit(1)):
+                return False
+            conn.execute(delete(parameter_groups).where(parameter_groups.c.name == name))
+            conn.execute(delete(group_parameters).where(group_parameters.c.group_name == name))
+            conn.execute(delete(tags).where(tags.c.resource_id == parameter_group_key(name)))
+        return True
+
+    def group_values(self, names: Iterable[str]) -> dict[str, dict[str, GroupValue]]:
+        """What users set in each of these groups."""
+        found: dict[str, dict[str, GroupValue]] = {name: {} for name in names}
+        query = select(group_parameters).where(group_parameters.c.group_name.in_(list(found)))
+        with self._read() as conn:
+            for row in conn.execute(query):
+                found[row.group_name][row.name] = GroupValue(row.value, row.method)
+        return found
+
+    def set_group_values(self, name: str, values: dict[str, GroupValue]) -> bool:
+        """False, with nothing set, when the group does not exist (it was deleted meanwhile)."""
+        with self._tx() as conn:
+            if conn.scalar(select(parameter_groups.c.name).where(parameter_groups.c.name == name)) is None:
+                return False
+            _set_values(conn, name, values)
+        return True
+
+    def reset_group_values(self, name: str, names: Iterable[str] | None) -> None:
+        """Back to their defaults: these parameters, or (None) all of them."""
+        query = delete(group_parameters).where(group_parameters.c.group_name == name)
+        if names is not None:
+            query = query.where(group_parameters.c.name.in_(list(names)))
+        with self._tx() as conn:
+            conn.execute(query)
+
     # tags
 
     def tags_of(self, resource_ids: Iterable[str]) -> dict[str, list[dict[str, str]]]:
@@ -577,6 +710,28 @@ class Store:
 def subnet_group_key(name: str) -> str:
     """The tags table's key for a DB subnet group (an instance's is its DbiResourceId)."""
     return f"subgrp:{name}"
+
+
+def parameter_group_key(name: str) -> str:
+    """The tags table's key for a DB parameter group."""
+    return f"pg:{name}"
+
+
+def _check_group(conn: Connection, name: str | None) -> None:
+    """Inside the transaction that makes an instance use a group: the group exists (default groups always
+    do), so that no instance is left naming a group deleted meanwhile."""
+    if name is None or name.startswith("default."):
+        return
+    if conn.scalar(select(parameter_groups.c.name).where(parameter_groups.c.name == name)) is None:
+        raise GroupGone(name)
+
+
+def _set_values(conn: Connection, group: str, values: dict[str, GroupValue]) -> None:
+    for name, item in values.items():
+        conn.execute(delete(group_parameters).where(group_parameters.c.group_name == group,
+                                                    group_parameters.c.name == name))
+        conn.execute(insert(group_parameters).values(group_name=group, name=name, value=item.value,
+                                                     method=item.method))
 
 
 def _upsert_tags(conn: Connection, resource_id: str, pairs: list[tuple[str, str]]) -> None:

@@ -2,6 +2,7 @@
 
 import logging
 
+from emulator import configuration
 from emulator.context import Context
 from emulator.model.events import RETENTION
 from emulator.model.instance import observed_allowing
@@ -11,17 +12,27 @@ log = logging.getLogger(__name__)
 
 
 def watch_servers(ctx: Context) -> None:
-    """Start again each server the store says runs but does not, and each instance stopped for 7 days.
+    """Start again each server the store says runs but does not, and each instance stopped for 7 days;
+    take to running servers the parameter changes that are due at once and were not applied yet.
 
     The store re-checks the state as it queues: a server that a user stopped (or is stopping) since we
     looked is never started behind their back."""
     now = ctx.clock.now()
-    for instance in ctx.store.list_instances():
+    found = ctx.store.list_instances()
+    values = configuration.group_values(ctx, {instance.parameter_group for instance in found})
+    for instance in found:
         if instance.task is not None:
             continue
         if instance.observed == "running" and not ctx.driver.is_running(ctx.spec(instance)):
             if _queue(ctx, instance.resource_id, "recover"):
                 log.warning("the server of %s is not running: starting it again", instance.identifier)
+        elif instance.observed == "running" and configuration.immediate(
+            ctx, instance, values[instance.parameter_group]
+        ):
+            try:
+                ctx.queue("db-parameter-group", instance.parameter_group, "apply")
+            except TaskConflict:
+                pass
         elif instance.observed == "stopped":
             restart = instance.automatic_restart_time
             if restart is not None and restart <= now:

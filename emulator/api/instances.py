@@ -5,6 +5,7 @@ import secrets
 from dataclasses import replace
 from typing import Any
 
+from emulator import configuration
 from emulator.context import Context
 from emulator.drivers import PortUnavailable
 from emulator.engines.server import native_password_hash
@@ -12,11 +13,10 @@ from emulator.model import arn, catalogue, network, storage, validation, windows
 from emulator.model.events import RENAMED, UPDATED_PARAMETER_GROUP
 from emulator.model.instance import Instance, not_allowed_message, observed_allowing
 from emulator.protocol.errors import RdsError, combination, instance_exists, instance_not_found, invalid, shown
-from emulator.store import NameTaken, PortTaken, StateConflict, TaskConflict
+from emulator.store import GroupGone, GroupValue, NameTaken, PortTaken, StateConflict, TaskConflict
 
-from . import subnet_groups
+from . import parameter_groups, subnet_groups
 from .paging import page
-from .tags import pairs as checked_tags
 
 # Members of CreateDBInstance we honour; any other that is sent is refused, never silently dropped.
 CREATE_MEMBERS = {
@@ -85,8 +85,7 @@ def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         backup_window=backup,
         maintenance_window=maintenance,
         retention=validation.retention(request.get("BackupRetentionPeriod")),
-        parameter_group=_parameter_group(request.get("DBParameterGroupName"), version.family),
-        parameter_apply_status="in-sync",
+        parameter_group=parameter_groups.for_instance(ctx, request.get("DBParameterGroupName"), version.family),
         created_at=ctx.clock.now(),
         db_name=validation.db_name(request.get("DBName")),
         address=ctx.settings.server_host,
@@ -99,7 +98,7 @@ def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         iops=iops,
         storage_throughput=throughput,
     )
-    tag_pairs = checked_tags(request.get("Tags", []))
+    tag_pairs = validation.tags(request.get("Tags", []))
     instance = _insert(ctx, instance, validation.port(request.get("Port")), tag_pairs)
     ctx.kick()
     return {"DBInstance": _wire(ctx, replace(instance, task="create"), [{"Key": k, "Value": v} for k, v in tag_pairs])}
@@ -119,6 +118,8 @@ def _insert(ctx: Context, instance: Instance, requested: int | None, tag_pairs: 
             ctx.store.add_instance(placed, tag_pairs, ctx.clock.now())
         except NameTaken:
             raise instance_exists() from None
+        except GroupGone:
+            raise parameter_groups.not_found(instance.parameter_group) from None
         except PortTaken:
             if requested is not None:
                 raise invalid(f"Port {requested} is already used by another DB instance of this emulator.") from None
@@ -142,9 +143,11 @@ def describe(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     found, marker = page(fetch, lambda instance: instance.identifier, request)
     tags = ctx.store.tags_of(instance.resource_id for instance in found)
     groups = {name: subnet_groups.wire_of(ctx, name) for name in {instance.subnet_group for instance in found}}
+    values = configuration.group_values(ctx, {instance.parameter_group for instance in found})
     return {
         "DBInstances": [
-            _wire(ctx, instance, tags.get(instance.resource_id, []), groups[instance.subnet_group])
+            _wire(ctx, instance, tags.get(instance.resource_id, []), groups[instance.subnet_group],
+                  values[instance.parameter_group])
             for instance in found
         ],
         "Marker": marker,
@@ -153,7 +156,7 @@ def describe(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
 
 def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     _refuse_unsupported(request, MODIFY_MEMBERS, "ModifyDBInstance")
-    instance = _existing(ctx, request["DBInstanceIdentifier"])
+    instance = existing(ctx, request["DBInstanceIdentifier"])
     now = request.get("ApplyImmediately", False)
     work: dict[str, Any] = {}
     immediate: dict[str, Any] = {}
@@ -177,11 +180,10 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
             events.append("Disabled automated backups" if retention == 0 else "Enabled automated backups")
         immediate["retention"] = retention
     group = request.get("DBParameterGroupName")
-    if group and group != instance.parameter_group:
+    if group and group.lower() != instance.parameter_group:
         family = _engine_version(ctx, instance.engine, None).family
-        immediate["parameter_group"] = _parameter_group(group, family)
-        immediate["parameter_apply_status"] = "pending-reboot"
-        events.append(UPDATED_PARAMETER_GROUP.format(name=group))
+        immediate["parameter_group"] = parameter_groups.for_instance(ctx, group, family)
+        events.append(UPDATED_PARAMETER_GROUP.format(name=immediate["parameter_group"]))
     if request.get("DBSubnetGroupName"):
         immediate["subnet_group"] = subnet_groups.existing(ctx, request["DBSubnetGroupName"])
     if "VpcSecurityGroupIds" in request:
@@ -210,21 +212,21 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
 def reboot(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     if request.get("ForceFailover"):
         raise combination("ForceFailover can only be used on a Multi-AZ DB instance.")
-    return _queue(ctx, _existing(ctx, request["DBInstanceIdentifier"]), "reboot")
+    return _queue(ctx, existing(ctx, request["DBInstanceIdentifier"]), "reboot")
 
 
 def stop(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     if request.get("DBSnapshotIdentifier"):
         raise combination("Snapshots are not supported by RDS Emulator yet: stop without DBSnapshotIdentifier.")
-    return _queue(ctx, _existing(ctx, request["DBInstanceIdentifier"]), "stop")
+    return _queue(ctx, existing(ctx, request["DBInstanceIdentifier"]), "stop")
 
 
 def start(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
-    return _queue(ctx, _existing(ctx, request["DBInstanceIdentifier"]), "start")
+    return _queue(ctx, existing(ctx, request["DBInstanceIdentifier"]), "start")
 
 
 def delete(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
-    instance = _existing(ctx, request["DBInstanceIdentifier"])
+    instance = existing(ctx, request["DBInstanceIdentifier"])
     if request.get("FinalDBSnapshotIdentifier"):
         raise combination(
             "Snapshots are not supported by RDS Emulator yet: delete with SkipFinalSnapshot=true "
@@ -241,11 +243,17 @@ def delete(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def _wire(
-    ctx: Context, instance: Instance, tags: list[dict[str, str]], group: dict[str, Any] | None = None
+    ctx: Context, instance: Instance, tags: list[dict[str, str]], group: dict[str, Any] | None = None,
+    values: dict[str, GroupValue] | None = None,
 ) -> dict[str, Any]:
     group = group if group is not None else subnet_groups.wire_of(ctx, instance.subnet_group)
+    if values is None:
+        values = configuration.group_values(ctx, {instance.parameter_group})[instance.parameter_group]
     default_group = network.default_security_group(ctx.settings.region, ctx.settings.account_id)
-    return instance.to_wire(ctx.instance_arn(instance.identifier), tags, group, default_group)
+    return instance.to_wire(
+        ctx.instance_arn(instance.identifier), tags, group, default_group,
+        configuration.apply_status(ctx, instance, values),
+    )
 
 
 def _name(value: str) -> str:
@@ -258,7 +266,7 @@ def _name(value: str) -> str:
     return value.lower()
 
 
-def _existing(ctx: Context, identifier: str) -> Instance:
+def existing(ctx: Context, identifier: str) -> Instance:
     name = _name(identifier)
     instance = ctx.store.find_instance(name)
     if instance is None:
@@ -282,6 +290,8 @@ def _queue_task(ctx: Context, instance: Instance, action: str, kind: str, params
         _refuse(ctx, instance, action)
     except NameTaken:
         raise instance_exists() from None
+    except GroupGone:
+        raise parameter_groups.not_found(immediate["parameter_group"]) from None
 
 
 def _refuse(ctx: Context, instance: Instance, action: str) -> None:
@@ -304,6 +314,8 @@ def _apply(ctx: Context, instance: Instance, work: dict, immediate: dict, events
             )
         except NameTaken:
             raise instance_exists() from None
+        except GroupGone:
+            raise parameter_groups.not_found(immediate["parameter_group"]) from None
         if not changed:
             _refuse(ctx, instance, "modify")
     for message in events:
@@ -369,13 +381,6 @@ def _engine_version(ctx: Context, engine: str, requested: str | None) -> catalog
     if requested and not (offered.version == requested or offered.version.startswith(requested + ".")):
         raise combination(f"Cannot find version {shown(requested)} for {engine}")
     return offered
-
-
-def _parameter_group(name: str | None, family: str) -> str:
-    default = f"default.{family}"
-    if name and name != default:
-        raise RdsError("DBParameterGroupNotFound", f"DBParameterGroup {shown(name)} not found.")
-    return default
 
 
 def _filters(filters: list[dict[str, Any]]) -> dict[str, list[str]]:

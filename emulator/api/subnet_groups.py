@@ -8,12 +8,11 @@ import re
 from typing import Any
 
 from emulator.context import Context
-from emulator.model import network
+from emulator.model import network, validation
 from emulator.protocol.errors import RdsError, invalid, shown
 from emulator.store import NameTaken, SubnetGroup, subnet_group_key
 
 from .paging import page
-from .tags import pairs as checked_tags
 
 _NAME = re.compile(r"^[a-z0-9._ -]{1,255}$")
 _SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
@@ -27,7 +26,7 @@ def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     group = SubnetGroup(
         name, _description(request["DBSubnetGroupDescription"]), _subnets(ctx, request["SubnetIds"]), ctx.clock.now()
     )
-    tag_pairs = checked_tags(request.get("Tags", []))
+    tag_pairs = validation.tags(request.get("Tags", []))
     try:
         ctx.store.add_subnet_group(group, tag_pairs)
     except NameTaken:

@@ -3,14 +3,13 @@
 from typing import Any
 
 from emulator.context import Context
-from emulator.model import arn
+from emulator.model import arn, validation
 from emulator.protocol.errors import RdsError, instance_not_found, invalid, shown
-from emulator.store import MAX_TAGS, TooManyTags
+from emulator.store import TooManyTags
 
-from . import subnet_groups
+from . import parameter_groups, subnet_groups
 
 NOT_FOUND = {
-    "pg": ("DBParameterGroupNotFound", "DBParameterGroup {} not found."),
     "snapshot": ("DBSnapshotNotFound", "DBSnapshot {} not found."),
     "secgrp": ("DBSecurityGroupNotFound", "DBSecurityGroup {} not found."),
 }
@@ -19,27 +18,10 @@ NOT_FOUND = {
 def add(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     resource_id = _resource(ctx, request["ResourceName"])
     try:
-        ctx.store.set_tags(resource_id, pairs(request["Tags"]))
+        ctx.store.set_tags(resource_id, validation.tags(request["Tags"]))
     except TooManyTags:
-        raise invalid(f"A resource can have at most {MAX_TAGS} tags.") from None
+        raise invalid(f"A resource can have at most {validation.MAX_TAGS} tags.") from None
     return {}
-
-
-def pairs(tags: list[dict[str, str]]) -> list[tuple[str, str]]:
-    """Tags as (key, value), checked as RDS checks them; a key given twice keeps its last value."""
-    if len(tags) > MAX_TAGS:
-        raise invalid(f"A resource can have at most {MAX_TAGS} tags; the request has {len(tags)}.")
-    checked: dict[str, str] = {}
-    for tag in tags:
-        key, value = tag.get("Key", ""), tag.get("Value", "")
-        if not key or len(key) > 128 or key.lower().startswith(("aws:", "rds:")):
-            raise invalid(
-                f"Invalid tag key: '{shown(key)}'. Keys are 1 to 128 characters and may not start with aws: or rds:"
-            )
-        if len(value) > 256:
-            raise invalid(f"Invalid tag value for key {shown(key)}: values are at most 256 characters.")
-        checked[key] = value
-    return list(checked.items())
 
 
 def list_tags(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
@@ -66,5 +48,9 @@ def _resource(ctx: Context, name: str) -> str:
         if not here:
             raise subnet_groups.not_found(resource)
         return subnet_groups.tags_key(ctx, resource)
+    if kind == "pg":
+        if not here:
+            raise parameter_groups.not_found(resource)
+        return parameter_groups.tags_key(ctx, resource)
     code, message = NOT_FOUND[kind]
     raise RdsError(code, message.format(shown(resource)))

@@ -4,7 +4,7 @@ import pathlib
 import socket
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 # Where instances' ports are drawn from when a create names none.
@@ -22,6 +22,14 @@ class ServerSpec:
     master_username: str
     password_hash: str
     db_name: str | None
+    # The server's configuration beyond what the driver itself decides: its parameter group's values.
+    parameters: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LogFile:
+    size: int
+    last_written: float  # seconds since the epoch
 
 
 class DriverError(Exception):
@@ -42,6 +50,15 @@ class Driver(Protocol):
 
     def admin(self, spec: ServerSpec) -> AbstractContextManager[Any]:
         """A DB-API cursor on the running server, as an administrator: the engine's SQL runs over it."""
+
+    def configure(self, spec: ServerSpec) -> None:
+        """Write the server's configuration (spec.parameters included); it takes effect at its next start."""
+
+    def log_files(self, spec: ServerSpec) -> dict[str, "LogFile"]:
+        """The server's DB log files that exist, by the names RDS gives them (error/mysql-error.log, ...)."""
+
+    def read_log(self, spec: ServerSpec, name: str, offset: int, size: int) -> bytes:
+        """Up to `size` bytes of a log file from `offset`. FileNotFoundError when it does not exist."""
 
     def start(self, spec: ServerSpec) -> None:
         """Start the server and return once it answers. A no-op when it already runs."""

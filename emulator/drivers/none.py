@@ -4,7 +4,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from . import PORT_RANGE, ServerSpec
+from . import PORT_RANGE, LogFile, ServerSpec
 
 
 class NoServerDriver:
@@ -20,6 +20,15 @@ class NoServerDriver:
     @contextmanager
     def admin(self, spec: ServerSpec) -> Iterator[Any]:
         yield _NoServerCursor()
+
+    def configure(self, spec: ServerSpec) -> None:
+        pass
+
+    def log_files(self, spec: ServerSpec) -> dict[str, LogFile]:
+        return {}
+
+    def read_log(self, spec: ServerSpec, name: str, offset: int, size: int) -> bytes:
+        raise FileNotFoundError(name)
 
     def start(self, spec: ServerSpec) -> None:
         pass

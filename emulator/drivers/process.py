@@ -23,9 +23,15 @@ import pymysql
 
 from emulator.engines import server as engine
 
-from . import DriverError, ServerSpec, local_ports
+from . import DriverError, LogFile, ServerSpec, local_ports
 
 log = logging.getLogger(__name__)
+# The DB log files RDS names, and where each server here writes them in its home.
+LOG_FILES = {
+    "error/mysql-error.log": "error.log",
+    "slowquery/mysql-slowquery.log": "slowquery.log",
+    "general/mysql-general.log": "general.log",
+}
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 60.0
 POLL = 0.01
@@ -68,15 +74,21 @@ class ProcessDriver:
     def _socket(self, spec: ServerSpec) -> str:
         return str(self.socket_dir / f"{spec.resource_id}.sock")
 
-    def _cnf(self, home: pathlib.Path, datadir: pathlib.Path, sock: str, host: str, port: int) -> str:
+    def _cnf(self, home: pathlib.Path, datadir: pathlib.Path, sock: str, host: str, port: int,
+             parameters: dict[str, str] | None = None) -> str:
         return engine.my_cnf(
             datadir=str(datadir),
             socket=sock,
             pid_file=str(home / "mysqld.pid"),
-            log_error=str(home / "error.log"),
+            log_error=str(home / LOG_FILES["error/mysql-error.log"]),
             host=host,
             port=port,
             user=self.os_user,
+            logs={
+                "slow_query_log_file": str(home / LOG_FILES["slowquery/mysql-slowquery.log"]),
+                "general_log_file": str(home / LOG_FILES["general/mysql-general.log"]),
+            },
+            parameters=parameters,
         )
 
     # the interface
@@ -98,12 +110,37 @@ class ProcessDriver:
     def admin(self, spec: ServerSpec) -> "_AdminCursor":
         return _AdminCursor(self._socket(spec), self.os_user)
 
+    def configure(self, spec: ServerSpec) -> None:
+        home = self._home(spec)
+        if home.exists():
+            staging = home / "my.cnf.new"
+            staging.write_text(self._cnf(home, home / "data", self._socket(spec), spec.host, spec.port,
+                                         spec.parameters))
+            staging.replace(home / "my.cnf")
+
+    def log_files(self, spec: ServerSpec) -> dict[str, LogFile]:
+        found = {}
+        for name, file_name in LOG_FILES.items():
+            try:
+                stat = (self._home(spec) / file_name).stat()
+            except OSError:
+                continue
+            found[name] = LogFile(stat.st_size, stat.st_mtime)
+        return found
+
+    def read_log(self, spec: ServerSpec, name: str, offset: int, size: int) -> bytes:
+        file_name = LOG_FILES.get(name)
+        if file_name is None:
+            raise FileNotFoundError(name)
+        with open(self._home(spec) / file_name, "rb") as handle:
+            handle.seek(offset)
+            return handle.read(size)
+
     def start(self, spec: ServerSpec) -> None:
         if self.is_running(spec):
             return
-        home = self._home(spec)
-        cnf = home / "my.cnf"
-        cnf.write_text(self._cnf(home, home / "data", self._socket(spec), spec.host, spec.port))
+        self.configure(spec)
+        cnf = self._home(spec) / "my.cnf"
         process = subprocess.Popen(
             [self.binary.server, f"--defaults-file={cnf}"],
             stdin=subprocess.DEVNULL,

@@ -45,24 +45,41 @@ def native_password_hash(password: str) -> str:
     return "*" + digest.upper()
 
 
-def my_cnf(*, datadir: str, socket: str, pid_file: str, log_error: str, host: str, port: int, user: str) -> str:
-    """A small server: 16 MB buffer pool, no performance schema, no binary log, loopback only."""
-    return "\n".join(
-        [
-            "[mysqld]",
-            f"datadir={datadir}",
-            f"socket={socket}",
-            f"pid-file={pid_file}",
-            f"log-error={log_error}",
-            f"bind-address={host}",
-            f"port={port}",
-            f"user={user}",
-            "skip-name-resolve",
-            "skip-log-bin",
-            "performance_schema=OFF",
-            "innodb_buffer_pool_size=16M",
-            "innodb_log_file_size=8M",
-            "max_connections=100",
-            "",
-        ]
-    )
+# What every server here runs with unless its parameter group says otherwise: small servers, so that many
+# fit on one machine. DescribeDBParameters reports them with Source `system`.
+SYSTEM_PARAMETERS = {
+    "innodb_buffer_pool_size": "16777216",
+    "innodb_log_file_size": "8388608",
+    "max_connections": "100",
+    "performance_schema": "0",
+}
+
+
+def my_cnf(
+    *, datadir: str, socket: str, pid_file: str, log_error: str, host: str, port: int, user: str,
+    logs: dict[str, str] | None = None, parameters: dict[str, str] | None = None,
+) -> str:
+    """A small server, loopback only, no binary log; `logs` places the slow and general query logs
+    (slow_query_log_file, general_log_file); `parameters` (the group's values) come last, so they win."""
+    lines = [
+        "[mysqld]",
+        f"datadir={datadir}",
+        f"socket={socket}",
+        f"pid-file={pid_file}",
+        f"log-error={log_error}",
+        f"bind-address={host}",
+        f"port={port}",
+        f"user={user}",
+        "skip-name-resolve",
+        "skip-log-bin",
+    ]
+    lines += [f"{name}={value}" for name, value in (logs or {}).items()]
+    lines += [f"{name}={value}" for name, value in SYSTEM_PARAMETERS.items()]
+    lines += [f"{name}={_option_value(value)}" for name, value in (parameters or {}).items()]
+    return "\n".join(lines) + "\n"
+
+
+def _option_value(value: str) -> str:
+    """A value as an option file reads it back: quoted, with its backslashes kept (values may hold no
+    control character or double quote: model/parameters.py refuses them)."""
+    return '"' + value.replace("\\", "\\\\") + '"'

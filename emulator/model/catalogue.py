@@ -20,6 +20,21 @@ INSTANCE_CLASSES = tuple(
 )
 
 
+# Memory of each class, GiB, as AWS lists them: what RDS's {DBInstanceClassMemory} formulas work from.
+_SIZE_GIB = {"micro": 1, "small": 2, "medium": 4, "large": 8, "xlarge": 16, "2xlarge": 32, "4xlarge": 64,
+             "8xlarge": 128, "12xlarge": 192, "16xlarge": 256, "24xlarge": 384}
+_OLD_GIB = {"db.m1.small": 1.7, "db.m1.medium": 3.75, "db.m1.large": 7.5, "db.m1.xlarge": 15,
+            "db.m3.medium": 3.75, "db.m3.large": 7.5, "db.m3.xlarge": 15, "db.m3.2xlarge": 30}
+
+
+def class_memory(instance_class: str) -> int:
+    """Bytes of memory of a DB instance class (memory-optimised r classes have twice the m classes')."""
+    if instance_class in _OLD_GIB:
+        return int(_OLD_GIB[instance_class] * 1024**3)
+    _, family, size = instance_class.split(".")
+    return _SIZE_GIB[size] * (2 if family.startswith("r") else 1) * 1024**3
+
+
 @dataclass(frozen=True)
 class StorageRange:
     minimum: int
@@ -63,6 +78,11 @@ def option_group(engine: str, version: str) -> str:
 
 def engine_versions(server: ServerBinary) -> list[EngineVersion]:
     return [engine_version(engine, server) for engine in ENGINES]
+
+
+def families(server: ServerBinary) -> dict[str, str]:
+    """The DB parameter group families this machine can honour, and the engine of each."""
+    return {version.family: version.engine for version in engine_versions(server)}
 
 
 def availability_zones(region: str) -> list[str]:

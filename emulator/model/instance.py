@@ -20,7 +20,11 @@ TASK_STATUS = {
 # A stopped instance starts again by itself after this long, as on RDS.
 AUTOMATIC_RESTART_AFTER = timedelta(days=7)
 # The status with no task under way, from what the driver last observed of the server.
-OBSERVED_STATUS = {"none": "creating", "running": "available", "stopped": "stopped", "failed": "failed"}
+OBSERVED_STATUS = {
+    "none": "creating", "running": "available", "stopped": "stopped", "failed": "failed",
+    # the server would not start with its parameter group's values
+    "incompatible": "incompatible-parameters",
+}
 
 
 TASK_FIELDS = ("task", "task_params")
@@ -28,11 +32,11 @@ TASK_FIELDS = ("task", "task_params")
 # The statuses from which each action may begin; any other answers InvalidDBInstanceState. Every status
 # here is one with no task under way: the store itself refuses a second task for an instance.
 ALLOWED_FROM = {
-    "modify": ("available",),
-    "reboot": ("available", "failed"),
+    "modify": ("available", "incompatible-parameters"),
+    "reboot": ("available", "failed", "incompatible-parameters"),
     "stop": ("available",),
-    "start": ("stopped", "failed"),
-    "delete": ("available", "stopped", "failed"),
+    "start": ("stopped", "failed", "incompatible-parameters"),
+    "delete": ("available", "stopped", "failed", "incompatible-parameters"),
     "recover": ("available",),
 }
 _OBSERVED_FOR = {status: observed for observed, status in OBSERVED_STATUS.items()}
@@ -73,7 +77,6 @@ class Instance:
     maintenance_window: str
     retention: int
     parameter_group: str
-    parameter_apply_status: str
     created_at: datetime
     db_name: str | None = None
     address: str | None = None
@@ -88,7 +91,11 @@ class Instance:
     vpc_security_groups: list[str] = field(default_factory=list)
     iops: int | None = None
     storage_throughput: int | None = None
-    # empty: the VPC's default security group
+    # The parameters the server runs with (its group's values when it last started, and each change applied
+    # at once since), the group they came from, and the values the server refused.
+    server_parameters: dict[str, str] = field(default_factory=dict)
+    server_parameter_group: str | None = None
+    parameter_failures: dict[str, str] = field(default_factory=dict)
     # the kind and parameters of the task under way, joined from the tasks table; not columns
     task: str | None = field(default=None, compare=False)
     task_params: dict[str, Any] | None = field(default=None, compare=False)
@@ -119,7 +126,8 @@ class Instance:
         }
 
     def to_wire(
-        self, arn: str, tags: list[dict[str, str]], subnet_group: dict[str, Any], default_security_group: str
+        self, arn: str, tags: list[dict[str, str]], subnet_group: dict[str, Any], default_security_group: str,
+        parameter_apply_status: str,
     ) -> dict[str, Any]:
         """`subnet_group` is the group's own wire form; no security group chosen means the VPC's default."""
         provisioned = self.observed != "none"
@@ -141,7 +149,7 @@ class Instance:
                 for group in self.vpc_security_groups or [default_security_group]
             ],
             "DBParameterGroups": [
-                {"DBParameterGroupName": self.parameter_group, "ParameterApplyStatus": self.parameter_apply_status}
+                {"DBParameterGroupName": self.parameter_group, "ParameterApplyStatus": parameter_apply_status}
             ],
             "AvailabilityZone": self.availability_zone,
             "DBSubnetGroup": subnet_group,

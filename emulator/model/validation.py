@@ -6,6 +6,9 @@ from emulator.protocol.errors import invalid, shown
 
 from . import catalogue
 
+# RDS's limit of tags on one resource.
+MAX_TAGS = 50
+
 _IDENTIFIER = re.compile(r"^[A-Za-z](?!.*--)[A-Za-z0-9-]{0,62}(?<!-)$")
 _USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _DB_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
@@ -125,3 +128,20 @@ def max_records(value: int | None, largest: int = 100) -> int:
     if not 20 <= value <= largest:
         raise invalid(f"Invalid value {value} for MaxRecords. Must be between 20 and {largest}")
     return value
+
+
+def tags(tags: list[dict[str, str]]) -> list[tuple[str, str]]:
+    """Tags as (key, value), checked as RDS checks them; a key given twice keeps its last value."""
+    if len(tags) > MAX_TAGS:
+        raise invalid(f"A resource can have at most {MAX_TAGS} tags; the request has {len(tags)}.")
+    checked: dict[str, str] = {}
+    for tag in tags:
+        key, value = tag.get("Key", ""), tag.get("Value", "")
+        if not key or len(key) > 128 or key.lower().startswith(("aws:", "rds:")):
+            raise invalid(
+                f"Invalid tag key: '{shown(key)}'. Keys are 1 to 128 characters and may not start with aws: or rds:"
+            )
+        if len(value) > 256:
+            raise invalid(f"Invalid tag value for key {shown(key)}: values are at most 256 characters.")
+        checked[key] = value
+    return list(checked.items())

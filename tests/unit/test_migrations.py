@@ -46,6 +46,9 @@ def test_a_store_from_before_migrations_opens_and_upgrades_in_place(tmp_path):
         assert legacy.findtext(f"{NS}TagList/{NS}Tag/{NS}Value") == "data"
         assert legacy.findtext(f"{NS}DBSubnetGroup/{NS}DBSubnetGroupName") == "default"
         assert legacy.findtext(f"{NS}VpcSecurityGroups/{NS}VpcSecurityGroupMembership/{NS}Status") == "active"
+        group = legacy.find(f"{NS}DBParameterGroups/{NS}DBParameterGroup")
+        assert group.findtext(f"{NS}DBParameterGroupName").startswith("default.")
+        assert group.findtext(f"{NS}ParameterApplyStatus") == "in-sync"
         assert describe(client, "legacy-stopped").findtext(f"{NS}DBInstanceStatus") == "stopped"
         events = ET.fromstring(client.post("/", data={"Action": "DescribeEvents", "Duration": "20160"}).data)
         assert len(events.findall(f".//{NS}Event")) == 3
@@ -54,7 +57,7 @@ def test_a_store_from_before_migrations_opens_and_upgrades_in_place(tmp_path):
     finally:
         runtime.close()
     with sqlite3.connect(settings.data_dir / "emulator.sqlite") as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0003",)]
 
 
 def test_the_upgrade_settles_what_old_races_left(tmp_path):

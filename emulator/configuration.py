@@ -1,0 +1,56 @@
+"""What each instance's server should run with, and how far it is from it: its parameter group's values
+worked out for the instance, the changes to apply at once, and ParameterApplyStatus, decided here alone."""
+
+from emulator.context import Context
+from emulator.model import catalogue, parameters
+from emulator.model.instance import Instance
+from emulator.store import GroupValue
+
+
+def wanted(instance: Instance, values: dict[str, GroupValue]) -> dict[str, str]:
+    """The group's values, formulas worked out for this instance's class and storage."""
+    memory = catalogue.class_memory(instance.instance_class)
+    return {
+        name: parameters.evaluate(item.value, memory, instance.allocated_storage) for name, item in values.items()
+    }
+
+
+def immediate(ctx: Context, instance: Instance, values: dict[str, GroupValue]) -> dict[str, str | None]:
+    """What to apply to the running server now: each dynamic parameter whose change was asked for at once,
+    and each dynamic one taken out of the group (None: back to the server's default). Values the server
+    refused before are not tried again until the group changes them."""
+    target = wanted(instance, values)
+    running = instance.server_parameters
+    changes: dict[str, str | None] = {}
+    for name, value in target.items():
+        if values[name].method == "immediate" and running.get(name) != value:
+            changes[name] = value
+    for name in running.keys() - target.keys():
+        if _dynamic(ctx, name):
+            changes[name] = None
+    return {name: value for name, value in changes.items()
+            if value is None or instance.parameter_failures.get(name) != value}
+
+
+def apply_status(ctx: Context, instance: Instance, values: dict[str, GroupValue]) -> str:
+    if instance.server_parameter_group is None:  # never started: it will start with the group's values
+        return "in-sync"
+    target = wanted(instance, values)
+    dynamic_resets = {name for name in instance.server_parameters.keys() - target.keys() if _dynamic(ctx, name)}
+    at_once = {name for name, item in values.items() if item.method == "immediate"} | dynamic_resets
+    return parameters.apply_status(
+        instance.server_parameter_group != instance.parameter_group,
+        target, instance.server_parameters, at_once, instance.parameter_failures,
+    )
+
+
+def group_values(ctx: Context, group_names: set[str]) -> dict[str, dict[str, GroupValue]]:
+    """Users' values of these groups; default groups have none, and need no query."""
+    custom = {name for name in group_names if not name.startswith("default.")}
+    found = ctx.store.group_values(custom) if custom else {}
+    return {name: found.get(name, {}) for name in group_names}
+
+
+def _dynamic(ctx: Context, name: str) -> bool:
+    known = ctx.parameters().get(name)
+    return known is not None and known.dynamic
