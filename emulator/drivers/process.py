@@ -42,6 +42,7 @@ LOG_REASONS = [
     ("Cannot allocate memory", "the machine is out of memory"),
     ("Out of memory", "the machine is out of memory"),
     ("unknown variable", "its configuration names an option this server does not know"),
+    ("is not a compiled character set", "its configuration names a character set this server does not have"),
     ("Permission denied", "it may not read or write its data directory"),
 ]
 

@@ -52,6 +52,8 @@ SYSTEM_PARAMETERS = {
     "innodb_log_file_size": "8388608",
     "max_connections": "100",
     "performance_schema": "0",
+    # as on RDS: the slow and general logs, once on, go to mysql.slow_log and mysql.general_log
+    "log_output": "TABLE",
 }
 
 

@@ -156,6 +156,6 @@ def apply_status(group_changed: bool, wanted: dict[str, str], running: dict[str,
     differing = {name for name in wanted.keys() | running.keys() if wanted.get(name) != running.get(name)}
     if not differing:
         return "in-sync"
-    if any(failed.get(name) == wanted.get(name) for name in differing):
+    if any(name in failed and failed[name] == wanted.get(name) for name in differing):
         return "failed-to-apply"
     return "applying" if differing & immediate else "pending-reboot"

@@ -21,7 +21,12 @@ NS = "{http://rds.amazonaws.com/doc/2014-10-31/}"
 CREATE = {"Action": "CreateDBInstance", "DBInstanceIdentifier": "fuzzed", "DBInstanceClass": "db.t3.micro",
           "Engine": "mysql", "AllocatedStorage": "20", "MasterUsername": "admin", "MasterUserPassword": "password1"}
 PLAUSIBLE = {"DBInstanceIdentifier": "fuzzed", "DBInstanceClass": "db.t3.micro", "Engine": "mysql",
-             "ResourceName": "arn:aws:rds:us-east-1:123456789012:db:fuzzed"}
+             "ResourceName": "arn:aws:rds:us-east-1:123456789012:db:fuzzed", "DBParameterGroupName": "fuzzed-pg",
+             "DBParameterGroupFamily": "mysql8.0", "Description": "fuzz", "LogFileName": "error/mysql-error.log",
+             "SourceDBParameterGroupIdentifier": "fuzzed-pg", "TargetDBParameterGroupIdentifier": "fuzzed-copy",
+             "TargetDBParameterGroupDescription": "fuzz"}
+GROUP = {"Action": "CreateDBParameterGroup", "DBParameterGroupName": "fuzzed-pg", "DBParameterGroupFamily": "mysql8.0",
+         "Description": "fuzz"}
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +58,7 @@ def available_instance(client) -> None:
 
     if status() is None:
         client.post("/", data=CREATE)
+    client.post("/", data=GROUP)
     if status() == "stopped":
         client.post("/", data={"Action": "StartDBInstance", "DBInstanceIdentifier": "fuzzed"})
     wait_for(lambda: status() == "available", 10, "the fuzzed instance")
