@@ -141,14 +141,16 @@ class ProcessDriver:
         if self.is_running(spec):
             return
         self.configure(spec)
-        cnf = self._home(spec) / "my.cnf"
-        process = subprocess.Popen(
-            [self.binary.server, f"--defaults-file={cnf}"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        home = self._home(spec)
+        # What the server says before it opens its error log (a bad option, say) goes there too.
+        with open(home / LOG_FILES["error/mysql-error.log"], "ab") as early:
+            process = subprocess.Popen(
+                [self.binary.server, f"--defaults-file={home / 'my.cnf'}"],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=early,
+                start_new_session=True,
+            )
         self._children[spec.resource_id] = process
         self._wait_ready(spec, process)
 
