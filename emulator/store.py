@@ -100,6 +100,7 @@ instances = Table(
     Column("server_parameters", JSON, nullable=False, server_default="{}"),
     Column("server_parameter_group", String),
     Column("parameter_failures", JSON, nullable=False, server_default="{}"),
+    Column("logs_rotated_at", UtcDateTime),
     Index("uq_instances_endpoint", "address", "port", unique=True),
 )
 
@@ -441,6 +442,14 @@ class Store:
                     parameter_failures=failures,
                 )
             )
+
+    def claim_rotation(self, resource_id: str, previous: datetime | None, hour: datetime) -> bool:
+        """Move the instance's log hour from `previous` to `hour`; False when someone else already did."""
+        unchanged = instances.c.logs_rotated_at.is_not_distinct_from(previous)
+        with self._tx() as conn:
+            return bool(conn.execute(
+                update(instances).where(instances.c.resource_id == resource_id, unchanged).values(logs_rotated_at=hour)
+            ).rowcount)
 
     def update_instance(self, resource_id: str, **values: Any) -> None:
         """NameTaken when a rename meets another instance's identifier."""

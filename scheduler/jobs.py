@@ -1,8 +1,9 @@
-"""What runs on the clock: the watch over servers, the auto-start of long-stopped instances, event retention."""
+"""What runs on the clock: the watch over servers (and their parameters), the auto-start of long-stopped
+instances, log rotation, event retention."""
 
 import logging
 
-from emulator import configuration
+from emulator import configuration, log_rotation
 from emulator.context import Context
 from emulator.model.events import RETENTION
 from emulator.model.instance import observed_allowing
@@ -37,6 +38,18 @@ def watch_servers(ctx: Context) -> None:
             restart = instance.automatic_restart_time
             if restart is not None and restart <= now:
                 _queue(ctx, instance.resource_id, "start")
+
+
+def rotate_logs(ctx: Context) -> None:
+    """Once an hour of the clock, each running server's slow and general logs are set aside under the hour
+    they cover. The store records the hour, so that no hour is rotated twice, even across restarts."""
+    hour = ctx.clock.now().replace(minute=0, second=0, microsecond=0)
+    for instance in ctx.store.list_instances():
+        last = instance.logs_rotated_at
+        if instance.observed != "running" or instance.task is not None or (last is not None and last >= hour):
+            continue
+        if ctx.store.claim_rotation(instance.resource_id, last, hour) and last is not None:
+            log_rotation.rotate(ctx, instance, last.hour)
 
 
 def purge_events(ctx: Context) -> None:

@@ -9,6 +9,25 @@ from typing import Any, Protocol
 
 # Where instances' ports are drawn from when a create names none.
 PORT_RANGE = range(13306, 20000)
+# The DB log files as RDS names them, and the file each server writes them to in its log directory.
+LOG_FILES = {
+    "error/mysql-error.log": "error.log",
+    "slowquery/mysql-slowquery.log": "slowquery.log",
+    "general/mysql-general.log": "general.log",
+}
+# The logs RDS rotates every hour: the hour a file covers (UTC, 0-23) becomes its suffix, so that the
+# file of the same hour a day later replaces it and 24 hours are kept.
+ROTATED = ("slowquery/mysql-slowquery.log", "general/mysql-general.log")
+
+
+def log_file_of(name: str) -> str | None:
+    """The file a log's RDS name (rotated ones included, `....log.13`) is kept in; None for any other name."""
+    if name in LOG_FILES:
+        return LOG_FILES[name]
+    base, _, hour = name.rpartition(".")
+    if base in ROTATED and hour.isascii() and hour.isdigit() and str(int(hour)) == hour and int(hour) < 24:
+        return f"{LOG_FILES[base]}.{hour}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -59,6 +78,9 @@ class Driver(Protocol):
 
     def read_log(self, spec: ServerSpec, name: str, offset: int, size: int) -> bytes:
         """Up to `size` bytes of a log file from `offset`. FileNotFoundError when it does not exist."""
+
+    def rotate_logs(self, spec: ServerSpec, hour: int) -> None:
+        """Set the current ROTATED logs aside as the given hour's (the server is told to reopen them next)."""
 
     def start(self, spec: ServerSpec) -> None:
         """Start the server and return once it answers. A no-op when it already runs."""

@@ -30,6 +30,9 @@ class NoServerDriver:
     def read_log(self, spec: ServerSpec, name: str, offset: int, size: int) -> bytes:
         raise FileNotFoundError(name)
 
+    def rotate_logs(self, spec: ServerSpec, hour: int) -> None:
+        pass
+
     def start(self, spec: ServerSpec) -> None:
         pass
 

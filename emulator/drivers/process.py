@@ -23,15 +23,9 @@ import pymysql
 
 from emulator.engines import server as engine
 
-from . import DriverError, LogFile, ServerSpec, local_ports
+from . import LOG_FILES, ROTATED, DriverError, LogFile, ServerSpec, local_ports, log_file_of
 
 log = logging.getLogger(__name__)
-# The DB log files RDS names, and where each server here writes them in its home.
-LOG_FILES = {
-    "error/mysql-error.log": "error.log",
-    "slowquery/mysql-slowquery.log": "slowquery.log",
-    "general/mysql-general.log": "general.log",
-}
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 60.0
 POLL = 0.01
@@ -120,22 +114,32 @@ class ProcessDriver:
             staging.replace(home / "my.cnf")
 
     def log_files(self, spec: ServerSpec) -> dict[str, LogFile]:
+        names = list(LOG_FILES) + [f"{base}.{hour}" for base in ROTATED for hour in range(24)]
         found = {}
-        for name, file_name in LOG_FILES.items():
+        for name in names:
             try:
-                stat = (self._home(spec) / file_name).stat()
+                stat = (self._home(spec) / str(log_file_of(name))).stat()
             except OSError:
                 continue
             found[name] = LogFile(stat.st_size, stat.st_mtime)
         return found
 
     def read_log(self, spec: ServerSpec, name: str, offset: int, size: int) -> bytes:
-        file_name = LOG_FILES.get(name)
+        file_name = log_file_of(name)
         if file_name is None:
             raise FileNotFoundError(name)
         with open(self._home(spec) / file_name, "rb") as handle:
             handle.seek(offset)
             return handle.read(size)
+
+    def rotate_logs(self, spec: ServerSpec, hour: int) -> None:
+        for base in ROTATED:
+            current = self._home(spec) / LOG_FILES[base]
+            aside = current.with_name(f"{current.name}.{hour}")
+            if current.exists() and current.stat().st_size:
+                current.replace(aside)
+            else:  # nothing logged this hour: the same hour's file of a day ago goes all the same
+                aside.unlink(missing_ok=True)
 
     def start(self, spec: ServerSpec) -> None:
         if self.is_running(spec):

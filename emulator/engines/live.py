@@ -15,3 +15,9 @@ def set_global(cursor: Any, name: str, value: str | None, data_type: str) -> Non
         cursor.execute(f"SET GLOBAL {name} = {value}")
     else:
         cursor.execute(f"SET GLOBAL {name} = %s", (value,))
+
+
+def reopen_logs(cursor: Any) -> None:
+    """The slow and general logs were set aside: the server starts new files."""
+    cursor.execute("FLUSH SLOW LOGS")
+    cursor.execute("FLUSH GENERAL LOGS")

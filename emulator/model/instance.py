@@ -96,6 +96,8 @@ class Instance:
     server_parameters: dict[str, str] = field(default_factory=dict)
     server_parameter_group: str | None = None
     parameter_failures: dict[str, str] = field(default_factory=dict)
+    # The start of the hour the server's current slow and general log files cover.
+    logs_rotated_at: datetime | None = None
     # the kind and parameters of the task under way, joined from the tasks table; not columns
     task: str | None = field(default=None, compare=False)
     task_params: dict[str, Any] | None = field(default=None, compare=False)

@@ -1,5 +1,5 @@
-"""DB parameter groups and their values; each instance records the parameters its server runs with, and
-ParameterApplyStatus is worked out from them instead of being kept."""
+"""DB parameter groups and their values; each instance records the parameters its server runs with (and
+ParameterApplyStatus is worked out from them instead of being kept), and the hour its logs cover."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -27,6 +27,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("server_parameters", sa.JSON, nullable=False, server_default="{}"))
         batch.add_column(sa.Column("server_parameter_group", sa.String))
         batch.add_column(sa.Column("parameter_failures", sa.JSON, nullable=False, server_default="{}"))
+        batch.add_column(sa.Column("logs_rotated_at", sa.DateTime))
         batch.drop_column("parameter_apply_status")
     # Until now only default groups existed, and a server that ran had its group's (default) values.
     op.execute("UPDATE instances SET server_parameter_group = parameter_group WHERE observed <> 'none'")

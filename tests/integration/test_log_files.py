@@ -1,0 +1,111 @@
+"""DB log files of a real server: listed and paged as RDS lists and pages them, and the slow and general
+logs rotated once an hour of the emulator's clock, kept 24 hours under the hour they cover."""
+
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from werkzeug.test import Client
+
+from emulator.clock import ManualClock
+from emulator.config import Settings
+from emulator.runtime import boot
+from scheduler import jobs
+from tests.emulator_process import wait_for
+from tests.mysql_client import connect
+
+pytestmark = pytest.mark.mariadb
+NS = "{http://rds.amazonaws.com/doc/2014-10-31/}"
+PASSWORD = "log-files-1"
+
+
+class Api:
+    def __init__(self, runtime):
+        self.client = Client(runtime.app)
+
+    def ok(self, **fields):
+        response = self.client.post("/", data=fields)
+        assert response.status_code == 200, response.data
+        return ET.fromstring(response.data)
+
+    def files(self):
+        root = self.ok(Action="DescribeDBLogFiles", DBInstanceIdentifier="db1")
+        return {f.findtext(f"{NS}LogFileName"): int(f.findtext(f"{NS}Size"))
+                for f in root.iter(f"{NS}DescribeDBLogFilesDetails")}
+
+    def portion(self, name, **extra):
+        root = self.ok(Action="DownloadDBLogFilePortion", DBInstanceIdentifier="db1", LogFileName=name, **extra)
+        return (root.findtext(f".//{NS}LogFileData") or "", root.findtext(f".//{NS}Marker"),
+                root.findtext(f".//{NS}AdditionalDataPending"))
+
+
+@pytest.fixture
+def setup(tmp_path):
+    clock = ManualClock(datetime(2026, 11, 24, 12, 10, tzinfo=UTC))
+    runtime = boot(Settings(data_dir=tmp_path / "data", driver="process"), clock=clock, schedule=False)
+    api = Api(runtime)
+    api.ok(Action="CreateDBParameterGroup", DBParameterGroupName="logged", DBParameterGroupFamily="mysql8.0",
+           Description="general log to a file")
+    for n, (name, value) in enumerate([("general_log", "1"), ("log_output", "FILE")], 1):
+        api.ok(Action="ModifyDBParameterGroup", DBParameterGroupName="logged",
+               **{f"Parameters.Parameter.{n}.ParameterName": name, f"Parameters.Parameter.{n}.ParameterValue": value,
+                  f"Parameters.Parameter.{n}.ApplyMethod": "immediate"})
+    root = api.ok(Action="CreateDBInstance", DBInstanceIdentifier="db1", Engine="mysql", DBInstanceClass="db.t3.micro",
+                  AllocatedStorage="20", MasterUsername="admin", MasterUserPassword=PASSWORD,
+                  DBParameterGroupName="logged")
+    assert root.findtext(f".//{NS}DBInstanceStatus") == "creating"
+    wait_for(lambda: api.ok(Action="DescribeDBInstances", DBInstanceIdentifier="db1").findtext(
+        f".//{NS}DBInstanceStatus") == "available", 60, "db1")
+    endpoint = {"Address": root.findtext(f".//{NS}Endpoint/{NS}Address") or "127.0.0.1",
+                "Port": int(api.ok(Action="DescribeDBInstances", DBInstanceIdentifier="db1").findtext(
+                    f".//{NS}Endpoint/{NS}Port"))}
+    yield runtime, clock, api, endpoint
+    runtime.close()
+
+
+def query(endpoint, sql):
+    with connect(endpoint, "admin", PASSWORD) as conn, conn.cursor() as cursor:
+        cursor.execute(sql)
+
+
+def test_logs_are_paged_by_marker_and_by_lines(setup):
+    runtime, clock, api, endpoint = setup
+    for n in range(30):
+        query(endpoint, f"SELECT {n} AS marker_query")
+    files = api.files()
+    assert {"error/mysql-error.log", "general/mysql-general.log"} <= set(files)
+    whole, pages, marker, pending = "", 0, "0", "true"
+    while pending == "true":
+        data, marker, pending = api.portion("general/mysql-general.log", Marker=marker, NumberOfLines="7")
+        assert data.count("\n") <= 7
+        whole, pages = whole + data, pages + 1
+    on_disk = next((runtime.ctx.settings.data_dir / "servers").glob("db-*/general.log")).read_text()
+    assert whole == on_disk[: len(whole)] and "SELECT 29 AS marker_query" in whole and pages > 4
+    tail, _, pending = api.portion("general/mysql-general.log", NumberOfLines="3")
+    assert tail.splitlines() == on_disk[: int(marker)].splitlines()[-3:] and pending == "false"
+
+
+def test_the_general_log_is_rotated_each_hour_and_kept_a_day(setup):
+    runtime, clock, api, endpoint = setup
+    jobs.rotate_logs(runtime.ctx)  # first sight: the current files cover 12:00 from now on
+    query(endpoint, "SELECT 'in the noon hour'")
+    jobs.rotate_logs(runtime.ctx)
+    assert "general/mysql-general.log.12" not in api.files()
+    clock.advance(timedelta(hours=1))
+    jobs.rotate_logs(runtime.ctx)
+    jobs.rotate_logs(runtime.ctx)  # once an hour, however often the job looks
+    query(endpoint, "SELECT 'in the one oclock hour'")
+    files = api.files()
+    assert "general/mysql-general.log.12" in files and "general/mysql-general.log.13" not in files
+    noon, _, _ = api.portion("general/mysql-general.log.12", Marker="0")
+    now, _, _ = api.portion("general/mysql-general.log", Marker="0")
+    assert "in the noon hour" in noon and "one oclock" not in noon
+    assert "one oclock" in now and "noon hour" not in now
+    clock.advance(timedelta(hours=23))  # 12:10 the next day: the one o'clock file is set aside, noon's kept
+    jobs.rotate_logs(runtime.ctx)
+    assert {"general/mysql-general.log.12", "general/mysql-general.log.13"} <= set(api.files())
+    clock.advance(timedelta(hours=1))  # 13:10: this noon's file takes the place of yesterday's
+    query(endpoint, "SELECT 'the next noon'")
+    jobs.rotate_logs(runtime.ctx)
+    noon, _, _ = api.portion("general/mysql-general.log.12", Marker="0")
+    assert "the next noon" in noon and "in the noon hour" not in noon
