@@ -5,6 +5,9 @@
    connection; requests/s, median and p99 latency; server RSS.
 2. Real servers (ours with the process driver): create-to-available and reboot-to-available over 5
    instances, beside a bare mariadbd from mariadb-install-db to answering SELECT 1 with the same my.cnf.
+3. Parameter groups: ModifyDBParameterGroup (immediate, dynamic) to the value seen by a MySQL client on
+   every instance of the group, for 1 and 10 instances; the full DescribeDBParameters listing of a family
+   beside moto's (and how many parameters each lists); the catalogue's build, cold and cached.
 """
 
 import argparse
@@ -23,7 +26,9 @@ sys.path.insert(0, str(ROOT))
 
 from compat.query_client import QueryClient  # noqa: E402
 from emulator.engines import server as engine  # noqa: E402
+from emulator.engines import variables  # noqa: E402
 from tests.emulator_process import EmulatorProcess, free_port, wait_for  # noqa: E402
+from tests.mysql_client import connect  # noqa: E402
 
 CREATE = {
     "DBInstanceClass": "db.t3.micro", "Engine": "mysql", "AllocatedStorage": "20",
@@ -143,12 +148,74 @@ def bare_bench(workdir: pathlib.Path, count: int) -> dict[str, list[float]]:
     return results
 
 
+def listing(client: QueryClient, group: str) -> tuple[float, int]:
+    """Every page of DescribeDBParameters for a group: seconds, and how many parameters."""
+    start, count, marker = time.perf_counter(), 0, None
+    while True:
+        found = client.call("DescribeDBParameters", {"DBParameterGroupName": group} | (
+            {"Marker": marker} if marker else {}))
+        items = (found.get("Parameters") or {}).get("Parameter") or []
+        count += len(items) if isinstance(items, list) else 1
+        marker = found.get("Marker")
+        if not marker:
+            return time.perf_counter() - start, count
+
+
+def apply_bench(workdir: pathlib.Path, counts: tuple[int, ...], rounds: int) -> dict[int, list[float]]:
+    """ModifyDBParameterGroup (immediate) to the new value on every instance of the group, as clients see it."""
+    emulator = EmulatorProcess(workdir / "params", "process").start()
+    client = QueryClient(emulator.url)
+    results: dict[int, list[float]] = {}
+    try:
+        for count in counts:
+            group = f"bench{count}"
+            client.call("CreateDBParameterGroup", {"DBParameterGroupName": group, "DBParameterGroupFamily": "mysql8.0",
+                                                   "Description": "bench"})
+            names = [f"{group}-{i}" for i in range(count)]
+            for name in names:
+                client.call("CreateDBInstance", CREATE | {"DBInstanceIdentifier": name, "DBParameterGroupName": group})
+            endpoints = [wait_for(lambda n=name: _endpoint(client, n), 120, name, interval=0.02) for name in names]
+            sessions = [connect(endpoint, CREATE["MasterUsername"], CREATE["MasterUserPassword"])
+                        for endpoint in endpoints]
+            results[count] = []
+            for value in range(200, 200 + rounds):
+                start = time.perf_counter()
+                client.call("ModifyDBParameterGroup", {
+                    "DBParameterGroupName": group, "Parameters.Parameter.1.ParameterName": "max_connections",
+                    "Parameters.Parameter.1.ParameterValue": str(value),
+                    "Parameters.Parameter.1.ApplyMethod": "immediate",
+                })
+                wait_for(lambda v=str(value), seen=sessions: all(_global(s, "max_connections") == v for s in seen),
+                         30, "the value on every instance", interval=0.002)
+                results[count].append(time.perf_counter() - start)
+            for session in sessions:
+                session.close()
+    finally:
+        client.close()
+        emulator.stop()
+    return results
+
+
+def _endpoint(client: QueryClient, name: str) -> dict | None:
+    instance = client.call("DescribeDBInstances", {"DBInstanceIdentifier": name})["DBInstances"]["DBInstance"]
+    if instance["DBInstanceStatus"] != "available":
+        return None
+    return {"Address": instance["Endpoint"]["Address"], "Port": int(instance["Endpoint"]["Port"])}
+
+
+def _global(session, name: str) -> str:
+    with session.cursor() as cursor:
+        cursor.execute("SHOW GLOBAL VARIABLES LIKE %s", (name,))
+        return cursor.fetchone()[1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--instances", type=int, default=1000)
     parser.add_argument("--lookups", type=int, default=2000)
     parser.add_argument("--pages", type=int, default=100)
     parser.add_argument("--servers", type=int, default=5)
+    parser.add_argument("--apply-rounds", type=int, default=10)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="rds-bench-") as tmp:
         workdir = pathlib.Path(tmp)
@@ -159,6 +226,11 @@ def main() -> None:
             print(f"API over {args.instances} instances, one keep-alive connection", flush=True)
             mine = api_bench(ours.url, ours.process.pid, args.instances, args.lookups, args.pages)
             theirs = api_bench(f"http://127.0.0.1:{moto_port}", moto.pid, args.instances, args.lookups, args.pages)
+            ours_listing = [listing(QueryClient(ours.url), "default.mysql8.0") for _ in range(5)]
+            moto_client = QueryClient(f"http://127.0.0.1:{moto_port}")
+            moto_client.call("CreateDBParameterGroup", {"DBParameterGroupName": "bench", "Description": "bench",
+                                                        "DBParameterGroupFamily": "mysql8.0"})
+            moto_listing = [listing(moto_client, "bench") for _ in range(5)]
         finally:
             ours.stop()
             moto.terminate()
@@ -170,11 +242,27 @@ def main() -> None:
             print(f"{name:28}{a['rps']:10.0f}{b['rps']:10.0f}{a['rps'] / b['rps']:7.1f}x"
                   f"{a['median_ms']:8.2f}ms{b['median_ms']:8.2f}ms{a['p99_ms']:8.2f}ms{b['p99_ms']:8.2f}ms")
         print(f"server RSS after the run: ours {mine['rss']['mb']:.0f} MB, moto {theirs['rss']['mb']:.0f} MB")
+        med = statistics.median
+        print(f"DescribeDBParameters, whole listing of a group: ours {med(t for t, _ in ours_listing) * 1000:.1f} ms "
+              f"for {ours_listing[0][1]} parameters, moto {med(t for t, _ in moto_listing) * 1000:.1f} ms "
+              f"for {moto_listing[0][1]}")
+        with tempfile.TemporaryDirectory() as cache:
+            start = time.perf_counter()
+            variables.variables(engine.installed(), pathlib.Path(cache))
+            cold = time.perf_counter() - start
+            start = time.perf_counter()
+            variables.variables(engine.installed(), pathlib.Path(cache))
+            cached = time.perf_counter() - start
+        print(f"catalogue of the installed server: cold {cold:.2f} s, cached {cached * 1000:.1f} ms")
+
+        print(f"\nParameter changes applied at once, {args.apply_rounds} rounds", flush=True)
+        for count, times in apply_bench(workdir, (1, 10), args.apply_rounds).items():
+            print(f"ModifyDBParameterGroup to the value on all {count} instances: median {med(times) * 1000:.0f} ms, "
+                  f"slowest {max(times) * 1000:.0f} ms")
 
         print(f"\nReal servers: {args.servers} instances with the process driver, beside a bare mariadbd", flush=True)
         real = process_bench(workdir, args.servers)
         bare = bare_bench(workdir / "bare", args.servers)
-        med = statistics.median
         print(f"create-to-available: median {med(real['create']):.2f} s (first, with the one-time template: "
               f"{real['create'][0]:.2f} s); reboot-to-available: median {med(real['reboot']):.2f} s")
         print(f"bare install-db to SELECT 1: median {med(bare['start']):.2f} s -> create is "

@@ -35,6 +35,8 @@ def immediate(ctx: Context, instance: Instance, values: dict[str, GroupValue]) -
 def apply_status(ctx: Context, instance: Instance, values: dict[str, GroupValue]) -> str:
     if instance.server_parameter_group is None:  # never started: it will start with the group's values
         return "in-sync"
+    if not values and not instance.server_parameters and instance.server_parameter_group == instance.parameter_group:
+        return "in-sync"  # the commonest case, on every Describe: a default group, as it started
     target = wanted(instance, values)
     dynamic_resets = {name for name in instance.server_parameters.keys() - target.keys() if _dynamic(ctx, name)}
     at_once = {name for name, item in values.items() if item.method == "immediate"} | dynamic_resets
