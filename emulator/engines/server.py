@@ -7,6 +7,8 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
+# Variables a configuration file sets under another name than their own.
+OPTION_NAMES = {"tx_isolation": "transaction_isolation", "time_zone": "default_time_zone"}
 # The version reported when no server is installed (the `none` driver on a bare machine).
 NOMINAL = ("MariaDB", "10.11.6")
 
@@ -77,7 +79,7 @@ def my_cnf(
     ]
     lines += [f"{name}={value}" for name, value in (logs or {}).items()]
     lines += [f"{name}={value}" for name, value in SYSTEM_PARAMETERS.items()]
-    lines += [f"{name}={_option_value(value)}" for name, value in (parameters or {}).items()]
+    lines += [f"{OPTION_NAMES.get(name, name)}={_option_value(value)}" for name, value in (parameters or {}).items()]
     return "\n".join(lines) + "\n"
 
 

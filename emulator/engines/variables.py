@@ -19,10 +19,12 @@ from dataclasses import asdict, dataclass
 
 import pymysql
 
-from emulator.engines.server import ServerBinary
+from emulator.engines.server import OPTION_NAMES, ServerBinary
 
 log = logging.getLogger(__name__)
 START_TIMEOUT = 30.0
+# Part of the cache's name: a change to what is read from the server makes a new cache.
+RECIPE = "2"
 _QUERY = """SELECT LOWER(VARIABLE_NAME), DEFAULT_VALUE, VARIABLE_TYPE, VARIABLE_COMMENT, NUMERIC_MIN_VALUE,
     NUMERIC_MAX_VALUE, ENUM_VALUE_LIST, READ_ONLY FROM information_schema.SYSTEM_VARIABLES
     WHERE VARIABLE_SCOPE <> 'SESSION ONLY' ORDER BY VARIABLE_NAME"""
@@ -69,7 +71,9 @@ def variables(binary: ServerBinary, cache_dir: pathlib.Path) -> list[Variable]:
     """The variables a configuration file may set, cached under cache_dir by the binary's identity."""
     if binary.server is None:
         return []
-    cache = cache_dir / f"variables-{binary.flavor.lower()}-{binary.version}-{_fingerprint(binary.server)}.json"
+    cache = cache_dir / (
+        f"variables-{binary.flavor.lower()}-{binary.version}-{_fingerprint(binary.server)}-r{RECIPE}.json"
+    )
     try:
         return [Variable(**item) for item in json.loads(cache.read_text())]
     except (OSError, ValueError, TypeError):
@@ -114,7 +118,7 @@ def _read(server: str) -> list[Variable]:
     return [
         Variable(name, default, kind, comment or "", _number(low), _number(high), choices, read_only == "NO")
         for name, default, kind, comment, low, high, choices, read_only in rows
-        if name in settable
+        if OPTION_NAMES.get(name, name) in settable
     ]
 
 

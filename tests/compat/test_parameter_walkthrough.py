@@ -87,10 +87,13 @@ def test_the_walkthrough_with_boto3(emulator_factory, rds_client):
     assert variable(endpoint, "long_query_time") == "1.000000"
 
     change(rds, "my-custom", "performance_schema", "1", "pending-reboot")
+    # a server variable that its configuration file names otherwise (transaction-isolation)
+    change(rds, "my-custom", "tx_isolation", "READ-COMMITTED", "pending-reboot")
     assert group_status(rds, "mydb") == ("my-custom", "pending-reboot")
     assert variable(endpoint, "performance_schema") == "OFF"
     reboot(rds, "mydb")
     assert variable(endpoint, "performance_schema") == "ON"
+    assert variable(endpoint, "tx_isolation") == "READ-COMMITTED"
     assert group_status(rds, "mydb") == ("my-custom", "in-sync")
 
     with pytest.raises(rds.exceptions.InvalidDBParameterGroupStateFault):
@@ -108,6 +111,7 @@ def test_the_walkthrough_with_boto3(emulator_factory, rds_client):
         ("db-parameter-group", "Updated parameter log_output to FILE with apply method immediate"),
         ("db-instance", "Finished updating DB parameter group"),
         ("db-parameter-group", "Updated parameter performance_schema to 1 with apply method pending-reboot"),
+        ("db-parameter-group", "Updated parameter tx_isolation to READ-COMMITTED with apply method pending-reboot"),
         ("db-instance", "DB instance shutdown"),
         ("db-instance", "DB instance restarted"),
     ]
