@@ -52,7 +52,7 @@ def apply_to(ctx: Context, instance: Instance) -> bool:
         log.warning("could not apply parameters to %s: %s", instance.identifier, error)
     ctx.store.record_applied(instance.resource_id, applied, failed)
     updated = ctx.store.get_instance(instance.resource_id)
-    if updated is not None:
+    if updated is not None and updated.task is None:  # a task under way writes the configuration itself
         ctx.driver.configure(ctx.spec(updated))
     if applied and not failed:
         ctx.instance_event(instance.identifier, "Finished updating DB parameter group", "configuration change")

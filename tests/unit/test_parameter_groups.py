@@ -246,6 +246,27 @@ def test_concurrent_changes_to_one_group_are_all_kept(api):
     assert len(updated) == len(changes)
 
 
+def test_racing_creates_copies_and_resets_of_one_group(api):
+    results = all_at_once(lambda fields: api.call(**fields), [GROUP | {"DBParameterGroupName": "one"}] * 10)
+    codes = sorted(root.findtext(f"{NS}Error/{NS}Code") or "ok" for _, root in results)
+    assert codes == ["DBParameterGroupAlreadyExists"] * 9 + ["ok"]
+    copy = {"Action": "CopyDBParameterGroup", "SourceDBParameterGroupIdentifier": "one",
+            "TargetDBParameterGroupIdentifier": "two", "TargetDBParameterGroupDescription": "copy"}
+    results = all_at_once(lambda fields: api.call(**fields), [copy] * 6)
+    assert sorted(root.findtext(f"{NS}Error/{NS}Code") or "ok" for _, root in results) == (
+        ["DBParameterGroupAlreadyExists"] * 5 + ["ok"])
+    modify = {"Action": "ModifyDBParameterGroup", "DBParameterGroupName": "one",
+              "Parameters.Parameter.1.ParameterName": "wait_timeout", "Parameters.Parameter.1.ParameterValue": "60",
+              "Parameters.Parameter.1.ApplyMethod": "immediate"}
+    reset = {"Action": "ResetDBParameterGroup", "DBParameterGroupName": "one", "ResetAllParameters": "true"}
+    delete = {"Action": "DeleteDBParameterGroup", "DBParameterGroupName": "one"}
+    statuses = [response.status_code for response, _ in all_at_once(
+        lambda fields: api.call(**fields), [modify, reset, modify, reset, delete])]
+    assert all(status in (200, 404) for status in statuses) and statuses[-1] == 200
+    api.error(404, "DBParameterGroupNotFound", Action="DescribeDBParameters", DBParameterGroupName="one")
+    assert api.runtime.ctx.store.group_values(["one"]) == {"one": {}}
+
+
 def test_log_files_of_an_instance_without_a_server(api):
     api.ok(**CREATE, DBInstanceIdentifier="db1")
     api.wait_available("db1")
