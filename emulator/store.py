@@ -443,9 +443,14 @@ class Store:
                 )
             )
 
-    def claim_rotation(self, resource_id: str, previous: datetime | None, hour: datetime) -> bool:
+    def start_log_hours(self, hour: datetime) -> None:
+        """Instances whose logs no hour covers yet: their current files cover this one, from now on."""
+        with self._tx() as conn:
+            conn.execute(update(instances).where(instances.c.logs_rotated_at.is_(None)).values(logs_rotated_at=hour))
+
+    def claim_rotation(self, resource_id: str, previous: datetime, hour: datetime) -> bool:
         """Move the instance's log hour from `previous` to `hour`; False when someone else already did."""
-        unchanged = instances.c.logs_rotated_at.is_not_distinct_from(previous)
+        unchanged = instances.c.logs_rotated_at == previous
         with self._tx() as conn:
             return bool(conn.execute(
                 update(instances).where(instances.c.resource_id == resource_id, unchanged).values(logs_rotated_at=hour)

@@ -44,11 +44,12 @@ def rotate_logs(ctx: Context) -> None:
     """Once an hour of the clock, each running server's slow and general logs are set aside under the hour
     they cover. The store records the hour, so that no hour is rotated twice, even across restarts."""
     hour = ctx.clock.now().replace(minute=0, second=0, microsecond=0)
+    ctx.store.start_log_hours(hour)
     for instance in ctx.store.list_instances():
         last = instance.logs_rotated_at
-        if instance.observed != "running" or instance.task is not None or (last is not None and last >= hour):
+        if instance.observed != "running" or instance.task is not None or last is None or last >= hour:
             continue
-        if ctx.store.claim_rotation(instance.resource_id, last, hour) and last is not None:
+        if ctx.store.claim_rotation(instance.resource_id, last, hour):
             log_rotation.rotate(ctx, instance, last.hour)
 
 
