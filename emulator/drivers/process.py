@@ -298,7 +298,9 @@ class _AdminCursor:
         self.sock, self.user = sock, user
 
     def __enter__(self) -> pymysql.cursors.Cursor:
-        self.conn = pymysql.connect(unix_socket=self.sock, user=self.user, connect_timeout=5, autocommit=True)
+        # TLS means nothing on a unix socket, and setting up its context costs pymysql ~45 ms a connection
+        self.conn = pymysql.connect(unix_socket=self.sock, user=self.user, connect_timeout=5, autocommit=True,
+                                    ssl_disabled=True)
         return self.conn.cursor()
 
     def __exit__(self, *exc: object) -> None:

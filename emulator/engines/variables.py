@@ -126,7 +126,7 @@ def _query(sock: str, process: subprocess.Popen[bytes]) -> list[tuple]:
     deadline = time.monotonic() + START_TIMEOUT
     while True:
         try:
-            connection = pymysql.connect(unix_socket=sock, user="root", connect_timeout=2)
+            connection = pymysql.connect(unix_socket=sock, user="root", connect_timeout=2, ssl_disabled=True)
             break
         except pymysql.MySQLError:
             if process.poll() is not None or time.monotonic() > deadline:
