@@ -43,7 +43,9 @@ def apply_to(ctx: Context, instance: Instance) -> bool:
     try:
         with ctx.driver.admin(ctx.spec(instance)) as cursor:
             for name, value in changes.items():
-                if _set(ctx, instance, cursor, name, value, known[name].data_type):
+                # a parameter a newer server no longer has is the server's to refuse
+                data_type = known[name].data_type if name in known else "string"
+                if _set(ctx, instance, cursor, name, value, data_type):
                     applied[name] = value
                 elif value is not None:
                     failed[name] = value
