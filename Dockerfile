@@ -5,7 +5,7 @@ RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq 
         python3 python3-venv make && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/rds-emulator
 COPY . .
-RUN EXTRAS= scripts/setup.sh
+RUN EXTRAS= GUESTS= scripts/setup.sh
 EXPOSE 8765
 VOLUME /var/lib/rds-emulator
 # 0.0.0.0 inside the container only, so that a published port reaches it; DB servers stay on its loopback.

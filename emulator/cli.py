@@ -2,6 +2,7 @@
 
 import argparse
 import logging
+import pathlib
 import resource
 import signal
 import sys
@@ -10,6 +11,7 @@ from types import FrameType
 from waitress.server import create_server
 
 from emulator.config import Settings
+from emulator.images import build, cache, recipe
 from emulator.runtime import DataDirInUse, boot
 
 EXAMPLE = """Try it (any access key works):
@@ -42,11 +44,37 @@ def main(argv: list[str] | None = None) -> int:
         help="process: a real MariaDB/MySQL server per instance (default); none: control plane only",
     )
     serve.add_argument("--log-level", default="INFO")
+    image = commands.add_parser("image", help="the libvirt driver's guest template")
+    image_commands = image.add_subparsers(dest="image_command", required=True)
+    image_commands.add_parser("build", help="build the template from Debian's packages (cached; needs root)")
+    image_commands.add_parser("list", help="the cached templates, with sizes and recipe fingerprints")
     args = parser.parse_args(argv)
+    if args.command == "image":
+        return images_command(args.image_command, Settings.from_env().cache_dir)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     settings = Settings.from_env(host=args.host, port=args.port, data_dir=args.data_dir, driver=args.driver)
     return run_server(settings)
+
+
+def images_command(command: str, cache_dir: pathlib.Path) -> int:
+    if command == "list":
+        for found in cache.listing(cache_dir):
+            current = " (current recipe)" if found.fingerprint == recipe.fingerprint() else ""
+            print(f"{found.fingerprint}  {found.size() / 2**20:7.0f} MB  built {found.manifest['built_at']}  "
+                  f"{found.manifest['server']}{current}")
+        return 0
+
+    def progress(number: int, total: int, name: str, elapsed: float) -> None:
+        print(f"[{number}/{total}] {elapsed:5.0f} s  {name}", file=sys.stderr, flush=True)
+
+    try:
+        built = build.ensure(cache_dir, progress)
+    except build.BuildError as error:
+        print(f"rds-emulator: the image could not be built: {error}", file=sys.stderr)
+        return 1
+    print(f"{built.fingerprint}  {built.path}")
+    return 0
 
 
 def run_server(settings: Settings) -> int:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything RDS Emulator needs on Debian 12, and nothing twice.
-# Used by `make setup` and by the Dockerfile alike. EXTRAS picks the pip extras: test (default) installs from
+# Used by `make setup` and by the Dockerfile alike (GUESTS: see below). EXTRAS picks the pip extras: test (default) installs from
 # requirements-test.txt, an empty EXTRAS from requirements.txt. Every Python package comes pinned from the
 # lock; the venv is rebuilt from scratch whenever the lock or pyproject.toml changes.
 set -euo pipefail
@@ -12,6 +12,15 @@ need_apt=()
 command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need_apt+=(mariadb-server)
 command -v mariadb >/dev/null 2>&1 || need_apt+=(mariadb-client)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need_apt+=(python3-venv)
+# The libvirt driver's guest template is built from Debian's packages and booted under QEMU; GUESTS= (empty)
+# leaves that out, as the process driver's container image does.
+if [ -n "${GUESTS-yes}" ]; then
+    command -v qemu-system-x86_64 >/dev/null 2>&1 || need_apt+=(qemu-system-x86)
+    command -v qemu-img >/dev/null 2>&1 || need_apt+=(qemu-utils)
+    command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || need_apt+=(debootstrap)
+    command -v lz4 >/dev/null 2>&1 || need_apt+=(lz4)
+    command -v mkfs.ext4 >/dev/null 2>&1 || [ -x /usr/sbin/mkfs.ext4 ] || need_apt+=(e2fsprogs)
+fi
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-venv)
 
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -1,0 +1,179 @@
+"""Building the guest template from Debian's packages, as the 2013 recipe did by hand: a minimal root
+filesystem with the MariaDB server, a kernel for direct boot (PVH needs the uncompressed ELF) and a small
+busybox initramfs. Needs root (debootstrap, chroot). Built aside and renamed into the cache when whole, so a
+build cut short is never taken for an image."""
+
+import fcntl
+import json
+import lzma
+import os
+import pathlib
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from . import cache, cpio, recipe
+
+# A step's name, for the progress display, and what it does in the staging folder.
+Step = tuple[str, Callable[[pathlib.Path], None]]
+Progress = Callable[[int, int, str, float], None]
+# Compressed kernels start their payload with one of these (Debian's cloud kernel: LZ4).
+_PAYLOADS = [(b"\x02\x21\x4c\x18", ["lz4", "-dc"]), (b"\xfd7zXZ\x00", None)]
+
+
+class BuildError(Exception):
+    """The image could not be built; the message says which step and why."""
+
+
+def ensure(cache_dir: pathlib.Path, progress: Progress | None = None) -> cache.Image:
+    """The image of the current recipe: the cached one, or a new build."""
+    fingerprint = recipe.fingerprint()
+    found = cache.find(cache_dir, fingerprint)
+    if found is not None:
+        return found
+    images = cache.images_dir(cache_dir)
+    images.mkdir(parents=True, exist_ok=True)
+    with open(images / ".building", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one build at a time; a second waits, then finds the first's image
+        found = cache.find(cache_dir, fingerprint)
+        if found is not None:
+            return found
+        for leftover in images.glob(".staging-*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+        return _build(images, fingerprint, progress)
+
+
+def _build(images: pathlib.Path, fingerprint: str, progress: Progress | None) -> cache.Image:
+    staging = pathlib.Path(tempfile.mkdtemp(prefix=".staging-", dir=images))
+    try:
+        started = time.monotonic()
+        steps = _steps()
+        for number, (name, run) in enumerate(steps, 1):
+            if progress:
+                progress(number, len(steps), name, time.monotonic() - started)
+            run(staging)
+        _manifest(staging, fingerprint, time.monotonic() - started)
+        shutil.rmtree(staging / "tree")
+        shutil.rmtree(staging / "initramfs")
+        staging.chmod(0o755)
+        staging.rename(images / fingerprint)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    image = cache.find(images.parent, fingerprint)
+    assert image is not None
+    return image
+
+
+def _steps() -> list[Step]:
+    return [
+        ("debootstrap a minimal Debian", _debootstrap),
+        ("install MariaDB and a kernel", _install),
+        ("add the guest's init", _init),
+        ("extract the kernel for direct boot", _kernel),
+        ("build the initramfs", _initramfs),
+        ("trim the tree", _trim),
+        ("make the root filesystem", _root_fs),
+    ]
+
+
+def _debootstrap(staging: pathlib.Path) -> None:
+    _run("debootstrap", ["debootstrap", f"--variant={recipe.RECIPE['variant']}", recipe.RECIPE["suite"],
+                         str(staging / "tree"), recipe.RECIPE["mirror"]])
+
+
+def _install(staging: pathlib.Path) -> None:
+    tree = staging / "tree"
+    # No package script may start a server: on the host, a chroot's mariadbd would be a real one.
+    guard = tree / "usr/sbin/policy-rc.d"
+    guard.write_text("#!/bin/sh\nexit 101\n")
+    guard.chmod(0o755)
+    env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
+    _run("apt-get install", ["chroot", str(tree), "apt-get", "install", "-y", "-q", "--no-install-recommends",
+                             *recipe.RECIPE["packages"]], env=env)
+    guard.unlink()
+
+
+def _init(staging: pathlib.Path) -> None:
+    target = staging / "tree/sbin/rds-init"
+    shutil.copyfile(recipe.GUEST / "rds-init", target)
+    target.chmod(0o755)
+
+
+def _kernel(staging: pathlib.Path) -> None:
+    (compressed,) = (staging / "tree/boot").glob("vmlinuz-*")
+    (staging / cache.KERNEL).write_bytes(vmlinux(compressed.read_bytes()))
+    (staging / "kernel-version").write_text(compressed.name.removeprefix("vmlinuz-"))
+
+
+def vmlinux(bzimage: bytes) -> bytes:
+    """The uncompressed ELF inside a compressed kernel image, which PVH boots without a BIOS."""
+    for magic, command in _PAYLOADS:
+        start = bzimage.find(magic)
+        if start < 0:
+            continue
+        if command is None:
+            data = lzma.LZMADecompressor().decompress(bzimage[start:])
+        else:  # the decompressor complains of what follows the payload: only its output counts
+            data = subprocess.run(command, input=bzimage[start:], capture_output=True, check=False).stdout
+        if data.startswith(b"\x7fELF"):
+            return data
+    raise BuildError("extract the kernel: no LZ4 or XZ payload holding an ELF kernel was found")
+
+
+def _initramfs(staging: pathlib.Path) -> None:
+    tree, root = staging / "tree", staging / "initramfs"
+    version = (staging / "kernel-version").read_text()
+    for folder in ("bin", "dev", "proc", "sys", "newroot", "lib/modules"):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    shutil.copy2(tree / "bin/busybox", root / "bin/busybox")
+    shutil.copy2(recipe.GUEST / "init", root / "init")
+    order = []
+    for module in recipe.RECIPE["modules"]:
+        name = pathlib.Path(module).name
+        source = tree / "lib/modules" / version / module
+        if not source.exists():
+            raise BuildError(f"build the initramfs: the kernel has no module {module}")
+        shutil.copy2(source, root / "lib/modules" / name)
+        order.append(name)
+    (root / "lib/modules/load.order").write_text("\n".join(order) + "\n")
+    (staging / cache.INITRD).write_bytes(cpio.archive(root))
+
+
+def _trim(staging: pathlib.Path) -> None:
+    tree = staging / "tree"
+    for folder in [*recipe.RECIPE["trim"], "lib/modules"]:
+        shutil.rmtree(tree / folder, ignore_errors=True)
+
+
+def _root_fs(staging: pathlib.Path) -> None:
+    tree = staging / "tree"
+    used = int(subprocess.run(["du", "-sm", str(tree)], capture_output=True, text=True, check=True).stdout.split()[0])
+    size = used + used // 4 + recipe.RECIPE["spare_mib"]
+    _run("mkfs.ext4", ["mkfs.ext4", "-q", "-F", "-L", "rds-root", "-d", str(tree), str(staging / cache.ROOT_FS),
+                       f"{size}M"])
+    for item in (cache.ROOT_FS, cache.KERNEL, cache.INITRD):
+        (staging / item).chmod(0o644)  # libvirt's QEMU runs as another user
+
+
+def _manifest(staging: pathlib.Path, fingerprint: str, seconds: float) -> None:
+    version = subprocess.run(["chroot", str(staging / "tree"), "mariadbd", "--version"], capture_output=True,
+                             text=True, check=False).stdout.strip()
+    manifest = {
+        "fingerprint": fingerprint,
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "build_seconds": round(seconds, 1),
+        "kernel": (staging / "kernel-version").read_text(),
+        "server": version,
+        "recipe": recipe.RECIPE,
+    }
+    (staging / cache.MANIFEST).write_text(json.dumps(manifest, indent=2))
+    (staging / "kernel-version").unlink()
+
+
+def _run(step: str, command: list[str], env: dict[str, str] | None = None) -> None:
+    result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    if result.returncode != 0:
+        raise BuildError(f"{step} failed ({result.returncode}): {result.stderr.strip()[-800:]}")

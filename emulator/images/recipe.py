@@ -1,0 +1,36 @@
+"""What a guest template is made of, as data: its fingerprint names the cached image, so that a change to
+any of it (or to the guest's init scripts) makes a new image and nothing else does."""
+
+import hashlib
+import json
+import pathlib
+
+GUEST = pathlib.Path(__file__).with_name("guest")
+RECIPE = {
+    "suite": "bookworm",
+    "mirror": "http://deb.debian.org/debian",
+    "variant": "minbase",
+    # the server the catalogue of parameters describes (Debian 12's MariaDB 10.11), a kernel for direct
+    # boot, and the few tools the guest's own init uses
+    "packages": ["mariadb-server", "mariadb-client", "linux-image-cloud-amd64", "busybox-static", "e2fsprogs"],
+    # the modules the initramfs loads, in this order, before it can mount the root disk
+    "modules": [
+        "kernel/drivers/virtio/virtio.ko", "kernel/drivers/virtio/virtio_ring.ko",
+        "kernel/drivers/virtio/virtio_pci_legacy_dev.ko", "kernel/drivers/virtio/virtio_pci_modern_dev.ko",
+        "kernel/drivers/virtio/virtio_pci.ko", "kernel/drivers/block/virtio_blk.ko",
+        "kernel/net/core/failover.ko", "kernel/drivers/net/net_failover.ko", "kernel/drivers/net/virtio_net.ko",
+        "kernel/drivers/firmware/qemu_fw_cfg.ko",
+    ],
+    # what a server in a guest never reads: kept out of the image
+    "trim": ["usr/share/doc", "usr/share/man", "usr/share/info", "usr/share/locale", "var/cache/apt",
+             "var/lib/apt/lists", "boot", "usr/share/mysql/mroonga"],
+    # free room in the root filesystem beyond what the tree takes; an instance's disk grows it further
+    "spare_mib": 256,
+}
+
+
+def fingerprint() -> str:
+    digest = hashlib.sha256(json.dumps(RECIPE, sort_keys=True).encode())
+    for script in sorted(GUEST.iterdir()):
+        digest.update(script.name.encode() + b"\0" + script.read_bytes())
+    return digest.hexdigest()[:16]
