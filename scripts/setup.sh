@@ -20,6 +20,9 @@ if [ -n "${GUESTS-yes}" ]; then
     command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || need_apt+=(debootstrap)
     command -v lz4 >/dev/null 2>&1 || need_apt+=(lz4)
     command -v mkfs.ext4 >/dev/null 2>&1 || [ -x /usr/sbin/mkfs.ext4 ] || need_apt+=(e2fsprogs)
+    [ -x /usr/sbin/libvirtd ] || need_apt+=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients)
+    # libvirt-python (pinned in requirements-test.txt) builds from source against the installed libvirt
+    pkg-config --exists libvirt 2>/dev/null || need_apt+=(libvirt-dev pkg-config python3-dev gcc)
 fi
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-venv)
 

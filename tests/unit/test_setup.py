@@ -41,7 +41,7 @@ def test_every_dependency_is_pinned_and_installed_as_pinned():
 
     runtime, everything = _pins("requirements.txt"), _pins("requirements-test.txt")
     assert {"sqlalchemy", "alembic", "waitress"} <= set(runtime)
-    assert {"botocore", "boto3", "moto", "pytest", "ruff", "awscli", "werkzeug"} <= set(everything)
+    assert {"botocore", "boto3", "moto", "pytest", "ruff", "awscli", "werkzeug", "libvirt-python"} <= set(everything)
     assert all(everything[name] == version for name, version in runtime.items()), "the two locks disagree"
     for name, version in everything.items():
         assert metadata.version(name) == version, f"{name} is installed at another version than the lock's"
