@@ -20,7 +20,9 @@ if [ -n "${GUESTS-yes}" ]; then
     command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || need_apt+=(debootstrap)
     command -v lz4 >/dev/null 2>&1 || need_apt+=(lz4)
     command -v mkfs.ext4 >/dev/null 2>&1 || [ -x /usr/sbin/mkfs.ext4 ] || need_apt+=(e2fsprogs)
-    [ -x /usr/sbin/libvirtd ] || need_apt+=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients)
+    # libvirtd runs without systemd (the tests start it); the -system package brings its users and config
+    { [ -x /usr/sbin/libvirtd ] && id libvirt-qemu >/dev/null 2>&1; } || \
+        need_apt+=(libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients)
     # libvirt-python (pinned in requirements-test.txt) builds from source against the installed libvirt
     pkg-config --exists libvirt 2>/dev/null || need_apt+=(libvirt-dev pkg-config python3-dev gcc)
 fi
