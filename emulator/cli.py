@@ -40,8 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=None, help="port to listen on (default 8765)")
     serve.add_argument("--data-dir", default=None, help="where state and servers live (default ./data)")
     serve.add_argument(
-        "--driver", choices=("process", "none"), default=None,
-        help="process: a real MariaDB/MySQL server per instance (default); none: control plane only",
+        "--driver", choices=("process", "libvirt", "none"), default=None,
+        help="process: a real MariaDB/MySQL server per instance (default); libvirt: a QEMU guest per instance "
+             "(in progress); none: control plane only",
     )
     serve.add_argument("--log-level", default="INFO")
     image = commands.add_parser("image", help="the libvirt driver's guest template")

@@ -57,6 +57,8 @@ class Context:
             password_hash=instance.password_hash,
             db_name=instance.db_name,
             parameters=instance.server_parameters,
+            instance_class=instance.instance_class,
+            allocated_storage=instance.allocated_storage,
         )
 
     def queue(

@@ -57,7 +57,7 @@ def boot(settings: Settings, clock: Clock | None = None, schedule: bool = True) 
             settings=settings,
             store=store,
             clock=clock or Clock(),
-            driver=make_driver(settings.driver, settings.data_dir),
+            driver=make_driver(settings.driver, settings.data_dir, settings.cache_dir),
             server=server.installed(),
             variables=Variables(server.installed(), settings.cache_dir),
         )

@@ -91,7 +91,8 @@ def servers_under(path: pathlib.Path) -> list[int]:
             state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
         except (OSError, IndexError):
             continue
-        if marker in cmdline and state != "Z" and (b"mariadbd" in cmdline or b"mysqld" in cmdline):
+        server = b"mariadbd" in cmdline or b"mysqld" in cmdline or b"qemu-system" in cmdline  # guests too
+        if marker in cmdline and state != "Z" and server:
             found.append(int(entry.name))
     return found
 

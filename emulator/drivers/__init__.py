@@ -43,6 +43,9 @@ class ServerSpec:
     db_name: str | None
     # The server's configuration beyond what the driver itself decides: its parameter group's values.
     parameters: dict[str, str] = field(default_factory=dict)
+    # What a guest is sized by: its memory and CPUs, and its disk.
+    instance_class: str = "db.t3.micro"
+    allocated_storage: int = 20
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,11 @@ def local_ports(host: str, requested: int | None, taken: set[int]) -> Iterable[i
     return (port for port in PORT_RANGE if port not in taken and bindable(host, port))
 
 
-def make_driver(name: str, data_dir: pathlib.Path) -> Driver:
+def make_driver(name: str, data_dir: pathlib.Path, cache_dir: pathlib.Path) -> Driver:
+    if name == "libvirt":
+        from .libvirt import LibvirtDriver
+
+        return LibvirtDriver(data_dir / "guests", cache_dir)
     if name == "process":
         from .process import ProcessDriver
 
@@ -126,4 +133,4 @@ def make_driver(name: str, data_dir: pathlib.Path) -> Driver:
         from .none import NoServerDriver
 
         return NoServerDriver()
-    raise ValueError(f"unknown driver {name!r}: choose process or none")
+    raise ValueError(f"unknown driver {name!r}: choose process, libvirt or none")

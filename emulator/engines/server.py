@@ -78,9 +78,23 @@ def my_cnf(
         "skip-log-bin",
     ]
     lines += [f"{name}={value}" for name, value in (logs or {}).items()]
-    lines += [f"{name}={value}" for name, value in SYSTEM_PARAMETERS.items()]
-    lines += [f"{OPTION_NAMES.get(name, name)}={_option_value(value)}" for name, value in (parameters or {}).items()]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _tuning(parameters)) + "\n"
+
+
+def guest_cnf(parameters: dict[str, str] | None = None) -> str:
+    """A guest's server: Debian's own paths; listening on the guest's address, which only the forwarded
+    port (or the bridge) reaches."""
+    lines = ["[mysqld]", "bind-address=0.0.0.0", "skip-name-resolve", "skip-log-bin",
+             "slow_query_log_file=/var/lib/mysql/slowquery.log", "general_log_file=/var/lib/mysql/general.log"]
+    return "\n".join(lines + _tuning(parameters)) + "\n"
+
+
+def _tuning(parameters: dict[str, str] | None) -> list[str]:
+    """What every server runs with, then its group's values, which come last so that they win."""
+    lines = [f"{name}={value}" for name, value in SYSTEM_PARAMETERS.items()]
+    for name, value in (parameters or {}).items():
+        lines.append(f"{OPTION_NAMES.get(name, name)}={_option_value(value)}")
+    return lines
 
 
 def _option_value(value: str) -> str:
