@@ -47,7 +47,7 @@ class Guest:
              "-device", "virtio-net-pci,netdev=n0,romfile=",
              "-fw_cfg", f"name=opt/rds/my.cnf,file={self.home / 'my.cnf'}",
              "-fw_cfg", f"name=opt/rds/first-boot.sql,file={self.home / 'first-boot.sql'}"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=open(self.home / "qemu.err", "ab"),  # noqa: SIM115 - QEMU keeps it
         )
         wait_for(self.answers, 120, "the guest's server")
 
@@ -69,8 +69,13 @@ class Guest:
             return cursor.fetchall()
 
     def console(self) -> str:
-        path = self.home / "console.log"
-        return path.read_text(errors="replace")[-3000:] if path.exists() else ""
+        """What QEMU and the guest said, for a failure's message."""
+        said = ""
+        for name in ("qemu.err", "console.log"):
+            path = self.home / name
+            if path.exists():
+                said += f"--- {name}\n" + path.read_text(errors="replace")[-3000:]
+        return said
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
