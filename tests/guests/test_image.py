@@ -47,7 +47,7 @@ class Guest:
              "-device", "virtio-net-pci,netdev=n0,romfile=",
              "-fw_cfg", f"name=opt/rds/my.cnf,file={self.home / 'my.cnf'}",
              "-fw_cfg", f"name=opt/rds/first-boot.sql,file={self.home / 'first-boot.sql'}"],
-            stdout=subprocess.DEVNULL, stderr=open(self.home / "qemu.err", "ab"),  # noqa: SIM115 - QEMU keeps it
+            stdout=subprocess.DEVNULL, stderr=open(self.home / "qemu.err", "ab"),
         )
         wait_for(self.answers, 120, "the guest's server")
 
