@@ -1,6 +1,7 @@
 import os
 import pathlib
 import shutil
+import subprocess
 
 import pytest
 
@@ -43,6 +44,23 @@ def no_servers_left_behind(tmp_path: pathlib.Path):
     yield
     left = kill_servers_under(tmp_path)
     assert not left, f"the test left DB servers running: pids {left}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_daemons_left_behind():
+    """The libvirt driver starts libvirtd (and virtlogd) when they do not run: stop those the tests started."""
+    before = {name for name in DAEMONS if _running(name)}
+    yield
+    for name in DAEMONS:
+        if name not in before:
+            subprocess.run(["pkill", "-x", name], check=False)
+
+
+DAEMONS = ("libvirtd", "virtlogd")
+
+
+def _running(name: str) -> bool:
+    return subprocess.run(["pgrep", "-x", name], capture_output=True, check=False).returncode == 0
 
 
 @pytest.fixture
