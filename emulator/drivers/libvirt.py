@@ -49,7 +49,7 @@ class LibvirtDriver:
         # one libvirt serves every emulator on the machine: names carry the data directory's mark
         self.tag = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:8]
         self.conn = _connect()
-        log.info("libvirt guests run under QEMU's software emulation (TCG): KVM is not used on this host")
+        log.info("libvirt guests run under QEMU's software emulation (TCG): KVM is not probed for yet")
 
     # names and paths
 
