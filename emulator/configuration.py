@@ -18,7 +18,10 @@ def wanted(instance: Instance, values: dict[str, GroupValue]) -> dict[str, str]:
 def immediate(ctx: Context, instance: Instance, values: dict[str, GroupValue]) -> dict[str, str | None]:
     """What to apply to the running server now: each dynamic parameter whose change was asked for at once,
     and each dynamic one taken out of the group (None: back to the server's default). Values the server
-    refused before are not tried again until the group changes them."""
+    refused before are not tried again until the group changes them. A server that still runs another group's
+    values takes none of this group's until it reboots, as RDS does it."""
+    if instance.server_parameter_group != instance.parameter_group:
+        return {}
     target = wanted(instance, values)
     running = instance.server_parameters
     changes: dict[str, str | None] = {}
