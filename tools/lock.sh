@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # `make lock`: pins every Python dependency, runtime and test, at the newest release pyproject.toml admits,
-# then regenerates the wire shapes from the botocore that the lock pins. Commit all three files together.
+# then regenerates the wire shapes from the botocore that the lock pins. Commit all four files together.
 #   requirements-test.txt  everything `make setup` installs (runtime + test + libvirt + build backend)
 #   requirements.txt       the runtime part alone, at the same versions (the Dockerfile's install)
+#   pylock.toml            the same as a PEP 751 lock, with every file's URL and hash; both requirement files
+#                          carry its hashes
 set -euo pipefail
 export PIP_CONSTRAINT=
 cd "$(dirname "$0")/.."
@@ -20,6 +22,12 @@ python3 -m venv "$tmp/runtime"
 "$tmp/runtime/bin/pip" install -q --disable-pip-version-check -c requirements-test.txt setuptools "."
 { echo "$header"; "$tmp/runtime/bin/pip" freeze --all --exclude-editable | grep -v -e '^rds-emulator' -e '^pip=='; } \
     > requirements.txt
+
+# The standard lock (PEP 751), with the hash of every file, from a pip that writes one (25.1 and later);
+# its hashes then go onto the lines above, which `make setup` installs from in hash-checking mode.
+"$tmp/test/bin/pip" install -q --disable-pip-version-check --upgrade pip
+"$tmp/test/bin/pip" lock -q --disable-pip-version-check -r requirements-test.txt -o pylock.toml
+python3 tools/hashes.py
 
 "$tmp/test/bin/python" tools/gen_shapes.py
 echo "lock: $(grep -c '==' requirements-test.txt) pins in requirements-test.txt, $(grep -c '==' requirements.txt) in requirements.txt"

@@ -30,10 +30,19 @@ def _pins(name: str) -> dict[str, str]:
     pins = {}
     for line in (ROOT / name).read_text().splitlines():
         if line and not line.startswith("#"):
-            package, sep, version = line.partition("==")
+            pin, *options = line.split()
+            package, sep, version = pin.partition("==")
             assert sep and version, f"{name}: {line!r} is not pinned"
+            assert options and all(o.startswith("--hash=sha256:") for o in options), f"{name}: {line!r} has no hash"
             pins[package.lower().replace("_", "-")] = version
     return pins
+
+
+def test_the_standard_lock_pins_what_the_requirement_files_pin():
+    import tomllib
+
+    locked = tomllib.loads((ROOT / "pylock.toml").read_text())["packages"]
+    assert {p["name"].lower().replace("_", "-"): p["version"] for p in locked} == _pins("requirements-test.txt")
 
 
 def test_every_dependency_is_pinned_and_installed_as_pinned():
