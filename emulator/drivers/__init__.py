@@ -2,10 +2,13 @@
 
 import pathlib
 import socket
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+import pymysql
 
 # Where instances' ports are drawn from when a create names none.
 PORT_RANGE = range(13306, 20000)
@@ -98,6 +101,29 @@ class Driver(Protocol):
 
     def stop_all(self) -> None:
         """Stop every server this driver started: the emulator is shutting down."""
+
+
+def answers(spec: ServerSpec, admin: Callable[[ServerSpec], AbstractContextManager[Any]]) -> bool:
+    """The server greets on its endpoint and runs SELECT 1 over the driver's administrator connection."""
+    try:
+        with socket.create_connection((spec.host, spec.port), timeout=1) as conn:
+            if not conn.recv(4):
+                return False
+        with admin(spec) as cursor:
+            cursor.execute("SELECT 1")
+            return cursor.fetchone() == (1,)
+    except (OSError, pymysql.MySQLError):
+        return False
+
+
+def until(condition: Callable[[], bool], timeout: float, poll: float) -> bool:
+    """Whether the condition came true within the timeout, looking every `poll` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(poll)
+    return condition()
 
 
 def bindable(host: str, port: int) -> bool:

@@ -13,10 +13,9 @@ import os
 import pathlib
 import secrets
 import shutil
-import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 import libvirt
 import pymysql
@@ -25,7 +24,7 @@ from emulator.engines import server as engine
 from emulator.images import build
 from emulator.model import catalogue
 
-from . import DriverError, LogFile, ServerSpec, local_ports
+from . import DriverError, LogFile, ServerSpec, answers, local_ports, until
 from .domain import Guest, UserNetwork, domain_xml
 
 log = logging.getLogger(__name__)
@@ -122,7 +121,7 @@ class LibvirtDriver:
                 cursor.execute("SHUTDOWN")
         except (pymysql.MySQLError, OSError):
             pass
-        if not _until(lambda: not _active(domain), STOP_TIMEOUT):
+        if not until(lambda: not _active(domain), STOP_TIMEOUT, POLL):
             log.warning("guest %s did not power off in %.0f s: destroying it", spec.identifier, STOP_TIMEOUT)
             domain.destroy()
 
@@ -173,21 +172,10 @@ class LibvirtDriver:
         while time.monotonic() < deadline:
             if not _active(domain):
                 raise DriverError(f"the guest stopped while it started: {self._why(spec)}")
-            if self._answers(spec):
+            if answers(spec, self.admin):
                 return
             time.sleep(POLL)
         raise DriverError(f"the guest's server did not answer within {READY_TIMEOUT:.0f} s: {self._why(spec)}")
-
-    def _answers(self, spec: ServerSpec) -> bool:
-        try:
-            with socket.create_connection((spec.host, spec.port), timeout=1) as conn:
-                if not conn.recv(4):
-                    return False
-            with self.admin(spec) as cursor:
-                cursor.execute("SELECT 1")
-                return cursor.fetchone() == (1,)
-        except (OSError, pymysql.MySQLError):
-            return False
 
     def _why(self, spec: ServerSpec) -> str:
         return f"its console log is {self._home(spec) / 'console.log'}"
@@ -280,12 +268,3 @@ def _run(command: list[str]) -> None:
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise DriverError(f"{command[0]} failed: {result.stderr.strip()[-300:]}")
-
-
-def _until(condition: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(POLL)
-    return condition()

@@ -12,18 +12,17 @@ import os
 import pathlib
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 import pymysql
 
 from emulator.engines import server as engine
 
-from . import LOG_FILES, ROTATED, DriverError, LogFile, ServerSpec, local_ports, log_file_of
+from . import LOG_FILES, ROTATED, DriverError, LogFile, ServerSpec, answers, local_ports, log_file_of, until
 
 log = logging.getLogger(__name__)
 READY_TIMEOUT = 60.0
@@ -162,10 +161,13 @@ class ProcessDriver:
         pid = self._pid(spec)
         if pid is None:
             return
-        if self._signal(spec, pid, signal.SIGTERM) and not _until(lambda: not self._alive(spec, pid), STOP_TIMEOUT):
+        def gone() -> bool:
+            return not self._alive(spec, pid)
+
+        if self._signal(spec, pid, signal.SIGTERM) and not until(gone, STOP_TIMEOUT, POLL):
             log.warning("server %s did not stop in %.0f s: killing it", spec.identifier, STOP_TIMEOUT)
             self._signal(spec, pid, signal.SIGKILL)
-            _until(lambda: not self._alive(spec, pid), 10)
+            until(gone, 10, POLL)
         child = self._children.pop(spec.resource_id, None)
         if child is not None:
             child.poll()
@@ -228,22 +230,10 @@ class ProcessDriver:
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise DriverError(f"the server could not start: {self._why(spec)}")
-            if self._answers(spec):
+            if answers(spec, self.admin):
                 return
             time.sleep(POLL)
         raise DriverError(f"the server did not answer within {READY_TIMEOUT:.0f} s: {self._why(spec)}")
-
-    def _answers(self, spec: ServerSpec) -> bool:
-        """The server greets on its TCP endpoint and runs SELECT 1 on its socket."""
-        try:
-            with socket.create_connection((spec.host, spec.port), timeout=1) as conn:
-                if not conn.recv(4):
-                    return False
-            with self.admin(spec) as cursor:
-                cursor.execute("SELECT 1")
-                return cursor.fetchone() == (1,)
-        except (OSError, pymysql.MySQLError):
-            return False
 
     def _why(self, spec: ServerSpec) -> str:
         """What the server's error log says went wrong, in words a user can act on."""
@@ -309,12 +299,3 @@ class _AdminCursor:
 
 def _bare_spec(resource_id: str) -> ServerSpec:
     return ServerSpec(resource_id, resource_id, "127.0.0.1", 0, "", "", None)
-
-
-def _until(condition: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(POLL)
-    return condition()
