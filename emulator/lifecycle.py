@@ -6,6 +6,7 @@ Every function is safe to run twice: a task interrupted by a crash is run again 
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 
 from emulator import configuration
@@ -104,11 +105,10 @@ def _bring_up(ctx: Context, instance: Instance) -> bool:
     one that failed), its master user. False when the server cannot start with the group's values: the
     instance is then `incompatible-parameters`, until its group is fixed and it is rebooted."""
     values = configuration.group_values(ctx, {instance.parameter_group})[instance.parameter_group]
-    ctx.store.update_instance(
-        instance.resource_id, server_parameters=configuration.wanted(instance, values),
-        server_parameter_group=instance.parameter_group, parameter_failures={},
-    )
-    configured = ctx.store.get_instance(instance.resource_id) or instance
+    taken = {"server_parameters": configuration.wanted(instance, values),
+             "server_parameter_group": instance.parameter_group, "parameter_failures": {}}
+    ctx.store.update_instance(instance.resource_id, **taken)
+    configured = replace(instance, **taken)
     spec = ctx.spec(configured)
     try:
         ctx.driver.provision(spec)
