@@ -1,33 +1,24 @@
 """DB log files of a real server: listed and paged as RDS lists and pages them, and the slow and general
 logs rotated once an hour of the emulator's clock, kept 24 hours under the hour they cover."""
 
-import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from werkzeug.test import Client
 
 from emulator.clock import ManualClock
 from emulator.config import Settings
 from emulator.runtime import boot
 from scheduler import jobs
+from tests import api_client
+from tests.api_client import NS
 from tests.emulator_process import wait_for
 from tests.mysql_client import connect
 
 pytestmark = pytest.mark.mariadb
-NS = "{http://rds.amazonaws.com/doc/2014-10-31/}"
 PASSWORD = "log-files-1"
 
 
-class Api:
-    def __init__(self, runtime):
-        self.client = Client(runtime.app)
-
-    def ok(self, **fields):
-        response = self.client.post("/", data=fields)
-        assert response.status_code == 200, response.data
-        return ET.fromstring(response.data)
-
+class Api(api_client.Api):
     def files(self):
         root = self.ok(Action="DescribeDBLogFiles", DBInstanceIdentifier="db1")
         return {f.findtext(f"{NS}LogFileName"): int(f.findtext(f"{NS}Size"))

@@ -1,10 +1,7 @@
 """DB parameter groups through the API, in process, control plane only (`--driver none`): what a client
 reads of groups and parameters, RDS's rules and errors, ParameterApplyStatus, events, and races."""
 
-import xml.etree.ElementTree as ET
-
 import pytest
-from werkzeug.test import Client
 
 from emulator import parameter_work
 from emulator.config import Settings
@@ -12,35 +9,16 @@ from emulator.engines.server import installed
 from emulator.model.catalogue import families
 from emulator.runtime import boot
 from scheduler import jobs
+from tests import api_client
+from tests.api_client import CREATE, NS
 from tests.emulator_process import wait_for
 from tests.together import all_at_once
 
-NS = "{http://rds.amazonaws.com/doc/2014-10-31/}"
-CREATE = {
-    "Action": "CreateDBInstance", "DBInstanceClass": "db.t3.micro", "Engine": "mysql", "AllocatedStorage": "20",
-    "MasterUsername": "admin", "MasterUserPassword": "secret123",
-}
 GROUP = {"Action": "CreateDBParameterGroup", "DBParameterGroupFamily": "mysql8.0", "Description": "tuned"}
 
 
-class Api:
-    def __init__(self, runtime):
-        self.runtime = runtime
-        self.client = Client(runtime.app)
-
-    def call(self, **fields):
-        response = self.client.post("/", data=fields)
-        return response, ET.fromstring(response.data)
-
-    def ok(self, **fields):
-        response, root = self.call(**fields)
-        assert response.status_code == 200, response.data
-        return root
-
-    def error(self, status, code, **fields):
-        response, root = self.call(**fields)
-        assert (response.status_code, root.findtext(f"{NS}Error/{NS}Code")) == (status, code), response.data
-        return root.findtext(f"{NS}Error/{NS}Message")
+class Api(api_client.Api):
+    """The shared client, and what these tests read of groups and parameters."""
 
     def modify(self, group, *changes, **extra):
         fields = {"Action": "ModifyDBParameterGroup", "DBParameterGroupName": group} | extra
@@ -68,13 +46,6 @@ class Api:
         root = self.ok(Action="DescribeDBInstances", DBInstanceIdentifier=identifier)
         group = root.find(f".//{NS}DBParameterGroup")
         return group.findtext(f"{NS}DBParameterGroupName"), group.findtext(f"{NS}ParameterApplyStatus")
-
-    def status(self, identifier):
-        return self.ok(Action="DescribeDBInstances", DBInstanceIdentifier=identifier).findtext(
-            f".//{NS}DBInstanceStatus")
-
-    def wait_available(self, identifier):
-        wait_for(lambda: self.status(identifier) == "available", 10, f"{identifier} to be available")
 
     def events(self, source_type):
         root = self.ok(Action="DescribeEvents", SourceType=source_type, Duration="60")
