@@ -11,6 +11,7 @@ from types import FrameType
 from waitress.server import create_server
 
 from emulator.config import Settings
+from emulator.drivers import DriverError
 from emulator.images import build, cache, recipe
 from emulator.runtime import DataDirInUse, boot
 
@@ -41,9 +42,15 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--data-dir", default=None, help="where state and servers live (default ./data)")
     serve.add_argument(
         "--driver", choices=("process", "libvirt", "none"), default=None,
-        help="process: a real MariaDB/MySQL server per instance (default); libvirt: a QEMU guest per instance "
-             "(in progress); none: control plane only",
+        help="process: a real MariaDB/MySQL server per instance (default); libvirt: a QEMU guest per instance; "
+             "none: control plane only",
     )
+    serve.add_argument("--guest-memory-factor", type=float, default=None,
+                       help="libvirt: the share of its class's memory a guest gets (default 0.375)")
+    serve.add_argument("--guest-network", choices=("user", "bridge"), default=None,
+                       help="libvirt: user (a forwarded port on 127.0.0.1, default) or bridge (--bridge-pool)")
+    serve.add_argument("--bridge-pool", default=None, metavar="BRIDGE:FIRST-LAST/PREFIX,gateway=IP,nameserver=IP",
+                       help="libvirt with --guest-network bridge: the bridge and the static addresses guests take")
     serve.add_argument("--log-level", default="INFO")
     image = commands.add_parser("image", help="the libvirt driver's guest template")
     image_commands = image.add_subparsers(dest="image_command", required=True)
@@ -54,7 +61,9 @@ def main(argv: list[str] | None = None) -> int:
         return images_command(args.image_command, Settings.from_env().cache_dir)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    settings = Settings.from_env(host=args.host, port=args.port, data_dir=args.data_dir, driver=args.driver)
+    settings = Settings.from_env(host=args.host, port=args.port, data_dir=args.data_dir, driver=args.driver,
+                                 guest_memory_factor=args.guest_memory_factor, guest_network=args.guest_network,
+                                 bridge_pool=args.bridge_pool)
     return run_server(settings)
 
 
@@ -81,7 +90,7 @@ def images_command(command: str, cache_dir: pathlib.Path) -> int:
 def run_server(settings: Settings) -> int:
     try:
         runtime = boot(settings)
-    except DataDirInUse as error:
+    except (DataDirInUse, DriverError, ValueError) as error:  # ValueError: a setting the driver cannot take
         print(f"rds-emulator: {error}", file=sys.stderr)
         return 1
     _raise_file_limit()

@@ -18,6 +18,11 @@ class Settings:
     # How often the monitor looks for servers that died on their own.
     monitor_seconds: float = 2.0
     workers: int = 4
+    # The libvirt driver's guests: the share of their class's memory they get (docs/drivers.md), and how
+    # they are reached: `user` (a forwarded port of the loopback) or `bridge` with bridge_pool's addresses.
+    guest_memory_factor: float = 0.375
+    guest_network: str = "user"
+    bridge_pool: str | None = None
     # What is worth keeping between runs and data directories: the server's variables, guest images.
     cache_dir: pathlib.Path = pathlib.Path(
         os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache"
@@ -29,11 +34,16 @@ class Settings:
             "region": os.environ.get("RDS_EMULATOR_REGION"),
             "account_id": os.environ.get("RDS_EMULATOR_ACCOUNT_ID"),
             "cache_dir": os.environ.get("RDS_EMULATOR_CACHE_DIR"),
+            "guest_memory_factor": os.environ.get("RDS_EMULATOR_GUEST_MEMORY_FACTOR"),
+            "guest_network": os.environ.get("RDS_EMULATOR_GUEST_NETWORK"),
+            "bridge_pool": os.environ.get("RDS_EMULATOR_BRIDGE_POOL"),
         }
         values = {k: v for k, v in env.items() if v} | {k: v for k, v in overrides.items() if v is not None}
         for name in ("data_dir", "cache_dir"):
             if name in values:
                 values[name] = pathlib.Path(str(values[name])).resolve()
+        if "guest_memory_factor" in values:
+            values["guest_memory_factor"] = float(str(values["guest_memory_factor"]))
         return cls(**values)  # type: ignore[arg-type]
 
     @property

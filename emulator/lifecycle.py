@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from emulator import configuration
 from emulator.context import Context
-from emulator.drivers import DriverError
+from emulator.drivers import DriverError, ServerSpec
 from emulator.engines import accounts
 from emulator.model.instance import Instance
 from emulator.store import Task
@@ -30,10 +30,8 @@ def create(ctx: Context, instance: Instance, task: Task) -> None:
 
 
 def reboot(ctx: Context, instance: Instance, task: Task) -> None:
-    spec = ctx.spec(instance)
-    ctx.driver.stop(spec)
     ctx.instance_event(instance.identifier, "DB instance shutdown")
-    if _bring_up(ctx, instance):
+    if _bring_up(ctx, instance, ctx.driver.restart):
         ctx.store.update_instance(instance.resource_id, observed="running")
         ctx.instance_event(instance.identifier, "DB instance restarted")
 
@@ -67,19 +65,25 @@ def start(ctx: Context, instance: Instance, task: Task) -> None:
 
 def modify(ctx: Context, instance: Instance, task: Task) -> None:
     changes = task.params
-    if "instance_class" in changes:
-        ctx.instance_event(instance.identifier, "Applying modification to database instance class")
-        ctx.store.update_instance(instance.resource_id, instance_class=changes["instance_class"])
-        ctx.instance_event(instance.identifier, "Finished applying modification to DB instance class")
     if "allocated_storage" in changes or "iops" in changes:
         ctx.instance_event(instance.identifier, "Applying modification to allocated storage")
-        ctx.store.update_instance(
-            instance.resource_id,
-            allocated_storage=changes.get("allocated_storage", instance.allocated_storage),
-            iops=changes.get("iops", instance.iops),
-            storage_throughput=changes.get("storage_throughput", instance.storage_throughput),
-        )
+        sized = {"allocated_storage": changes.get("allocated_storage", instance.allocated_storage),
+                 "iops": changes.get("iops", instance.iops),
+                 "storage_throughput": changes.get("storage_throughput", instance.storage_throughput)}
+        ctx.driver.resize(ctx.spec(replace(instance, **sized)))
+        ctx.store.update_instance(instance.resource_id, **sized)
+        instance = replace(instance, **sized)
         ctx.instance_event(instance.identifier, "Finished applying modification to allocated storage")
+    if "instance_class" in changes:
+        # as on RDS, a new class means a restart: a guest gets its new memory and CPUs
+        ctx.instance_event(instance.identifier, "Applying modification to database instance class")
+        ctx.store.update_instance(instance.resource_id, instance_class=changes["instance_class"])
+        instance = replace(instance, instance_class=changes["instance_class"])
+        if instance.observed == "running":
+            ctx.instance_event(instance.identifier, "DB instance shutdown")
+            if _bring_up(ctx, instance, ctx.driver.restart):
+                ctx.instance_event(instance.identifier, "DB instance restarted")
+        ctx.instance_event(instance.identifier, "Finished applying modification to DB instance class")
     if changes.get("password"):
         with ctx.driver.admin(ctx.spec(instance)) as cursor:
             accounts.set_master_password(cursor, instance.master_username, instance.password_hash)
@@ -100,7 +104,7 @@ def fail(ctx: Context, instance: Instance, reason: str) -> None:
     log.error("instance %s failed: %s", instance.identifier, reason)
 
 
-def _bring_up(ctx: Context, instance: Instance) -> bool:
+def _bring_up(ctx: Context, instance: Instance, bring: Callable[[ServerSpec], None] | None = None) -> bool:
     """Storage made, server started with its parameter group's values; and for a server never set up (or
     one that failed), its master user. False when the server cannot start with the group's values: the
     instance is then `incompatible-parameters`, until its group is fixed and it is rebooted."""
@@ -111,7 +115,7 @@ def _bring_up(ctx: Context, instance: Instance) -> bool:
     configured = replace(instance, **taken)
     spec = ctx.spec(configured)
     try:
-        ctx.driver.provision(spec)
+        (bring or ctx.driver.provision)(spec)
     except DriverError as error:
         if not configured.server_parameters:
             raise

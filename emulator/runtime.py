@@ -57,7 +57,7 @@ def boot(settings: Settings, clock: Clock | None = None, schedule: bool = True) 
             settings=settings,
             store=store,
             clock=clock or Clock(),
-            driver=make_driver(settings.driver, settings.data_dir, settings.cache_dir),
+            driver=make_driver(settings),
             server=server.installed(),
             variables=Variables(server.installed(), settings.cache_dir),
         )
@@ -69,6 +69,8 @@ def boot(settings: Settings, clock: Clock | None = None, schedule: bool = True) 
         ctx, settings.workers,
         {"db-instance": lifecycle.INSTANCE_WORK, "db-parameter-group": parameter_work.GROUP_WORK},
     )
+    for stray in ctx.driver.reconcile([ctx.spec(instance) for instance in ctx.store.list_instances()]):
+        log.warning("%s: left alone; remove it by hand if it is not wanted", stray)
     ctx.runner.resume_orphans()
     ctx.runner.start()
     jobs.watch_servers(ctx)

@@ -242,7 +242,7 @@ class _Prepared:
 
 
 _FAST_WITH_TAGS = _Prepared(_WITH_TAGS)
-_FAST_PORTS = _Prepared(select(instances.c.port))
+_FAST_ENDPOINTS = _Prepared(select(instances.c.address, instances.c.port))
 # A DescribeDBInstances page with no filter: the first one, and those after a marker.
 _ORDERED = _INSTANCES.order_by(instances.c.identifier).limit(bindparam("limit"))
 _FAST_FIRST_PAGE = _Prepared(_ORDERED)
@@ -370,8 +370,8 @@ class Store:
                 raise NameTaken(instance.identifier) from None
             raise PortTaken(instance.port) from None
 
-    def used_ports(self) -> set[int]:
-        return {port for (port,) in _FAST_PORTS.rows(self.engine)}
+    def used_endpoints(self) -> set[tuple[str, int]]:
+        return {(address, port) for (address, port) in _FAST_ENDPOINTS.rows(self.engine)}
 
     def find_instance(self, identifier: str) -> Instance | None:
         with self._read() as conn:

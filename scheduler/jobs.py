@@ -20,6 +20,7 @@ def watch_servers(ctx: Context) -> None:
     looked is never started behind their back."""
     now = ctx.clock.now()
     found = ctx.store.list_instances()
+    ctx.driver.reconcile([ctx.spec(instance) for instance in found])  # strays were reported at start-up
     values = configuration.group_values(ctx, {instance.parameter_group for instance in found})
     for instance in found:
         if instance.task is not None:

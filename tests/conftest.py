@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from tests.emulator_process import EmulatorProcess, kill_servers_under
+from tests.emulator_process import EmulatorProcess, kill_servers_under, remove_guests
 from tests.model_check import emitted_as_declared
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
@@ -75,6 +75,8 @@ def emulator_factory(tmp_path: pathlib.Path):
     yield make
     for emulator in started:
         emulator.stop()
+        if emulator.driver == "libvirt":
+            remove_guests(emulator.data_dir)
 
 
 @pytest.fixture

@@ -105,3 +105,22 @@ def kill_servers_under(path: pathlib.Path) -> list[int]:
         except ProcessLookupError:
             pass
     return pids
+
+
+def remove_guests(data_dir: pathlib.Path) -> None:
+    """Guests outlive the emulator that started them (as they should): a test's own are destroyed here."""
+    guests = data_dir / "guests"
+    if not guests.exists():
+        return
+    import hashlib
+
+    import libvirt
+
+    prefix = "rds-" + hashlib.sha1(str(guests.resolve()).encode()).hexdigest()[:8] + "-"
+    connection = libvirt.open("qemu:///system")
+    try:
+        for domain in connection.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE):
+            if domain.name().startswith(prefix):
+                domain.destroy()
+    finally:
+        connection.close()

@@ -2,12 +2,14 @@
 
 import base64
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
 from emulator import configuration
 from emulator.context import Context
-from emulator.drivers import PortUnavailable
+from emulator.drivers import InsufficientCapacity, PortUnavailable
 from emulator.engines.server import native_password_hash
 from emulator.model import arn, catalogue, network, storage, validation, windows
 from emulator.model.events import RENAMED, UPDATED_PARAMETER_GROUP
@@ -99,7 +101,8 @@ def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         storage_throughput=throughput,
     )
     tag_pairs = validation.tags(request.get("Tags", []))
-    instance = _insert(ctx, instance, validation.port(request.get("Port")), tag_pairs)
+    with _room(ctx, instance.resource_id, instance.instance_class):
+        instance = _insert(ctx, instance, validation.port(request.get("Port")), tag_pairs)
     ctx.kick()
     return {"DBInstance": _wire(ctx, replace(instance, task="create"), [{"Key": k, "Value": v} for k, v in tag_pairs])}
 
@@ -107,13 +110,13 @@ def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
 def _insert(ctx: Context, instance: Instance, requested: int | None, tag_pairs: list[tuple[str, str]]) -> Instance:
     """Claim an endpoint the driver offers and the store has not given to another instance: the store's
     unique endpoint decides between creates racing for one port."""
-    taken = ctx.store.used_ports()
+    taken = ctx.store.used_endpoints()
     try:
-        candidates = iter(ctx.driver.ports(instance.address or ctx.settings.server_host, requested, taken))
+        candidates = iter(ctx.driver.endpoints(instance.address or ctx.settings.server_host, requested, taken))
     except PortUnavailable:
         raise invalid(f"Port {requested} is in use by another program on this host.") from None
-    for port, _ in zip(candidates, range(PORT_TRIES), strict=False):
-        placed = replace(instance, port=port)
+    for (address, port), _ in zip(candidates, range(PORT_TRIES), strict=False):
+        placed = replace(instance, address=address, port=port)
         try:
             ctx.store.add_instance(placed, tag_pairs, ctx.clock.now())
         except NameTaken:
@@ -125,7 +128,8 @@ def _insert(ctx: Context, instance: Instance, requested: int | None, tag_pairs: 
                 raise invalid(f"Port {requested} is already used by another DB instance of this emulator.") from None
             continue
         return placed
-    raise RdsError("InsufficientDBInstanceCapacity", "No free port is left for another DB instance.")
+    raise RdsError("InsufficientDBInstanceCapacity",
+                   "No free endpoint (address and port) is left for another DB instance.")
 
 
 def describe(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
@@ -204,7 +208,8 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
             immediate["identifier"] = new
             events.append(RENAMED.format(old=instance.identifier, new=new))
     tags = ctx.store.tags_for(instance.resource_id)
-    kind = _apply(ctx, instance, work, immediate, events)
+    with _room(ctx, instance.resource_id, work.get("instance_class")):
+        kind = _apply(ctx, instance, work, immediate, events)
     changed = replace(instance, **immediate, task=kind, task_params=work if kind else None)
     return {"DBInstance": _wire(ctx, changed, tags)}
 
@@ -222,7 +227,9 @@ def stop(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def start(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
-    return _queue(ctx, existing(ctx, request["DBInstanceIdentifier"]), "start")
+    instance = existing(ctx, request["DBInstanceIdentifier"])
+    with _room(ctx, instance.resource_id, instance.instance_class):
+        return _queue(ctx, instance, "start")
 
 
 def delete(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
@@ -240,6 +247,23 @@ def delete(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
 
 
 # helpers
+
+
+@contextmanager
+def _room(ctx: Context, resource_id: str, instance_class: str | None) -> Iterator[None]:
+    """The driver holds room for the instance's server while the block queues its work (none to hold when
+    no class is given)."""
+    if instance_class is None:
+        yield
+        return
+    try:
+        with ctx.driver.admit(resource_id, instance_class):
+            yield
+    except InsufficientCapacity as error:
+        raise RdsError(
+            "InsufficientDBInstanceCapacity",
+            f"Cannot start a DB instance of class {instance_class} on this host now: {error}.",
+        ) from None
 
 
 def _wire(

@@ -1,14 +1,16 @@
 """Where a DB server lives, behind one small interface; `make_driver` picks one by name."""
 
-import pathlib
 import socket
 import time
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pymysql
+
+if TYPE_CHECKING:
+    from emulator.config import Settings
 
 # Where instances' ports are drawn from when a create names none.
 PORT_RANGE = range(13306, 20000)
@@ -61,17 +63,36 @@ class DriverError(Exception):
     """A server could not be brought to the state asked for. The message is for users: no SQL, no secrets."""
 
 
+class InsufficientCapacity(Exception):
+    """The host has no room for another server of the class asked for; the message says why."""
+
+
 class PortUnavailable(Exception):
     """The port asked for is held by something else on this machine."""
 
 
 class Driver(Protocol):
-    def ports(self, host: str, requested: int | None, taken: set[int]) -> Iterable[int]:
-        """Ports a new server could listen on, best first: the requested one alone, or free ones from
-        PORT_RANGE that are not in `taken`. PortUnavailable when the requested one is held."""
+    def endpoints(self, host: str, requested: int | None, taken: set[tuple[str, int]]) -> Iterable[tuple[str, int]]:
+        """Addresses and ports a new server could listen on, best first, none of them in `taken`: on `host`,
+        the requested port alone or free ones from PORT_RANGE (or on addresses of the driver's own).
+        PortUnavailable when the requested port is held by another program."""
+
+    def admit(self, resource_id: str, instance_class: str) -> AbstractContextManager[None]:
+        """Room for a server of this class, held for the resource from entering the block until its server
+        runs (released if the block fails); InsufficientCapacity when the host has none."""
 
     def provision(self, spec: ServerSpec) -> None:
         """Create the server's storage and start it. Idempotent."""
+
+    def restart(self, spec: ServerSpec) -> None:
+        """Stop the server if it runs, and start it with the spec's configuration and size (a reboot)."""
+
+    def resize(self, spec: ServerSpec) -> None:
+        """Give the server the spec's allocated storage, where the driver sizes storage at all."""
+
+    def reconcile(self, specs: list[ServerSpec]) -> list[str]:
+        """Bring what the driver keeps in line with the store's instances (a guest's title after a rename),
+        and say what it finds of its own that belongs to none of them."""
 
     def admin(self, spec: ServerSpec) -> AbstractContextManager[Any]:
         """A DB-API cursor on the running server, as an administrator: the engine's SQL runs over it."""
@@ -137,20 +158,23 @@ def bindable(host: str, port: int) -> bool:
     return True
 
 
-def local_ports(host: str, requested: int | None, taken: set[int]) -> Iterable[int]:
+def local_endpoints(host: str, requested: int | None, taken: set[tuple[str, int]]) -> Iterable[tuple[str, int]]:
     """Ports on this machine's loopback: what processes (and user-mode guests' forwards) listen on."""
     if requested is not None:
-        if requested not in taken and not bindable(host, requested):
+        if (host, requested) not in taken and not bindable(host, requested):
             raise PortUnavailable(requested)
-        return [requested]
-    return (port for port in PORT_RANGE if port not in taken and bindable(host, port))
+        return [(host, requested)]
+    return ((host, port) for port in PORT_RANGE if (host, port) not in taken and bindable(host, port))
 
 
-def make_driver(name: str, data_dir: pathlib.Path, cache_dir: pathlib.Path) -> Driver:
+def make_driver(settings: "Settings") -> Driver:
+    name, data_dir = settings.driver, settings.data_dir
     if name == "libvirt":
+        from .guest_network import mode
         from .libvirt import LibvirtDriver
 
-        return LibvirtDriver(data_dir / "guests", cache_dir)
+        network = mode(settings.guest_network, settings.bridge_pool)
+        return LibvirtDriver(data_dir / "guests", settings.cache_dir, settings.guest_memory_factor, network)
     if name == "process":
         from .process import ProcessDriver
 

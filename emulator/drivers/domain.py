@@ -7,6 +7,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
 QEMU_NS = "http://libvirt.org/schemas/domain/qemu/1.0"
+# Our element in a domain's <metadata>: which DB instance the guest is, for operators and for the emulator.
+METADATA_NS = "https://github.com/rds-emulator/rds-emulator/guest/1"
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,8 @@ class BridgeNetwork:
 @dataclass(frozen=True)
 class Guest:
     name: str
+    title: str  # the DB instance identifier: what `virsh list --title` shows
+    resource_id: str
     memory_mib: int
     vcpus: int
     kvm: bool
@@ -43,6 +47,8 @@ class Guest:
     network: UserNetwork | BridgeNetwork
     # fw_cfg entries: name under opt/rds/ -> file on the host
     files: dict[str, str] = field(default_factory=dict)
+    # virtio ports the guest writes to: name -> file on the host that QEMU appends what it writes to
+    ports: dict[str, str] = field(default_factory=dict)
     # TCG's translation cache (QEMU's default is 1 GiB of RSS)
     tb_cache_mib: int = 64
 
@@ -55,10 +61,23 @@ def cmdline(guest: Guest) -> str:
             f"rds.gateway={net.gateway} rds.nameserver={net.nameserver}")
 
 
+def instance_metadata(identifier: str, resource_id: str, namespaced: bool = True) -> ET.Element:
+    """Our <metadata> element; libvirt's setMetadata takes it without its namespace, which it adds itself."""
+    ET.register_namespace("rds", METADATA_NS)
+    ns = f"{{{METADATA_NS}}}" if namespaced else ""
+    element = ET.Element(f"{ns}instance")
+    ET.SubElement(element, f"{ns}identifier").text = identifier
+    ET.SubElement(element, f"{ns}resource-id").text = resource_id
+    return element
+
+
 def domain_xml(guest: Guest) -> str:
     ET.register_namespace("qemu", QEMU_NS)
     domain = ET.Element("domain", type="kvm" if guest.kvm else "qemu")
     ET.SubElement(domain, "name").text = guest.name
+    ET.SubElement(domain, "title").text = guest.title
+    metadata = ET.SubElement(domain, "metadata")
+    metadata.append(instance_metadata(guest.title, guest.resource_id))
     ET.SubElement(domain, "memory", unit="MiB").text = str(guest.memory_mib)
     ET.SubElement(domain, "vcpu").text = str(guest.vcpus)
     os_ = ET.SubElement(domain, "os")
@@ -85,6 +104,10 @@ def domain_xml(guest: Guest) -> str:
     serial = ET.SubElement(devices, "serial", type="file")
     ET.SubElement(serial, "source", path=guest.console_log)
     ET.SubElement(serial, "target", port="0")
+    for name, path in sorted(guest.ports.items()):
+        channel = ET.SubElement(devices, "channel", type="file")
+        ET.SubElement(channel, "source", path=path, append="on")
+        ET.SubElement(channel, "target", type="virtio", name=name)
     ET.SubElement(devices, "controller", type="usb", model="none")
     ET.SubElement(devices, "memballoon", model="none")
     if isinstance(guest.network, BridgeNetwork):

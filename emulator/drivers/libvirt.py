@@ -1,10 +1,13 @@
 """Each DB instance is a QEMU guest that libvirt boots from the template image (emulator/images): a qcow2
 overlay sized to AllocatedStorage, the kernel and initramfs loaded directly, its my.cnf and first-boot SQL
-through fw_cfg, and its port 3306 forwarded from the instance's port on the host's loopback.
+through fw_cfg, its DB log files written to virtio ports that QEMU appends to files on the host, and its
+server reached on the instance's endpoint (a forwarded port of the host's loopback, or its own address on a
+bridge: guest_network.py).
 
-A guest's home is `<data-dir>/guests/<DbiResourceId>/`: its disk overlay, my.cnf, first-boot SQL and
-serial console log. The emulator reaches the guest's server over the forwarded port as `rdsadmin` (as on
-RDS), whose password is derived from a key kept in the data directory, so that no password is stored."""
+A guest's home is `<data-dir>/guests/<DbiResourceId>/`: its disk overlay, my.cnf, first-boot SQL, serial
+console log and logs/. The emulator reaches the guest's server as `rdsadmin` (as on RDS), whose password is
+derived from a key kept in the data directory, so that no password is stored. Guests outlive the emulator:
+one that restarts finds them running, by their names."""
 
 import hashlib
 import hmac
@@ -15,17 +18,22 @@ import secrets
 import shutil
 import subprocess
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 
 import libvirt
 import pymysql
 
 from emulator.engines import server as engine
 from emulator.images import build
-from emulator.model import catalogue
 
-from . import DriverError, LogFile, ServerSpec, answers, local_ports, until
-from .domain import Guest, UserNetwork, domain_xml
+from . import DriverError, InsufficientCapacity, LogFile, ServerSpec, answers, hypervisor, until
+from .capacity import Capacity
+from .domain import METADATA_NS, Guest, domain_xml, instance_metadata
+from .guest_network import BridgeMode, UserMode
+from .guest_size import memory_mib, vcpus
+from .log_dir import LogDirectory
 
 log = logging.getLogger(__name__)
 URI = "qemu:///system"
@@ -33,27 +41,31 @@ ADMIN = "rdsadmin"
 READY_TIMEOUT = 180.0
 STOP_TIMEOUT = 60.0
 POLL = 0.1
-# Guests get this share of their class's memory (a db.t3.micro's 1 GiB: 384 MiB), so that large classes fit
-# a small host, and one vCPU: under QEMU's software emulation one is faster than two.
-MEMORY_FACTOR = 0.375
-SMALLEST_MIB = 256
+# The DB log files' virtio ports, by the names the guest's init links them under (/run/rds/logs/<name>.log).
+LOG_PORTS = {"rds.error": "error.log", "rds.slowquery": "slowquery.log", "rds.general": "general.log"}
 
 
 class LibvirtDriver:
-    def __init__(self, root: pathlib.Path, cache_dir: pathlib.Path):
+    def __init__(self, root: pathlib.Path, cache_dir: pathlib.Path, memory_factor: float,
+                 network: UserMode | BridgeMode):
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
         self.image = build.ensure(cache_dir)
         self.key = _admin_key(root.parent / "guest-admin.key")
+        self.memory_factor = memory_factor
+        self.network = network
         # one libvirt serves every emulator on the machine: names carry the data directory's mark
         self.tag = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:8]
         self.conn = _connect()
-        log.info("libvirt guests run under QEMU's software emulation (TCG): KVM is not probed for yet")
+        self.kvm = hypervisor.kvm_works(self.image, cache_dir)
+        log.info("libvirt guests run under %s", "KVM" if self.kvm else
+                 "QEMU's software emulation (TCG): KVM did not boot the guest's kernel")
+        self.capacity = Capacity(self._committed)
 
     # names and paths
 
-    def _name(self, spec: ServerSpec) -> str:
-        return f"rds-{self.tag}-{spec.resource_id}"
+    def _name(self, resource_id: str) -> str:
+        return f"rds-{self.tag}-{resource_id}"
 
     def _home(self, spec: ServerSpec) -> pathlib.Path:
         return self.root / spec.resource_id
@@ -61,10 +73,16 @@ class LibvirtDriver:
     def _password(self, spec: ServerSpec) -> str:
         return hmac.new(self.key, spec.resource_id.encode(), hashlib.sha256).hexdigest()
 
+    def _memory(self, instance_class: str) -> int:
+        return memory_mib(instance_class, self.memory_factor)
+
     # the interface
 
-    def ports(self, host: str, requested: int | None, taken: set[int]) -> Iterable[int]:
-        return local_ports(host, requested, taken)  # QEMU listens on the host's loopback for each guest
+    def endpoints(self, host: str, requested: int | None, taken: set[tuple[str, int]]) -> Iterable[tuple[str, int]]:
+        return self.network.endpoints(host, requested, taken)
+
+    def admit(self, resource_id: str, instance_class: str) -> AbstractContextManager[None]:
+        return self.capacity.held_for(resource_id, self._memory(instance_class))
 
     def provision(self, spec: ServerSpec) -> None:
         home = self._home(spec)
@@ -87,7 +105,10 @@ class LibvirtDriver:
     def configure(self, spec: ServerSpec) -> None:
         home = self._home(spec)
         if home.exists():
-            (home / "my.cnf").write_text(engine.guest_cnf(spec.parameters))
+            (home / "my.cnf").write_text(self._cnf(spec))
+
+    def _cnf(self, spec: ServerSpec) -> str:
+        return engine.guest_cnf(spec.parameters, self.network.guest_port(spec.port))
 
     def admin(self, spec: ServerSpec) -> "_AdminCursor":
         return _AdminCursor(spec.host, spec.port, self._password(spec))
@@ -96,21 +117,71 @@ class LibvirtDriver:
         if self.is_running(spec):
             return
         self.configure(spec)
+        memory = self._memory(spec.instance_class)
+        try:
+            self.capacity.admit(spec.resource_id, memory)
+        except InsufficientCapacity as error:
+            raise DriverError(f"the guest could not start: {error}") from None
+        try:
+            domain = self._create(spec, memory)
+            self._wait_ready(spec, domain)
+        finally:
+            self.capacity.release(spec.resource_id)  # running, libvirt counts it; failed, it takes nothing
+
+    def _create(self, spec: ServerSpec, memory: int) -> "libvirt.virDomain":
         home = self._home(spec)
+        (home / "logs").mkdir(exist_ok=True)
         guest = Guest(
-            name=self._name(spec), memory_mib=memory_mib(spec.instance_class), vcpus=1, kvm=False,
+            name=self._name(spec.resource_id), title=spec.identifier, resource_id=spec.resource_id,
+            memory_mib=memory, vcpus=vcpus(spec.instance_class, self.kvm), kvm=self.kvm,
             kernel=str(self.image.kernel), initrd=str(self.image.initrd), disk=str(home / "disk.qcow2"),
             console_log=str(home / "console.log"), hostname=spec.identifier,
-            network=UserNetwork(spec.host, spec.port),
+            network=self.network.network(spec.host, spec.port, home),
             files={"my.cnf": str(home / "my.cnf"), "first-boot.sql": str(home / "first-boot.sql")},
+            ports={port: str(home / "logs" / name) for port, name in LOG_PORTS.items()},
         )
         # transient: libvirt forgets the guest when it powers off, and each start describes it anew (a class
         # changed since takes effect); the store and the guest's home are what persist
         try:
-            domain = self.conn.createXML(_as_root(domain_xml(guest)))
+            return self.conn.createXML(_as_root(domain_xml(guest)))
         except libvirt.libvirtError as error:
             raise DriverError(f"the guest could not start: {error.get_error_message()}") from None
-        self._wait_ready(spec, domain)
+
+    def restart(self, spec: ServerSpec) -> None:
+        """A reboot restarts the guest's server with its new configuration, not the guest: its init starts
+        the server again when it finds the configuration the emulator left over SQL. A guest whose memory
+        no longer matches its class is stopped and started anew."""
+        domain = self._domain(spec)
+        if domain is None or not _active(domain) or domain.maxMemory() != self._memory(spec.instance_class) * 1024:
+            self.stop(spec)
+            self.start(spec)
+            return
+        self.configure(spec)
+        asked = time.monotonic()
+        try:
+            with self.admin(spec) as cursor:
+                cursor.execute("SELECT %s INTO DUMPFILE %s", (self._cnf(spec), f"/run/rds/next-{time.time_ns()}.cnf"))
+                cursor.execute("SHUTDOWN")
+        except (pymysql.MySQLError, OSError) as error:
+            log.warning("could not restart the server of guest %s in place (%s): restarting the guest",
+                        spec.identifier, error)
+            self.stop(spec)
+            self.start(spec)
+            return
+        self._wait_ready(spec, domain, since=asked)
+
+    def resize(self, spec: ServerSpec) -> None:
+        """Grow the guest's disk to the spec's allocated storage; its init grows the filesystem (a running
+        guest's at once: it watches the disk's size)."""
+        size = spec.allocated_storage * 2**30
+        domain = self._domain(spec)
+        if domain is not None and _active(domain):
+            try:
+                domain.blockResize("vda", size, libvirt.VIR_DOMAIN_BLOCK_RESIZE_BYTES)
+            except libvirt.libvirtError as error:
+                raise DriverError(f"the guest's disk could not grow: {error.get_error_message()}") from None
+        elif (self._home(spec) / "disk.qcow2").exists():
+            _run(["qemu-img", "resize", "-q", str(self._home(spec) / "disk.qcow2"), str(size)])
 
     def stop(self, spec: ServerSpec) -> None:
         domain = self._domain(spec)
@@ -136,57 +207,72 @@ class LibvirtDriver:
         shutil.rmtree(self._home(spec), ignore_errors=True)
 
     def stop_all(self) -> None:
+        """Guests outlive the emulator: one that starts again finds them running and takes them back."""
+
+    def reconcile(self, specs: list[ServerSpec]) -> list[str]:
+        known = {spec.resource_id: spec for spec in specs}
+        strays = []
         for domain in self.conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE):
-            if domain.name().startswith(f"rds-{self.tag}-"):
-                resource_id = domain.name().removeprefix(f"rds-{self.tag}-")
-                self.stop(_spec_of(resource_id, domain))
+            resource_id = domain.name().removeprefix(f"rds-{self.tag}-")
+            if resource_id == domain.name():
+                continue
+            if resource_id not in known:
+                strays.append(f"guest {domain.name()} (libvirt domain) runs no DB instance this emulator knows")
+            else:
+                _label(domain, known[resource_id])
+        for home in sorted(self.root.iterdir()):
+            if home.is_dir() and home.name not in known:
+                strays.append(f"guest home {home} belongs to no DB instance this emulator knows")
+        return strays
 
     def log_files(self, spec: ServerSpec) -> dict[str, LogFile]:
-        # The guest's server writes its error log to the serial console, which QEMU keeps on the host.
-        try:
-            stat = (self._home(spec) / "console.log").stat()
-        except OSError:
-            return {}
-        return {"error/mysql-error.log": LogFile(stat.st_size, stat.st_mtime)}
+        return LogDirectory(self._home(spec) / "logs", in_place=True).files()
 
     def read_log(self, spec: ServerSpec, name: str, offset: int, size: int) -> bytes:
-        if name != "error/mysql-error.log":
-            raise FileNotFoundError(name)
-        with open(self._home(spec) / "console.log", "rb") as handle:
-            handle.seek(offset)
-            return handle.read(size)
+        return LogDirectory(self._home(spec) / "logs", in_place=True).read(name, offset, size)
 
     def rotate_logs(self, spec: ServerSpec, hour: int) -> None:
-        pass  # the slow and general logs live inside the guest: not served yet
+        LogDirectory(self._home(spec) / "logs", in_place=True).rotate(hour)
 
-    # the guest
+    # the guests
+
+    def _committed(self) -> dict[str, int]:
+        """MiB of memory of each running guest of this libvirt (other emulators' too), by name."""
+        return {domain.name().removeprefix(f"rds-{self.tag}-"): domain.maxMemory() // 1024
+                for domain in self.conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)}
 
     def _domain(self, spec: ServerSpec) -> "libvirt.virDomain | None":
         try:
-            return self.conn.lookupByName(self._name(spec))
+            return self.conn.lookupByName(self._name(spec.resource_id))
         except libvirt.libvirtError:
             return None
 
-    def _wait_ready(self, spec: ServerSpec, domain: "libvirt.virDomain") -> None:
+    def _wait_ready(self, spec: ServerSpec, domain: "libvirt.virDomain", since: float | None = None) -> None:
+        """Until the guest's server answers; after a restart asked for at `since`, the new server only."""
         deadline = time.monotonic() + READY_TIMEOUT
         while time.monotonic() < deadline:
             if not _active(domain):
                 raise DriverError(f"the guest stopped while it started: {self._why(spec)}")
-            if answers(spec, self.admin):
+            if answers(spec, self.admin) and (since is None or self._uptime(spec) < time.monotonic() - since):
                 return
             time.sleep(POLL)
         raise DriverError(f"the guest's server did not answer within {READY_TIMEOUT:.0f} s: {self._why(spec)}")
 
+    def _uptime(self, spec: ServerSpec) -> float:
+        try:
+            with self.admin(spec) as cursor:
+                cursor.execute("SHOW GLOBAL STATUS LIKE 'Uptime'")
+                return float(cursor.fetchone()[1])
+        except (pymysql.MySQLError, OSError):
+            return float("inf")
+
     def _why(self, spec: ServerSpec) -> str:
-        return f"its console log is {self._home(spec) / 'console.log'}"
-
-
-def memory_mib(instance_class: str) -> int:
-    return max(SMALLEST_MIB, int(catalogue.class_memory(instance_class) / 2**20 * MEMORY_FACTOR))
+        home = self._home(spec)
+        return f"see {home / 'logs' / 'error.log'} and {home / 'console.log'}"
 
 
 class _AdminCursor:
-    """A cursor on the guest's server through its forwarded port, as the emulator's own administrator."""
+    """A cursor on the guest's server through its endpoint, as the emulator's own administrator."""
 
     def __init__(self, host: str, port: int, password: str):
         self.host, self.port, self.password = host, port, password
@@ -208,8 +294,21 @@ def _active(domain: "libvirt.virDomain") -> bool:
         return False
 
 
+def _label(domain: "libvirt.virDomain", spec: ServerSpec) -> None:
+    """The guest's title and metadata name its DB instance as it is called now (a rename changes it)."""
+    live = libvirt.VIR_DOMAIN_AFFECT_LIVE
+    try:
+        if domain.metadata(libvirt.VIR_DOMAIN_METADATA_TITLE, None, live) == spec.identifier:
+            return
+        domain.setMetadata(libvirt.VIR_DOMAIN_METADATA_TITLE, spec.identifier, None, None, live)
+        element = ET.tostring(instance_metadata(spec.identifier, spec.resource_id, False), encoding="unicode")
+        domain.setMetadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, element, "rds", METADATA_NS, live)
+    except libvirt.libvirtError as error:
+        log.warning("could not relabel guest %s: %s", domain.name(), error.get_error_message())
 def _connect() -> "libvirt.virConnect":
     """libvirt's system daemon, started here when it is not running (no systemd on this kind of host)."""
+    # the library prints every error to stderr by default, a guest not found included: we handle them
+    libvirt.registerErrorHandler(lambda context, error: None, None)
     _kvm_as_udev_leaves_it()
     try:
         return libvirt.open(URI)
@@ -254,14 +353,6 @@ def _admin_key(path: pathlib.Path) -> bytes:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(secrets.token_bytes(32))
     return path.read_bytes()
-
-
-def _spec_of(resource_id: str, domain: "libvirt.virDomain") -> ServerSpec:
-    """Enough of a spec to stop a running guest: its forwarded endpoint, read from its definition."""
-    xml = domain.XMLDesc()
-    forward = xml.split("hostfwd=tcp:", 1)[1].split("-:3306", 1)[0]
-    host, port = forward.rsplit(":", 1)
-    return ServerSpec(resource_id, resource_id, host, int(port), "", "", None)
 
 
 def _run(command: list[str]) -> None:

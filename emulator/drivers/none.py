@@ -1,21 +1,33 @@
 """The control-plane-only driver: no server behind an instance, which is available at once."""
 
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from . import PORT_RANGE, LogFile, ServerSpec
 
 
 class NoServerDriver:
-    def ports(self, host: str, requested: int | None, taken: set[int]) -> Iterable[int]:
+    def endpoints(self, host: str, requested: int | None, taken: set[tuple[str, int]]) -> Iterable[tuple[str, int]]:
         # nothing will listen, so the machine's other programs do not matter, only other instances
         if requested is not None:
-            return [requested]
-        return (port for port in PORT_RANGE if port not in taken)
+            return [(host, requested)]
+        return ((host, port) for port in PORT_RANGE if (host, port) not in taken)
+
+    def admit(self, resource_id: str, instance_class: str) -> AbstractContextManager[None]:
+        return nullcontext()
 
     def provision(self, spec: ServerSpec) -> None:
         pass
+
+    def restart(self, spec: ServerSpec) -> None:
+        pass
+
+    def resize(self, spec: ServerSpec) -> None:
+        pass
+
+    def reconcile(self, specs: list[ServerSpec]) -> list[str]:
+        return []
 
     @contextmanager
     def admin(self, spec: ServerSpec) -> Iterator[Any]:

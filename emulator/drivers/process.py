@@ -17,12 +17,14 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterable
+from contextlib import AbstractContextManager, nullcontext
 
 import pymysql
 
 from emulator.engines import server as engine
 
-from . import LOG_FILES, ROTATED, DriverError, LogFile, ServerSpec, answers, local_ports, log_file_of, until
+from . import LOG_FILES, DriverError, LogFile, ServerSpec, answers, local_endpoints, until
+from .log_dir import LogDirectory
 
 log = logging.getLogger(__name__)
 READY_TIMEOUT = 60.0
@@ -87,8 +89,8 @@ class ProcessDriver:
 
     # the interface
 
-    def ports(self, host: str, requested: int | None, taken: set[int]) -> Iterable[int]:
-        return local_ports(host, requested, taken)
+    def endpoints(self, host: str, requested: int | None, taken: set[tuple[str, int]]) -> Iterable[tuple[str, int]]:
+        return local_endpoints(host, requested, taken)
 
     def provision(self, spec: ServerSpec) -> None:
         home = self._home(spec)
@@ -113,32 +115,13 @@ class ProcessDriver:
             staging.replace(home / "my.cnf")
 
     def log_files(self, spec: ServerSpec) -> dict[str, LogFile]:
-        names = list(LOG_FILES) + [f"{base}.{hour}" for base in ROTATED for hour in range(24)]
-        found = {}
-        for name in names:
-            try:
-                stat = (self._home(spec) / str(log_file_of(name))).stat()
-            except OSError:
-                continue
-            found[name] = LogFile(stat.st_size, stat.st_mtime)
-        return found
+        return LogDirectory(self._home(spec)).files()
 
     def read_log(self, spec: ServerSpec, name: str, offset: int, size: int) -> bytes:
-        file_name = log_file_of(name)
-        if file_name is None:
-            raise FileNotFoundError(name)
-        with open(self._home(spec) / file_name, "rb") as handle:
-            handle.seek(offset)
-            return handle.read(size)
+        return LogDirectory(self._home(spec)).read(name, offset, size)
 
     def rotate_logs(self, spec: ServerSpec, hour: int) -> None:
-        for base in ROTATED:
-            current = self._home(spec) / LOG_FILES[base]
-            aside = current.with_name(f"{current.name}.{hour}")
-            if current.exists() and current.stat().st_size:
-                current.replace(aside)
-            else:  # nothing logged this hour: the same hour's file of a day ago goes all the same
-                aside.unlink(missing_ok=True)
+        LogDirectory(self._home(spec)).rotate(hour)
 
     def start(self, spec: ServerSpec) -> None:
         if self.is_running(spec):
@@ -198,6 +181,21 @@ class ProcessDriver:
         self.stop(spec)
         shutil.rmtree(self._home(spec), ignore_errors=True)
         pathlib.Path(self._socket(spec)).unlink(missing_ok=True)
+
+    def admit(self, resource_id: str, instance_class: str) -> AbstractContextManager[None]:
+        return nullcontext()  # a process takes what its configuration asks for, whatever the class
+
+    def restart(self, spec: ServerSpec) -> None:
+        self.stop(spec)
+        self.provision(spec)
+
+    def resize(self, spec: ServerSpec) -> None:
+        pass  # the data directory takes what room the host's disk has
+
+    def reconcile(self, specs: list[ServerSpec]) -> list[str]:
+        known = {spec.resource_id for spec in specs}
+        return [f"server home {home} belongs to no DB instance this emulator knows"
+                for home in sorted(self.root.glob("db-*")) if home.name not in known]
 
     def stop_all(self) -> None:
         self._warm_up.join()

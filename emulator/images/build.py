@@ -71,6 +71,7 @@ def _steps() -> list[Step]:
     return [
         ("debootstrap a minimal Debian", _debootstrap),
         ("install MariaDB and a kernel", _install),
+        ("size the server's redo log", _redo_log),
         ("add the guest's init", _init),
         ("extract the kernel for direct boot", _kernel),
         ("build the initramfs", _initramfs),
@@ -94,6 +95,13 @@ def _install(staging: pathlib.Path) -> None:
     _run("apt-get install", ["chroot", str(tree), "apt-get", "install", "-y", "-q", "--no-install-recommends",
                              *recipe.RECIPE["packages"]], env=env)
     guard.unlink()
+
+
+def _redo_log(staging: pathlib.Path) -> None:
+    # bootstrap mode: no network, SQL from stdin (none); InnoDB starts, resizes its log, and shuts down cleanly
+    _run("mariadbd --bootstrap", ["chroot", str(staging / "tree"), "mariadbd", "--bootstrap", "--user=mysql",
+                                  "--skip-networking", "--innodb-buffer-pool-size=16M",
+                                  f"--innodb-log-file-size={recipe.RECIPE['redo_log']}"], stdin="")
 
 
 def _init(staging: pathlib.Path) -> None:
@@ -173,7 +181,7 @@ def _manifest(staging: pathlib.Path, fingerprint: str, seconds: float) -> None:
     (staging / "kernel-version").unlink()
 
 
-def _run(step: str, command: list[str], env: dict[str, str] | None = None) -> None:
-    result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+def _run(step: str, command: list[str], env: dict[str, str] | None = None, stdin: str | None = None) -> None:
+    result = subprocess.run(command, input=stdin, capture_output=True, text=True, env=env, check=False)
     if result.returncode != 0:
         raise BuildError(f"{step} failed ({result.returncode}): {result.stderr.strip()[-800:]}")

@@ -18,12 +18,16 @@ RECIPE = {
         "kernel/drivers/virtio/virtio.ko", "kernel/drivers/virtio/virtio_ring.ko",
         "kernel/drivers/virtio/virtio_pci_legacy_dev.ko", "kernel/drivers/virtio/virtio_pci_modern_dev.ko",
         "kernel/drivers/virtio/virtio_pci.ko", "kernel/drivers/block/virtio_blk.ko",
+        "kernel/drivers/char/virtio_console.ko",
         "kernel/net/core/failover.ko", "kernel/drivers/net/net_failover.ko", "kernel/drivers/net/virtio_net.ko",
         "kernel/drivers/firmware/qemu_fw_cfg.ko",
     ],
     # what a server in a guest never reads: kept out of the image
     "trim": ["usr/share/doc", "usr/share/man", "usr/share/info", "usr/share/locale", "var/cache/apt",
              "var/lib/apt/lists", "boot", "usr/share/mysql/mroonga"],
+    # the redo log the template's server is made with: the size the guests run with (engines/server.py), so
+    # that no guest spends its first boot resizing it
+    "redo_log": "8M",
     # free room in the root filesystem beyond what the tree takes; an instance's disk grows it further
     "spare_mib": 256,
 }

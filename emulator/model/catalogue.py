@@ -87,3 +87,12 @@ def families(server: ServerBinary) -> dict[str, str]:
 
 def availability_zones(region: str) -> list[str]:
     return [f"{region}{letter}" for letter in "abcdef"]
+
+
+def class_vcpus(instance_class: str) -> int:
+    """vCPUs of a DB instance class, as AWS lists them: two up to `large`, then one for each 4 GiB of the
+    general-purpose class of that size (memory-optimised classes have the same count)."""
+    size = instance_class.rsplit(".", 1)[1]
+    if instance_class in _OLD_GIB:
+        return {"small": 1, "medium": 1, "large": 2, "xlarge": 4, "2xlarge": 8}[size]
+    return max(2, _SIZE_GIB[size] // 4)

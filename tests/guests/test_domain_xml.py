@@ -7,14 +7,15 @@ import xml.etree.ElementTree as ET
 import libvirt
 import pytest
 
-from emulator.drivers.domain import BridgeNetwork, Guest, UserNetwork, cmdline, domain_xml
+from emulator.drivers.domain import METADATA_NS, BridgeNetwork, Guest, UserNetwork, cmdline, domain_xml
 
 GOLDEN = pathlib.Path(__file__).with_name("golden")
 FILES = {"my.cnf": "/data/servers/db-X/my.cnf", "first-boot.sql": "/data/servers/db-X/first-boot.sql"}
-USER = Guest("rds-db-X", 384, 1, False, "/cache/images/f/vmlinux", "/cache/images/f/initrd.img",
+PORTS = {"rds.error": "/data/servers/db-X/logs/error.log", "rds.slowquery": "/data/servers/db-X/logs/slowquery.log"}
+USER = Guest("rds-db-X", "db1", "db-X", 384, 1, False, "/cache/images/f/vmlinux", "/cache/images/f/initrd.img",
              "/data/servers/db-X/disk.qcow2", "/data/servers/db-X/console.log", "db1",
-             UserNetwork("127.0.0.1", 13306), FILES)
-BRIDGE = Guest("rds-db-Y", 1024, 2, True, "/cache/images/f/vmlinux", "/cache/images/f/initrd.img",
+             UserNetwork("127.0.0.1", 13306), FILES, PORTS)
+BRIDGE = Guest("rds-db-Y", "db2", "db-Y", 1024, 2, True, "/cache/images/f/vmlinux", "/cache/images/f/initrd.img",
                "/data/servers/db-Y/disk.qcow2", "/data/servers/db-Y/console.log", "db2",
                BridgeNetwork("br0", "52:54:00:0a:0b:0c", "192.168.10.21/24", "192.168.10.1", "192.168.10.1"), FILES)
 
@@ -36,6 +37,12 @@ def test_libvirt_takes_the_domain_as_written(guest):
         entries = {e.get("name"): e.get("file") for e in parsed.findall("sysinfo/entry")}
         assert entries == {f"opt/rds/{name}": path for name, path in FILES.items()}
         assert parsed.find("devices/disk/source").get("file") == guest.disk
+        assert parsed.findtext("title") == guest.title
+        ours = ET.fromstring(domain.metadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, METADATA_NS))
+        assert (ours.findtext("identifier"), ours.findtext("resource-id")) == (guest.title, guest.resource_id)
+        ports = {c.find("target").get("name"): c.find("source").get("path")
+                 for c in parsed.findall("devices/channel")}
+        assert ports == guest.ports
         domain.undefine()
     finally:
         connection.close()

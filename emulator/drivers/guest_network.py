@@ -1,0 +1,96 @@
+"""How guests are reached, as configured: `user` (QEMU forwards a port of the host's loopback to the
+guest's 3306; the default here), or `bridge` (the 2013 recipe's br0: each guest has a static address of a
+configured pool and its own MAC). Each yields the endpoints a new instance may take; the store's unique
+endpoint decides between creates racing for one."""
+
+import ipaddress
+import pathlib
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from . import local_endpoints
+from .domain import BridgeNetwork, UserNetwork
+
+MYSQL_PORT = 3306
+
+
+@dataclass(frozen=True)
+class BridgePool:
+    """`br0:192.168.10.20-192.168.10.60/24,gateway=192.168.10.1,nameserver=192.168.10.1`"""
+
+    bridge: str
+    first: ipaddress.IPv4Address
+    last: ipaddress.IPv4Address
+    prefix: int
+    gateway: str
+    nameserver: str
+
+    @classmethod
+    def parse(cls, text: str) -> "BridgePool":
+        try:
+            bridge, rest = text.split(":", 1)
+            span, *options = rest.split(",")
+            addresses, prefix = span.split("/")
+            first, last = (ipaddress.IPv4Address(a) for a in addresses.split("-"))
+            named = dict(option.split("=", 1) for option in options)
+            pool = cls(bridge, first, last, int(prefix), named.pop("gateway"), named.pop("nameserver"))
+        except (ValueError, KeyError) as error:
+            raise ValueError(f"a bridge pool reads like {cls.__doc__}: {error}") from None
+        if named or not bridge or first > last or not 0 < pool.prefix <= 32:
+            raise ValueError(f"a bridge pool reads like {cls.__doc__}")
+        return pool
+
+    def addresses(self) -> Iterable[str]:
+        for number in range(int(self.first), int(self.last) + 1):
+            yield str(ipaddress.IPv4Address(number))
+
+
+class UserMode:
+    def endpoints(self, host: str, requested: int | None, taken: set[tuple[str, int]]) -> Iterable[tuple[str, int]]:
+        return local_endpoints(host, requested, taken)
+
+    def network(self, address: str, port: int, home: pathlib.Path) -> UserNetwork:
+        return UserNetwork(address, port)
+
+    def guest_port(self, port: int) -> int:
+        return MYSQL_PORT  # what the host's port is forwarded to
+
+
+class BridgeMode:
+    def __init__(self, pool: BridgePool):
+        self.pool = pool
+
+    def endpoints(self, host: str, requested: int | None, taken: set[tuple[str, int]]) -> Iterable[tuple[str, int]]:
+        """Each guest has an address of its own: the port is the one asked for, or MySQL's."""
+        used = {address for address, _ in taken}
+        port = requested or MYSQL_PORT
+        return ((address, port) for address in self.pool.addresses() if address not in used)
+
+    def network(self, address: str, port: int, home: pathlib.Path) -> BridgeNetwork:
+        return BridgeNetwork(self.pool.bridge, mac(home), f"{address}/{self.pool.prefix}", self.pool.gateway,
+                             self.pool.nameserver)
+
+
+    def guest_port(self, port: int) -> int:
+        return port  # the guest's server listens on its own address, on the instance's port
+
+
+def mac(home: pathlib.Path) -> str:
+    """The guest's MAC: drawn at random once (locally administered, QEMU's 52:54:00 prefix), then kept in its
+    home, so that it stays the same across restarts."""
+    kept = home / "mac"
+    if not kept.exists():
+        home.mkdir(parents=True, exist_ok=True)
+        kept.write_text("52:54:00:" + ":".join(f"{byte:02x}" for byte in secrets.token_bytes(3)) + "\n")
+    return kept.read_text().strip()
+
+
+def mode(name: str, pool: str | None) -> UserMode | BridgeMode:
+    if name == "user":
+        return UserMode()
+    if name == "bridge":
+        if not pool:
+            raise ValueError("bridge networking needs a pool of addresses (--bridge-pool)")
+        return BridgeMode(BridgePool.parse(pool))
+    raise ValueError(f"unknown guest network {name!r}: choose user or bridge")

@@ -1,0 +1,163 @@
+"""The libvirt driver's parts that need no guest: bridge addresses and MACs, the class-to-guest table, the
+memory admission, the KVM verdict kept per host boot, and logs that QEMU appends to."""
+
+import pathlib
+import re
+import threading
+
+import pytest
+
+from emulator.drivers import InsufficientCapacity, hypervisor
+from emulator.drivers.capacity import OVERHEAD_MIB, RESERVE_MIB, Capacity
+from emulator.drivers.guest_network import BridgeMode, BridgePool, UserMode, mac, mode
+from emulator.drivers.guest_size import memory_mib, vcpus
+from emulator.drivers.log_dir import LogDirectory
+
+POOL = "br0:192.168.10.20-192.168.10.22/24,gateway=192.168.10.1,nameserver=192.168.10.2"
+
+
+def test_a_bridge_pool_is_read_from_one_setting():
+    pool = BridgePool.parse(POOL)
+    assert (pool.bridge, pool.prefix, pool.gateway, pool.nameserver) == ("br0", 24, "192.168.10.1", "192.168.10.2")
+    assert list(pool.addresses()) == ["192.168.10.20", "192.168.10.21", "192.168.10.22"]
+
+
+@pytest.mark.parametrize("bad", ["br0", "br0:192.168.10.30-192.168.10.20/24,gateway=1.1.1.1,nameserver=1.1.1.1",
+                                 "br0:192.168.10.20-192.168.10.22/24,gateway=192.168.10.1",
+                                 "br0:192.168.10.20-192.168.10.22/40,gateway=1.1.1.1,nameserver=1.1.1.1",
+                                 "br0:192.168.10.20/24,gateway=1.1.1.1,nameserver=1.1.1.1",
+                                 "br0:192.168.10.20-192.168.10.22/24,gateway=1.1.1.1,nameserver=1.1.1.1,mtu=9000"])
+def test_a_malformed_pool_is_refused_with_its_expected_form(bad):
+    with pytest.raises(ValueError, match="a bridge pool reads like"):
+        BridgePool.parse(bad)
+
+
+def test_bridge_guests_take_free_addresses_of_the_pool_on_the_port_asked_for():
+    bridge = mode("bridge", POOL)
+    taken = {("192.168.10.20", 3306), ("127.0.0.1", 13306)}
+    assert list(bridge.endpoints("127.0.0.1", None, taken)) == [("192.168.10.21", 3306), ("192.168.10.22", 3306)]
+    assert next(iter(bridge.endpoints("127.0.0.1", 3307, taken))) == ("192.168.10.21", 3307)
+    everything = {(address, 3306) for address in BridgePool.parse(POOL).addresses()}
+    assert list(bridge.endpoints("127.0.0.1", None, everything)) == []
+    assert bridge.guest_port(3307) == 3307 and UserMode().guest_port(13306) == 3306
+
+
+def test_a_bridge_guest_is_described_with_its_address_gateway_and_a_mac_of_its_own(tmp_path):
+    bridge = mode("bridge", POOL)
+    assert isinstance(bridge, BridgeMode)
+    first = bridge.network("192.168.10.21", 3306, tmp_path / "one")
+    assert (first.bridge, first.guest_address, first.gateway, first.nameserver) == (
+        "br0", "192.168.10.21/24", "192.168.10.1", "192.168.10.2")
+    assert re.fullmatch(r"52:54:00(:[0-9a-f]{2}){3}", first.mac)
+    assert bridge.network("192.168.10.21", 3306, tmp_path / "one").mac == first.mac  # kept across restarts
+    macs = {mac(tmp_path / f"guest{n}") for n in range(20)}
+    assert len(macs) == 20
+
+
+def test_user_mode_forwards_free_loopback_ports():
+    taken = {("127.0.0.1", 13306)}
+    first = next(iter(UserMode().endpoints("127.0.0.1", None, taken)))
+    assert first[0] == "127.0.0.1" and first != ("127.0.0.1", 13306)
+    with pytest.raises(ValueError, match="needs a pool of addresses"):
+        mode("bridge", None)
+
+
+@pytest.mark.parametrize(("instance_class", "factor", "kvm", "expected"), [
+    ("db.t3.micro", 0.375, False, (384, 1)),
+    ("db.t3.small", 0.375, False, (768, 1)),
+    ("db.t3.micro", 0.1, False, (256, 1)),  # never below what MariaDB needs to start
+    ("db.m5.large", 0.25, False, (2048, 1)),
+    ("db.r5.large", 0.25, False, (4096, 1)),
+])
+def test_a_class_gives_a_guest_its_memory_scaled_and_one_cpu_under_tcg(instance_class, factor, kvm, expected):
+    assert (memory_mib(instance_class, factor), vcpus(instance_class, kvm)) == expected
+
+
+def test_under_kvm_a_guest_gets_its_class_cpus_up_to_the_hosts(monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    assert vcpus("db.t3.micro", True) == 2
+    assert vcpus("db.m5.4xlarge", True) == 2
+    monkeypatch.setattr("os.cpu_count", lambda: 64)
+    assert vcpus("db.m5.4xlarge", True) == 16
+
+
+def _meminfo(tmp_path: pathlib.Path, available_mib: int) -> pathlib.Path:
+    path = tmp_path / "meminfo"
+    path.write_text(f"MemTotal:       24000000 kB\nMemAvailable:   {available_mib * 1024} kB\n")
+    return path
+
+
+def test_a_guest_is_admitted_only_while_the_host_has_room_for_it(tmp_path, monkeypatch):
+    monkeypatch.setattr("emulator.drivers.capacity._qemu_rss_mib", lambda: 0)
+    running: dict[str, int] = {}
+    capacity = Capacity(lambda: running, _meminfo(tmp_path, RESERVE_MIB + 2 * (384 + OVERHEAD_MIB)))
+    capacity.admit("db-A", 384)
+    capacity.admit("db-B", 384)
+    with pytest.raises(InsufficientCapacity, match="has 0 MiB left for guests"):
+        capacity.admit("db-C", 384)
+    capacity.release("db-B")
+    capacity.admit("db-C", 384)
+    # once a guest runs, libvirt counts it: its hold is dropped, and it is not counted twice
+    running["db-A"] = 384
+    with pytest.raises(InsufficientCapacity):
+        capacity.admit("db-D", 384)
+    assert set(capacity.held) == {"db-C"}
+
+
+def test_a_failed_start_gives_its_room_back(tmp_path, monkeypatch):
+    monkeypatch.setattr("emulator.drivers.capacity._qemu_rss_mib", lambda: 0)
+    capacity = Capacity(dict, _meminfo(tmp_path, RESERVE_MIB + 384 + OVERHEAD_MIB))
+    with pytest.raises(RuntimeError), capacity.held_for("db-A", 384):
+        raise RuntimeError("the create failed")
+    with capacity.held_for("db-B", 384):
+        pass
+    assert set(capacity.held) == {"db-B"}
+
+
+def test_creates_racing_for_the_last_room_are_admitted_once(tmp_path, monkeypatch):
+    monkeypatch.setattr("emulator.drivers.capacity._qemu_rss_mib", lambda: 0)
+    capacity = Capacity(dict, _meminfo(tmp_path, RESERVE_MIB + 3 * (384 + OVERHEAD_MIB)))
+    admitted, refused = [], []
+    barrier = threading.Barrier(12)
+
+    def create(n: int) -> None:
+        barrier.wait()
+        try:
+            capacity.admit(f"db-{n}", 384)
+            admitted.append(n)
+        except InsufficientCapacity:
+            refused.append(n)
+
+    threads = [threading.Thread(target=create, args=(n,)) for n in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert (len(admitted), len(refused)) == (3, 9)
+
+
+def test_the_kvm_verdict_is_probed_once_per_host_boot(tmp_path, monkeypatch):
+    probes = []
+    monkeypatch.setattr(hypervisor, "_probe", lambda image: probes.append(image) or False)
+    monkeypatch.setattr(hypervisor, "_boot_id", lambda: "boot-1")
+    assert hypervisor.kvm_works("image", tmp_path) is False
+    assert hypervisor.kvm_works("image", tmp_path) is False
+    assert len(probes) == 1
+    monkeypatch.setattr(hypervisor, "_boot_id", lambda: "boot-2")
+    monkeypatch.setattr(hypervisor, "_probe", lambda image: probes.append(image) or True)
+    assert hypervisor.kvm_works("image", tmp_path) is True
+    assert len(probes) == 2
+
+
+def test_logs_qemu_appends_to_are_rotated_by_copy_and_emptied(tmp_path):
+    logs = LogDirectory(tmp_path, in_place=True)
+    (tmp_path / "slowquery.log").write_text("slow at 13\n")
+    (tmp_path / "general.log").write_text("")
+    (tmp_path / "error.log").write_text("ready for connections\n")
+    assert set(logs.files()) == {"error/mysql-error.log", "slowquery/mysql-slowquery.log"}
+    with open(tmp_path / "slowquery.log", "a") as writer:  # QEMU holds it open, appending
+        logs.rotate(13)
+        writer.write("slow at 14\n")
+    assert logs.read("slowquery/mysql-slowquery.log.13", 0, 100) == b"slow at 13\n"
+    assert logs.read("slowquery/mysql-slowquery.log", 0, 100) == b"slow at 14\n"
+    assert "slowquery/mysql-slowquery.log.13" in logs.files()
