@@ -8,6 +8,7 @@
 3. Parameter groups: ModifyDBParameterGroup (immediate, dynamic) to the value seen by a MySQL client on
    every instance of the group, for 1 and 10 instances; the full DescribeDBParameters listing of a family
    beside moto's (and how many parameters each lists); the catalogue's build, cold and cached.
+4. Guests (the libvirt driver): bench/guests.py.
 """
 
 import argparse
@@ -24,6 +25,7 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import guests  # noqa: E402
 from compat.query_client import QueryClient  # noqa: E402
 from emulator.engines import server as engine  # noqa: E402
 from emulator.engines import variables  # noqa: E402
@@ -216,6 +218,9 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=100)
     parser.add_argument("--servers", type=int, default=5)
     parser.add_argument("--apply-rounds", type=int, default=10)
+    parser.add_argument("--guests", type=int, default=3, help="guests created one at a time (0: none)")
+    parser.add_argument("--cold-build", action="store_true", help="also build the guest image from nothing")
+    parser.add_argument("--fill-host", action="store_true", help="create idle guests until one is refused")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="rds-bench-") as tmp:
         workdir = pathlib.Path(tmp)
@@ -269,6 +274,8 @@ def main() -> None:
               f"{med(real['create']) / med(bare['start']):.2f}x the physical limit")
         print(f"RSS per server: ours median {med(real['rss']):.0f} MB, bare {med(bare['rss']):.0f} MB -> "
               f"{med(real['rss']) / med(bare['rss']):.2f}x")
+        if args.guests:
+            guests.report(workdir, args.guests, args.cold_build, args.fill_host)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from emulator import configuration
 from emulator.context import Context
-from emulator.drivers import DriverError, ServerSpec
+from emulator.drivers import DriverError, HostRefused, ServerSpec
 from emulator.engines import accounts
 from emulator.model.instance import Instance
 from emulator.store import Task
@@ -117,7 +117,7 @@ def _bring_up(ctx: Context, instance: Instance, bring: Callable[[ServerSpec], No
     try:
         (bring or ctx.driver.provision)(spec)
     except DriverError as error:
-        if not configured.server_parameters:
+        if not configured.server_parameters or isinstance(error, HostRefused):
             raise
         ctx.store.update_instance(instance.resource_id, observed="incompatible")
         ctx.instance_event(

@@ -14,13 +14,29 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.pop("AWS_PROFILE", None)
 
 
+# What guests need on this machine (`make setup` installs it, as root).
+GUEST_TOOLS = ("debootstrap", "qemu-system-x86_64", "libvirtd")
+
+
 def pytest_collection_modifyitems(items):
-    if shutil.which("mariadbd") or shutil.which("mariadbd", path="/usr/sbin"):
-        return
-    skip = pytest.mark.skip(reason="no mariadbd installed: run `make setup`")
-    for item in items:
-        if "mariadb" in item.keywords:
-            item.add_marker(skip)
+    if not (shutil.which("mariadbd") or shutil.which("mariadbd", path="/usr/sbin")):
+        skip = pytest.mark.skip(reason="no mariadbd installed: run `make setup`")
+        for item in items:
+            if "mariadb" in item.keywords:
+                item.add_marker(skip)
+    missing = [tool for tool in GUEST_TOOLS if not shutil.which(tool) and not shutil.which(tool, path="/usr/sbin")]
+    if os.geteuid() != 0 or missing:
+        skip = pytest.mark.skip(reason=f"guests need root, libvirt and {', '.join(missing) or 'QEMU'}: "
+                                       "run `make setup` as root")
+        for item in items:
+            if "guests" in item.keywords:
+                item.add_marker(skip)
+
+
+@pytest.fixture(params=["process", pytest.param("libvirt", marks=pytest.mark.guests)])
+def server_driver(request) -> str:
+    """The drivers with a real server behind each instance: the API suite runs against both."""
+    return request.param
 
 
 @pytest.fixture(autouse=True)

@@ -63,6 +63,11 @@ class DriverError(Exception):
     """A server could not be brought to the state asked for. The message is for users: no SQL, no secrets."""
 
 
+class HostRefused(DriverError):
+    """The host could not run the server (no room for it, libvirt refused the guest): whatever its
+    configuration, so not the parameter group's fault."""
+
+
 class InsufficientCapacity(Exception):
     """The host has no room for another server of the class asked for; the message says why."""
 

@@ -28,7 +28,7 @@ import pymysql
 from emulator.engines import server as engine
 from emulator.images import build
 
-from . import DriverError, InsufficientCapacity, LogFile, ServerSpec, answers, hypervisor, until
+from . import DriverError, HostRefused, InsufficientCapacity, LogFile, ServerSpec, answers, hypervisor, until
 from .capacity import Capacity
 from .domain import METADATA_NS, Guest, domain_xml, instance_metadata
 from .guest_network import BridgeMode, UserMode
@@ -121,7 +121,7 @@ class LibvirtDriver:
         try:
             self.capacity.admit(spec.resource_id, memory)
         except InsufficientCapacity as error:
-            raise DriverError(f"the guest could not start: {error}") from None
+            raise HostRefused(f"the guest could not start: {error}") from None
         try:
             domain = self._create(spec, memory)
             self._wait_ready(spec, domain)
@@ -145,7 +145,7 @@ class LibvirtDriver:
         try:
             return self.conn.createXML(_as_root(domain_xml(guest)))
         except libvirt.libvirtError as error:
-            raise DriverError(f"the guest could not start: {error.get_error_message()}") from None
+            raise HostRefused(f"the guest could not start: {error.get_error_message()}") from None
 
     def restart(self, spec: ServerSpec) -> None:
         """A reboot restarts the guest's server with its new configuration, not the guest: its init starts
@@ -195,6 +195,11 @@ class LibvirtDriver:
         if not until(lambda: not _active(domain), STOP_TIMEOUT, POLL):
             log.warning("guest %s did not power off in %.0f s: destroying it", spec.identifier, STOP_TIMEOUT)
             domain.destroy()
+        self._until_forgotten(spec)
+
+    def _until_forgotten(self, spec: ServerSpec) -> None:
+        """libvirt drops a transient guest a moment after it powers off; until then its name is taken."""
+        until(lambda: self._domain(spec) is None, STOP_TIMEOUT, POLL / 10)
 
     def is_running(self, spec: ServerSpec) -> bool:
         domain = self._domain(spec)
@@ -204,6 +209,7 @@ class LibvirtDriver:
         domain = self._domain(spec)
         if domain is not None and _active(domain):
             domain.destroy()
+        self._until_forgotten(spec)
         shutil.rmtree(self._home(spec), ignore_errors=True)
 
     def stop_all(self) -> None:

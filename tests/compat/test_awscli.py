@@ -31,8 +31,8 @@ def status(emulator, name):
     return aws(emulator, "describe-db-instances", "--db-instance-identifier", name)["DBInstances"][0]
 
 
-def test_instance_life_through_the_aws_cli(emulator_factory):
-    emulator = emulator_factory()
+def test_instance_life_through_the_aws_cli(server_driver, emulator_factory):
+    emulator = emulator_factory(server_driver)
     created = aws(
         emulator, "create-db-instance", "--db-instance-identifier", "cli-db", "--db-instance-class", "db.t3.micro",
         "--engine", "mysql", "--allocated-storage", "20", "--master-username", "admin",

@@ -10,8 +10,8 @@ FAST = {"Delay": 1, "MaxAttempts": 120}
 
 
 @pytest.mark.mariadb
-def test_instance_life_with_waiters(emulator_factory, rds_client):
-    client = rds_client(emulator_factory())
+def test_instance_life_with_waiters(server_driver, emulator_factory, rds_client):
+    client = rds_client(emulator_factory(server_driver))
     created = client.create_db_instance(
         DBInstanceIdentifier="life", DBInstanceClass="db.t3.micro", Engine="mysql", AllocatedStorage=20,
         MasterUsername="admin", MasterUserPassword="first-pass1", DBName="shop",

@@ -49,8 +49,8 @@ def reboot(rds, identifier):
     wait_status(rds, identifier, "available")
 
 
-def test_the_walkthrough_with_boto3(emulator_factory, rds_client):
-    emulator = emulator_factory()
+def test_the_walkthrough_with_boto3(server_driver, emulator_factory, rds_client):
+    emulator = emulator_factory(server_driver)
     rds = rds_client(emulator)
     endpoint = create(rds, "mydb")
     rds.create_db_parameter_group(DBParameterGroupName="my-custom", DBParameterGroupFamily="mysql8.0",
@@ -118,8 +118,8 @@ def test_the_walkthrough_with_boto3(emulator_factory, rds_client):
     assert in_order(expected, events), events
 
 
-def test_a_value_the_server_refuses_is_reported_and_undone(emulator_factory, rds_client):
-    emulator = emulator_factory()
+def test_a_value_the_server_refuses_is_reported_and_undone(server_driver, emulator_factory, rds_client):
+    emulator = emulator_factory(server_driver)
     rds = rds_client(emulator)
     rds.create_db_parameter_group(DBParameterGroupName="broken", DBParameterGroupFamily="mysql8.0",
                                   Description="a character set nobody has")

@@ -1,70 +1,151 @@
 """DB instances as real QEMU guests under libvirt (software emulation here), driven with boto3 and the AWS
-CLI as a user drives them: create, connect, write, a parameter change that reaches the guest at its reboot,
-read back, the error log, delete; and no guest is left behind."""
+CLI as a user drives them: two guests created together, connect, write, a parameter change that reaches
+the guest at its reboot, the slow log read from inside the guest, storage growth, a class change, a rename
+an operator sees in `virsh list --title`, an emulator restart that leaves the guests running, a class too
+big for the host, delete; and no guest, disk or port is left behind."""
 
-import os
-import shutil
+import subprocess
+import threading
 
 import libvirt
 import pytest
 
+from emulator.drivers import bindable
 from tests.compat.test_awscli import aws
+from tests.emulator_process import servers_under, wait_for
 from tests.integration.instances import describe, wait_status
 from tests.mysql_client import connect, read_rows, write_rows
 
 PASSWORD = "guest-Pass-2"
-needs = [tool for tool in ("debootstrap", "qemu-system-x86_64", "libvirtd") if not shutil.which(tool)
-         and not os.path.exists(f"/usr/sbin/{tool}")]
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0 or bool(needs),
-    reason=f"guests need root, libvirt and {', '.join(needs) or 'QEMU'}: run `make setup` as root",
-)
+pytestmark = pytest.mark.guests
 
 
-def guests_of(emulator) -> list[str]:
-    """The libvirt domains this emulator's data directory runs."""
+def guests_of(emulator) -> dict[str, str]:
+    """The libvirt domains this emulator's data directory runs, with their titles."""
     connection = libvirt.open("qemu:///system")
     try:
-        return [d.name() for d in connection.listAllDomains() if d.name().startswith("rds-")
-                and (emulator.data_dir / "guests" / d.name().split("-", 2)[2]).exists()]
+        return {d.name(): d.metadata(libvirt.VIR_DOMAIN_METADATA_TITLE, None) for d in connection.listAllDomains()
+                if d.name().startswith("rds-") and (emulator.data_dir / "guests" / d.name().split("-", 2)[2]).exists()}
     finally:
         connection.close()
 
 
-def test_a_guest_instance_lives_and_dies_like_a_process_one(emulator_factory, rds_client):
+def domain_of(emulator, title: str) -> "libvirt.virDomain":
+    connection = libvirt.open("qemu:///system")
+    [name] = [name for name, shown in guests_of(emulator).items() if shown == title]
+    return connection.lookupByName(name)
+
+
+def query(endpoint, sql):
+    with connect(endpoint, "admin", PASSWORD) as conn, conn.cursor() as cursor:
+        cursor.execute(sql)
+        return cursor.fetchall()
+
+
+def create(rds, identifier, **extra):
+    rds.create_db_instance(**{"DBInstanceIdentifier": identifier, "Engine": "mariadb", "DBInstanceClass": "db.t3.micro",
+                              "AllocatedStorage": 20, "MasterUsername": "admin", "MasterUserPassword": PASSWORD,
+                              "DBName": "app"} | extra)
+
+
+def test_guest_instances_live_and_die_like_process_ones(emulator_factory, rds_client):
     emulator = emulator_factory("libvirt")
     rds = rds_client(emulator)
     rds.create_db_parameter_group(DBParameterGroupName="guest-tuned", DBParameterGroupFamily="mariadb10.11",
                                   Description="reaches the guest")
-    rds.create_db_instance(DBInstanceIdentifier="guest1", Engine="mariadb", DBInstanceClass="db.t3.micro",
-                           AllocatedStorage=20, MasterUsername="admin", MasterUserPassword=PASSWORD, DBName="app",
-                           DBParameterGroupName="guest-tuned")
+    together = [threading.Thread(target=create, args=(rds, name), kwargs={"DBParameterGroupName": "guest-tuned"})
+                for name in ("guest1", "guest2")]
+    for thread in together:
+        thread.start()
+    for thread in together:
+        thread.join()
     endpoint = wait_status(rds, "guest1", "available", timeout=300)["Endpoint"]
-    assert endpoint["Address"] == "127.0.0.1"
+    other = wait_status(rds, "guest2", "available", timeout=300)["Endpoint"]
+    assert endpoint["Address"] == other["Address"] == "127.0.0.1" and endpoint["Port"] != other["Port"]
+    assert sorted(guests_of(emulator).values()) == ["guest1", "guest2"]
     write_rows(endpoint, "admin", PASSWORD, "app", ["written in a guest"])
-    with connect(endpoint, "admin", PASSWORD) as conn, conn.cursor() as cursor:
-        cursor.execute("SELECT @@hostname")
-        assert cursor.fetchone() == ("guest1",)
+    assert query(endpoint, "SELECT @@hostname") == (("guest1",),)
 
+    # a static parameter and the slow log, through the group: at the reboot, inside the guest
     rds.modify_db_parameter_group(DBParameterGroupName="guest-tuned", Parameters=[
-        {"ParameterName": "max_connections", "ParameterValue": "55", "ApplyMethod": "pending-reboot"}])
+        {"ParameterName": "max_connections", "ParameterValue": "55", "ApplyMethod": "pending-reboot"},
+        {"ParameterName": "slow_query_log", "ParameterValue": "1", "ApplyMethod": "pending-reboot"},
+        {"ParameterName": "long_query_time", "ParameterValue": "0", "ApplyMethod": "pending-reboot"},
+        {"ParameterName": "log_output", "ParameterValue": "FILE", "ApplyMethod": "pending-reboot"}])
     assert describe(rds, "guest1")["DBParameterGroups"][0]["ParameterApplyStatus"] == "pending-reboot"
+    pid = domain_pid(emulator, "guest1")
     rds.reboot_db_instance(DBInstanceIdentifier="guest1")
     wait_status(rds, "guest1", "available", timeout=300)
+    assert domain_pid(emulator, "guest1") == pid, "a reboot restarts the server, not the guest"
     assert read_rows(endpoint, "admin", PASSWORD, "app") == ["written in a guest"]
-    with connect(endpoint, "admin", PASSWORD) as conn, conn.cursor() as cursor:
-        cursor.execute("SELECT @@max_connections")
-        assert cursor.fetchone() == (55,)
+    assert query(endpoint, "SELECT @@max_connections, 'a slow one'") == ((55, "a slow one"),)
     assert describe(rds, "guest1")["DBParameterGroups"][0]["ParameterApplyStatus"] == "in-sync"
 
     files = aws(emulator, "describe-db-log-files", "--db-instance-identifier", "guest1")["DescribeDBLogFiles"]
-    assert [f["LogFileName"] for f in files] == ["error/mysql-error.log"]
-    portion = rds.download_db_log_file_portion(DBInstanceIdentifier="guest1", LogFileName="error/mysql-error.log",
-                                               Marker="0")
-    assert "ready for connections" in portion["LogFileData"]
-    assert len(guests_of(emulator)) == 1
+    assert [f["LogFileName"] for f in files] == ["error/mysql-error.log", "slowquery/mysql-slowquery.log"]
+    error_log = rds.download_db_log_file_portion(DBInstanceIdentifier="guest1", LogFileName="error/mysql-error.log",
+                                                 Marker="0")["LogFileData"]
+    assert error_log.count("ready for connections") == 2  # the first start and the reboot, in one file
+    slow = wait_for(lambda: "a slow one" in (text := rds.download_db_log_file_portion(
+        DBInstanceIdentifier="guest1", LogFileName="slowquery/mysql-slowquery.log", Marker="0")["LogFileData"])
+        and text, 30, "the slow query in the slow log")
+    assert "Query_time" in slow
 
-    rds.delete_db_instance(DBInstanceIdentifier="guest1", SkipFinalSnapshot=True)
-    rds.get_waiter("db_instance_deleted").wait(DBInstanceIdentifier="guest1", WaiterConfig={"Delay": 1})
-    assert guests_of(emulator) == []
+    # storage grows under the running guest, and its filesystem with it
+    rds.modify_db_instance(DBInstanceIdentifier="guest1", AllocatedStorage=30, ApplyImmediately=True)
+    wait_status(rds, "guest1", "available", timeout=120)
+    assert domain_of(emulator, "guest1").blockInfo("vda")[0] == 30 * 2**30
+    console = emulator.data_dir / "guests" / describe(rds, "guest1")["DbiResourceId"] / "console.log"
+    wait_for(lambda: any(line.startswith("rds-init: the root filesystem holds") and int(line.split()[-2]) > 29000
+                         for line in console.read_text().splitlines()), 300, "the filesystem to grow")
+
+    # a new class restarts the guest with its memory; a rename shows in virsh
+    rds.modify_db_instance(DBInstanceIdentifier="guest2", DBInstanceClass="db.t3.small", ApplyImmediately=True)
+    wait_status(rds, "guest2", "available", timeout=300)
+    assert domain_of(emulator, "guest2").maxMemory() == 768 * 1024
+    rds.modify_db_instance(DBInstanceIdentifier="guest2", NewDBInstanceIdentifier="renamed", ApplyImmediately=True)
+    wait_for(lambda: "renamed" in titles(), 30, "the new title in virsh list --title")
+
+    # the host has no room for a class this large: refused at once, nothing left behind
+    with pytest.raises(rds.exceptions.InsufficientDBInstanceCapacityFault, match="MiB left for guests"):
+        create(rds, "too-big", DBInstanceClass="db.r5.24xlarge")
+
+    ports = [endpoint["Port"], other["Port"]]
+    for name in ("guest1", "renamed"):
+        rds.delete_db_instance(DBInstanceIdentifier=name, SkipFinalSnapshot=True)
+    for name in ("guest1", "renamed"):
+        rds.get_waiter("db_instance_deleted").wait(DBInstanceIdentifier=name, WaiterConfig={"Delay": 1})
+    assert guests_of(emulator) == {}
     assert not any((emulator.data_dir / "guests").iterdir())
+    assert all(bindable("127.0.0.1", port) for port in ports)  # QEMU's forwards are gone
+
+
+def test_the_emulator_restarting_leaves_guests_running_and_takes_them_back(emulator_factory, rds_client):
+    emulator = emulator_factory("libvirt")
+    rds = rds_client(emulator)
+    create(rds, "steady")
+    endpoint = wait_status(rds, "steady", "available", timeout=300)["Endpoint"]
+    write_rows(endpoint, "admin", PASSWORD, "app", ["before the restart"])
+    pids = servers_under(emulator.data_dir)
+    emulator.stop()
+    assert servers_under(emulator.data_dir) == pids
+    stray = emulator.data_dir / "guests" / "db-STRAYSTRAYSTRAYSTRAYSTRAY"
+    stray.mkdir()
+
+    again = emulator_factory("libvirt", data_dir=emulator.data_dir)
+    rds = rds_client(again)
+    assert wait_status(rds, "steady", "available")["Endpoint"] == endpoint
+    assert servers_under(emulator.data_dir) == pids
+    assert read_rows(endpoint, "admin", PASSWORD, "app") == ["before the restart"]
+    assert f"guest home {stray} belongs to no DB instance this emulator knows" in again.log.read_text()
+    events = [e["Message"] for e in rds.describe_events(SourceType="db-instance", SourceIdentifier="steady")["Events"]]
+    assert events == ["DB instance created"]
+
+
+def titles() -> str:
+    return subprocess.run(["virsh", "list", "--title"], capture_output=True, text=True, check=True).stdout
+
+
+def domain_pid(emulator, title: str) -> int:
+    domain = domain_of(emulator, title)
+    return int(open(f"/run/libvirt/qemu/{domain.name()}.pid").read())

@@ -11,7 +11,7 @@ from emulator.runtime import boot
 from scheduler import jobs
 from tests import api_client
 from tests.api_client import NS
-from tests.emulator_process import wait_for
+from tests.emulator_process import remove_guests, wait_for
 from tests.mysql_client import connect
 
 pytestmark = pytest.mark.mariadb
@@ -31,9 +31,9 @@ class Api(api_client.Api):
 
 
 @pytest.fixture
-def setup(tmp_path):
+def setup(tmp_path, server_driver):
     clock = ManualClock(datetime(2026, 11, 24, 12, 10, tzinfo=UTC))
-    runtime = boot(Settings(data_dir=tmp_path / "data", driver="process"), clock=clock, schedule=False)
+    runtime = boot(Settings(data_dir=tmp_path / "data", driver=server_driver), clock=clock, schedule=False)
     api = Api(runtime)
     api.ok(Action="CreateDBParameterGroup", DBParameterGroupName="logged", DBParameterGroupFamily="mysql8.0",
            Description="general log to a file")
@@ -46,12 +46,13 @@ def setup(tmp_path):
                   DBParameterGroupName="logged")
     assert root.findtext(f".//{NS}DBInstanceStatus") == "creating"
     wait_for(lambda: api.ok(Action="DescribeDBInstances", DBInstanceIdentifier="db1").findtext(
-        f".//{NS}DBInstanceStatus") == "available", 60, "db1")
+        f".//{NS}DBInstanceStatus") == "available", 300, "db1")
     endpoint = {"Address": root.findtext(f".//{NS}Endpoint/{NS}Address") or "127.0.0.1",
                 "Port": int(api.ok(Action="DescribeDBInstances", DBInstanceIdentifier="db1").findtext(
                     f".//{NS}Endpoint/{NS}Port"))}
     yield runtime, clock, api, endpoint
     runtime.close()
+    remove_guests(tmp_path / "data")
 
 
 def query(endpoint, sql):

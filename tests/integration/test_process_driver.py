@@ -26,8 +26,8 @@ def messages(client, identifier):
     return [event["Message"] for event in events]
 
 
-def test_kill_9_of_the_emulator_loses_nothing(emulator_factory, rds_client, tmp_path):
-    emulator = emulator_factory()
+def test_kill_9_of_the_emulator_loses_nothing(server_driver, emulator_factory, rds_client, tmp_path):
+    emulator = emulator_factory(server_driver)
     client = rds_client(emulator)
     create(client, "keep")
     endpoint = wait_status(client, "keep", "available")["Endpoint"]
@@ -37,7 +37,7 @@ def test_kill_9_of_the_emulator_loses_nothing(emulator_factory, rds_client, tmp_
 
     emulator.kill9()
     assert emulator.server_pids() == pids, "the server outlives its emulator"
-    again = emulator_factory(data_dir=emulator.data_dir)
+    again = emulator_factory(server_driver, data_dir=emulator.data_dir)
     client = rds_client(again)
 
     found = wait_status(client, "keep", "available")
@@ -67,8 +67,8 @@ def test_kill_9_in_the_middle_of_work_finishes_it_after_restart(emulator_factory
     assert read_rows(endpoint, "master", PASSWORD, "app") == ["after the restart"]
 
 
-def test_a_server_that_dies_is_restarted_with_an_event(emulator_factory, rds_client):
-    emulator = emulator_factory()
+def test_a_server_that_dies_is_restarted_with_an_event(server_driver, emulator_factory, rds_client):
+    emulator = emulator_factory(server_driver)
     client = rds_client(emulator)
     create(client, "fragile")
     endpoint = wait_status(client, "fragile", "available")["Endpoint"]

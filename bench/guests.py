@@ -1,0 +1,147 @@
+"""`make bench`, part 4: libvirt guests (TCG here; KVM where the probe finds it works). Create-to-available
+and reboot-to-available one at a time, three creates together, the RSS of each guest's QEMU, the template
+image's build (cached, and cold with --cold-build), and how many idle db.t3.micro guests this host admits
+before a create is refused with InsufficientDBInstanceCapacity (counted by the driver's own rule, or by
+creating guests until one is refused, with --fill)."""
+
+import os
+import pathlib
+import shutil
+import statistics
+import tempfile
+import threading
+import time
+
+from compat.query_client import QueryClient, QueryError
+from emulator.config import Settings
+from emulator.drivers.capacity import OVERHEAD_MIB, Capacity
+from emulator.drivers.guest_size import DEFAULT_MEMORY_FACTOR, memory_mib
+from emulator.images import build
+from tests.emulator_process import EmulatorProcess, remove_guests, servers_under, wait_for
+
+CREATE = {"DBInstanceClass": "db.t3.micro", "Engine": "mariadb", "AllocatedStorage": "20",
+          "MasterUsername": "admin", "MasterUserPassword": "password1"}
+
+
+def possible() -> str | None:
+    """Why guests cannot be measured here, or None."""
+    if os.geteuid() != 0:
+        return "guests need root"
+    missing = [tool for tool in ("qemu-system-x86_64", "libvirtd", "debootstrap")
+               if not shutil.which(tool) and not shutil.which(tool, path="/usr/sbin")]
+    return f"missing {', '.join(missing)}: run `make setup`" if missing else None
+
+
+def _available(client: QueryClient, name: str) -> bool:
+    found = client.call("DescribeDBInstances", {"DBInstanceIdentifier": name})["DBInstances"]["DBInstance"]
+    return found["DBInstanceStatus"] == "available"
+
+
+def _create(client: QueryClient, name: str) -> float:
+    start = time.perf_counter()
+    client.call("CreateDBInstance", CREATE | {"DBInstanceIdentifier": name})
+    wait_for(lambda: _available(client, name), 300, name, interval=0.05)
+    return time.perf_counter() - start
+
+
+def _reboot(client: QueryClient, name: str) -> float:
+    start = time.perf_counter()
+    client.call("RebootDBInstance", {"DBInstanceIdentifier": name})
+    wait_for(lambda: _available(client, name), 300, name, interval=0.05)
+    return time.perf_counter() - start
+
+
+def _rss_mb(pid: int) -> float:
+    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def lifecycle(workdir: pathlib.Path, count: int) -> dict[str, list[float]]:
+    emulator = EmulatorProcess(workdir / "guests", "libvirt").start()
+    client = QueryClient(emulator.url)
+    results: dict[str, list[float]] = {"create": [], "reboot": [], "together": [], "rss": []}
+    try:
+        names = [f"guest{i}" for i in range(count)]
+        results["create"] = [_create(client, name) for name in names]
+        results["reboot"] = [_reboot(client, name) for name in names]
+        results["rss"] = [_rss_mb(pid) for pid in servers_under(emulator.data_dir)]
+        for name in names:
+            client.call("DeleteDBInstance", {"DBInstanceIdentifier": name, "SkipFinalSnapshot": "true"})
+        wait_for(lambda: not servers_under(emulator.data_dir), 120, "the guests to go")
+        together: list[float] = []
+        threads = [threading.Thread(target=lambda n=n: together.append(_create(QueryClient(emulator.url), n)))
+                   for n in ("trio0", "trio1", "trio2")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        results["together"] = together
+    finally:
+        client.close()
+        emulator.stop()
+        remove_guests(emulator.data_dir)
+    return results
+
+
+def admitted_by_rule() -> int:
+    """Idle db.t3.micro guests the admission rule lets this host run, counted from its memory now."""
+    need = memory_mib("db.t3.micro", DEFAULT_MEMORY_FACTOR) + OVERHEAD_MIB
+    return Capacity(dict).guest_memory() // need
+
+
+def fill(workdir: pathlib.Path) -> tuple[int, float]:
+    """Create idle guests until one is refused: how many ran, and the host's MemAvailable (MiB) at the end."""
+    emulator = EmulatorProcess(workdir / "fill", "libvirt").start()
+    client = QueryClient(emulator.url)
+    running = 0
+    try:
+        while True:
+            try:
+                _create(client, f"idle{running}")
+            except QueryError as error:
+                assert error.args[1] == "InsufficientDBInstanceCapacity", error
+                break
+            running += 1
+        available = int(pathlib.Path("/proc/meminfo").read_text().split("MemAvailable:")[1].split()[0]) / 1024
+    finally:
+        client.close()
+        emulator.stop()
+        remove_guests(emulator.data_dir)
+    return running, available
+
+
+def image_build(cold: bool) -> dict[str, float]:
+    times = {}
+    start = time.perf_counter()
+    build.ensure(Settings.from_env().cache_dir)
+    times["cached"] = time.perf_counter() - start
+    if cold:
+        with tempfile.TemporaryDirectory(prefix="rds-bench-image-") as cache:
+            start = time.perf_counter()
+            build.ensure(pathlib.Path(cache))
+            times["cold"] = time.perf_counter() - start
+    return times
+
+
+def report(workdir: pathlib.Path, count: int, cold_build: bool, fill_host: bool) -> None:
+    why = possible()
+    if why:
+        print(f"\nGuests: not measured ({why})")
+        return
+    med = statistics.median
+    built = image_build(cold_build)
+    print(f"\nGuests (libvirt driver, {count} one at a time, then three together)", flush=True)
+    cold = f"cold {built['cold']:.0f} s, " if "cold" in built else ""
+    print(f"template image: {cold}cached {built['cached'] * 1000:.0f} ms")
+    found = lifecycle(workdir, count)
+    print(f"create-to-available: median {med(found['create']):.2f} s (all: "
+          f"{', '.join(f'{t:.1f}' for t in found['create'])}); three together: "
+          f"{', '.join(f'{t:.1f}' for t in sorted(found['together']))} s")
+    print(f"reboot-to-available: median {med(found['reboot']):.2f} s; QEMU RSS per guest: median "
+          f"{med(found['rss']):.0f} MB at {memory_mib('db.t3.micro', DEFAULT_MEMORY_FACTOR)} MiB of guest RAM")
+    print(f"idle db.t3.micro guests this host admits: {admitted_by_rule()} (by the admission rule, now)")
+    if fill_host:
+        running, available = fill(workdir)
+        print(f"created until refused: {running} guests ran, MemAvailable then {available:.0f} MiB")
