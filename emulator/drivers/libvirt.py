@@ -33,7 +33,7 @@ from .capacity import Capacity
 from .domain import METADATA_NS, Guest, domain_xml, instance_metadata
 from .guest_network import BridgeMode, UserMode
 from .guest_size import memory_mib, vcpus
-from .log_dir import LogDirectory
+from .log_dir import LogDirectory, reason
 
 log = logging.getLogger(__name__)
 URI = "qemu:///system"
@@ -274,7 +274,9 @@ class LibvirtDriver:
 
     def _why(self, spec: ServerSpec) -> str:
         home = self._home(spec)
-        return f"see {home / 'logs' / 'error.log'} and {home / 'console.log'}"
+        # what the server says before it opens its error log goes to the console
+        return (reason(home / "logs" / "error.log", spec.port) or reason(home / "console.log", spec.port)
+                or f"see {home / 'logs' / 'error.log'} and {home / 'console.log'}")
 
 
 class _AdminCursor:

@@ -1,11 +1,35 @@
 """An instance's DB log files, kept in one directory of the host under the names of LOG_FILES (error.log,
-slowquery.log, general.log, and the rotated `slowquery.log.13`): what both drivers serve, one way."""
+slowquery.log, general.log, and the rotated `slowquery.log.13`): what both drivers serve, one way; and
+what the end of an error log says went wrong."""
 
 import os
 import pathlib
 import shutil
 
 from . import LOG_FILES, ROTATED, LogFile, log_file_of
+
+# What a server's error log says, and what a user can do about it.
+LOG_REASONS = [
+    ("Address already in use", "port {port} is in use by another program on this machine"),
+    ("No space left on device", "the disk holding the data directory is full"),
+    ("Cannot allocate memory", "the machine is out of memory"),
+    ("Out of memory", "the machine is out of memory"),
+    ("unknown variable", "its configuration names an option this server does not know"),
+    ("is not a compiled character set", "its configuration names a character set this server does not have"),
+    ("Permission denied", "it may not read or write its data directory"),
+]
+
+
+def reason(error_log: pathlib.Path, port: int) -> str | None:
+    """What the end of a server's error log says went wrong, in words a user can act on."""
+    try:
+        tail = "\n".join(error_log.read_text(errors="replace").splitlines()[-30:])
+    except OSError:
+        return None
+    for pattern, words in LOG_REASONS:
+        if pattern in tail:
+            return words.format(port=port)
+    return None
 
 
 class LogDirectory:

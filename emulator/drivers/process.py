@@ -24,22 +24,12 @@ import pymysql
 from emulator.engines import server as engine
 
 from . import LOG_FILES, DriverError, LogFile, ServerSpec, answers, local_endpoints, until
-from .log_dir import LogDirectory
+from .log_dir import LogDirectory, reason
 
 log = logging.getLogger(__name__)
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 60.0
 POLL = 0.01
-# What a server's error log says, and what a user can do about it.
-LOG_REASONS = [
-    ("Address already in use", "port {port} is in use by another program on this machine"),
-    ("No space left on device", "the disk holding the data directory is full"),
-    ("Cannot allocate memory", "the machine is out of memory"),
-    ("Out of memory", "the machine is out of memory"),
-    ("unknown variable", "its configuration names an option this server does not know"),
-    ("is not a compiled character set", "its configuration names a character set this server does not have"),
-    ("Permission denied", "it may not read or write its data directory"),
-]
 
 
 class ProcessDriver:
@@ -234,16 +224,8 @@ class ProcessDriver:
         raise DriverError(f"the server did not answer within {READY_TIMEOUT:.0f} s: {self._why(spec)}")
 
     def _why(self, spec: ServerSpec) -> str:
-        """What the server's error log says went wrong, in words a user can act on."""
         log_file = self._home(spec) / "error.log"
-        try:
-            tail = "\n".join(log_file.read_text(errors="replace").splitlines()[-30:])
-        except OSError:
-            tail = ""
-        for pattern, words in LOG_REASONS:
-            if pattern in tail:
-                return words.format(port=spec.port)
-        return f"it stopped during start-up; its error log is {log_file}"
+        return reason(log_file, spec.port) or f"it stopped during start-up; its error log is {log_file}"
 
     # the template data directory
 
