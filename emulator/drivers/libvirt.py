@@ -218,12 +218,12 @@ class LibvirtDriver:
     def reconcile(self, specs: list[ServerSpec]) -> list[str]:
         known = {spec.resource_id: spec for spec in specs}
         strays = []
-        for domain in self.conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE):
-            resource_id = domain.name().removeprefix(f"rds-{self.tag}-")
-            if resource_id == domain.name():
+        for name, _, domain in self._running():
+            resource_id = name.removeprefix(f"rds-{self.tag}-")
+            if resource_id == name:
                 continue
             if resource_id not in known:
-                strays.append(f"guest {domain.name()} (libvirt domain) runs no DB instance this emulator knows")
+                strays.append(f"guest {name} (libvirt domain) runs no DB instance this emulator knows")
             else:
                 _label(domain, known[resource_id])
         for home in sorted(self.root.iterdir()):
@@ -244,8 +244,17 @@ class LibvirtDriver:
 
     def _committed(self) -> dict[str, int]:
         """MiB of memory of each running guest of this libvirt (other emulators' too), by name."""
-        return {domain.name().removeprefix(f"rds-{self.tag}-"): domain.maxMemory() // 1024
-                for domain in self.conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)}
+        return {name.removeprefix(f"rds-{self.tag}-"): memory for name, memory, _ in self._running()}
+
+    def _running(self) -> list[tuple[str, int, "libvirt.virDomain"]]:
+        """The guests that run: name, memory (MiB), domain; one that goes away as it is listed is left out."""
+        found = []
+        for domain in self.conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE):
+            try:
+                found.append((domain.name(), domain.maxMemory() // 1024, domain))
+            except libvirt.libvirtError:
+                continue
+        return found
 
     def _domain(self, spec: ServerSpec) -> "libvirt.virDomain | None":
         try:
