@@ -49,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
                        help="libvirt: the share of its class's memory a guest gets (default 0.375)")
     serve.add_argument("--guest-network", choices=("user", "bridge"), default=None,
                        help="libvirt: user (a forwarded port on 127.0.0.1, default) or bridge (--bridge-pool)")
+    serve.add_argument("--guest-start", choices=("restore", "boot"), default=None,
+                       help="libvirt: restore new guests from a saved template guest (default) or boot each one")
     serve.add_argument("--bridge-pool", default=None, metavar="BRIDGE:FIRST-LAST/PREFIX,gateway=IP,nameserver=IP",
                        help="libvirt with --guest-network bridge: the bridge and the static addresses guests take")
     serve.add_argument("--log-level", default="INFO")
@@ -63,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     settings = Settings.from_env(host=args.host, port=args.port, data_dir=args.data_dir, driver=args.driver,
                                  guest_memory_factor=args.guest_memory_factor, guest_network=args.guest_network,
-                                 bridge_pool=args.bridge_pool)
+                                 guest_start=args.guest_start, bridge_pool=args.bridge_pool)
     return run_server(settings)
 
 

@@ -22,6 +22,9 @@ class Settings:
     # they are reached: `user` (a forwarded port of the loopback) or `bridge` with bridge_pool's addresses.
     guest_memory_factor: float = 0.375
     guest_network: str = "user"
+    # `restore`: new guests start from a saved template guest when there is one (drivers/warm.py); `boot`:
+    # every guest boots
+    guest_start: str = "restore"
     bridge_pool: str | None = None
     # What is worth keeping between runs and data directories: the server's variables, guest images.
     cache_dir: pathlib.Path = pathlib.Path(
@@ -36,6 +39,7 @@ class Settings:
             "cache_dir": os.environ.get("RDS_EMULATOR_CACHE_DIR"),
             "guest_memory_factor": os.environ.get("RDS_EMULATOR_GUEST_MEMORY_FACTOR"),
             "guest_network": os.environ.get("RDS_EMULATOR_GUEST_NETWORK"),
+            "guest_start": os.environ.get("RDS_EMULATOR_GUEST_START"),
             "bridge_pool": os.environ.get("RDS_EMULATOR_BRIDGE_POOL"),
         }
         values = {k: v for k, v in env.items() if v} | {k: v for k, v in overrides.items() if v is not None}

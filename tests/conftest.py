@@ -83,8 +83,8 @@ def _running(name: str) -> bool:
 def emulator_factory(tmp_path: pathlib.Path):
     started: list[EmulatorProcess] = []
 
-    def make(driver: str = "process", data_dir: pathlib.Path | None = None) -> EmulatorProcess:
-        emulator = EmulatorProcess(data_dir or tmp_path / "data", driver)
+    def make(driver: str = "process", data_dir: pathlib.Path | None = None, *options: str) -> EmulatorProcess:
+        emulator = EmulatorProcess(data_dir or tmp_path / "data", driver, options=options)
         started.append(emulator)
         return emulator.start()
 

@@ -31,9 +31,11 @@ def wait_for(condition, timeout: float, what: str, interval: float = 0.05):  # p
 
 
 class EmulatorProcess:
-    def __init__(self, data_dir: pathlib.Path, driver: str = "process", port: int | None = None):
+    def __init__(self, data_dir: pathlib.Path, driver: str = "process", port: int | None = None,
+                 options: tuple[str, ...] = ()):
         self.data_dir = data_dir
         self.driver = driver
+        self.options = options
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
@@ -43,7 +45,7 @@ class EmulatorProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         command = [
             sys.executable, "-m", "emulator.cli", "serve", "--port", str(self.port),
-            "--data-dir", str(self.data_dir), "--driver", self.driver,
+            "--data-dir", str(self.data_dir), "--driver", self.driver, *self.options,
         ]
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)

@@ -179,7 +179,10 @@ def make_driver(settings: "Settings") -> Driver:
         from .libvirt import LibvirtDriver
 
         network = mode(settings.guest_network, settings.bridge_pool)
-        return LibvirtDriver(data_dir / "guests", settings.cache_dir, settings.guest_memory_factor, network)
+        if settings.guest_start not in ("restore", "boot"):
+            raise ValueError(f"unknown guest start {settings.guest_start!r}: choose restore or boot")
+        return LibvirtDriver(data_dir / "guests", settings.cache_dir, settings.guest_memory_factor, network,
+                             restore=settings.guest_start == "restore")
     if name == "process":
         from .process import ProcessDriver
 

@@ -51,6 +51,8 @@ class Guest:
     ports: dict[str, str] = field(default_factory=dict)
     # TCG's translation cache (QEMU's default is 1 GiB of RSS)
     tb_cache_mib: int = 64
+    # a unix socket QEMU takes a saved guest's state from instead of booting (drivers/warm.py)
+    incoming: str | None = None
 
 
 def cmdline(guest: Guest) -> str:
@@ -120,8 +122,11 @@ def domain_xml(guest: Guest) -> str:
         # own (libvirt hands out the low ones and does not know of this device)
         net = guest.network
         arguments = ET.SubElement(domain, f"{{{QEMU_NS}}}commandline")
-        for value in ("-netdev", f"user,id=n0,restrict=on,hostfwd=tcp:{net.host}:{net.port}-:3306",
-                      "-device", "virtio-net-pci,netdev=n0,romfile=,addr=0x10"):
+        values = ["-netdev", f"user,id=n0,restrict=on,hostfwd=tcp:{net.host}:{net.port}-:3306",
+                  "-device", "virtio-net-pci,netdev=n0,romfile=,addr=0x10"]
+        if guest.incoming:
+            values += ["-incoming", f"unix:{guest.incoming}"]
+        for value in values:
             ET.SubElement(arguments, f"{{{QEMU_NS}}}arg", value=value)
     ET.indent(domain)
     return ET.tostring(domain, encoding="unicode") + "\n"

@@ -9,6 +9,7 @@ console log and logs/. The emulator reaches the guest's server as `rdsadmin` (as
 derived from a key kept in the data directory, so that no password is stored. Guests outlive the emulator:
 one that restarts finds them running, by their names."""
 
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -17,10 +18,13 @@ import pathlib
 import secrets
 import shutil
 import subprocess
+import tempfile
+import threading
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
-from contextlib import AbstractContextManager
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import replace
 
 import libvirt
 import pymysql
@@ -31,9 +35,11 @@ from emulator.images import build
 from . import DriverError, HostRefused, InsufficientCapacity, LogFile, ServerSpec, answers, hypervisor, until
 from .capacity import Capacity
 from .domain import METADATA_NS, Guest, domain_xml, instance_metadata
-from .guest_network import BridgeMode, UserMode
+from .guest_network import MYSQL_PORT, BridgeMode, UserMode
 from .guest_size import memory_mib, vcpus
 from .log_dir import LogDirectory, reason
+from .warm import Warm, building, feed, keep_stream
+from .warm import version as warm_version
 
 log = logging.getLogger(__name__)
 URI = "qemu:///system"
@@ -42,12 +48,14 @@ READY_TIMEOUT = 180.0
 STOP_TIMEOUT = 60.0
 POLL = 0.1
 # The DB log files' virtio ports, by the names the guest's init links them under (/run/rds/logs/<name>.log).
+# The class whose guests start from the saved template (other sizes boot: a saved state has one memory size).
+TEMPLATE_CLASS = "db.t3.micro"
 LOG_PORTS = {"rds.error": "error.log", "rds.slowquery": "slowquery.log", "rds.general": "general.log"}
 
 
 class LibvirtDriver:
     def __init__(self, root: pathlib.Path, cache_dir: pathlib.Path, memory_factor: float,
-                 network: UserMode | BridgeMode):
+                 network: UserMode | BridgeMode, restore: bool = True):
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
         self.image = build.ensure(cache_dir)
@@ -56,11 +64,19 @@ class LibvirtDriver:
         self.network = network
         # one libvirt serves every emulator on the machine: names carry the data directory's mark
         self.tag = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:8]
+        self.socket_dir = pathlib.Path(tempfile.gettempdir()) / "rds-emulator" / f"guests-{self.tag}"
+        self.socket_dir.mkdir(parents=True, exist_ok=True)
         self.conn = _connect()
         self.kvm = hypervisor.kvm_works(self.image, cache_dir)
         log.info("libvirt guests run under %s", "KVM" if self.kvm else
                  "QEMU's software emulation (TCG): KVM did not boot the guest's kernel")
         self.capacity = Capacity(self._committed)
+        # the saved template guest new instances start from, made in the background (drivers/warm.py)
+        self.warm: Warm | None = None
+        self._warming: threading.Thread | None = None
+        if restore and isinstance(network, UserMode):  # a bridge guest's address is fixed at its boot
+            self._warming = threading.Thread(target=self._prepare_warm, name="warm-template", daemon=True)
+            self._warming.start()
 
     # names and paths
 
@@ -90,17 +106,39 @@ class LibvirtDriver:
         if not marker.exists():
             self.stop(spec)
             home.mkdir(parents=True, exist_ok=True)
-            disk = home / "disk.qcow2"
-            disk.unlink(missing_ok=True)
-            _run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(self.image.root_fs), "-F", "raw", str(disk),
-                  f"{spec.allocated_storage}G"])
-            # one statement: the emulator may log in the moment the user exists, and must find it whole
-            (home / "first-boot.sql").write_text(
-                f"GRANT ALL PRIVILEGES ON *.* TO '{ADMIN}'@'%' IDENTIFIED BY PASSWORD "
-                f"'{engine.native_password_hash(self._password(spec))}' WITH GRANT OPTION;\n"
-            )
+            (home / "first-boot.sql").write_text(_admin_sql(self._password(spec)))
+            warm = self._warm_for(spec)
+            if warm is not None:
+                self._disk(spec, warm)
+                try:
+                    self._restore(spec, warm)
+                    marker.touch()
+                    return
+                except DriverError as error:
+                    log.warning("guest %s could not start from the saved template (%s): booting it instead",
+                                spec.identifier, error)
+                    self._discard(spec)
+            self._disk(spec, None)
             marker.touch()
         self.start(spec)
+
+    def _disk(self, spec: ServerSpec, warm: Warm | None) -> None:
+        """A new overlay: on the saved template's disk, at its size (the guest grows once it runs, told by a
+        resize it sees), or on the image's root filesystem at the instance's size."""
+        disk = self._home(spec) / "disk.qcow2"
+        disk.unlink(missing_ok=True)
+        if warm is not None:
+            _run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(warm.disk), "-F", "qcow2", str(disk)])
+        else:
+            _run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(self.image.root_fs), "-F", "raw", str(disk),
+                  f"{spec.allocated_storage}G"])
+
+    def _discard(self, spec: ServerSpec) -> None:
+        domain = self._domain(spec)
+        if domain is not None and _active(domain):
+            with contextlib.suppress(libvirt.libvirtError):
+                domain.destroy()
+        self._until_forgotten(spec)
 
     def configure(self, spec: ServerSpec) -> None:
         home = self._home(spec)
@@ -108,7 +146,7 @@ class LibvirtDriver:
             (home / "my.cnf").write_text(self._cnf(spec))
 
     def _cnf(self, spec: ServerSpec) -> str:
-        return engine.guest_cnf(spec.parameters, self.network.guest_port(spec.port))
+        return engine.guest_cnf(spec.parameters, self.network.guest_port(spec.port), _server_id(spec))
 
     def admin(self, spec: ServerSpec) -> "_AdminCursor":
         return _AdminCursor(spec.host, spec.port, self._password(spec))
@@ -117,21 +155,25 @@ class LibvirtDriver:
         if self.is_running(spec):
             return
         self.configure(spec)
+        with self._room(spec) as memory:
+            domain = self._create(self._guest(spec, self._home(spec), memory))
+            self._wait_ready(spec, domain)
+
+    @contextmanager
+    def _room(self, spec: ServerSpec) -> Iterator[int]:
+        """The guest's memory, admitted until it runs (then libvirt counts it) or fails."""
         memory = self._memory(spec.instance_class)
         try:
             self.capacity.admit(spec.resource_id, memory)
         except InsufficientCapacity as error:
             raise HostRefused(f"the guest could not start: {error}") from None
         try:
-            domain = self._create(spec, memory)
-            self._wait_ready(spec, domain)
+            yield memory
         finally:
-            self.capacity.release(spec.resource_id)  # running, libvirt counts it; failed, it takes nothing
+            self.capacity.release(spec.resource_id)
 
-    def _create(self, spec: ServerSpec, memory: int) -> "libvirt.virDomain":
-        home = self._home(spec)
-        (home / "logs").mkdir(exist_ok=True)
-        guest = Guest(
+    def _guest(self, spec: ServerSpec, home: pathlib.Path, memory: int, incoming: str | None = None) -> Guest:
+        return Guest(
             name=self._name(spec.resource_id), title=spec.identifier, resource_id=spec.resource_id,
             memory_mib=memory, vcpus=vcpus(spec.instance_class, self.kvm), kvm=self.kvm,
             kernel=str(self.image.kernel), initrd=str(self.image.initrd), disk=str(home / "disk.qcow2"),
@@ -139,13 +181,89 @@ class LibvirtDriver:
             network=self.network.network(spec.host, spec.port, home),
             files={"my.cnf": str(home / "my.cnf"), "first-boot.sql": str(home / "first-boot.sql")},
             ports={port: str(home / "logs" / name) for port, name in LOG_PORTS.items()},
+            incoming=incoming,
         )
+
+    def _create(self, guest: Guest) -> "libvirt.virDomain":
+        pathlib.Path(guest.console_log).with_name("logs").mkdir(exist_ok=True)
         # transient: libvirt forgets the guest when it powers off, and each start describes it anew (a class
         # changed since takes effect); the store and the guest's home are what persist
         try:
             return self.conn.createXML(_as_root(domain_xml(guest)))
         except libvirt.libvirtError as error:
             raise HostRefused(f"the guest could not start: {error.get_error_message()}") from None
+
+    # the saved template
+
+    def _prepare_warm(self) -> None:
+        memory = self._memory(TEMPLATE_CLASS)
+        # the version: the template's machine, whatever the data directory or port
+        probe = replace(self._guest(self._template_spec(0), self.image.path, memory), name="rds-template")
+        warm = Warm(self.image.path / f"warm-{memory}-{warm_version(domain_xml(probe))}")
+        try:
+            with building(warm) as todo:
+                if todo:
+                    started = time.monotonic()
+                    self._save_template(warm, memory)
+                    log.info("saved the template guest in %.1f s: new instances start from it",
+                             time.monotonic() - started)
+        except (DriverError, OSError, ValueError, libvirt.libvirtError) as error:
+            log.warning("no saved template guest (%s): new instances boot", error)
+            return
+        self.warm = warm
+        log.info("new db.t3.micro guests start from the saved template guest %s", warm.path)
+
+    def _template_spec(self, port: int) -> ServerSpec:
+        return ServerSpec("template", "rds-template", "127.0.0.1", port, "", "", None, instance_class=TEMPLATE_CLASS)
+
+    def _save_template(self, warm: Warm, memory: int) -> None:
+        _run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(self.image.root_fs), "-F", "raw", str(warm.disk)])
+        (warm.path / "my.cnf").write_text(engine.guest_cnf({}, MYSQL_PORT))
+        (warm.path / "first-boot.sql").write_text(_admin_sql(warm.password))
+        spec = self._template_spec(next(iter(self.network.endpoints("127.0.0.1", None, set())))[1])
+        name = f"rds-template-{warm.path.name}"
+        with contextlib.suppress(libvirt.libvirtError):  # one an emulator stopped as it saved it
+            self.conn.lookupByName(name).destroy()
+        with self._room(spec):
+            domain = self._create(replace(self._guest(spec, warm.path, memory), name=name))
+            try:
+                self._wait_ready(spec, domain, password=warm.password)
+                domain.save(str(warm.path / "saved"))
+            except BaseException:
+                domain.destroy()
+                raise
+        keep_stream(warm.path / "saved", warm)
+
+    def _warm_for(self, spec: ServerSpec) -> Warm | None:
+        warm = self.warm
+        if warm is None or self._memory(spec.instance_class) != self._memory(TEMPLATE_CLASS):
+            return None
+        return warm
+
+    def _restore(self, spec: ServerSpec, warm: Warm) -> None:
+        """Start the guest from the saved template, then make it this instance's: its administrator's
+        password over SQL, its disk's size, and a restart of its server with its own configuration (its
+        server id included), name and clock."""
+        self.configure(spec)
+        home = self._home(spec)
+        sock = self.socket_dir / f"{spec.resource_id}.sock"  # unix socket paths are limited to 107 bytes
+        sock.unlink(missing_ok=True)
+        try:
+            with self._room(spec) as memory:
+                feeding = feed(warm, sock)
+                domain = self._create(self._guest(spec, home, memory, incoming=str(sock)))
+                feeding.join()
+                self._wait_ready(spec, domain, password=warm.password)
+        finally:
+            sock.unlink(missing_ok=True)
+        try:
+            with _AdminCursor(spec.host, spec.port, warm.password) as cursor:
+                cursor.execute(f"ALTER USER '{ADMIN}'@'%' IDENTIFIED BY PASSWORD "
+                               f"'{engine.native_password_hash(self._password(spec))}'")
+        except (pymysql.MySQLError, OSError) as error:
+            raise DriverError(f"the restored guest's server refused its new administrator: {error}") from None
+        self.resize(spec)
+        self.restart(spec)
 
     def restart(self, spec: ServerSpec) -> None:
         """A reboot restarts the guest's server with its new configuration, not the guest: its init starts
@@ -160,7 +278,9 @@ class LibvirtDriver:
         asked = time.monotonic()
         try:
             with self.admin(spec) as cursor:
-                cursor.execute("SELECT %s INTO DUMPFILE %s", (self._cnf(spec), f"/run/rds/next-{time.time_ns()}.cnf"))
+                settings = f"#rds-hostname={spec.identifier}\n#rds-time={int(time.time())}\n"
+                cursor.execute("SELECT %s INTO DUMPFILE %s",
+                               (settings + self._cnf(spec), f"/run/rds/next-{time.time_ns()}.cnf"))
                 cursor.execute("SHUTDOWN")
         except (pymysql.MySQLError, OSError) as error:
             log.warning("could not restart the server of guest %s in place (%s): restarting the guest",
@@ -206,14 +326,14 @@ class LibvirtDriver:
         return domain is not None and _active(domain)
 
     def destroy(self, spec: ServerSpec) -> None:
-        domain = self._domain(spec)
-        if domain is not None and _active(domain):
-            domain.destroy()
-        self._until_forgotten(spec)
+        self._discard(spec)
         shutil.rmtree(self._home(spec), ignore_errors=True)
 
     def stop_all(self) -> None:
-        """Guests outlive the emulator: one that starts again finds them running and takes them back."""
+        """Guests outlive the emulator: one that starts again finds them running and takes them back. A
+        template being saved is let finish, so that no half-made one is left running."""
+        if self._warming is not None:
+            self._warming.join()
 
     def reconcile(self, specs: list[ServerSpec]) -> list[str]:
         known = {spec.resource_id: spec for spec in specs}
@@ -262,13 +382,15 @@ class LibvirtDriver:
         except libvirt.libvirtError:
             return None
 
-    def _wait_ready(self, spec: ServerSpec, domain: "libvirt.virDomain", since: float | None = None) -> None:
+    def _wait_ready(self, spec: ServerSpec, domain: "libvirt.virDomain", since: float | None = None,
+                    password: str | None = None) -> None:
         """Until the guest's server answers; after a restart asked for at `since`, the new server only."""
         deadline = time.monotonic() + READY_TIMEOUT
+        admin = self.admin if password is None else lambda s: _AdminCursor(s.host, s.port, password)
         while time.monotonic() < deadline:
             if not _active(domain):
                 raise DriverError(f"the guest stopped while it started: {self._why(spec)}")
-            if answers(spec, self.admin) and (since is None or self._uptime(spec) < time.monotonic() - since):
+            if answers(spec, admin) and (since is None or self._uptime(spec) < time.monotonic() - since):
                 return
             time.sleep(POLL)
         raise DriverError(f"the guest's server did not answer within {READY_TIMEOUT:.0f} s: {self._why(spec)}")
@@ -301,6 +423,17 @@ class _AdminCursor:
 
     def __exit__(self, *exc: object) -> None:
         self.conn.close()
+
+
+def _admin_sql(password: str) -> str:
+    # one statement: the emulator may log in the moment the user exists, and must find it whole
+    return (f"GRANT ALL PRIVILEGES ON *.* TO '{ADMIN}'@'%' IDENTIFIED BY PASSWORD "
+            f"'{engine.native_password_hash(password)}' WITH GRANT OPTION;\n")
+
+
+def _server_id(spec: ServerSpec) -> int:
+    """Each guest's own server id (1 to 2**32 - 1), from its resource id."""
+    return int.from_bytes(hashlib.sha256(spec.resource_id.encode()).digest()[:4]) % (2**32 - 1) + 1
 
 
 def _active(domain: "libvirt.virDomain") -> bool:

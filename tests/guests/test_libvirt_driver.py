@@ -6,6 +6,7 @@ big for the host, delete; and no guest, disk or port is left behind."""
 
 import subprocess
 import threading
+import time
 
 import libvirt
 import pytest
@@ -51,6 +52,8 @@ def create(rds, identifier, **extra):
 def test_guest_instances_live_and_die_like_process_ones(emulator_factory, rds_client):
     emulator = emulator_factory("libvirt")
     rds = rds_client(emulator)
+    # both start from the saved template guest (the other test boots its guest)
+    wait_for(lambda: "start from the saved template guest" in emulator.log.read_text(), 120, "the template")
     rds.create_db_parameter_group(DBParameterGroupName="guest-tuned", DBParameterGroupFamily="mariadb10.11",
                                   Description="reaches the guest")
     together = [threading.Thread(target=create, args=(rds, name), kwargs={"DBParameterGroupName": "guest-tuned"})
@@ -64,7 +67,12 @@ def test_guest_instances_live_and_die_like_process_ones(emulator_factory, rds_cl
     assert endpoint["Address"] == other["Address"] == "127.0.0.1" and endpoint["Port"] != other["Port"]
     assert sorted(guests_of(emulator).values()) == ["guest1", "guest2"]
     write_rows(endpoint, "admin", PASSWORD, "app", ["written in a guest"])
-    assert query(endpoint, "SELECT @@hostname") == (("guest1",),)
+    # each restored guest is its own server: its name, its id, the time now, its own data
+    (name, server_id, now), = query(endpoint, "SELECT @@hostname, @@server_id, UNIX_TIMESTAMP()")
+    (other_name, other_id, _), = query(other, "SELECT @@hostname, @@server_id, UNIX_TIMESTAMP()")
+    assert (name, other_name) == ("guest1", "guest2") and server_id != other_id
+    assert abs(float(now) - time.time()) < 30
+    assert query(other, "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'app'") == ((0,),)
 
     # a static parameter and the slow log, through the group: at the reboot, inside the guest
     rds.modify_db_parameter_group(DBParameterGroupName="guest-tuned", Parameters=[
@@ -121,7 +129,7 @@ def test_guest_instances_live_and_die_like_process_ones(emulator_factory, rds_cl
 
 
 def test_the_emulator_restarting_leaves_guests_running_and_takes_them_back(emulator_factory, rds_client):
-    emulator = emulator_factory("libvirt")
+    emulator = emulator_factory("libvirt", None, "--guest-start", "boot")
     rds = rds_client(emulator)
     create(rds, "steady")
     endpoint = wait_status(rds, "steady", "available", timeout=300)["Endpoint"]
@@ -132,7 +140,7 @@ def test_the_emulator_restarting_leaves_guests_running_and_takes_them_back(emula
     stray = emulator.data_dir / "guests" / "db-STRAYSTRAYSTRAYSTRAYSTRAY"
     stray.mkdir()
 
-    again = emulator_factory("libvirt", data_dir=emulator.data_dir)
+    again = emulator_factory("libvirt", emulator.data_dir, "--guest-start", "boot")
     rds = rds_client(again)
     assert wait_status(rds, "steady", "available")["Endpoint"] == endpoint
     assert servers_under(emulator.data_dir) == pids
