@@ -1,8 +1,9 @@
-"""`make bench`, part 4: libvirt guests (TCG here; KVM where the probe finds it works). Create-to-available
-and reboot-to-available one at a time, three creates together, the RSS of each guest's QEMU, the template
-image's build (cached, and cold with --cold-build), and how many idle db.t3.micro guests this host admits
-before a create is refused with InsufficientDBInstanceCapacity (counted by the driver's own rule, or by
-creating guests until one is refused, with --fill)."""
+"""`make bench`, part 4: libvirt guests (TCG here; KVM where the probe finds it works), booted and restored
+from the saved template guest: create-to-available and reboot-to-available one at a time, three creates
+together, the RSS of each guest's QEMU, the template image's build (cached, and cold with --cold-build),
+and how many idle db.t3.micro guests this host admits before a create is refused with
+InsufficientDBInstanceCapacity (counted by the driver's own rule, or by creating guests until one is
+refused, with --fill-host)."""
 
 import os
 import pathlib
@@ -58,8 +59,10 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-def lifecycle(workdir: pathlib.Path, count: int) -> dict[str, list[float]]:
-    emulator = EmulatorProcess(workdir / "guests", "libvirt").start()
+def lifecycle(workdir: pathlib.Path, count: int, start: str) -> dict[str, list[float]]:
+    emulator = EmulatorProcess(workdir / f"guests-{start}", "libvirt", options=("--guest-start", start)).start()
+    if start == "restore":
+        wait_for(lambda: "start from the saved template guest" in emulator.log.read_text(), 300, "the template")
     client = QueryClient(emulator.url)
     results: dict[str, list[float]] = {"create": [], "reboot": [], "together": [], "rss": []}
     try:
@@ -135,12 +138,13 @@ def report(workdir: pathlib.Path, count: int, cold_build: bool, fill_host: bool)
     print(f"\nGuests (libvirt driver, {count} one at a time, then three together)", flush=True)
     cold = f"cold {built['cold']:.0f} s, " if "cold" in built else ""
     print(f"template image: {cold}cached {built['cached'] * 1000:.0f} ms")
-    found = lifecycle(workdir, count)
-    print(f"create-to-available: median {med(found['create']):.2f} s (all: "
-          f"{', '.join(f'{t:.1f}' for t in found['create'])}); three together: "
-          f"{', '.join(f'{t:.1f}' for t in sorted(found['together']))} s")
-    print(f"reboot-to-available: median {med(found['reboot']):.2f} s; QEMU RSS per guest: median "
-          f"{med(found['rss']):.0f} MB at {memory_mib('db.t3.micro', DEFAULT_MEMORY_FACTOR)} MiB of guest RAM")
+    for start in ("boot", "restore"):
+        found = lifecycle(workdir, count, start)
+        print(f"{start:>7}: create-to-available median {med(found['create']):.2f} s (all: "
+              f"{', '.join(f'{t:.1f}' for t in found['create'])}); three together: "
+              f"{', '.join(f'{t:.1f}' for t in sorted(found['together']))} s; reboot-to-available median "
+              f"{med(found['reboot']):.2f} s; QEMU RSS median {med(found['rss']):.0f} MB at "
+              f"{memory_mib('db.t3.micro', DEFAULT_MEMORY_FACTOR)} MiB of guest RAM", flush=True)
     print(f"idle db.t3.micro guests this host admits: {admitted_by_rule()} (by the admission rule, now)")
     if fill_host:
         running, available = fill(workdir)

@@ -253,6 +253,7 @@ class LibvirtDriver:
                 feeding = feed(warm, sock)
                 domain = self._create(self._guest(spec, home, memory, incoming=str(sock)))
                 feeding.join()
+                _resumed(domain)
                 self._wait_ready(spec, domain, password=warm.password)
         finally:
             sock.unlink(missing_ok=True)
@@ -423,6 +424,21 @@ class _AdminCursor:
 
     def __exit__(self, *exc: object) -> None:
         self.conn.close()
+
+
+def _resumed(domain: "libvirt.virDomain") -> None:
+    """A guest whose saved state arrived before libvirt told QEMU to run it stays paused: run it. (Told while
+    the state still arrives, QEMU runs it once the state is in.)"""
+
+    def running() -> bool:
+        try:
+            state = domain.state()[0]
+            if state == libvirt.VIR_DOMAIN_PAUSED:
+                domain.resume()
+            return state == libvirt.VIR_DOMAIN_RUNNING
+        except libvirt.libvirtError:
+            return True  # gone: waiting for its server says why
+    until(running, STOP_TIMEOUT, POLL)
 
 
 def _admin_sql(password: str) -> str:

@@ -67,17 +67,20 @@ def test_the_walkthrough_with_boto3(server_driver, emulator_factory, rds_client)
     wait_for(lambda: variable(endpoint, "long_query_time") == "1.000000", 10, "long_query_time on the server")
     wait_for(lambda: group_status(rds, "mydb") == ("my-custom", "in-sync"), 10, "in-sync")
     query(endpoint, "SELECT SLEEP(1.2)")
-    logged = query(endpoint, "SELECT sql_text FROM mysql.slow_log")
-    assert any(b"SLEEP(1.2)" in (text if isinstance(text, bytes) else text.encode()) for (text,) in logged)
+    # the server logs a statement after it has answered it: a slow server (a guest) a moment later
+    wait_for(lambda: any(b"SLEEP(1.2)" in (text if isinstance(text, bytes) else text.encode())
+                         for (text,) in query(endpoint, "SELECT sql_text FROM mysql.slow_log")), 10, "the slow log row")
 
     change(rds, "my-custom", "log_output", "FILE", "immediate")
     wait_for(lambda: variable(endpoint, "log_output") == "FILE", 10, "log_output FILE on the server")
     query(endpoint, "SELECT SLEEP(1.1)")
-    files = {f["LogFileName"]: f for f in rds.describe_db_log_files(DBInstanceIdentifier="mydb")["DescribeDBLogFiles"]}
-    assert {"error/mysql-error.log", "slowquery/mysql-slowquery.log"} <= set(files)
-    portion = rds.download_db_log_file_portion(DBInstanceIdentifier="mydb",
-                                               LogFileName="slowquery/mysql-slowquery.log", Marker="0")
-    assert "SLEEP(1.1)" in portion["LogFileData"] and portion["AdditionalDataPending"] is False
+    wanted = {"error/mysql-error.log", "slowquery/mysql-slowquery.log"}
+    wait_for(lambda: wanted <= {f["LogFileName"] for f in rds.describe_db_log_files(
+        DBInstanceIdentifier="mydb")["DescribeDBLogFiles"]}, 10, "the slow log file")
+    portion = wait_for(lambda: "SLEEP(1.1)" in (found := rds.download_db_log_file_portion(
+        DBInstanceIdentifier="mydb", LogFileName="slowquery/mysql-slowquery.log", Marker="0"))["LogFileData"]
+        and found, 10, "the slow query in the slow log file")
+    assert portion["AdditionalDataPending"] is False
 
     # a value applied at once is in the server's configuration too: a crash and a restart keep it
     [pid] = emulator.server_pids()  # a mariadbd, or a guest's QEMU

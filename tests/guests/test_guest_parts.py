@@ -161,3 +161,48 @@ def test_logs_qemu_appends_to_are_rotated_by_copy_and_emptied(tmp_path):
     assert logs.read("slowquery/mysql-slowquery.log.13", 0, 100) == b"slow at 13\n"
     assert logs.read("slowquery/mysql-slowquery.log", 0, 100) == b"slow at 14\n"
     assert "slowquery/mysql-slowquery.log.13" in logs.files()
+
+
+def test_the_saved_state_is_taken_out_of_libvirts_save_image_and_fed_to_a_socket(tmp_path):
+    import socket
+    import struct
+
+    from emulator.drivers import warm as saved
+
+    template = saved.Warm(tmp_path / "warm-384-v1")
+    with saved.building(template) as todo:
+        assert todo
+        xml = b"<domain>...</domain>\0" * 10
+        image = template.path / "saved"
+        image.write_bytes(struct.pack("<16s5I56x", b"LibvirtQemudSave", 2, len(xml), 1, 0, 0) + xml
+                          + b"QEVM\0\0\0\3" + b"state" * 1000)
+        saved.keep_stream(image, template)
+    assert template.ready and not image.exists()
+    assert template.stream.read_bytes() == b"QEVM\0\0\0\3" + b"state" * 1000
+    assert len(template.password) == 64 and (template.path / "admin.key").stat().st_mode & 0o777 == 0o600
+    with saved.building(template) as todo:
+        assert not todo  # made once
+
+    path = tmp_path / "in.sock"
+    with socket.socket(socket.AF_UNIX) as listener:
+        listener.bind(str(path))
+        listener.listen(1)
+        feeding = saved.feed(template, path)
+        conn, _ = listener.accept()
+        received = b""
+        while chunk := conn.recv(65536):
+            received += chunk
+        conn.close()
+        feeding.join()
+    assert received == template.stream.read_bytes()
+
+
+def test_a_file_that_is_no_save_image_makes_no_template(tmp_path):
+    from emulator.drivers import warm as saved
+
+    template = saved.Warm(tmp_path / "warm")
+    with saved.building(template):
+        (template.path / "saved").write_bytes(b"\0" * 200)
+        with pytest.raises(ValueError, match="not an uncompressed libvirt save image"):
+            saved.keep_stream(template.path / "saved", template)
+    assert not template.ready
