@@ -104,7 +104,7 @@ def fill(workdir: pathlib.Path) -> tuple[int, float]:
             try:
                 _create(client, f"idle{running}")
             except QueryError as error:
-                assert error.args[1] == "InsufficientDBInstanceCapacity", error
+                assert error.code == "InsufficientDBInstanceCapacity", error
                 break
             running += 1
         available = int(pathlib.Path("/proc/meminfo").read_text().split("MemAvailable:")[1].split()[0]) / 1024

@@ -7,7 +7,8 @@ bridge: guest_network.py).
 A guest's home is `<data-dir>/guests/<DbiResourceId>/`: its disk overlay, my.cnf, first-boot SQL, serial
 console log and logs/. The emulator reaches the guest's server as `rdsadmin` (as on RDS), whose password is
 derived from a key kept in the data directory, so that no password is stored. Guests outlive the emulator:
-one that restarts finds them running, by their names."""
+one that restarts finds them running, by their names. New db.t3.micro guests start from a saved template
+guest rather than booting (warm.py)."""
 
 import contextlib
 import hashlib
@@ -47,9 +48,10 @@ ADMIN = "rdsadmin"
 READY_TIMEOUT = 180.0
 STOP_TIMEOUT = 60.0
 POLL = 0.1
-# The DB log files' virtio ports, by the names the guest's init links them under (/run/rds/logs/<name>.log).
 # The class whose guests start from the saved template (other sizes boot: a saved state has one memory size).
 TEMPLATE_CLASS = "db.t3.micro"
+# The DB log files' virtio ports, and the host files QEMU appends what arrives to (the guest's init drains
+# /run/rds/logs/<name without "rds.">.log into each).
 LOG_PORTS = {"rds.error": "error.log", "rds.slowquery": "slowquery.log", "rds.general": "general.log"}
 
 
