@@ -13,9 +13,10 @@ import tempfile
 import threading
 import time
 
+from bench.proc import rss_mb
 from compat.query_client import QueryClient, QueryError
 from emulator.config import Settings
-from emulator.drivers.capacity import OVERHEAD_MIB, Capacity
+from emulator.drivers.capacity import OVERHEAD_MIB, Capacity, meminfo
 from emulator.drivers.guest_size import DEFAULT_MEMORY_FACTOR, memory_mib
 from emulator.images import build
 from tests.emulator_process import EmulatorProcess, remove_guests, servers_under, wait_for
@@ -52,13 +53,6 @@ def _reboot(client: QueryClient, name: str) -> float:
     return time.perf_counter() - start
 
 
-def _rss_mb(pid: int) -> float:
-    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def lifecycle(workdir: pathlib.Path, count: int, start: str) -> dict[str, list[float]]:
     emulator = EmulatorProcess(workdir / f"guests-{start}", "libvirt", options=("--guest-start", start)).start()
     if start == "restore":
@@ -69,7 +63,7 @@ def lifecycle(workdir: pathlib.Path, count: int, start: str) -> dict[str, list[f
         names = [f"guest{i}" for i in range(count)]
         results["create"] = [_create(client, name) for name in names]
         results["reboot"] = [_reboot(client, name) for name in names]
-        results["rss"] = [_rss_mb(pid) for pid in servers_under(emulator.data_dir)]
+        results["rss"] = [rss_mb(pid) for pid in servers_under(emulator.data_dir)]
         for name in names:
             client.call("DeleteDBInstance", {"DBInstanceIdentifier": name, "SkipFinalSnapshot": "true"})
         wait_for(lambda: not servers_under(emulator.data_dir), 120, "the guests to go")
@@ -107,7 +101,7 @@ def fill(workdir: pathlib.Path) -> tuple[int, float]:
                 assert error.code == "InsufficientDBInstanceCapacity", error
                 break
             running += 1
-        available = int(pathlib.Path("/proc/meminfo").read_text().split("MemAvailable:")[1].split()[0]) / 1024
+        available = meminfo()["MemAvailable"] / 1024
     finally:
         client.close()
         emulator.stop()

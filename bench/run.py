@@ -26,6 +26,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import guests  # noqa: E402
+from bench.proc import rss_mb  # noqa: E402
 from compat.query_client import QueryClient  # noqa: E402
 from emulator.engines import server as engine  # noqa: E402
 from emulator.engines import variables  # noqa: E402
@@ -36,13 +37,6 @@ CREATE = {
     "DBInstanceClass": "db.t3.micro", "Engine": "mysql", "AllocatedStorage": "20",
     "MasterUsername": "admin", "MasterUserPassword": "password1",
 }
-
-
-def rss_mb(pid: int) -> float:
-    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def timed(client: QueryClient, action: str, params: dict[str, str], count: int) -> list[float]:

@@ -80,9 +80,7 @@ def modify(ctx: Context, instance: Instance, task: Task) -> None:
         ctx.store.update_instance(instance.resource_id, instance_class=changes["instance_class"])
         instance = replace(instance, instance_class=changes["instance_class"])
         if instance.observed == "running":
-            ctx.instance_event(instance.identifier, "DB instance shutdown")
-            if _bring_up(ctx, instance, ctx.driver.restart):
-                ctx.instance_event(instance.identifier, "DB instance restarted")
+            reboot(ctx, instance, task)
         ctx.instance_event(instance.identifier, "Finished applying modification to DB instance class")
     if changes.get("password"):
         with ctx.driver.admin(ctx.spec(instance)) as cursor:

@@ -62,10 +62,11 @@ class Capacity:
     def guest_memory(self) -> int:
         """MiB the host could give guests: what is available now, plus what the running QEMUs hold (they are
         counted by what they were promised instead), less the host's reserve."""
-        return _meminfo(self.meminfo)["MemAvailable"] // 1024 + _qemu_rss_mib() - RESERVE_MIB
+        return meminfo(self.meminfo)["MemAvailable"] // 1024 + _qemu_rss_mib() - RESERVE_MIB
 
 
-def _meminfo(path: pathlib.Path) -> dict[str, int]:
+def meminfo(path: pathlib.Path = pathlib.Path("/proc/meminfo")) -> dict[str, int]:
+    """The host's memory figures, in KiB."""
     values = {}
     for line in path.read_text().splitlines():
         name, _, rest = line.partition(":")

@@ -130,14 +130,13 @@ class LibvirtDriver:
         disk = self._home(spec) / "disk.qcow2"
         disk.unlink(missing_ok=True)
         if warm is not None:
-            _run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(warm.disk), "-F", "qcow2", str(disk)])
+            _overlay(disk, warm.disk, "qcow2")
         else:
-            _run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(self.image.root_fs), "-F", "raw", str(disk),
-                  f"{spec.allocated_storage}G"])
+            _overlay(disk, self.image.root_fs, "raw", f"{spec.allocated_storage}G")
 
     def _discard(self, spec: ServerSpec) -> None:
-        domain = self._domain(spec)
-        if domain is not None and _active(domain):
+        domain = self._live(spec)
+        if domain is not None:
             with contextlib.suppress(libvirt.libvirtError):
                 domain.destroy()
         self._until_forgotten(spec)
@@ -219,7 +218,7 @@ class LibvirtDriver:
         return ServerSpec("template", "rds-template", "127.0.0.1", port, "", "", None, instance_class=TEMPLATE_CLASS)
 
     def _save_template(self, warm: Warm, memory: int) -> None:
-        _run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(self.image.root_fs), "-F", "raw", str(warm.disk)])
+        _overlay(warm.disk, self.image.root_fs, "raw")
         (warm.path / "my.cnf").write_text(engine.guest_cnf({}, MYSQL_PORT))
         (warm.path / "first-boot.sql").write_text(_admin_sql(warm.password))
         spec = self._template_spec(next(iter(self.network.endpoints("127.0.0.1", None, set())))[1])
@@ -272,11 +271,14 @@ class LibvirtDriver:
         """A reboot restarts the guest's server with its new configuration, not the guest: its init starts
         the server again when it finds the configuration the emulator left over SQL. A guest whose memory
         no longer matches its class is stopped and started anew."""
-        domain = self._domain(spec)
-        if domain is None or not _active(domain) or domain.maxMemory() != self._memory(spec.instance_class) * 1024:
+        domain = self._live(spec)
+        if domain is None or domain.maxMemory() != self._memory(spec.instance_class) * 1024 \
+                or not self._restart_in_place(spec, domain):
             self.stop(spec)
             self.start(spec)
-            return
+
+    def _restart_in_place(self, spec: ServerSpec, domain: "libvirt.virDomain") -> bool:
+        """False when the server would not take its next configuration over SQL: the guest is restarted."""
         self.configure(spec)
         asked = time.monotonic()
         try:
@@ -288,17 +290,16 @@ class LibvirtDriver:
         except (pymysql.MySQLError, OSError) as error:
             log.warning("could not restart the server of guest %s in place (%s): restarting the guest",
                         spec.identifier, error)
-            self.stop(spec)
-            self.start(spec)
-            return
+            return False
         self._wait_ready(spec, domain, since=asked)
+        return True
 
     def resize(self, spec: ServerSpec) -> None:
         """Grow the guest's disk to the spec's allocated storage; its init grows the filesystem (a running
         guest's at once: it watches the disk's size)."""
         size = spec.allocated_storage * 2**30
-        domain = self._domain(spec)
-        if domain is not None and _active(domain):
+        domain = self._live(spec)
+        if domain is not None:
             try:
                 domain.blockResize("vda", size, libvirt.VIR_DOMAIN_BLOCK_RESIZE_BYTES)
             except libvirt.libvirtError as error:
@@ -307,8 +308,8 @@ class LibvirtDriver:
             _run(["qemu-img", "resize", "-q", str(self._home(spec) / "disk.qcow2"), str(size)])
 
     def stop(self, spec: ServerSpec) -> None:
-        domain = self._domain(spec)
-        if domain is None or not _active(domain):
+        domain = self._live(spec)
+        if domain is None:
             return
         try:  # the guest powers itself off once its server has shut down cleanly
             with self.admin(spec) as cursor:
@@ -325,8 +326,7 @@ class LibvirtDriver:
         until(lambda: self._domain(spec) is None, STOP_TIMEOUT, POLL / 10)
 
     def is_running(self, spec: ServerSpec) -> bool:
-        domain = self._domain(spec)
-        return domain is not None and _active(domain)
+        return self._live(spec) is not None
 
     def destroy(self, spec: ServerSpec) -> None:
         self._discard(spec)
@@ -355,13 +355,16 @@ class LibvirtDriver:
         return strays
 
     def log_files(self, spec: ServerSpec) -> dict[str, LogFile]:
-        return LogDirectory(self._home(spec) / "logs", in_place=True).files()
+        return self._logs(spec).files()
 
     def read_log(self, spec: ServerSpec, name: str, offset: int, size: int) -> bytes:
-        return LogDirectory(self._home(spec) / "logs", in_place=True).read(name, offset, size)
+        return self._logs(spec).read(name, offset, size)
 
     def rotate_logs(self, spec: ServerSpec, hour: int) -> None:
-        LogDirectory(self._home(spec) / "logs", in_place=True).rotate(hour)
+        self._logs(spec).rotate(hour)
+
+    def _logs(self, spec: ServerSpec) -> LogDirectory:
+        return LogDirectory(self._home(spec) / "logs", in_place=True)
 
     # the guests
 
@@ -378,6 +381,11 @@ class LibvirtDriver:
             except libvirt.libvirtError:
                 continue
         return found
+
+    def _live(self, spec: ServerSpec) -> "libvirt.virDomain | None":
+        """The guest's domain while it runs."""
+        domain = self._domain(spec)
+        return domain if domain is not None and _active(domain) else None
 
     def _domain(self, spec: ServerSpec) -> "libvirt.virDomain | None":
         try:
@@ -521,6 +529,12 @@ def _admin_key(path: pathlib.Path) -> bytes:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(secrets.token_bytes(32))
     return path.read_bytes()
+
+
+def _overlay(disk: pathlib.Path, backing: pathlib.Path, backing_format: str, size: str | None = None) -> None:
+    """A qcow2 overlay on `backing`, at the backing's size unless a larger one is given."""
+    _run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(backing), "-F", backing_format, str(disk),
+          *([size] if size else [])])
 
 
 def _run(command: list[str]) -> None:
