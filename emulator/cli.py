@@ -53,6 +53,10 @@ def main(argv: list[str] | None = None) -> int:
                        help="libvirt: restore new guests from a saved template guest (default) or boot each one")
     serve.add_argument("--bridge-pool", default=None, metavar="BRIDGE:FIRST-LAST/PREFIX,gateway=IP,nameserver=IP",
                        help="libvirt with --guest-network bridge: the bridge and the static addresses guests take")
+    serve.add_argument("--allow-clock-moves", action="store_true", default=None,
+                       help="let POST /_emulator/clock move the emulator's clock forward (docs/backups.md)")
+    serve.add_argument("--archive-seconds", type=float, default=None,
+                       help="how often binary logs are archived for point-in-time restore (default 60)")
     serve.add_argument("--log-level", default="INFO")
     image = commands.add_parser("image", help="the libvirt driver's guest template")
     image_commands = image.add_subparsers(dest="image_command", required=True)
@@ -65,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     settings = Settings.from_env(host=args.host, port=args.port, data_dir=args.data_dir, driver=args.driver,
                                  guest_memory_factor=args.guest_memory_factor, guest_network=args.guest_network,
-                                 guest_start=args.guest_start, bridge_pool=args.bridge_pool)
+                                 guest_start=args.guest_start, bridge_pool=args.bridge_pool,
+                                 allow_clock=args.allow_clock_moves, archive_seconds=args.archive_seconds)
     return run_server(settings)
 
 

@@ -18,6 +18,11 @@ class Settings:
     # How often the monitor looks for servers that died on their own.
     monitor_seconds: float = 2.0
     workers: int = 4
+    # How often each instance's binary log is closed and archived (wall-clock seconds): LatestRestorableTime
+    # trails the present by about this much.
+    archive_seconds: float = 60.0
+    # Whether the operator endpoint POST /_emulator/clock may move the emulator's clock forward.
+    allow_clock: bool = False
     # The libvirt driver's guests: the share of their class's memory they get (docs/drivers.md), and how
     # they are reached: `user` (a forwarded port of the loopback) or `bridge` with bridge_pool's addresses.
     guest_memory_factor: float = 0.375

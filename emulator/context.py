@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from emulator.backup_storage import BackupStorage
 from emulator.clock import Clock
 from emulator.config import Settings
 from emulator.drivers import Driver, ServerSpec
@@ -25,6 +26,7 @@ class Context:
     driver: Driver
     server: ServerBinary
     variables: Variables
+    backups: BackupStorage
     runner: "TaskRunner | None" = field(default=None)
     _catalogue: dict[str, parameters.Parameter] | None = field(default=None, repr=False)
 

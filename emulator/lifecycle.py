@@ -1,5 +1,5 @@
-"""What each kind of task does to a DB instance's server and to the store: create, reboot, recover, stop,
-start, modify, delete; and what a task that cannot finish leaves behind.
+"""What each kind of task does to a DB instance's server and to the store: create, restore, back up,
+reboot, recover, stop, start, modify, delete; and what a task that cannot finish leaves behind.
 
 Every function is safe to run twice: a task interrupted by a crash is run again from the start.
 """
@@ -7,15 +7,16 @@ Every function is safe to run twice: a task interrupted by a crash is run again 
 import logging
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from emulator import configuration
+from emulator import backup_work, configuration
 from emulator.context import Context
 from emulator.drivers import DriverError, HostRefused, ServerSpec
 from emulator.engines import accounts
+from emulator.model.events import RESTORED_FROM_SNAPSHOT, RESTORED_TO_POINT
 from emulator.model.instance import Instance
 from emulator.store import Task
-from emulator.tasks import ResourceWork, Retry
+from emulator.tasks import ResourceWork, Retry, Then
 
 log = logging.getLogger(__name__)
 # A server that dies while it is being recovered is tried again this many times, waiting longer each time.
@@ -23,10 +24,41 @@ RECOVERY_ATTEMPTS = 5
 RECOVERY_BACKOFF = timedelta(seconds=1)
 
 
-def create(ctx: Context, instance: Instance, task: Task) -> None:
+def create(ctx: Context, instance: Instance, task: Task) -> Then | None:
     if _bring_up(ctx, instance):
         ctx.store.update_instance(instance.resource_id, observed="running")
         ctx.instance_event(instance.identifier, "DB instance created")
+        return first_backup(ctx, instance)
+    return None
+
+
+def restore(ctx: Context, instance: Instance, task: Task) -> Then | None:
+    """A new instance from a snapshot, and for a point-in-time restore the source's logs up to its time."""
+    params = task.params
+    backup_work.seed(ctx, instance, params["snapshot"])
+    if not _bring_up(ctx, instance):
+        return None
+    if params.get("until"):
+        until = datetime.fromisoformat(params["until"])
+        backup_work.replay(ctx, instance, params["source_resource_id"], params["snapshot"], until)
+        message = RESTORED_TO_POINT.format(source=params["source"], target=instance.identifier)
+    else:
+        message = RESTORED_FROM_SNAPSHOT.format(name=params["snapshot"])
+    ctx.store.update_instance(instance.resource_id, observed="running")
+    ctx.instance_event(instance.identifier, message, "restoration")
+    return first_backup(ctx, instance)
+
+
+def first_backup(ctx: Context, instance: Instance) -> Then | None:
+    """As on RDS, an instance with automated backups gets its first one as soon as it is up: point-in-time
+    restore starts there."""
+    if instance.retention == 0:
+        return None
+    return Then("backup", {"snapshot": backup_work.automated_name(instance, ctx.clock.now()), "automated": True})
+
+
+def backup(ctx: Context, instance: Instance, task: Task) -> None:
+    backup_work.snapshot(ctx, instance, task.params)
 
 
 def reboot(ctx: Context, instance: Instance, task: Task) -> None:
@@ -52,6 +84,8 @@ def recover(ctx: Context, instance: Instance, task: Task) -> None:
 
 
 def stop(ctx: Context, instance: Instance, task: Task) -> None:
+    if task.params.get("snapshot") and not backup_work.snapshot(ctx, instance, task.params):
+        return
     ctx.driver.stop(ctx.spec(instance))
     ctx.store.update_instance(instance.resource_id, observed="stopped", stopped_at=ctx.clock.now())
     ctx.instance_event(instance.identifier, "DB instance stopped")
@@ -89,8 +123,13 @@ def modify(ctx: Context, instance: Instance, task: Task) -> None:
 
 
 def delete(ctx: Context, instance: Instance, task: Task) -> None:
+    """A final snapshot that fails keeps the instance: its data would be lost otherwise."""
+    if task.params.get("snapshot") and not backup_work.snapshot(ctx, instance, task.params):
+        return
     ctx.driver.destroy(ctx.spec(instance))
     ctx.store.remove_instance(instance.resource_id)
+    if task.params.get("delete_automated_backups", True):
+        backup_work.forget(ctx, instance.resource_id)
     ctx.instance_event(instance.identifier, "DB instance deleted")
 
 
@@ -130,7 +169,7 @@ def _bring_up(ctx: Context, instance: Instance, bring: Callable[[ServerSpec], No
     return True
 
 
-WORK: dict[str, Callable[[Context, Instance, Task], None]] = {
+WORK: dict[str, Callable[[Context, Instance, Task], Then | None]] = {
     "create": create,
     "reboot": reboot,
     "recover": recover,
@@ -139,5 +178,7 @@ WORK: dict[str, Callable[[Context, Instance, Task], None]] = {
     "modify": modify,
     "reset-credentials": modify,
     "delete": delete,
+    "backup": backup,
+    "restore": restore,
 }
 INSTANCE_WORK = ResourceWork(load=lambda ctx, resource_id: ctx.store.get_instance(resource_id), work=WORK, fail=fail)

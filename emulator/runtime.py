@@ -4,13 +4,15 @@ import fcntl
 import logging
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import IO
 from wsgiref.types import WSGIApplication
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from emulator import lifecycle, parameter_work
+from emulator import lifecycle, operator_api, parameter_work
 from emulator.app import create_app
+from emulator.backup_storage import LocalStorage
 from emulator.clock import Clock
 from emulator.config import Settings
 from emulator.context import Context
@@ -56,10 +58,11 @@ def boot(settings: Settings, clock: Clock | None = None, schedule: bool = True) 
         ctx = Context(
             settings=settings,
             store=store,
-            clock=clock or Clock(),
+            clock=clock or Clock(timedelta(seconds=float(store.state(operator_api.CLOCK_OFFSET) or 0))),
             driver=make_driver(settings),
             server=server.installed(),
             variables=Variables(server.installed(), settings.cache_dir),
+            backups=LocalStorage(settings.data_dir / "backups"),
         )
         ctx.variables.warm()
     except BaseException:
@@ -74,7 +77,8 @@ def boot(settings: Settings, clock: Clock | None = None, schedule: bool = True) 
     ctx.runner.resume_orphans()
     ctx.runner.start()
     jobs.watch_servers(ctx)
-    return Runtime(ctx, create_app(ctx), scheduler_service.start(ctx) if schedule else None, lock)
+    app = create_app(ctx, lambda: jobs.clock_moved(ctx))
+    return Runtime(ctx, app, scheduler_service.start(ctx) if schedule else None, lock)
 
 
 def _lock(settings: Settings) -> IO[str]:

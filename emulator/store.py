@@ -22,6 +22,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -47,6 +48,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from emulator.model.instance import TASK_FIELDS, Instance
+from emulator.model.snapshot import Snapshot
 from emulator.model.validation import MAX_TAGS
 
 
@@ -101,7 +103,63 @@ instances = Table(
     Column("server_parameter_group", String),
     Column("parameter_failures", JSON, nullable=False, server_default="{}"),
     Column("logs_rotated_at", UtcDateTime),
+    Column("restorable_until", UtcDateTime),
+    Column("binlog_mark", JSON),
     Index("uq_instances_endpoint", "address", "port", unique=True),
+)
+
+snapshots = Table(
+    "snapshots",
+    metadata,
+    Column("identifier", String, primary_key=True),
+    Column("instance_resource_id", String, nullable=False, index=True),
+    Column("instance_identifier", String, nullable=False),
+    Column("snapshot_type", String, nullable=False),
+    Column("status", String, nullable=False),
+    Column("progress", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("instance_created_at", UtcDateTime, nullable=False),
+    Column("engine", String, nullable=False),
+    Column("engine_version", String, nullable=False),
+    Column("instance_class", String, nullable=False),
+    Column("allocated_storage", Integer, nullable=False),
+    Column("storage_type", String, nullable=False),
+    Column("iops", Integer),
+    Column("storage_throughput", Integer),
+    Column("port", Integer, nullable=False),
+    Column("availability_zone", String, nullable=False),
+    Column("master_username", String, nullable=False),
+    Column("password_hash", String, nullable=False),
+    Column("db_name", String),
+    Column("storage_key", String, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("binlog_file", String),
+    Column("binlog_position", Integer),
+    Column("source_snapshot", String),
+    Column("restore_accounts", JSON, nullable=False, server_default="[]"),
+    Column("data_time", UtcDateTime),
+)
+
+# An instance's binary log files, each archived once the server closed it.
+binlogs = Table(
+    "binlogs",
+    metadata,
+    Column("instance_resource_id", String, primary_key=True),
+    Column("name", String, primary_key=True),
+    Column("storage_key", String, nullable=False),
+    Column("size", Integer, nullable=False),
+    # the emulator's time when the server closed the file: everything before it is in this file or earlier
+    Column("closed_at", UtcDateTime, nullable=False),
+    # the emulator's clock minus the host's then, in seconds: the server stamps events with the host's time
+    Column("clock_offset", Float, nullable=False),
+)
+
+# What the emulator keeps of itself: the clock's offset.
+emulator_state = Table(
+    "emulator_state",
+    metadata,
+    Column("name", String, primary_key=True),
+    Column("value", String, nullable=False),
 )
 
 parameter_groups = Table(
@@ -357,14 +415,18 @@ class Store:
 
     # instances
 
-    def add_instance(self, instance: Instance, pairs: list[tuple[str, str]], now: datetime) -> None:
-        """Insert the instance, its tags and its create task; NameTaken or PortTaken when either is in use."""
+    def add_instance(
+        self, instance: Instance, pairs: list[tuple[str, str]], now: datetime,
+        task: tuple[str, dict[str, Any]] = ("create", {}),
+    ) -> None:
+        """Insert the instance, its tags and the task that makes its server (create, or restore with its
+        params); NameTaken or PortTaken when either is in use."""
         try:
             with self._tx() as conn:
                 _check_group(conn, instance.parameter_group)
                 conn.execute(_INSERT_INSTANCE, instance.to_row())
                 _upsert_tags(conn, instance.resource_id, pairs)
-                _insert_task(conn, "db-instance", instance.resource_id, "create", {}, now)
+                _insert_task(conn, "db-instance", instance.resource_id, *task, now)
         except IntegrityError:
             if self.find_instance(instance.identifier) is not None:
                 raise NameTaken(instance.identifier) from None
@@ -546,9 +608,18 @@ class Store:
             )
         return _task(row, attempts=row.attempts + 1)
 
-    def finish_task(self, task_id: int, state: str, error: str | None = None) -> None:
+    def finish_task(
+        self, task_id: int, state: str, error: str | None = None,
+        then: tuple[str, dict[str, Any], datetime] | None = None,
+    ) -> None:
+        """End the task; `then` (kind, params, now) queues the resource's next task in the same transaction,
+        so that no other task comes between them and a crash loses neither."""
         with self._tx() as conn:
             conn.execute(update(tasks).where(tasks.c.id == task_id).values(state=state, error=error))
+            if then is not None:
+                owner = select(tasks.c.resource_type, tasks.c.resource_id).where(tasks.c.id == task_id)
+                row = conn.execute(owner).one()
+                _insert_task(conn, row.resource_type, row.resource_id, *then)
 
     def retry_task(self, task_id: int, not_before: datetime) -> None:
         with self._tx() as conn:
@@ -720,10 +791,126 @@ class Store:
         with self._tx() as conn:
             return conn.execute(delete(events).where(events.c.date < before)).rowcount
 
+    # snapshots
+
+    def queue_snapshot(
+        self, snapshot: Snapshot, pairs: list[tuple[str, str]], now: datetime, kind: str = "backup",
+        params: dict[str, Any] | None = None, observed: Iterable[str] = ("running",),
+    ) -> None:
+        """The snapshot (status `creating`), its tags, and the instance's task that takes it (a backup, or
+        a stop or delete after it), in one transaction. NameTaken when the name is in use; StateConflict
+        unless the instance's observed state is one of `observed`; TaskConflict when it has a task under way."""
+        try:
+            with self._tx() as conn:
+                state = conn.scalar(
+                    select(instances.c.observed).where(instances.c.resource_id == snapshot.instance_resource_id)
+                )
+                if state not in set(observed):
+                    raise StateConflict(state)
+                if conn.scalar(select(snapshots.c.identifier).where(snapshots.c.identifier == snapshot.identifier)):
+                    raise NameTaken(snapshot.identifier)
+                conn.execute(insert(snapshots).values(snapshot.to_row()))
+                _upsert_tags(conn, snapshot_key(snapshot.identifier), pairs)
+                _insert_task(conn, "db-instance", snapshot.instance_resource_id, kind,
+                             {"snapshot": snapshot.identifier, **(params or {})}, now)
+        except IntegrityError:
+            raise TaskConflict(snapshot.instance_resource_id) from None
+
+    def add_snapshot(self, snapshot: Snapshot, pairs: list[tuple[str, str]]) -> None:
+        """A snapshot made whole at once (a copy); NameTaken when the name is in use."""
+        try:
+            with self._tx() as conn:
+                conn.execute(insert(snapshots).values(snapshot.to_row()))
+                _upsert_tags(conn, snapshot_key(snapshot.identifier), pairs)
+        except IntegrityError:
+            raise NameTaken(snapshot.identifier) from None
+
+    def get_snapshot(self, identifier: str) -> Snapshot | None:
+        with self._read() as conn:
+            row = conn.execute(select(snapshots).where(snapshots.c.identifier == identifier)).first()
+        return Snapshot(*row) if row else None
+
+    def list_snapshots(
+        self,
+        *,
+        identifiers: Iterable[str] | None = None,
+        instance_identifiers: Iterable[str] | None = None,
+        instance_resource_ids: Iterable[str] | None = None,
+        types: Iterable[str] | None = None,
+        statuses: Iterable[str] | None = None,
+        engines: Iterable[str] | None = None,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> list[Snapshot]:
+        query = select(snapshots)
+        for column, values in ((snapshots.c.identifier, identifiers), (snapshots.c.engine, engines),
+                               (snapshots.c.instance_identifier, instance_identifiers),
+                               (snapshots.c.instance_resource_id, instance_resource_ids),
+                               (snapshots.c.snapshot_type, types), (snapshots.c.status, statuses)):
+            if values is not None:
+                query = query.where(column.in_(list(values)))
+        if after is not None:
+            query = query.where(snapshots.c.identifier > after)
+        with self._read() as conn:
+            return [Snapshot(*row) for row in conn.execute(query.order_by(snapshots.c.identifier).limit(limit))]
+
+    def update_snapshot(self, identifier: str, **values: Any) -> None:
+        with self._tx() as conn:
+            conn.execute(update(snapshots).where(snapshots.c.identifier == identifier).values(**values))
+
+    def remove_snapshot(self, identifier: str, statuses: Iterable[str] = ("available", "failed")) -> Snapshot | None:
+        """Remove the snapshot and its tags if its status is one of `statuses`; what was removed, or None."""
+        with self._tx() as conn:
+            row = conn.execute(
+                select(snapshots).where(snapshots.c.identifier == identifier, snapshots.c.status.in_(list(statuses)))
+            ).first()
+            if row is None:
+                return None
+            conn.execute(delete(snapshots).where(snapshots.c.identifier == identifier))
+            conn.execute(delete(tags).where(tags.c.resource_id == snapshot_key(identifier)))
+        return Snapshot(*row)
+
+    # archived binary logs
+
+    def add_binlog(self, resource_id: str, name: str, storage_key: str, size: int, closed_at: datetime,
+                   clock_offset: float) -> None:
+        """Record an archived file; archiving it again (after a crash) only updates the record."""
+        with self._tx() as conn:
+            conn.execute(delete(binlogs).where(binlogs.c.instance_resource_id == resource_id, binlogs.c.name == name))
+            conn.execute(insert(binlogs).values(instance_resource_id=resource_id, name=name, storage_key=storage_key,
+                                                size=size, closed_at=closed_at, clock_offset=clock_offset))
+
+    def binlogs_of(self, resource_id: str) -> list[dict[str, Any]]:
+        """The instance's archived binary logs, in the order the server wrote them."""
+        query = select(binlogs).where(binlogs.c.instance_resource_id == resource_id).order_by(binlogs.c.name)
+        with self._read() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    def remove_binlogs(self, resource_id: str, names: Iterable[str]) -> None:
+        with self._tx() as conn:
+            conn.execute(delete(binlogs).where(binlogs.c.instance_resource_id == resource_id,
+                                               binlogs.c.name.in_(list(names))))
+
+    # the emulator itself
+
+    def state(self, name: str) -> str | None:
+        with self._read() as conn:
+            return conn.scalar(select(emulator_state.c.value).where(emulator_state.c.name == name))
+
+    def set_state(self, name: str, value: str) -> None:
+        with self._tx() as conn:
+            conn.execute(delete(emulator_state).where(emulator_state.c.name == name))
+            conn.execute(insert(emulator_state).values(name=name, value=value))
+
 
 def subnet_group_key(name: str) -> str:
     """The tags table's key for a DB subnet group (an instance's is its DbiResourceId)."""
     return f"subgrp:{name}"
+
+
+def snapshot_key(identifier: str) -> str:
+    """The tags table's key for a DB snapshot."""
+    return f"snapshot:{identifier}"
 
 
 def parameter_group_key(name: str) -> str:

@@ -32,12 +32,20 @@ class Retry(Exception):
 
 
 @dataclass(frozen=True)
+class Then:
+    """What a task's work may return: the resource's next task, queued as this one ends."""
+
+    kind: str
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class ResourceWork:
     """What tasks on one kind of resource do: find the resource, the work of each task kind, and what a
     failure leaves behind (`reason` is for users)."""
 
     load: Callable[[Context, str], Any]
-    work: dict[str, Callable[[Context, Any, Task], None]]
+    work: dict[str, Callable[[Context, Any, Task], Then | None]]
     fail: Callable[[Context, Any, str], None]
 
 
@@ -108,7 +116,7 @@ class TaskRunner:
             self.ctx.store.finish_task(task.id, "done")
             return
         try:
-            kind.work[task.kind](self.ctx, resource, task)
+            then = kind.work[task.kind](self.ctx, resource, task)
         except Retry as retry:
             log.warning("task %s (%s) for %s will be retried: %s", task.id, task.kind, task.resource_id, retry)
             self.ctx.store.retry_task(task.id, self.ctx.clock.now() + retry.after)
@@ -116,7 +124,8 @@ class TaskRunner:
             log.exception("task %s (%s) for %s failed", task.id, task.kind, task.resource_id)
             self._fail(task, _for_users(error), resource)
         else:
-            self.ctx.store.finish_task(task.id, "done")
+            follow = (then.kind, then.params, self.ctx.clock.now()) if then is not None else None
+            self.ctx.store.finish_task(task.id, "done", then=follow)
 
     def _fail(self, task: Task, reason: str, resource: Any = None) -> None:
         try:

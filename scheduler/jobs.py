@@ -1,10 +1,14 @@
 """What runs on the clock: the watch over servers (and their parameters), the auto-start of long-stopped
-instances, log rotation, event retention."""
+instances, backup windows, binary log archiving, backup retention, log rotation, event retention."""
 
 import logging
 
-from emulator import configuration, log_rotation
+import pymysql
+
+from emulator import backup_work, configuration, log_rotation
 from emulator.context import Context
+from emulator.drivers import DriverError
+from emulator.model import windows
 from emulator.model.events import RETENTION
 from emulator.model.instance import observed_allowing
 from emulator.store import StateConflict, TaskConflict
@@ -52,6 +56,45 @@ def rotate_logs(ctx: Context) -> None:
             continue
         if ctx.store.claim_rotation(instance.resource_id, last, hour):
             log_rotation.rotate(ctx, instance, last.hour)
+
+
+def backup_windows(ctx: Context) -> None:
+    """Each instance with automated backups is backed up once for each daily window that opened since it
+    was created. The task's key names the window, so that it is queued once however often we look; a
+    window that opened while the emulator was down (or while the instance was busy) is served as soon as
+    we can, and only the latest one."""
+    now = ctx.clock.now()
+    for instance in ctx.store.list_instances():
+        if instance.retention == 0 or instance.observed != "running" or instance.task is not None:
+            continue
+        opened = windows.last_backup_start(instance.backup_window, now)
+        if instance.created_at >= opened:
+            continue  # its first backup, taken when it was created, stands for this window
+        params = {"snapshot": backup_work.automated_name(instance, now), "automated": True}
+        try:
+            ctx.queue("db-instance", instance.resource_id, "backup", params, observed=("running",),
+                      key=f"backup:{instance.resource_id}:{opened:%Y-%m-%dT%H:%M}")
+        except (TaskConflict, StateConflict):
+            pass
+
+
+def archive_binlogs(ctx: Context) -> None:
+    """Close and archive each running instance's binary log, so that it is restorable to about now; and
+    keep only the automated backups (and the logs after them) its retention period asks for."""
+    for instance in ctx.store.list_instances():
+        try:
+            if instance.observed == "running" and instance.retention > 0 and instance.task not in ("create", "restore"):
+                backup_work.archive(ctx, instance)
+            backup_work.expire(ctx, instance)
+        except (DriverError, OSError, pymysql.MySQLError) as error:
+            # a server restarting or busy now is archived at the next look
+            log.info("binary logs of %s not archived this time: %s", instance.identifier, error)
+
+
+def clock_moved(ctx: Context) -> None:
+    """The operator moved the clock: what became due starts now, not at the next tick."""
+    backup_windows(ctx)
+    ctx.kick()
 
 
 def purge_events(ctx: Context) -> None:

@@ -13,6 +13,10 @@ def start(ctx: Context) -> BackgroundScheduler:
         jobs.watch_servers, "interval", args=[ctx], seconds=ctx.settings.monitor_seconds,
         id="watch-servers", replace_existing=True,
     )
+    scheduler.add_job(jobs.backup_windows, "interval", args=[ctx], seconds=ctx.settings.monitor_seconds,
+                      id="backup-windows", replace_existing=True)
+    scheduler.add_job(jobs.archive_binlogs, "interval", args=[ctx], seconds=ctx.settings.archive_seconds,
+                      id="archive-binlogs", replace_existing=True)
     scheduler.add_job(jobs.rotate_logs, "interval", args=[ctx], seconds=60, id="rotate-logs", replace_existing=True)
     scheduler.add_job(jobs.purge_events, "interval", args=[ctx], hours=1, id="purge-events", replace_existing=True)
     scheduler.start()

@@ -11,6 +11,8 @@ venv=${VENV:-.venv}
 need_apt=()
 command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need_apt+=(mariadb-server)
 command -v mariadb >/dev/null 2>&1 || need_apt+=(mariadb-client)
+# hot backups (mariadb-backup, mbstream) for snapshots and automated backups
+command -v mariadb-backup >/dev/null 2>&1 || need_apt+=(mariadb-backup)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need_apt+=(python3-venv)
 # The libvirt driver's guest template is built from Debian's packages and booted under QEMU; GUESTS= (empty)
 # leaves that out, as the process driver's container image does.

@@ -1,21 +1,26 @@
 """The API: one module per resource family; every handler is handler(ctx, request dict) -> result dict."""
 
-from . import engines, events, instances, logs, parameter_groups, subnet_groups, tags
+from . import engines, events, instances, logs, parameter_groups, restores, snapshots, subnet_groups, tags
 
 ACTIONS = {
     "AddTagsToResource": tags.add,
     "CopyDBParameterGroup": parameter_groups.copy,
+    "CopyDBSnapshot": snapshots.copy,
     "CreateDBInstance": instances.create,
     "CreateDBParameterGroup": parameter_groups.create,
+    "CreateDBSnapshot": snapshots.create,
     "CreateDBSubnetGroup": subnet_groups.create,
     "DeleteDBInstance": instances.delete,
     "DeleteDBParameterGroup": parameter_groups.delete,
+    "DeleteDBSnapshot": snapshots.delete,
     "DeleteDBSubnetGroup": subnet_groups.delete,
     "DescribeDBEngineVersions": engines.describe_versions,
     "DescribeDBInstances": instances.describe,
     "DescribeDBLogFiles": logs.describe,
     "DescribeDBParameterGroups": parameter_groups.describe,
     "DescribeDBParameters": parameter_groups.describe_parameters,
+    "DescribeDBSnapshotAttributes": snapshots.describe_attributes,
+    "DescribeDBSnapshots": snapshots.describe,
     "DescribeDBSubnetGroups": subnet_groups.describe,
     "DescribeEngineDefaultParameters": parameter_groups.describe_engine_defaults,
     "DescribeEventCategories": events.describe_categories,
@@ -25,10 +30,13 @@ ACTIONS = {
     "ListTagsForResource": tags.list_tags,
     "ModifyDBInstance": instances.modify,
     "ModifyDBParameterGroup": parameter_groups.modify,
+    "ModifyDBSnapshotAttribute": snapshots.modify_attribute,
     "ModifyDBSubnetGroup": subnet_groups.modify,
     "RebootDBInstance": instances.reboot,
     "RemoveTagsFromResource": tags.remove,
     "ResetDBParameterGroup": parameter_groups.reset,
+    "RestoreDBInstanceFromDBSnapshot": restores.from_snapshot,
+    "RestoreDBInstanceToPointInTime": restores.to_point_in_time,
     "StartDBInstance": instances.start,
     "StopDBInstance": instances.stop,
 }

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
-from emulator import configuration
+from emulator import backup_work, configuration
 from emulator.context import Context
 from emulator.drivers import InsufficientCapacity, PortUnavailable
 from emulator.engines.server import native_password_hash
@@ -17,7 +17,7 @@ from emulator.model.instance import Instance, not_allowed_message, observed_allo
 from emulator.protocol.errors import RdsError, combination, instance_exists, instance_not_found, invalid, shown
 from emulator.store import GroupGone, GroupValue, NameTaken, PortTaken, StateConflict, TaskConflict
 
-from . import parameter_groups, subnet_groups
+from . import parameter_groups, snapshots, subnet_groups
 from .paging import page
 
 # Members of CreateDBInstance we honour; any other that is sent is refused, never silently dropped.
@@ -56,10 +56,10 @@ PORT_TRIES = 50
 
 
 def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
-    _refuse_unsupported(request, CREATE_MEMBERS, "CreateDBInstance")
+    refuse_unsupported(request, CREATE_MEMBERS, "CreateDBInstance")
     identifier = validation.identifier(request["DBInstanceIdentifier"])
     engine = validation.engine(request["Engine"])
-    version = _engine_version(ctx, engine, request.get("EngineVersion"))
+    version = engine_version(ctx, engine, request.get("EngineVersion"))
     storage_type = validation.storage_type(request.get("StorageType"))
     size = validation.allocated_storage(request.get("AllocatedStorage"), engine, storage_type)
     iops, throughput = storage.performance(
@@ -96,20 +96,21 @@ def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         deletion_protection=request.get("DeletionProtection", False),
         copy_tags_to_snapshot=request.get("CopyTagsToSnapshot", False),
         subnet_group=subnet_groups.existing(ctx, request.get("DBSubnetGroupName")),
-        vpc_security_groups=_security_groups(request.get("VpcSecurityGroupIds")),
+        vpc_security_groups=security_groups(request.get("VpcSecurityGroupIds")),
         iops=iops,
         storage_throughput=throughput,
     )
     tag_pairs = validation.tags(request.get("Tags", []))
-    with _room(ctx, instance.resource_id, instance.instance_class):
-        instance = _insert(ctx, instance, validation.port(request.get("Port")), tag_pairs)
+    with room(ctx, instance.resource_id, instance.instance_class):
+        instance = insert(ctx, instance, validation.port(request.get("Port")), tag_pairs)
     ctx.kick()
-    return {"DBInstance": _wire(ctx, replace(instance, task="create"), [{"Key": k, "Value": v} for k, v in tag_pairs])}
+    return {"DBInstance": wire(ctx, replace(instance, task="create"), [{"Key": k, "Value": v} for k, v in tag_pairs])}
 
 
-def _insert(ctx: Context, instance: Instance, requested: int | None, tag_pairs: list[tuple[str, str]]) -> Instance:
+def insert(ctx: Context, instance: Instance, requested: int | None, tag_pairs: list[tuple[str, str]],
+           task: tuple[str, dict[str, Any]] = ("create", {})) -> Instance:
     """Claim an endpoint the driver offers and the store has not given to another instance: the store's
-    unique endpoint decides between creates racing for one port."""
+    unique endpoint decides between creates racing for one port. `task` makes its server."""
     taken = ctx.store.used_endpoints()
     try:
         candidates = iter(ctx.driver.endpoints(instance.address or ctx.settings.server_host, requested, taken))
@@ -118,7 +119,7 @@ def _insert(ctx: Context, instance: Instance, requested: int | None, tag_pairs: 
     for (address, port), _ in zip(candidates, range(PORT_TRIES), strict=False):
         placed = replace(instance, address=address, port=port)
         try:
-            ctx.store.add_instance(placed, tag_pairs, ctx.clock.now())
+            ctx.store.add_instance(placed, tag_pairs, ctx.clock.now(), task)
         except NameTaken:
             raise instance_exists() from None
         except GroupGone:
@@ -134,11 +135,11 @@ def _insert(ctx: Context, instance: Instance, requested: int | None, tag_pairs: 
 
 def describe(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     if request.get("DBInstanceIdentifier"):
-        name = _name(request["DBInstanceIdentifier"])
+        name = name_of(request["DBInstanceIdentifier"])
         found = ctx.store.find_instance_with_tags(name)
         if found is None:
             raise instance_not_found(name)
-        return {"DBInstances": [_wire(ctx, *found)]}
+        return {"DBInstances": [wire(ctx, *found)]}
     criteria = _filters(request.get("Filters", []))
 
     def fetch(after: str | None, n: int) -> list[Instance]:
@@ -150,7 +151,7 @@ def describe(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     values = configuration.group_values(ctx, {instance.parameter_group for instance in found})
     return {
         "DBInstances": [
-            _wire(ctx, instance, tags.get(instance.resource_id, []), groups[instance.subnet_group],
+            wire(ctx, instance, tags.get(instance.resource_id, []), groups[instance.subnet_group],
                   values[instance.parameter_group])
             for instance in found
         ],
@@ -159,7 +160,7 @@ def describe(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
-    _refuse_unsupported(request, MODIFY_MEMBERS, "ModifyDBInstance")
+    refuse_unsupported(request, MODIFY_MEMBERS, "ModifyDBInstance")
     instance = existing(ctx, request["DBInstanceIdentifier"])
     now = request.get("ApplyImmediately", False)
     work: dict[str, Any] = {}
@@ -185,13 +186,13 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         immediate["retention"] = retention
     group = request.get("DBParameterGroupName")
     if group and group.lower() != instance.parameter_group:
-        family = _engine_version(ctx, instance.engine, None).family
+        family = engine_version(ctx, instance.engine, None).family
         immediate["parameter_group"] = parameter_groups.for_instance(ctx, group, family)
         events.append(UPDATED_PARAMETER_GROUP.format(name=immediate["parameter_group"]))
     if request.get("DBSubnetGroupName"):
         immediate["subnet_group"] = subnet_groups.existing(ctx, request["DBSubnetGroupName"])
     if "VpcSecurityGroupIds" in request:
-        immediate["vpc_security_groups"] = _security_groups(request["VpcSecurityGroupIds"])
+        immediate["vpc_security_groups"] = security_groups(request["VpcSecurityGroupIds"])
     for member, column in (
         ("AutoMinorVersionUpgrade", "auto_minor_version_upgrade"),
         ("DeletionProtection", "deletion_protection"),
@@ -208,10 +209,12 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
             immediate["identifier"] = new
             events.append(RENAMED.format(old=instance.identifier, new=new))
     tags = ctx.store.tags_for(instance.resource_id)
-    with _room(ctx, instance.resource_id, work.get("instance_class")):
+    with room(ctx, instance.resource_id, work.get("instance_class")):
         kind = _apply(ctx, instance, work, immediate, events)
+    if immediate.get("retention") == 0 and instance.retention != 0:
+        backup_work.forget(ctx, instance.resource_id)
     changed = replace(instance, **immediate, task=kind, task_params=work if kind else None)
-    return {"DBInstance": _wire(ctx, changed, tags)}
+    return {"DBInstance": wire(ctx, changed, tags)}
 
 
 def reboot(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
@@ -221,36 +224,57 @@ def reboot(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def stop(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
+    instance = existing(ctx, request["DBInstanceIdentifier"])
     if request.get("DBSnapshotIdentifier"):
-        raise combination("Snapshots are not supported by RDS Emulator yet: stop without DBSnapshotIdentifier.")
-    return _queue(ctx, existing(ctx, request["DBInstanceIdentifier"]), "stop")
+        return _with_snapshot(ctx, instance, "stop", request["DBSnapshotIdentifier"], "DBSnapshotIdentifier", {})
+    return _queue(ctx, instance, "stop")
 
 
 def start(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     instance = existing(ctx, request["DBInstanceIdentifier"])
-    with _room(ctx, instance.resource_id, instance.instance_class):
+    with room(ctx, instance.resource_id, instance.instance_class):
         return _queue(ctx, instance, "start")
 
 
 def delete(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     instance = existing(ctx, request["DBInstanceIdentifier"])
-    if request.get("FinalDBSnapshotIdentifier"):
-        raise combination(
-            "Snapshots are not supported by RDS Emulator yet: delete with SkipFinalSnapshot=true "
-            "and no FinalDBSnapshotIdentifier."
-        )
-    if not request.get("SkipFinalSnapshot", False):
+    final, skip = request.get("FinalDBSnapshotIdentifier"), request.get("SkipFinalSnapshot", False)
+    if skip and final:
+        raise combination("Cannot specify both SkipFinalSnapshot and FinalDBSnapshotIdentifier.")
+    if not skip and not final:
         raise combination("FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.")
     if instance.deletion_protection:
         raise combination("Cannot delete protected DB Instance, please disable deletion protection and try again.")
-    return _queue(ctx, instance, "delete")
+    params = {"delete_automated_backups": request.get("DeleteAutomatedBackups", True)}
+    if final:
+        return _with_snapshot(ctx, instance, "delete", final, "FinalDBSnapshotIdentifier", params)
+    tags = ctx.store.tags_for(instance.resource_id)
+    _queue_task(ctx, instance, "delete", "delete", params, {})
+    return {"DBInstance": wire(ctx, replace(instance, task="delete"), tags)}
+
+
+def _with_snapshot(ctx: Context, instance: Instance, action: str, name: str, member: str,
+                   params: dict[str, Any]) -> dict[str, Any]:
+    """Stop or delete after a snapshot of the running server (a stopped one is refused: it cannot be
+    backed up hot, and RDS takes these snapshots of running instances)."""
+    snapshot = backup_work.new_snapshot(instance, validation.snapshot_identifier(name, member), "manual",
+                                        ctx.clock.now())
+    pairs = snapshots.snapshot_tags(ctx, instance, None)
+    try:
+        ctx.store.queue_snapshot(snapshot, pairs, ctx.clock.now(), action, params, ("running",))
+    except NameTaken:
+        raise snapshots.already_exists(snapshot.identifier) from None
+    except (StateConflict, TaskConflict):
+        _refuse(ctx, instance, action)
+    ctx.kick()
+    return {"DBInstance": wire(ctx, replace(instance, task=action), ctx.store.tags_for(instance.resource_id))}
 
 
 # helpers
 
 
 @contextmanager
-def _room(ctx: Context, resource_id: str, instance_class: str | None) -> Iterator[None]:
+def room(ctx: Context, resource_id: str, instance_class: str | None) -> Iterator[None]:
     """The driver holds room for the instance's server while the block queues its work (none to hold when
     no class is given)."""
     if instance_class is None:
@@ -266,7 +290,7 @@ def _room(ctx: Context, resource_id: str, instance_class: str | None) -> Iterato
         ) from None
 
 
-def _wire(
+def wire(
     ctx: Context, instance: Instance, tags: list[dict[str, str]], group: dict[str, Any] | None = None,
     values: dict[str, GroupValue] | None = None,
 ) -> dict[str, Any]:
@@ -280,7 +304,7 @@ def _wire(
     )
 
 
-def _name(value: str) -> str:
+def name_of(value: str) -> str:
     """An identifier, or the ARN of an instance."""
     if value.startswith("arn:"):
         kind, name = arn.parse(value)
@@ -291,7 +315,7 @@ def _name(value: str) -> str:
 
 
 def existing(ctx: Context, identifier: str) -> Instance:
-    name = _name(identifier)
+    name = name_of(identifier)
     instance = ctx.store.find_instance(name)
     if instance is None:
         raise instance_not_found(name)
@@ -302,7 +326,7 @@ def _queue(ctx: Context, instance: Instance, action: str) -> dict[str, Any]:
     """Queue the task and answer with the status it gives; the task may finish (even delete) before we answer."""
     tags = ctx.store.tags_for(instance.resource_id)
     _queue_task(ctx, instance, action, action, {}, {})
-    return {"DBInstance": _wire(ctx, replace(instance, task=action), tags)}
+    return {"DBInstance": wire(ctx, replace(instance, task=action), tags)}
 
 
 def _queue_task(ctx: Context, instance: Instance, action: str, kind: str, params: dict, immediate: dict) -> None:
@@ -379,7 +403,7 @@ def _modify_windows(request: dict[str, Any], instance: Instance, immediate: dict
         immediate["maintenance_window"] = maintenance.lower()
 
 
-def _refuse_unsupported(request: dict[str, Any], supported: set[str], action: str) -> None:
+def refuse_unsupported(request: dict[str, Any], supported: set[str], action: str) -> None:
     for member in sorted(set(request) - supported):
         if member not in AS_IT_IS:
             raise invalid(f"The parameter {member} of {action} is not supported by RDS Emulator yet.")
@@ -390,7 +414,7 @@ def _refuse_unsupported(request: dict[str, Any], supported: set[str], action: st
             )
 
 
-def _security_groups(ids: list[str] | None) -> list[str]:
+def security_groups(ids: list[str] | None) -> list[str]:
     """VPC security groups by id (none: the VPC's default group). They are records until a later release
     enforces them at the network (docs/compatibility.md)."""
     ids = ids or []
@@ -400,7 +424,7 @@ def _security_groups(ids: list[str] | None) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-def _engine_version(ctx: Context, engine: str, requested: str | None) -> catalogue.EngineVersion:
+def engine_version(ctx: Context, engine: str, requested: str | None) -> catalogue.EngineVersion:
     offered = catalogue.engine_version(engine, ctx.server)
     if requested and not (offered.version == requested or offered.version.startswith(requested + ".")):
         raise combination(f"Cannot find version {shown(requested)} for {engine}")
@@ -414,7 +438,7 @@ def _filters(filters: list[dict[str, Any]]) -> dict[str, list[str]]:
         if name not in FILTERS:
             raise invalid(f"Unrecognized filter name: {shown(name)}")
         if name == "db-instance-id":
-            criteria["identifiers"] = [_name(value) for value in values]
+            criteria["identifiers"] = [name_of(value) for value in values]
         elif name == "dbi-resource-id":
             criteria["resource_ids"] = list(values)
         else:

@@ -5,7 +5,7 @@ import time
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 import pymysql
 
@@ -33,6 +33,10 @@ def log_file_of(name: str) -> str | None:
     if base in ROTATED and hour.isascii() and hour.isdigit() and str(int(hour)) == hour and int(hour) < 24:
         return f"{LOG_FILES[base]}.{hour}"
     return None
+
+
+# Where a backup's data ends in its server's binary log: (file, position), or (None, None) without one.
+BinlogPoint = tuple[str | None, int | None]
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,18 @@ class Driver(Protocol):
 
     def admin(self, spec: ServerSpec) -> AbstractContextManager[Any]:
         """A DB-API cursor on the running server, as an administrator: the engine's SQL runs over it."""
+
+    def backup(self, spec: ServerSpec, sink: BinaryIO, progress: Callable[[float], None]) -> BinlogPoint:
+        """A consistent hot backup of the running server into `sink`, telling `progress` the share done
+        (0-1) as it goes; where the backup's data ends in the server's binary log (file, position)."""
+
+    def seed(self, spec: ServerSpec, source: BinaryIO) -> None:
+        """Make the server's storage from a backup (what `backup` wrote) instead of an empty server; the
+        next provision starts it. Does nothing to a server already provisioned."""
+
+    def client_options(self, spec: ServerSpec) -> dict[str, str]:
+        """Options of a [client] option-file group that let the engine's command-line tools (the mariadb
+        client, mariadb-binlog) reach the running server as an administrator, from this host."""
 
     def configure(self, spec: ServerSpec) -> None:
         """Write the server's configuration (spec.parameters included); it takes effect at its next start."""

@@ -1,10 +1,10 @@
 """The control-plane-only driver: no server behind an instance, which is available at once."""
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import Any
+from typing import Any, BinaryIO
 
-from . import PORT_RANGE, LogFile, ServerSpec
+from . import PORT_RANGE, BinlogPoint, LogFile, ServerSpec
 
 
 class NoServerDriver:
@@ -32,6 +32,15 @@ class NoServerDriver:
     @contextmanager
     def admin(self, spec: ServerSpec) -> Iterator[Any]:
         yield _NoServerCursor()
+
+    def backup(self, spec: ServerSpec, sink: BinaryIO, progress: Callable[[float], None]) -> BinlogPoint:
+        return None, None  # no data, and no binary log: an empty backup is the whole of it
+
+    def seed(self, spec: ServerSpec, source: BinaryIO) -> None:
+        pass
+
+    def client_options(self, spec: ServerSpec) -> dict[str, str]:
+        return {}
 
     def configure(self, spec: ServerSpec) -> None:
         pass
@@ -66,3 +75,9 @@ class _NoServerCursor:
 
     def execute(self, sql: str, args: object = None) -> int:
         return 0
+
+    def fetchone(self) -> None:
+        return None
+
+    def fetchall(self) -> list[tuple]:
+        return []

@@ -16,14 +16,16 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
+from typing import BinaryIO
 
 import pymysql
 
+from emulator.engines import backup
 from emulator.engines import server as engine
 
-from . import LOG_FILES, DriverError, LogFile, ServerSpec, answers, local_endpoints, until
+from . import LOG_FILES, BinlogPoint, DriverError, LogFile, ServerSpec, answers, local_endpoints, until
 from .log_dir import LogDirectory, reason
 
 log = logging.getLogger(__name__)
@@ -95,6 +97,38 @@ class ProcessDriver:
 
     def admin(self, spec: ServerSpec) -> "_AdminCursor":
         return _AdminCursor(self._socket(spec), self.os_user)
+
+    def backup(self, spec: ServerSpec, sink: BinaryIO, progress: Callable[[float], None]) -> BinlogPoint:
+        home = self._home(spec)
+        work = home / "backup-work"
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir()
+        total = max(_size(home / "data"), 1)
+        try:
+            logged = backup.stream(
+                backup.hot_backup(str(home / "my.cnf"), str(work),
+                                  [f"--socket={self._socket(spec)}", f"--user={self.os_user}"]),
+                sink, str(home / "backup.log"), lambda copied: progress(min(copied / total, 0.99)),
+            )
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return backup.binlog_point(logged)
+
+    def seed(self, spec: ServerSpec, source: BinaryIO) -> None:
+        home = self._home(spec)
+        if (home / "provisioned").exists():
+            return
+        staging = home / "restoring"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        backup.run(backup.unpack(str(staging)), source)
+        backup.run(backup.prepare(str(staging)))
+        shutil.rmtree(home / "data", ignore_errors=True)
+        staging.rename(home / "data")
+        (home / "provisioned").touch()
+
+    def client_options(self, spec: ServerSpec) -> dict[str, str]:
+        return {"socket": self._socket(spec), "user": self.os_user}
 
     def configure(self, spec: ServerSpec) -> None:
         home = self._home(spec)
@@ -275,6 +309,17 @@ class _AdminCursor:
 
     def __exit__(self, *exc: object) -> None:
         self.conn.close()
+
+
+def _size(path: pathlib.Path) -> int:
+    """Bytes in the files under `path`: what a backup of it will copy, about."""
+    total = 0
+    for entry in path.rglob("*"):
+        try:
+            total += entry.stat().st_size if entry.is_file() else 0
+        except FileNotFoundError:  # the running server removed it meanwhile
+            pass
+    return total
 
 
 def _bare_spec(resource_id: str) -> ServerSpec:

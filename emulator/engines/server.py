@@ -63,8 +63,9 @@ def my_cnf(
     *, datadir: str, socket: str, pid_file: str, log_error: str, host: str, port: int, user: str,
     logs: dict[str, str] | None = None, parameters: dict[str, str] | None = None,
 ) -> str:
-    """A small server, loopback only, no binary log; `logs` places the slow and general query logs
-    (slow_query_log_file, general_log_file); `parameters` (the group's values) come last, so they win."""
+    """A small server, loopback only, with a binary log (which point-in-time restore replays); `logs`
+    places the slow and general query logs (slow_query_log_file, general_log_file); `parameters` (the
+    group's values) come last, so they win."""
     lines = [
         "[mysqld]",
         f"datadir={datadir}",
@@ -75,7 +76,7 @@ def my_cnf(
         f"port={port}",
         f"user={user}",
         "skip-name-resolve",
-        "skip-log-bin",
+        "log-bin=binlog",
     ]
     lines += [f"{name}={value}" for name, value in (logs or {}).items()]
     return "\n".join(lines + _tuning(parameters)) + "\n"

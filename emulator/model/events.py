@@ -36,3 +36,17 @@ INSTANCE_EVENTS = {
 }
 UPDATED_PARAMETER_GROUP = "Updated to use DBParameterGroup {name}"
 RENAMED = "Renamed instance from {old} to {new}"
+INSTANCE_EVENTS |= {
+    "Backing up DB instance": "backup",
+    "Finished DB Instance backup": "backup",
+}
+RESTORED_FROM_SNAPSHOT = "Restored from snapshot {name}"
+RESTORED_TO_POINT = "Restored from DB instance {source} to {target}"
+SNAPSHOT_EVENTS = {
+    "Creating manual snapshot": "creation",
+    "Manual snapshot created": "creation",
+    "Creating automated snapshot": "creation",
+    "Automated snapshot created": "creation",
+    "Deleted user snapshot": "deletion",
+    "Snapshot failed": "notification",
+}

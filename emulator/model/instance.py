@@ -16,6 +16,8 @@ TASK_STATUS = {
     "delete": "deleting",
     "modify": "modifying",
     "reset-credentials": "resetting-master-credentials",
+    "backup": "backing-up",
+    "restore": "creating",
 }
 # A stopped instance starts again by itself after this long, as on RDS.
 AUTOMATIC_RESTART_AFTER = timedelta(days=7)
@@ -38,6 +40,7 @@ ALLOWED_FROM = {
     "start": ("stopped", "failed", "incompatible-parameters"),
     "delete": ("available", "stopped", "failed", "incompatible-parameters"),
     "recover": ("available",),
+    "backup": ("available",),
 }
 _OBSERVED_FOR = {status: observed for observed, status in OBSERVED_STATUS.items()}
 
@@ -98,6 +101,10 @@ class Instance:
     parameter_failures: dict[str, str] = field(default_factory=dict)
     # The start of the hour the server's current slow and general log files cover.
     logs_rotated_at: datetime | None = None
+    # The emulator's time up to which every committed transaction is archived (LatestRestorableTime), and
+    # where the server's binary log stood when it was last closed: {"file": ..., "position": ...}.
+    restorable_until: datetime | None = None
+    binlog_mark: dict[str, Any] | None = None
     # the kind and parameters of the task under way, joined from the tasks table; not columns
     task: str | None = field(default=None, compare=False)
     task_params: dict[str, Any] | None = field(default=None, compare=False)
@@ -186,6 +193,7 @@ class Instance:
             "BackupTarget": "region",
             "NetworkType": "IPV4",
             "AutomaticRestartTime": self.automatic_restart_time,
+            "LatestRestorableTime": self.restorable_until if self.retention > 0 else None,
             "DedicatedLogVolume": False,
             "IsStorageConfigUpgradeAvailable": False,
             "EngineLifecycleSupport": "open-source-rds-extended-support-disabled",

@@ -145,3 +145,17 @@ def tags(tags: list[dict[str, str]]) -> list[tuple[str, str]]:
             raise invalid(f"Invalid tag value for key {shown(key)}: values are at most 256 characters.")
         checked[key] = value
     return list(checked.items())
+
+
+_SNAPSHOT = re.compile(r"^[A-Za-z](?!.*--)[A-Za-z0-9-]{0,254}(?<!-)$")
+ACCOUNT_ID = re.compile(r"^\d{12}$")
+
+
+def snapshot_identifier(value: str, parameter: str = "DBSnapshotIdentifier") -> str:
+    if not _SNAPSHOT.match(value):
+        raise invalid(
+            f"The parameter {parameter} is not a valid identifier. Identifiers must begin with a letter; "
+            "must contain only ASCII letters, digits, and hyphens; and must not end with a hyphen or "
+            "contain two consecutive hyphens."
+        )
+    return value.lower()

@@ -6,6 +6,7 @@ Windows are in UTC. A window is a half-open span of minutes: of the day for back
 
 import random
 import re
+from datetime import datetime, timedelta
 
 from emulator.protocol.errors import invalid, shown
 
@@ -97,3 +98,18 @@ def defaults(seed: str, backup_text: str | None, maintenance_text: str | None) -
             return backup, maintenance
     # only a given window that leaves no room in the block for the other one gets here
     raise invalid("The backup window and maintenance window must not overlap.")
+
+
+def last_backup_start(text: str, now: datetime) -> datetime:
+    """When the daily backup window last opened, at or before `now`."""
+    start, _ = parse_backup(text)
+    opened = now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(minutes=start)
+    return opened if opened <= now else opened - timedelta(days=1)
+
+
+def last_maintenance_start(text: str, now: datetime) -> datetime:
+    """When the weekly maintenance window last opened, at or before `now`."""
+    start, _ = parse_maintenance(text)
+    monday = (now - timedelta(days=now.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    opened = monday + timedelta(minutes=start)
+    return opened if opened <= now else opened - timedelta(weeks=1)

@@ -1,0 +1,138 @@
+"""New DB instances from backups: RestoreDBInstanceFromDBSnapshot and RestoreDBInstanceToPointInTime."""
+
+import base64
+import secrets
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from emulator.context import Context
+from emulator.model import catalogue, storage, validation, windows
+from emulator.model.instance import Instance
+from emulator.model.snapshot import Snapshot
+from emulator.protocol.errors import RdsError, combination, invalid, shown
+
+from . import instances, parameter_groups, snapshots, subnet_groups
+
+# Members of both restores that we honour; the rest are refused unless they ask for what we are (AS_IT_IS).
+COMMON_MEMBERS = {
+    "DBInstanceClass", "Port", "AvailabilityZone", "DBSubnetGroupName", "PubliclyAccessible",
+    "AutoMinorVersionUpgrade", "LicenseModel", "Engine", "Iops", "StorageThroughput", "Tags", "StorageType",
+    "VpcSecurityGroupIds", "CopyTagsToSnapshot", "DBParameterGroupName", "DeletionProtection", "AllocatedStorage",
+    "BackupRetentionPeriod", "PreferredBackupWindow",
+}
+SNAPSHOT_MEMBERS = COMMON_MEMBERS | {"DBInstanceIdentifier", "DBSnapshotIdentifier"}
+POINT_MEMBERS = COMMON_MEMBERS | {
+    "SourceDBInstanceIdentifier", "TargetDBInstanceIdentifier", "RestoreTime", "UseLatestRestorableTime",
+    "SourceDbiResourceId",
+}
+
+
+def from_snapshot(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
+    instances.refuse_unsupported(request, SNAPSHOT_MEMBERS, "RestoreDBInstanceFromDBSnapshot")
+    identifier = validation.identifier(request["DBInstanceIdentifier"])
+    if not request.get("DBSnapshotIdentifier"):
+        raise RdsError("MissingParameter", "The request must contain the parameter DBSnapshotIdentifier.")
+    snapshot = snapshots.existing(ctx, request["DBSnapshotIdentifier"])
+    if snapshot.status != "available":
+        raise RdsError("InvalidDBSnapshotState", f"Snapshot {snapshot.identifier} is not in available state.")
+    return _restore(ctx, request, identifier, snapshot, {"snapshot": snapshot.identifier})
+
+
+def to_point_in_time(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
+    instances.refuse_unsupported(request, POINT_MEMBERS, "RestoreDBInstanceToPointInTime")
+    target = validation.identifier(request["TargetDBInstanceIdentifier"], "TargetDBInstanceIdentifier")
+    source = _source(ctx, request)
+    if source.retention == 0:
+        raise RdsError("PointInTimeRestoreNotEnabled",
+                       f"Point-in-time restore is not enabled for DB instance {source.identifier}: its backup "
+                       "retention period is 0.")
+    backups = ctx.store.list_snapshots(instance_resource_ids=[source.resource_id], types=["automated"],
+                                       statuses=["available"])
+    latest = source.restorable_until
+    if not backups or latest is None:
+        raise RdsError("PointInTimeRestoreNotEnabled",
+                       f"DB instance {source.identifier} has no automated backup to restore from yet.")
+    when = _restore_time(request, latest)
+    earliest = min(backup.data_time for backup in backups if backup.data_time)
+    if not earliest <= when <= latest:
+        raise RdsError(
+            "InvalidRestoreFault",
+            f"Restore time {when:%Y-%m-%dT%H:%M:%SZ} is outside the restorable window of DB instance "
+            f"{source.identifier}: from {earliest:%Y-%m-%dT%H:%M:%SZ} to {latest:%Y-%m-%dT%H:%M:%SZ}.",
+        )
+    base = max((backup for backup in backups if backup.data_time and backup.data_time <= when),
+               key=lambda backup: backup.data_time)
+    params = {"snapshot": base.identifier, "until": when.isoformat(), "source": source.identifier,
+              "source_resource_id": source.resource_id}
+    return _restore(ctx, request, target, base, params, source)
+
+
+def _source(ctx: Context, request: dict[str, Any]) -> Instance:
+    if request.get("SourceDBInstanceIdentifier"):
+        return instances.existing(ctx, request["SourceDBInstanceIdentifier"])
+    if request.get("SourceDbiResourceId"):
+        found = ctx.store.list_instances(resource_ids=[request["SourceDbiResourceId"]])
+        if found:
+            return found[0]
+        raise RdsError("DBInstanceNotFound", f"DBInstance {shown(request['SourceDbiResourceId'])} not found.")
+    raise invalid("Give SourceDBInstanceIdentifier or SourceDbiResourceId.")
+
+
+def _restore_time(request: dict[str, Any], latest: datetime) -> datetime:
+    if request.get("UseLatestRestorableTime"):
+        if request.get("RestoreTime"):
+            raise combination("Cannot specify both RestoreTime and UseLatestRestorableTime.")
+        return latest
+    if not request.get("RestoreTime"):
+        raise combination("Specify RestoreTime, or UseLatestRestorableTime=true.")
+    return request["RestoreTime"]
+
+
+def _restore(ctx: Context, request: dict[str, Any], identifier: str, snapshot: Snapshot,
+             params: dict[str, Any], source: Instance | None = None) -> dict[str, Any]:
+    """A new instance with the snapshot's engine, storage and master user, and what the request changes."""
+    if request.get("Engine") and validation.engine(request["Engine"]) != snapshot.engine:
+        raise combination(f"The engine of the restored instance must be {snapshot.engine}, the snapshot's.")
+    storage_type = validation.storage_type(request.get("StorageType", snapshot.storage_type))
+    size = snapshot.allocated_storage
+    if request.get("AllocatedStorage") is not None:
+        size = validation.allocated_storage(request["AllocatedStorage"], snapshot.engine, storage_type)
+        if size < snapshot.allocated_storage:
+            raise invalid(f"The allocated storage must be at least the snapshot's {snapshot.allocated_storage} GiB.")
+    iops, throughput = storage.performance(
+        storage_type, size, request.get("Iops"), request.get("StorageThroughput"), snapshot.engine
+    )
+    family = instances.engine_version(ctx, snapshot.engine, None).family
+    resource_id = "db-" + base64.b32encode(secrets.token_bytes(20)).decode()[:26]
+    backup_window, maintenance = windows.defaults(resource_id, request.get("PreferredBackupWindow"), None)
+    license_model = request.get("LicenseModel", catalogue.LICENSE_MODEL)
+    if license_model != catalogue.LICENSE_MODEL:
+        raise invalid(f"Invalid license model '{shown(license_model)}' for engine {snapshot.engine}")
+    instance = Instance(
+        resource_id=resource_id, identifier=identifier, engine=snapshot.engine,
+        engine_version=snapshot.engine_version,
+        instance_class=validation.instance_class(request.get("DBInstanceClass", snapshot.instance_class)),
+        master_username=snapshot.master_username, password_hash=snapshot.password_hash,
+        allocated_storage=size, storage_type=storage_type, port=0,
+        availability_zone=validation.availability_zone(request.get("AvailabilityZone"), ctx.settings.region),
+        backup_window=backup_window, maintenance_window=maintenance,
+        retention=validation.retention(request.get("BackupRetentionPeriod",
+                                                   source.retention if source else 1)),
+        parameter_group=parameter_groups.for_instance(ctx, request.get("DBParameterGroupName"), family),
+        created_at=ctx.clock.now(), db_name=snapshot.db_name, address=ctx.settings.server_host,
+        auto_minor_version_upgrade=request.get("AutoMinorVersionUpgrade", True),
+        publicly_accessible=request.get("PubliclyAccessible", False),
+        deletion_protection=request.get("DeletionProtection", False),
+        copy_tags_to_snapshot=request.get("CopyTagsToSnapshot", False),
+        subnet_group=subnet_groups.existing(ctx, request.get("DBSubnetGroupName")),
+        vpc_security_groups=instances.security_groups(request.get("VpcSecurityGroupIds")),
+        iops=iops, storage_throughput=throughput,
+    )
+    tag_pairs = validation.tags(request.get("Tags", []))
+    with instances.room(ctx, instance.resource_id, instance.instance_class):
+        instance = instances.insert(ctx, instance, validation.port(request.get("Port")), tag_pairs,
+                                    ("restore", params))
+    ctx.kick()
+    tags = [{"Key": key, "Value": value} for key, value in tag_pairs]
+    return {"DBInstance": instances.wire(ctx, replace(instance, task="restore"), tags)}

@@ -1,0 +1,206 @@
+"""DB snapshots: create, describe, copy, delete, and who may restore them."""
+
+import uuid
+from dataclasses import replace
+from typing import Any
+
+from emulator.backup_work import new_snapshot, snapshot_event
+from emulator.context import Context
+from emulator.model import arn, network, validation
+from emulator.model.instance import Instance, observed_allowing
+from emulator.model.snapshot import Snapshot
+from emulator.protocol.errors import RdsError, invalid, shown
+from emulator.store import NameTaken, StateConflict, TaskConflict, snapshot_key
+
+from . import instances
+from .paging import page
+
+FILTERS = ("db-instance-id", "db-snapshot-id", "dbi-resource-id", "snapshot-type", "engine")
+TYPES = ("automated", "manual", "shared", "public", "awsbackup")
+# The most accounts a manual snapshot may be shared with, as on RDS.
+MAX_SHARES = 20
+
+
+def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
+    name = validation.snapshot_identifier(request["DBSnapshotIdentifier"])
+    instance = instances.existing(ctx, request["DBInstanceIdentifier"])
+    snapshot = new_snapshot(instance, name, "manual", ctx.clock.now())
+    pairs = snapshot_tags(ctx, instance, request.get("Tags"))
+    queue(ctx, snapshot, instance, pairs, "backup", observed_allowing("backup"))
+    return {"DBSnapshot": wire(ctx, snapshot, tag_list(pairs))}
+
+
+def queue(ctx: Context, snapshot: Snapshot, instance: Instance, pairs: list[tuple[str, str]], kind: str,
+          observed: tuple[str, ...], params: dict[str, Any] | None = None) -> None:
+    """The snapshot and the instance's task that takes it, or RDS's refusal."""
+    try:
+        ctx.store.queue_snapshot(snapshot, pairs, ctx.clock.now(), kind, params, observed)
+    except NameTaken:
+        raise already_exists(snapshot.identifier) from None
+    except (StateConflict, TaskConflict):
+        raise RdsError(
+            "InvalidDBInstanceState",
+            f"Cannot create a snapshot because the database instance {instance.identifier} is not currently in "
+            "the available state.",
+        ) from None
+    ctx.kick()
+
+
+def snapshot_tags(ctx: Context, instance: Instance, requested: list[dict[str, str]] | None) -> list[tuple[str, str]]:
+    """The request's tags; with none, the instance's when it copies its tags to snapshots."""
+    if requested:
+        return validation.tags(requested)
+    if instance.copy_tags_to_snapshot:
+        return [(tag["Key"], tag["Value"]) for tag in ctx.store.tags_for(instance.resource_id)]
+    return []
+
+
+def describe(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
+    criteria = _criteria(ctx, request)
+    if request.get("DBSnapshotIdentifier") and not ctx.store.list_snapshots(identifiers=criteria["identifiers"]):
+        raise not_found(request["DBSnapshotIdentifier"])
+
+    def fetch(after: str | None, n: int) -> list[Snapshot]:
+        return ctx.store.list_snapshots(after=after, limit=n, **criteria)
+
+    found, marker = page(fetch, lambda snapshot: snapshot.identifier, request)
+    tags = ctx.store.tags_of(snapshot_key(snapshot.identifier) for snapshot in found)
+    return {
+        "DBSnapshots": [wire(ctx, snapshot, tags.get(snapshot_key(snapshot.identifier), [])) for snapshot in found],
+        "Marker": marker,
+    }
+
+
+def delete(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
+    snapshot = existing(ctx, request["DBSnapshotIdentifier"])
+    if snapshot.snapshot_type == "automated":
+        raise RdsError("InvalidDBSnapshotState", "Only manual snapshots may be deleted.")
+    tags = ctx.store.tags_for(snapshot_key(snapshot.identifier))
+    removed = ctx.store.remove_snapshot(snapshot.identifier)
+    if removed is None:
+        current = ctx.store.get_snapshot(snapshot.identifier)
+        if current is None:
+            raise not_found(snapshot.identifier)
+        raise RdsError("InvalidDBSnapshotState", f"Cannot delete the snapshot {snapshot.identifier} while it is "
+                                                 f"{current.status}.")
+    ctx.backups.delete(removed.storage_key)
+    snapshot_event(ctx, removed.identifier, "Deleted user snapshot")
+    return {"DBSnapshot": wire(ctx, replace(removed, status="deleted"), tags)}
+
+
+def copy(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
+    source = existing(ctx, request["SourceDBSnapshotIdentifier"])
+    target = validation.snapshot_identifier(request["TargetDBSnapshotIdentifier"], "TargetDBSnapshotIdentifier")
+    if source.status != "available":
+        raise RdsError("InvalidDBSnapshotState", f"Snapshot {source.identifier} is not in available state.")
+    pairs = [(tag["Key"], tag["Value"]) for tag in ctx.store.tags_for(snapshot_key(source.identifier))] \
+        if request.get("CopyTags") else []
+    pairs = list(dict(pairs + validation.tags(request.get("Tags", []))).items())
+    made = replace(source, identifier=target, snapshot_type="manual", created_at=ctx.clock.now(),
+                   storage_key=f"snapshots/{uuid.uuid4().hex}.mbstream", source_snapshot=source.identifier,
+                   restore_accounts=[])
+    ctx.backups.copy(source.storage_key, made.storage_key)
+    try:
+        ctx.store.add_snapshot(made, pairs)
+    except NameTaken:
+        ctx.backups.delete(made.storage_key)
+        raise already_exists(target) from None
+    snapshot_event(ctx, target, "Manual snapshot created")
+    return {"DBSnapshot": wire(ctx, made, tag_list(pairs))}
+
+
+def modify_attribute(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
+    snapshot = existing(ctx, request["DBSnapshotIdentifier"])
+    if request["AttributeName"] != "restore":
+        raise invalid(f"Invalid snapshot attribute name {shown(request['AttributeName'])}: only restore is known.")
+    if snapshot.snapshot_type == "automated":
+        raise RdsError("InvalidDBSnapshotState", "Automated snapshots cannot be shared: copy it first.")
+    adding, removing = request.get("ValuesToAdd", []), request.get("ValuesToRemove", [])
+    for value in adding + removing:
+        if value != "all" and not validation.ACCOUNT_ID.match(value):
+            raise invalid(f"Invalid AWS account id {shown(value)}: give 12 digits, or all.")
+    accounts = [value for value in dict.fromkeys(snapshot.restore_accounts + adding) if value not in removing]
+    if len([value for value in accounts if value != "all"]) > MAX_SHARES:
+        raise RdsError("SharedSnapshotQuotaExceeded", f"A snapshot can be shared with at most {MAX_SHARES} accounts.")
+    ctx.store.update_snapshot(snapshot.identifier, restore_accounts=accounts)
+    return {"DBSnapshotAttributesResult": _attributes(snapshot.identifier, accounts)}
+
+
+def describe_attributes(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
+    snapshot = existing(ctx, request["DBSnapshotIdentifier"])
+    return {"DBSnapshotAttributesResult": _attributes(snapshot.identifier, snapshot.restore_accounts)}
+
+
+def _attributes(identifier: str, accounts: list[str]) -> dict[str, Any]:
+    return {"DBSnapshotIdentifier": identifier,
+            "DBSnapshotAttributes": [{"AttributeName": "restore", "AttributeValues": accounts}]}
+
+
+# helpers
+
+
+def wire(ctx: Context, snapshot: Snapshot, tags: list[dict[str, str]]) -> dict[str, Any]:
+    return snapshot.to_wire(ctx.arn("snapshot", snapshot.identifier), tags,
+                            network.vpc_id(ctx.settings.region, ctx.settings.account_id))
+
+
+def tag_list(pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
+    return [{"Key": key, "Value": value} for key, value in pairs]
+
+
+def name_of(value: str) -> str:
+    """A snapshot's identifier, or its ARN."""
+    if value.startswith("arn:"):
+        kind, name = arn.parse(value)
+        if kind != "snapshot":
+            raise invalid(f"The ARN {shown(value)} does not name a DB snapshot.")
+        return name.lower()
+    return value.lower()
+
+
+def existing(ctx: Context, identifier: str) -> Snapshot:
+    snapshot = ctx.store.get_snapshot(name_of(identifier))
+    if snapshot is None:
+        raise not_found(identifier)
+    return snapshot
+
+
+def not_found(identifier: str) -> RdsError:
+    return RdsError("DBSnapshotNotFound", f"DBSnapshot {shown(identifier)} not found.")
+
+
+def already_exists(identifier: str) -> RdsError:
+    return RdsError("DBSnapshotAlreadyExists",
+                    f"Cannot create the snapshot because a snapshot with the identifier {identifier} already exists.")
+
+
+def _criteria(ctx: Context, request: dict[str, Any]) -> dict[str, list[str]]:
+    criteria: dict[str, list[str]] = {}
+    if request.get("DBSnapshotIdentifier"):
+        criteria["identifiers"] = [name_of(request["DBSnapshotIdentifier"])]
+    if request.get("DBInstanceIdentifier"):
+        criteria["instance_identifiers"] = [instances.name_of(request["DBInstanceIdentifier"])]
+    if request.get("DbiResourceId"):
+        criteria["instance_resource_ids"] = [request["DbiResourceId"]]
+    kind = request.get("SnapshotType")
+    if kind:
+        if kind not in TYPES:
+            raise invalid(f"Invalid snapshot type {shown(kind)}: choose one of {', '.join(TYPES)}.")
+        criteria["types"] = [kind]
+    for item in request.get("Filters", []):
+        name, values = item["Name"], item["Values"]
+        if name not in FILTERS:
+            raise invalid(f"Unrecognized filter name: {shown(name)}")
+        column = {"db-instance-id": "instance_identifiers", "db-snapshot-id": "identifiers",
+                  "dbi-resource-id": "instance_resource_ids", "snapshot-type": "types", "engine": "engines"}[name]
+        if column == "engines":
+            values = [value.lower() for value in values]
+        elif column == "instance_identifiers":
+            values = [instances.name_of(value) for value in values]
+        elif column == "identifiers":
+            values = [name_of(value) for value in values]
+        criteria[column] = [value for value in values if value in criteria[column]] if column in criteria \
+            else list(values)
+    # shared, public and awsbackup find nothing: no other account shares with us, and AWS Backup is not here
+    return criteria
+

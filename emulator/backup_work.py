@@ -1,0 +1,234 @@
+"""Backups and what is made of them: a snapshot of a running instance (manual or automated), the archive
+of its binary logs, a new instance's data from a snapshot and (for point-in-time restore) the logs after
+it, and retention. The store says what exists; the backup storage holds the bytes.
+
+Every step is safe to run twice: a task interrupted by a crash is run again from the start.
+"""
+
+import logging
+import os
+import pathlib
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+from emulator.context import Context
+from emulator.drivers import DriverError
+from emulator.engines import backup as commands
+from emulator.model.events import SNAPSHOT_EVENTS
+from emulator.model.instance import Instance
+from emulator.model.snapshot import AUTOMATED_NAME, Snapshot
+from emulator.store import NameTaken
+
+log = logging.getLogger(__name__)
+# How often a snapshot's PercentProgress is written while its backup runs (seconds of wall time).
+PROGRESS_EVERY = 1.0
+
+
+def new_snapshot(instance: Instance, identifier: str, kind: str, now: datetime) -> Snapshot:
+    return Snapshot(
+        identifier=identifier, instance_resource_id=instance.resource_id, instance_identifier=instance.identifier,
+        snapshot_type=kind, status="creating", progress=0, created_at=now,
+        instance_created_at=instance.created_at, engine=instance.engine, engine_version=instance.engine_version,
+        instance_class=instance.instance_class, allocated_storage=instance.allocated_storage,
+        storage_type=instance.storage_type, iops=instance.iops, storage_throughput=instance.storage_throughput,
+        port=instance.port, availability_zone=instance.availability_zone,
+        master_username=instance.master_username, password_hash=instance.password_hash,
+        db_name=instance.db_name, storage_key=f"snapshots/{uuid.uuid4().hex}.mbstream",
+    )
+
+
+def automated_name(instance: Instance, now: datetime) -> str:
+    return AUTOMATED_NAME.format(identifier=instance.identifier, time=now)
+
+
+def snapshot(ctx: Context, instance: Instance, params: dict[str, Any]) -> bool:
+    """A hot backup of the instance into the snapshot `params` names; whether the snapshot is available.
+    An automated one's record is made here (a manual one's was made with the request). A backup that
+    fails fails the snapshot, not the instance."""
+    name = params["snapshot"]
+    if params.get("automated") and ctx.store.get_snapshot(name) is None:
+        try:
+            ctx.store.add_snapshot(new_snapshot(instance, name, "automated", ctx.clock.now()), [])
+        except NameTaken:  # made by this task's earlier, interrupted run
+            pass
+    found = ctx.store.get_snapshot(name)
+    if found is None or found.status != "creating":
+        return found is not None and found.status == "available"
+    automated = found.snapshot_type == "automated"
+    ctx.instance_event(instance.identifier, "Backing up DB instance")
+    snapshot_event(ctx, name, "Creating automated snapshot" if automated else "Creating manual snapshot")
+    try:
+        with ctx.backups.writer(found.storage_key) as sink:
+            point = ctx.driver.backup(ctx.spec(instance), sink, _progress(ctx, name))
+    except (DriverError, OSError) as error:
+        ctx.store.update_snapshot(name, status="failed")
+        snapshot_event(ctx, name, "Snapshot failed")
+        log.error("the backup of %s into snapshot %s failed: %s", instance.identifier, name, error)
+        return False
+    ctx.store.update_snapshot(
+        name, status="available", progress=100, size=ctx.backups.size(found.storage_key),
+        binlog_file=point[0], binlog_position=point[1], data_time=ctx.clock.now(),
+    )
+    ctx.instance_event(instance.identifier, "Finished DB Instance backup")
+    snapshot_event(ctx, name, "Automated snapshot created" if automated else "Manual snapshot created")
+    return True
+
+
+def _progress(ctx: Context, name: str) -> Callable[[float], None]:
+    last = [0.0, -1]
+
+    def report(share: float) -> None:
+        percent = int(share * 100)
+        if percent != last[1] and time.monotonic() - last[0] >= PROGRESS_EVERY:
+            ctx.store.update_snapshot(name, progress=percent)
+            last[:] = [time.monotonic(), percent]
+
+    return report
+
+
+def snapshot_event(ctx: Context, name: str, message: str) -> None:
+    ctx.event("db-snapshot", name, ctx.arn("snapshot", name), message, SNAPSHOT_EVENTS[message])
+
+
+def seed(ctx: Context, instance: Instance, snapshot_name: str) -> None:
+    """A new instance's storage from a snapshot."""
+    found = ctx.store.get_snapshot(snapshot_name)
+    if found is None or found.status != "available":
+        raise DriverError(f"the snapshot {snapshot_name} was deleted before the restore could read it")
+    with ctx.backups.reader(found.storage_key) as source:
+        ctx.driver.seed(ctx.spec(instance), source)
+
+
+def replay(ctx: Context, instance: Instance, source_resource_id: str, snapshot_name: str, until: datetime) -> None:
+    """Replay onto the restored server what the source instance committed after the snapshot, up to `until`
+    (the emulator's time; the logs carry the host's)."""
+    found = ctx.store.get_snapshot(snapshot_name)
+    if found is None:
+        raise DriverError(f"the snapshot {snapshot_name} was deleted before the restore could read it")
+    if found.binlog_file is None:
+        return  # a server without a binary log (the none driver): its backup is all there is
+    archived = [item for item in ctx.store.binlogs_of(source_resource_id) if item["name"] >= found.binlog_file]
+    covering = next((item for item in archived if item["closed_at"] >= until), None)
+    if not archived or archived[0]["name"] != found.binlog_file or covering is None:
+        raise DriverError("the binary logs to restore to that time are no longer archived")
+    host_time = until - timedelta(seconds=covering["clock_offset"])
+    with tempfile.TemporaryDirectory(prefix="replay-") as work:
+        files = []
+        for item in archived[: archived.index(covering) + 1]:
+            path = pathlib.Path(work) / item["name"]
+            with ctx.backups.reader(item["storage_key"]) as src, open(path, "wb") as dst:
+                dst.write(src.read())
+            files.append(str(path))
+        with _client_file(ctx, instance, work) as options:
+            _pipe(commands.replay_binlogs(files, found.binlog_position or 4, f"{host_time:%Y-%m-%d %H:%M:%S}"),
+                  commands.sql_client(options))
+
+
+def archive(ctx: Context, instance: Instance) -> None:
+    """Close the server's current binary log and archive every closed one not archived yet; then the
+    instance is restorable up to the moment the log was closed. A server that wrote nothing since the last
+    close keeps its file: it is restorable up to now all the same."""
+    now = ctx.clock.now()
+    with ctx.driver.admin(ctx.spec(instance)) as cursor:
+        cursor.execute("SHOW MASTER STATUS")
+        current = cursor.fetchone()
+        if current is None:  # no binary log (the none driver): nothing is written that a backup lacks
+            ctx.store.update_instance(instance.resource_id, restorable_until=now)
+            return
+        file, position = current[0], int(current[1])
+        mark = instance.binlog_mark or {}
+        if mark.get("file") == file and mark.get("position") == position:
+            ctx.store.update_instance(instance.resource_id, restorable_until=now)
+            return
+        cursor.execute("FLUSH BINARY LOGS")
+        cursor.execute("SHOW MASTER STATUS")
+        file, position = cursor.fetchone()[:2]
+        cursor.execute("SHOW BINARY LOGS")
+        closed = [row[0] for row in cursor.fetchall() if row[0] != file]
+    done = {item["name"] for item in ctx.store.binlogs_of(instance.resource_id)}
+    wanted = [name for name in closed if name not in done]
+    offset = ctx.clock.offset.total_seconds()
+    with tempfile.TemporaryDirectory(prefix="binlogs-") as work:
+        if wanted:
+            with _client_file(ctx, instance, work) as options:
+                _run(commands.fetch_binlogs(options, wanted, work))
+        for name in wanted:
+            key = f"binlogs/{instance.resource_id}/{name}"
+            with open(pathlib.Path(work) / name, "rb") as src, ctx.backups.writer(key) as dst:
+                dst.write(src.read())
+            ctx.store.add_binlog(instance.resource_id, name, key, ctx.backups.size(key), now, offset)
+    with ctx.driver.admin(ctx.spec(instance)) as cursor:
+        cursor.execute("PURGE BINARY LOGS TO %s", (file,))
+    ctx.store.update_instance(instance.resource_id, restorable_until=now,
+                              binlog_mark={"file": file, "position": int(position)})
+
+
+def forget(ctx: Context, resource_id: str, keep_latest: bool = False) -> None:
+    """Delete an instance's automated snapshots and archived logs (backups disabled, instance deleted)."""
+    for found in ctx.store.list_snapshots(instance_resource_ids=[resource_id], types=["automated"]):
+        if ctx.store.remove_snapshot(found.identifier) is not None:
+            ctx.backups.delete(found.storage_key)
+    drop_binlogs(ctx, resource_id, None)
+
+
+def expire(ctx: Context, instance: Instance) -> None:
+    """Retention: automated snapshots older than BackupRetentionPeriod days go, and the archived logs
+    that no remaining snapshot can be replayed from."""
+    if instance.retention == 0:
+        forget(ctx, instance.resource_id)
+        return
+    oldest = ctx.clock.now() - timedelta(days=instance.retention)
+    kept = []
+    for found in ctx.store.list_snapshots(instance_resource_ids=[instance.resource_id], types=["automated"]):
+        if found.created_at < oldest and ctx.store.remove_snapshot(found.identifier) is not None:
+            ctx.backups.delete(found.storage_key)
+        elif found.binlog_file:
+            kept.append(found.binlog_file)
+    drop_binlogs(ctx, instance.resource_id, min(kept) if kept else None)
+
+
+def drop_binlogs(ctx: Context, resource_id: str, before: str | None) -> None:
+    """Archived logs older than `before` (all, when None)."""
+    gone = [item for item in ctx.store.binlogs_of(resource_id) if before is None or item["name"] < before]
+    ctx.store.remove_binlogs(resource_id, [item["name"] for item in gone])
+    for item in gone:
+        ctx.backups.delete(item["storage_key"])
+
+
+@contextmanager
+def _client_file(ctx: Context, instance: Instance, work: str) -> Iterator[str]:
+    path = pathlib.Path(work) / "client.cnf"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(commands.client_file(ctx.driver.client_options(ctx.spec(instance))))
+    try:
+        yield str(path)
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _run(argv: list[str]) -> None:
+    result = subprocess.run(argv, capture_output=True, check=False, env=_utc())
+    if result.returncode != 0:
+        raise DriverError(f"{argv[0]} failed: {result.stderr.decode(errors='replace').strip()[-300:]}")
+
+
+def _pipe(producer: list[str], consumer: list[str]) -> None:
+    """producer | consumer; either failing fails both."""
+    with subprocess.Popen(producer, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_utc()) as first:
+        second = subprocess.run(consumer, stdin=first.stdout, capture_output=True, check=False, env=_utc())
+        first_err = first.stderr.read() if first.stderr else b""
+    for argv, code, err in ((producer, first.returncode, first_err), (consumer, second.returncode, second.stderr)):
+        if code != 0:
+            raise DriverError(f"{argv[0]} failed: {err.decode(errors='replace').strip()[-300:]}")
+
+
+def _utc() -> dict[str, str]:
+    return {**os.environ, "TZ": "UTC"}
+

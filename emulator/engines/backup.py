@@ -1,0 +1,84 @@
+"""The engine's own tools for backups, kept as commands: mariadb-backup's stream of a running server, its
+unpacking and preparing, and the binary log's fetching (over the replication protocol) and replaying.
+A driver runs them where its server lives; the options that reach the server come from the driver."""
+
+import re
+import subprocess
+from collections.abc import Callable
+from typing import BinaryIO
+
+from emulator.drivers import DriverError
+
+CHUNK = 1 << 20
+_BINLOG_POINT = re.compile(r"binlog position: filename '([^']+)', position '(\d+)'")
+
+
+def hot_backup(defaults_file: str, work_dir: str, connection: list[str]) -> list[str]:
+    """A consistent copy of a running server, streamed (mbstream) to standard output."""
+    return ["mariadb-backup", f"--defaults-file={defaults_file}", "--backup", "--stream=mbstream",
+            f"--target-dir={work_dir}", *connection]
+
+
+def unpack(target: str) -> list[str]:
+    return ["mbstream", "-x", "-C", target]
+
+
+def prepare(target: str) -> list[str]:
+    """Make the unpacked copy consistent (crash recovery on the copy), ready to be a data directory."""
+    return ["mariadb-backup", "--prepare", f"--target-dir={target}"]
+
+
+def client_file(options: dict[str, str]) -> str:
+    """An option file's [client] group, for a client of the server (the mariadb client, mariadb-binlog):
+    written to a file of the owner's only, since it may hold a password."""
+    return "[client]\n" + "".join(f"{name}={value}\n" for name, value in options.items())
+
+
+def fetch_binlogs(defaults_file: str, names: list[str], result_dir: str) -> list[str]:
+    """Copy closed binary log files from the server, byte for byte, over the replication protocol."""
+    return ["mariadb-binlog", f"--defaults-extra-file={defaults_file}", "--read-from-remote-server", "--raw",
+            f"--result-file={result_dir}/", *names]
+
+
+def replay_binlogs(files: list[str], start_position: int, stop_time: str) -> list[str]:
+    """The SQL of the binary logs from a position in the first file up to (not including) the first event
+    of `stop_time` (the host's local time: run it with TZ=UTC)."""
+    return ["mariadb-binlog", f"--start-position={start_position}", f"--stop-datetime={stop_time}", *files]
+
+
+def sql_client(defaults_file: str) -> list[str]:
+    return ["mariadb", f"--defaults-extra-file={defaults_file}", "--binary-mode"]
+
+
+def binlog_point(log: str) -> tuple[str | None, int | None]:
+    """Where the copy's data ends in the server's binary log, as mariadb-backup reports it."""
+    match = _BINLOG_POINT.search(log)
+    return (match.group(1), int(match.group(2))) if match else (None, None)
+
+
+def stream(argv: list[str], sink: BinaryIO, log_path: str, progress: Callable[[int], None]) -> str:
+    """Run a command whose standard output is the backup, into `sink`; what it logged."""
+    with open(log_path, "wb") as log, subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=log,
+                                                       stdin=subprocess.DEVNULL) as process:
+        assert process.stdout is not None
+        copied = 0
+        while chunk := process.stdout.read(CHUNK):
+            sink.write(chunk)
+            copied += len(chunk)
+            progress(copied)
+    logged = open(log_path, encoding="utf-8", errors="replace").read()  # noqa: SIM115 - small, read once
+    if process.returncode != 0:
+        raise DriverError(f"the backup failed: {_last_line(logged)}")
+    return logged
+
+
+def run(argv: list[str], source: BinaryIO | None = None) -> None:
+    result = subprocess.run(argv, stdin=source if source is not None else subprocess.DEVNULL,
+                            capture_output=True, check=False)
+    if result.returncode != 0:
+        raise DriverError(f"{argv[0]} failed: {_last_line(result.stderr.decode(errors='replace'))}")
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1][-300:] if lines else "no message"
