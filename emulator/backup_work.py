@@ -178,19 +178,22 @@ def forget(ctx: Context, resource_id: str, keep_latest: bool = False) -> None:
 
 
 def expire(ctx: Context, instance: Instance) -> None:
-    """Retention: automated snapshots older than BackupRetentionPeriod days go, and the archived logs
-    that no remaining snapshot can be replayed from."""
+    """Retention: the instance stays restorable to any time in the last BackupRetentionPeriod days, so the
+    newest automated snapshot from before then is kept (it is where such a restore starts) and older ones
+    go, with the archived logs that no remaining snapshot is replayed from."""
     if instance.retention == 0:
         forget(ctx, instance.resource_id)
         return
-    oldest = ctx.clock.now() - timedelta(days=instance.retention)
-    kept = []
-    for found in ctx.store.list_snapshots(instance_resource_ids=[instance.resource_id], types=["automated"]):
-        if found.created_at < oldest and ctx.store.remove_snapshot(found.identifier) is not None:
-            ctx.backups.delete(found.storage_key)
-        elif found.binlog_file:
-            kept.append(found.binlog_file)
-    drop_binlogs(ctx, instance.resource_id, min(kept) if kept else None)
+    cutoff = ctx.clock.now() - timedelta(days=instance.retention)
+    found = ctx.store.list_snapshots(instance_resource_ids=[instance.resource_id], types=["automated"],
+                                     statuses=["available"])
+    older = sorted((snapshot for snapshot in found if snapshot.created_at < cutoff), key=lambda s: s.created_at)
+    for snapshot in older[:-1]:
+        if ctx.store.remove_snapshot(snapshot.identifier) is not None:
+            ctx.backups.delete(snapshot.storage_key)
+    kept = [snapshot.binlog_file for snapshot in found if snapshot not in older[:-1] and snapshot.binlog_file]
+    if kept:
+        drop_binlogs(ctx, instance.resource_id, min(kept))
 
 
 def drop_binlogs(ctx: Context, resource_id: str, before: str | None) -> None:

@@ -1,0 +1,171 @@
+"""Snapshots and point-in-time restore hold exactly the data a MySQL client committed: restored rows are
+read back through the new instance's endpoint. Only the process driver so far: guests' hot backups are
+not built yet (docs/backups.md)."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.emulator_process import wait_for
+from tests.integration.instances import describe, wait_status
+from tests.mysql_client import read_rows, write_rows
+from tests.together import all_at_once
+
+pytestmark = pytest.mark.mariadb
+PASSWORD = "Backup-pass-1"
+
+
+def create(client, identifier, **extra):
+    return client.create_db_instance(
+        DBInstanceIdentifier=identifier, DBInstanceClass="db.t3.micro", Engine="mariadb", AllocatedStorage=20,
+        MasterUsername="master", MasterUserPassword=PASSWORD, DBName="app", **extra,
+    )["DBInstance"]
+
+
+def snapshots(client, **fields):
+    return client.describe_db_snapshots(**fields)["DBSnapshots"]
+
+
+def wait_snapshot(client, name):
+    return wait_for(lambda: (found := snapshots(client, DBSnapshotIdentifier=name)[0])["Status"] == "available"
+                    and found, 60, f"snapshot {name}")
+
+
+def next_second() -> datetime:
+    """The next whole second, once it has come: binary log events carry whole seconds, so a row written
+    from then on is after it, and every row written before is before it."""
+    moment = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
+    wait_for(lambda: datetime.now(UTC) >= moment, 3, "the next second")
+    return moment
+
+
+def error_code(call, **fields):
+    with pytest.raises(ClientError) as caught:
+        call(**fields)
+    return caught.value.response["Error"]["Code"]
+
+
+def test_snapshots_and_point_in_time_restore_give_back_exactly_the_committed_rows(emulator_factory, rds_client):
+    emulator = emulator_factory("process", None, "--archive-seconds", "1")
+    client = rds_client(emulator)
+    create(client, "source")
+    endpoint = wait_status(client, "source", "available")["Endpoint"]
+    first, = snapshots(client, DBInstanceIdentifier="source", SnapshotType="automated")
+    assert first["Status"] == "available" and first["PercentProgress"] == 100
+    assert first["DBSnapshotIdentifier"].startswith("rds:source-")
+    write_rows(endpoint, "master", PASSWORD, "app", ["in-snapshot"])
+    made = client.create_db_snapshot(DBInstanceIdentifier="source", DBSnapshotIdentifier="manual-1",
+                                     Tags=[{"Key": "team", "Value": "db"}])["DBSnapshot"]
+    assert made["Status"] == "creating" and made["SnapshotType"] == "manual"
+    assert wait_snapshot(client, "manual-1")["TagList"] == [{"Key": "team", "Value": "db"}]
+    write_rows(endpoint, "master", PASSWORD, "app", ["before-cut"])
+    cut = next_second()
+    write_rows(endpoint, "master", PASSWORD, "app", ["after-cut"])
+    wait_for(lambda: describe(client, "source").get("LatestRestorableTime", cut) > cut + timedelta(seconds=1),
+             30, "the logs after the cut to be archived")
+
+    client.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="from-snap", DBSnapshotIdentifier="manual-1")
+    client.restore_db_instance_to_point_in_time(SourceDBInstanceIdentifier="source",
+                                                TargetDBInstanceIdentifier="at-cut", RestoreTime=cut)
+    restored = wait_status(client, "from-snap", "available")
+    assert read_rows(restored["Endpoint"], "master", PASSWORD, "app") == ["in-snapshot"]
+    at_cut = wait_status(client, "at-cut", "available")
+    assert read_rows(at_cut["Endpoint"], "master", PASSWORD, "app") == ["in-snapshot", "before-cut"]
+    assert at_cut["MasterUsername"] == "master" and at_cut["DBInstanceClass"] == "db.t3.micro"
+
+    messages = {(e["SourceIdentifier"], e["Message"]) for e in client.describe_events(Duration=60)["Events"]}
+    assert {("from-snap", "Restored from snapshot manual-1"), ("at-cut", "Restored from DB instance source to at-cut"),
+            ("manual-1", "Creating manual snapshot"), ("manual-1", "Manual snapshot created"),
+            ("source", "Backing up DB instance"), ("source", "Finished DB Instance backup")} <= messages
+
+
+def test_restore_to_the_latest_restorable_time_and_outside_the_window(emulator_factory, rds_client):
+    emulator = emulator_factory("process", None, "--archive-seconds", "1")
+    client = rds_client(emulator)
+    create(client, "source")
+    create(client, "no-backups", BackupRetentionPeriod=0)
+    endpoint = wait_status(client, "source", "available")["Endpoint"]
+    write_rows(endpoint, "master", PASSWORD, "app", ["one", "two"])
+    written = next_second()
+    wait_for(lambda: describe(client, "source").get("LatestRestorableTime", written) > written, 30, "archived")
+    latest = describe(client, "source")["LatestRestorableTime"]
+    assert datetime.now(UTC) - latest < timedelta(minutes=5)
+
+    future = datetime.now(UTC) + timedelta(hours=1)
+    assert error_code(client.restore_db_instance_to_point_in_time, SourceDBInstanceIdentifier="source",
+                      TargetDBInstanceIdentifier="too-late", RestoreTime=future) == "InvalidRestoreFault"
+    assert error_code(client.restore_db_instance_to_point_in_time, SourceDBInstanceIdentifier="source",
+                      TargetDBInstanceIdentifier="too-early", RestoreTime=datetime(2020, 1, 1, tzinfo=UTC),
+                      ) == "InvalidRestoreFault"
+    assert error_code(client.restore_db_instance_to_point_in_time, SourceDBInstanceIdentifier="source",
+                      TargetDBInstanceIdentifier="both", RestoreTime=latest, UseLatestRestorableTime=True,
+                      ) == "InvalidParameterCombination"
+    wait_status(client, "no-backups", "available")
+    assert "LatestRestorableTime" not in describe(client, "no-backups")
+    assert error_code(client.restore_db_instance_to_point_in_time, SourceDBInstanceIdentifier="no-backups",
+                      TargetDBInstanceIdentifier="nothing", UseLatestRestorableTime=True,
+                      ) == "PointInTimeRestoreNotEnabled"
+
+    client.restore_db_instance_to_point_in_time(SourceDBInstanceIdentifier="source",
+                                                TargetDBInstanceIdentifier="latest", UseLatestRestorableTime=True)
+    restored = wait_status(client, "latest", "available")
+    assert read_rows(restored["Endpoint"], "master", PASSWORD, "app") == ["one", "two"]
+
+
+def test_final_snapshot_copy_share_and_delete(emulator_factory, rds_client):
+    emulator = emulator_factory("process", None)
+    client = rds_client(emulator)
+    create(client, "doomed", CopyTagsToSnapshot=True, Tags=[{"Key": "app", "Value": "shop"}],
+           BackupRetentionPeriod=0)
+    endpoint = wait_status(client, "doomed", "available")["Endpoint"]
+    assert snapshots(client, DBInstanceIdentifier="doomed") == []
+    write_rows(endpoint, "master", PASSWORD, "app", ["last words"])
+    client.delete_db_instance(DBInstanceIdentifier="doomed", FinalDBSnapshotIdentifier="doomed-final")
+    wait_for(lambda: not client.describe_db_instances()["DBInstances"], 60, "the instance to be deleted")
+    final = wait_snapshot(client, "doomed-final")
+    assert final["TagList"] == [{"Key": "app", "Value": "shop"}] and final["DBInstanceIdentifier"] == "doomed"
+
+    copied = client.copy_db_snapshot(SourceDBSnapshotIdentifier="doomed-final",
+                                     TargetDBSnapshotIdentifier="kept-copy", CopyTags=True)["DBSnapshot"]
+    assert copied["Status"] == "available" and copied["SourceDBSnapshotIdentifier"] == "doomed-final"
+    assert error_code(client.copy_db_snapshot, SourceDBSnapshotIdentifier="doomed-final",
+                      TargetDBSnapshotIdentifier="kept-copy") == "DBSnapshotAlreadyExists"
+    client.modify_db_snapshot_attribute(DBSnapshotIdentifier="kept-copy", AttributeName="restore",
+                                        ValuesToAdd=["210987654321"])
+    attributes = client.describe_db_snapshot_attributes(DBSnapshotIdentifier="kept-copy")
+    assert attributes["DBSnapshotAttributesResult"]["DBSnapshotAttributes"] == [
+        {"AttributeName": "restore", "AttributeValues": ["210987654321"]}]
+    client.delete_db_snapshot(DBSnapshotIdentifier="doomed-final")
+    assert error_code(client.describe_db_snapshots, DBSnapshotIdentifier="doomed-final") == "DBSnapshotNotFound"
+
+    client.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="revived", DBSnapshotIdentifier="kept-copy")
+    revived = wait_status(client, "revived", "available")
+    assert read_rows(revived["Endpoint"], "master", PASSWORD, "app") == ["last words"]
+    names = [s["DBSnapshotIdentifier"] for s in snapshots(client, SnapshotType="manual")]
+    assert names == ["kept-copy"]
+
+
+def test_snapshots_race_and_refusals(emulator_factory, rds_client):
+    emulator = emulator_factory("process", None)
+    client = rds_client(emulator)
+    create(client, "busy", BackupRetentionPeriod=0)
+    wait_status(client, "busy", "available")
+
+    def take(n):
+        try:
+            client.create_db_snapshot(DBInstanceIdentifier="busy", DBSnapshotIdentifier=f"race-{n}")
+            return "made"
+        except ClientError as error:
+            return error.response["Error"]["Code"]
+
+    outcomes = all_at_once(take, range(8))
+    assert sorted(outcomes) == ["InvalidDBInstanceState"] * 7 + ["made"]
+    assert describe(client, "busy")["DBInstanceStatus"] in ("backing-up", "available")
+    made, = snapshots(client, SnapshotType="manual")
+    wait_snapshot(client, made["DBSnapshotIdentifier"])
+    assert error_code(client.create_db_snapshot, DBInstanceIdentifier="busy",
+                      DBSnapshotIdentifier=made["DBSnapshotIdentifier"]) == "DBSnapshotAlreadyExists"
+    assert error_code(client.create_db_snapshot, DBInstanceIdentifier="busy",
+                      DBSnapshotIdentifier="bad--name") == "InvalidParameterValue"
+    assert error_code(client.delete_db_snapshot, DBSnapshotIdentifier="nope") == "DBSnapshotNotFound"
