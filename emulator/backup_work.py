@@ -125,7 +125,7 @@ def replay(ctx: Context, instance: Instance, source_resource_id: str, snapshot_n
             with ctx.backups.reader(item["storage_key"]) as src, open(path, "wb") as dst:
                 dst.write(src.read())
             files.append(str(path))
-        with _client_file(ctx, instance, work) as options:
+        with client_file(ctx, instance, work) as options:
             _pipe(commands.replay_binlogs(files, found.binlog_position or 4, f"{host_time:%Y-%m-%d %H:%M:%S}"),
                   commands.sql_client(options))
 
@@ -156,7 +156,7 @@ def archive(ctx: Context, instance: Instance) -> None:
     offset = ctx.clock.offset.total_seconds()
     with tempfile.TemporaryDirectory(prefix="binlogs-") as work:
         if wanted:
-            with _client_file(ctx, instance, work) as options:
+            with client_file(ctx, instance, work) as options:
                 _run(commands.fetch_binlogs(options, wanted, work))
         for name in wanted:
             key = f"binlogs/{instance.resource_id}/{name}"
@@ -205,11 +205,12 @@ def drop_binlogs(ctx: Context, resource_id: str, before: str | None) -> None:
 
 
 @contextmanager
-def _client_file(ctx: Context, instance: Instance, work: str) -> Iterator[str]:
+def client_file(ctx: Context, instance: Instance, work: str) -> Iterator[str]:
+    """An option file, the owner's only, that takes the engine's command-line tools to the server."""
     path = pathlib.Path(work) / "client.cnf"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
-        handle.write(commands.client_file(ctx.driver.client_options(ctx.spec(instance))))
+        handle.write(commands.client_file(ctx.driver.client_options(ctx.spec(instance)) or {}))
     try:
         yield str(path)
     finally:

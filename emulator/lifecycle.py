@@ -9,13 +9,13 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from emulator import backup_work, configuration
+from emulator import backup_work, configuration, maintenance
 from emulator.context import Context
 from emulator.drivers import DriverError, HostRefused, ServerSpec
 from emulator.engines import accounts
-from emulator.model.events import RESTORED_FROM_SNAPSHOT, RESTORED_TO_POINT
+from emulator.model.events import RENAMED, RESTORED_FROM_SNAPSHOT, RESTORED_TO_POINT
 from emulator.model.instance import Instance
-from emulator.store import Task
+from emulator.store import NameTaken, Task
 from emulator.tasks import ResourceWork, Retry, Then
 
 log = logging.getLogger(__name__)
@@ -99,6 +99,8 @@ def start(ctx: Context, instance: Instance, task: Task) -> None:
 
 def modify(ctx: Context, instance: Instance, task: Task) -> None:
     changes = task.params
+    if changes.get("identifier", instance.identifier) != instance.identifier:
+        instance = _rename(ctx, instance, changes["identifier"])
     if "allocated_storage" in changes or "iops" in changes:
         ctx.instance_event(instance.identifier, "Applying modification to allocated storage")
         sized = {"allocated_storage": changes.get("allocated_storage", instance.allocated_storage),
@@ -116,10 +118,35 @@ def modify(ctx: Context, instance: Instance, task: Task) -> None:
         if instance.observed == "running":
             reboot(ctx, instance, task)
         ctx.instance_event(instance.identifier, "Finished applying modification to DB instance class")
+    if changes.get("engine_version", instance.engine_version) != instance.engine_version:
+        _upgrade(ctx, instance, changes["engine_version"], task)
     if changes.get("password"):
         with ctx.driver.admin(ctx.spec(instance)) as cursor:
             accounts.set_master_password(cursor, instance.master_username, instance.password_hash)
         ctx.instance_event(instance.identifier, "Reset master credentials")
+
+
+def _rename(ctx: Context, instance: Instance, new: str) -> Instance:
+    """A rename that waited for the maintenance window; another instance may have taken the name since."""
+    try:
+        ctx.store.update_instance(instance.resource_id, identifier=new)
+    except NameTaken:
+        ctx.instance_event(instance.identifier, f"DB instance could not be renamed to {new}: another DB instance "
+                                                "has that name now", "failure")
+        return instance
+    ctx.instance_event(new, RENAMED.format(old=instance.identifier, new=new), "configuration change")
+    return replace(instance, identifier=new)
+
+
+def _upgrade(ctx: Context, instance: Instance, version: str, task: Task) -> None:
+    """The server restarts on the newer binary installed on this host; mariadb-upgrade brings its system
+    tables along."""
+    ctx.instance_event(instance.identifier, "Applying off-line patches to DB instance", "maintenance")
+    if instance.observed == "running":
+        reboot(ctx, instance, task)
+        maintenance.upgrade_tables(ctx, instance)
+    ctx.store.update_instance(instance.resource_id, engine_version=version, maintenance_opt_in=None)
+    ctx.instance_event(instance.identifier, "Finished applying off-line patches to DB instance", "maintenance")
 
 
 def delete(ctx: Context, instance: Instance, task: Task) -> None:

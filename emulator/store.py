@@ -105,6 +105,9 @@ instances = Table(
     Column("logs_rotated_at", UtcDateTime),
     Column("restorable_until", UtcDateTime),
     Column("binlog_mark", JSON),
+    Column("pending", JSON, nullable=False, server_default="{}"),
+    Column("pending_since", UtcDateTime),
+    Column("maintenance_opt_in", String),
     Index("uq_instances_endpoint", "address", "port", unique=True),
 )
 
@@ -526,13 +529,19 @@ class Store:
         except IntegrityError:
             raise NameTaken(values.get("identifier")) from None
 
-    def update_instance_when(self, resource_id: str, observed: Iterable[str], **values: Any) -> bool:
+    def update_instance_when(
+        self, resource_id: str, observed: Iterable[str], defer: tuple[dict[str, Any], datetime] | None = None,
+        **values: Any,
+    ) -> bool:
         """Update the instance only while it has no task under way and its observed state is one of
-        `observed`; False when it had not. NameTaken as update_instance."""
+        `observed`; False when it had not. `defer` (changes, now): the changes join those waiting for the
+        maintenance window. NameTaken as update_instance."""
         idle = ~select(tasks.c.id).where(tasks.c.resource_id == resource_id, tasks.c.state.in_(ACTIVE)).exists()
         try:
             with self._tx() as conn:
                 _check_group(conn, values.get("parameter_group"))
+                if defer:
+                    values |= _deferred(conn, resource_id, *defer)
                 return bool(
                     conn.execute(
                         update(instances)
@@ -561,11 +570,15 @@ class Store:
         observed: Iterable[str] | None = None,
         not_before: datetime | None = None,
         key: str | None = None,
+        take_pending: bool = False,
+        defer: dict[str, Any] | None = None,
         **instance_values: Any,
     ) -> int | None:
         """Queue a task, and apply instance_values, in one transaction. TaskConflict when the resource has a
         task under way; StateConflict when an instance's observed state is not one of `observed`; None
-        (and nothing done) when a task with this key was queued before."""
+        (and nothing done) when a task with this key was queued before. `take_pending`: the changes that
+        waited for the maintenance window become the task's (under its own params); `defer`: these changes
+        join them instead."""
         try:
             with self._tx() as conn:
                 if key is not None and conn.scalar(select(tasks.c.id).where(tasks.c.key == key)) is not None:
@@ -574,6 +587,12 @@ class Store:
                     state = conn.scalar(select(instances.c.observed).where(instances.c.resource_id == resource_id))
                     if state not in set(observed):
                         raise StateConflict(state)
+                if take_pending:
+                    waiting = conn.scalar(select(instances.c.pending).where(instances.c.resource_id == resource_id))
+                    params = {**(waiting or {}), **params}
+                    instance_values |= {"pending": {}, "pending_since": None}
+                if defer:
+                    instance_values |= _deferred(conn, resource_id, defer, now)
                 if instance_values:
                     _check_group(conn, instance_values.get("parameter_group"))
                     conn.execute(
@@ -925,6 +944,16 @@ def _check_group(conn: Connection, name: str | None) -> None:
         return
     if conn.scalar(select(parameter_groups.c.name).where(parameter_groups.c.name == name)) is None:
         raise GroupGone(name)
+
+
+def _deferred(conn: Connection, resource_id: str, changes: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The instance's waiting changes with `changes` joined to them, read and written in one transaction."""
+    row = conn.execute(
+        select(instances.c.pending, instances.c.pending_since).where(instances.c.resource_id == resource_id)
+    ).first()
+    if row is None:
+        return {}
+    return {"pending": {**(row.pending or {}), **changes}, "pending_since": row.pending_since or now}
 
 
 def _set_values(conn: Connection, group: str, values: dict[str, GroupValue]) -> None:

@@ -1,13 +1,13 @@
 """What runs on the clock: the watch over servers (and their parameters), the auto-start of long-stopped
-instances, backup windows, binary log archiving, backup retention, log rotation, event retention."""
+instances, backup and maintenance windows, binary log archiving, backup retention, log rotation, event retention."""
 
 import logging
 
 import pymysql
 
-from emulator import backup_work, configuration, log_rotation
+from emulator import backup_work, configuration, log_rotation, maintenance
 from emulator.context import Context
-from emulator.drivers import DriverError
+from emulator.drivers import DriverError, InsufficientCapacity
 from emulator.model import windows
 from emulator.model.events import RETENTION
 from emulator.model.instance import observed_allowing
@@ -78,6 +78,29 @@ def backup_windows(ctx: Context) -> None:
             pass
 
 
+def maintenance_windows(ctx: Context) -> None:
+    """Each instance's maintenance window applies what waits for it (emulator/maintenance.py), once a
+    window: the task's key names the window. The waiting changes leave the instance as the task is queued,
+    in one transaction, so that none is lost or applied twice."""
+    now = ctx.clock.now()
+    for instance in ctx.store.list_instances():
+        if instance.task is not None or instance.observed != "running":
+            continue
+        found = maintenance.due(ctx, instance, now)
+        if found is None:
+            continue
+        opened, params, take = found
+        new_class = instance.pending.get("instance_class") if take else None
+        try:
+            with ctx.driver.admit(instance.resource_id, new_class or instance.instance_class):
+                ctx.queue("db-instance", instance.resource_id, "modify", params, observed=("running",),
+                          key=f"maintenance:{instance.resource_id}:{opened:%Y-%m-%dT%H:%M}", take_pending=take)
+        except (TaskConflict, StateConflict):
+            pass
+        except InsufficientCapacity as error:
+            log.warning("maintenance of %s waits: %s", instance.identifier, error)
+
+
 def archive_binlogs(ctx: Context) -> None:
     """Close and archive each running instance's binary log, so that it is restorable to about now; and
     keep only the automated backups (and the logs after them) its retention period asks for."""
@@ -94,6 +117,7 @@ def archive_binlogs(ctx: Context) -> None:
 def clock_moved(ctx: Context) -> None:
     """The operator moved the clock: what became due starts now, not at the next tick."""
     backup_windows(ctx)
+    maintenance_windows(ctx)
     ctx.kick()
 
 

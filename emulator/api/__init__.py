@@ -1,9 +1,21 @@
 """The API: one module per resource family; every handler is handler(ctx, request dict) -> result dict."""
 
-from . import engines, events, instances, logs, parameter_groups, restores, snapshots, subnet_groups, tags
+from . import (
+    engines,
+    events,
+    instances,
+    logs,
+    maintenance,
+    parameter_groups,
+    restores,
+    snapshots,
+    subnet_groups,
+    tags,
+)
 
 ACTIONS = {
     "AddTagsToResource": tags.add,
+    "ApplyPendingMaintenanceAction": maintenance.apply,
     "CopyDBParameterGroup": parameter_groups.copy,
     "CopyDBSnapshot": snapshots.copy,
     "CreateDBInstance": instances.create,
@@ -26,6 +38,7 @@ ACTIONS = {
     "DescribeEventCategories": events.describe_categories,
     "DescribeEvents": events.describe,
     "DescribeOrderableDBInstanceOptions": engines.describe_orderable,
+    "DescribePendingMaintenanceActions": maintenance.describe,
     "DownloadDBLogFilePortion": logs.download,
     "ListTagsForResource": tags.list_tags,
     "ModifyDBInstance": instances.modify,

@@ -169,11 +169,9 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     if "DBInstanceClass" in request and request["DBInstanceClass"] != instance.instance_class:
         work["instance_class"] = validation.instance_class(request["DBInstanceClass"])
     _modify_storage(request, instance, work)
-    if work and not now:
-        raise combination(
-            "ApplyImmediately=false would defer " + " and ".join(sorted(work)).replace("_", " ")
-            + " to the maintenance window, which RDS Emulator does not do yet: send ApplyImmediately=true."
-        )
+    deferred: dict[str, Any] = {}
+    if not now:  # class and storage wait for the maintenance window, as on RDS
+        deferred, work = work, {}
     if "MasterUserPassword" in request:
         password = validation.master_password(request["MasterUserPassword"])
         immediate["password_hash"] = native_password_hash(password)
@@ -203,17 +201,24 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
             immediate[column] = request[member]
     if request.get("NewDBInstanceIdentifier"):
         new = validation.identifier(request["NewDBInstanceIdentifier"], "NewDBInstanceIdentifier")
-        if new != instance.identifier:
-            if not now:
-                raise combination("Renaming a DB instance needs ApplyImmediately=true in RDS Emulator.")
+        if new != instance.identifier and not now:
+            if ctx.store.find_instance(new) is not None:
+                raise instance_exists()
+            deferred["identifier"] = new
+        elif new != instance.identifier:
             immediate["identifier"] = new
             events.append(RENAMED.format(old=instance.identifier, new=new))
     tags = ctx.store.tags_for(instance.resource_id)
-    with room(ctx, instance.resource_id, work.get("instance_class")):
-        kind = _apply(ctx, instance, work, immediate, events)
+    # a change with ApplyImmediately=true takes the waiting ones with it
+    take = bool(now and instance.pending)
+    new_class = work.get("instance_class") or (instance.pending.get("instance_class") if take else None)
+    with room(ctx, instance.resource_id, new_class):
+        kind = _apply(ctx, instance, work, immediate, events, deferred, take)
     if immediate.get("retention") == 0 and instance.retention != 0:
         backup_work.forget(ctx, instance.resource_id)
-    changed = replace(instance, **immediate, task=kind, task_params=work if kind else None)
+    pending = {} if take else {**instance.pending, **deferred}
+    changed = replace(instance, **immediate, pending=pending, task=kind,
+                      task_params={**instance.pending, **work} if kind else None)
     return {"DBInstance": wire(ctx, changed, tags)}
 
 
@@ -329,11 +334,13 @@ def _queue(ctx: Context, instance: Instance, action: str) -> dict[str, Any]:
     return {"DBInstance": wire(ctx, replace(instance, task=action), tags)}
 
 
-def _queue_task(ctx: Context, instance: Instance, action: str, kind: str, params: dict, immediate: dict) -> None:
+def _queue_task(ctx: Context, instance: Instance, action: str, kind: str, params: dict, immediate: dict,
+                **options: Any) -> None:
     """The store checks the instance's state and that no task is under way, as it queues: of two requests
     racing for one instance, one wins and the other is told the instance's state, as RDS tells it."""
     try:
-        ctx.queue("db-instance", instance.resource_id, kind, params, observed=observed_allowing(action), **immediate)
+        ctx.queue("db-instance", instance.resource_id, kind, params, observed=observed_allowing(action),
+                  **options, **immediate)
     except (TaskConflict, StateConflict):
         _refuse(ctx, instance, action)
     except NameTaken:
@@ -349,16 +356,19 @@ def _refuse(ctx: Context, instance: Instance, action: str) -> None:
     raise RdsError("InvalidDBInstanceState", not_allowed_message(action, instance.identifier, current.status))
 
 
-def _apply(ctx: Context, instance: Instance, work: dict, immediate: dict, events: list[str]) -> str | None:
-    """Immediate changes and the task that carries out the rest, in one transaction; the task's kind."""
+def _apply(ctx: Context, instance: Instance, work: dict, immediate: dict, events: list[str], deferred: dict,
+           take: bool) -> str | None:
+    """Immediate changes, those deferred to the maintenance window, and the task that carries out the rest
+    (with the waiting changes, when `take`), in one transaction; the task's kind."""
     kind = None
-    if work:
-        kind = "reset-credentials" if set(work) == {"password"} else "modify"
-        _queue_task(ctx, instance, "modify", kind, work, immediate)
-    elif immediate:
+    if work or take:
+        kind = "reset-credentials" if set(work) == {"password"} and not take else "modify"
+        _queue_task(ctx, instance, "modify", kind, work, immediate, take_pending=take, defer=deferred or None)
+    elif immediate or deferred:
         try:
             changed = ctx.store.update_instance_when(
-                instance.resource_id, observed_allowing("modify"), **immediate
+                instance.resource_id, observed_allowing("modify"),
+                defer=(deferred, ctx.clock.now()) if deferred else None, **immediate
             )
         except NameTaken:
             raise instance_exists() from None

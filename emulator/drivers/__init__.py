@@ -114,9 +114,10 @@ class Driver(Protocol):
         """Make the server's storage from a backup (what `backup` wrote) instead of an empty server; the
         next provision starts it. Does nothing to a server already provisioned."""
 
-    def client_options(self, spec: ServerSpec) -> dict[str, str]:
+    def client_options(self, spec: ServerSpec) -> dict[str, str] | None:
         """Options of a [client] option-file group that let the engine's command-line tools (the mariadb
-        client, mariadb-binlog) reach the running server as an administrator, from this host."""
+        client, mariadb-binlog) reach the running server as an administrator, from this host; None when
+        there is no server to reach."""
 
     def configure(self, spec: ServerSpec) -> None:
         """Write the server's configuration (spec.parameters included); it takes effect at its next start."""

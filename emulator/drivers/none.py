@@ -39,8 +39,8 @@ class NoServerDriver:
     def seed(self, spec: ServerSpec, source: BinaryIO) -> None:
         pass
 
-    def client_options(self, spec: ServerSpec) -> dict[str, str]:
-        return {}
+    def client_options(self, spec: ServerSpec) -> dict[str, str] | None:
+        return None
 
     def configure(self, spec: ServerSpec) -> None:
         pass

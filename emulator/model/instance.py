@@ -105,6 +105,12 @@ class Instance:
     # where the server's binary log stood when it was last closed: {"file": ..., "position": ...}.
     restorable_until: datetime | None = None
     binlog_mark: dict[str, Any] | None = None
+    # Changes asked for with ApplyImmediately=false (the modify task's params), waiting for the maintenance
+    # window that opens after `pending_since`; and the user's choice for the pending maintenance action
+    # (ApplyPendingMaintenanceAction's next-maintenance), if any.
+    pending: dict[str, Any] = field(default_factory=dict)
+    pending_since: datetime | None = None
+    maintenance_opt_in: str | None = None
     # the kind and parameters of the task under way, joined from the tasks table; not columns
     task: str | None = field(default=None, compare=False)
     task_params: dict[str, Any] | None = field(default=None, compare=False)
@@ -124,13 +130,17 @@ class Instance:
 
     @property
     def pending_modified_values(self) -> dict[str, Any]:
-        """What a modification under way will change, as RDS shows it until it is applied."""
-        params = self.task_params or {}
+        """What a modification under way, or waiting for the maintenance window, will change, as RDS shows
+        it until it is applied."""
+        params = {**self.pending, **(self.task_params or {})} if self.task in ("modify", "reset-credentials", None) \
+            else self.pending
         return {
             "DBInstanceClass": params.get("instance_class"),
             "AllocatedStorage": params.get("allocated_storage"),
             "Iops": params.get("iops"),
             "StorageThroughput": params.get("storage_throughput"),
+            "DBInstanceIdentifier": params.get("identifier"),
+            "EngineVersion": params.get("engine_version"),
             "MasterUserPassword": "****" if params.get("password") else None,
         }
 

@@ -1,5 +1,5 @@
-"""Snapshots (manual and automated), archived binary logs, how far each instance can be restored, and the
-emulator's clock offset."""
+"""Snapshots (manual and automated), archived binary logs, how far each instance can be restored, the
+changes each instance waits to apply in its maintenance window, and the emulator's clock offset."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -56,3 +56,6 @@ def upgrade() -> None:
     with op.batch_alter_table("instances") as batch:
         batch.add_column(sa.Column("restorable_until", sa.DateTime))
         batch.add_column(sa.Column("binlog_mark", sa.JSON))
+        batch.add_column(sa.Column("pending", sa.JSON, nullable=False, server_default="{}"))
+        batch.add_column(sa.Column("pending_since", sa.DateTime))
+        batch.add_column(sa.Column("maintenance_opt_in", sa.String))

@@ -1,0 +1,64 @@
+"""Pending maintenance actions: DescribePendingMaintenanceActions and ApplyPendingMaintenanceAction."""
+
+from typing import Any
+
+from emulator import maintenance
+from emulator.context import Context
+from emulator.model import arn
+from emulator.model.instance import Instance, observed_allowing
+from emulator.protocol.errors import RdsError, invalid, shown
+from emulator.store import StateConflict, TaskConflict
+
+from . import instances
+from .paging import page_sequence
+
+FILTERS = ("db-instance-id",)
+
+
+def describe(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
+    found = ctx.store.list_instances()
+    if request.get("ResourceIdentifier"):
+        found = [_by_arn(ctx, request["ResourceIdentifier"])]
+    for item in request.get("Filters", []):
+        if item["Name"] not in FILTERS:
+            raise invalid(f"Unrecognized filter name: {shown(item['Name'])}")
+        names = {instances.name_of(value) for value in item["Values"]}
+        found = [instance for instance in found if instance.identifier in names]
+    listed = [(instance, actions) for instance in found if (actions := maintenance.actions(ctx, instance))]
+    shown_page, marker = page_sequence(listed, request)
+    return {"PendingMaintenanceActions": [_wire(ctx, instance, actions) for instance, actions in shown_page],
+            "Marker": marker}
+
+
+def apply(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
+    instance = _by_arn(ctx, request["ResourceIdentifier"])
+    action, opt_in = request["ApplyAction"], request["OptInType"]
+    if opt_in not in maintenance.OPT_IN_TYPES:
+        raise invalid(f"Invalid OptInType {shown(opt_in)}: choose one of {', '.join(maintenance.OPT_IN_TYPES)}.")
+    target = maintenance.upgrade_to(ctx, instance)
+    if action != maintenance.UPGRADE or target is None:
+        raise RdsError("InvalidParameterValue",
+                       f"There is no pending maintenance action {shown(action)} for DB instance {instance.identifier}.")
+    if opt_in == "immediate":
+        try:
+            ctx.queue("db-instance", instance.resource_id, "modify", {"engine_version": target},
+                      observed=observed_allowing("modify"), maintenance_opt_in="immediate")
+        except (TaskConflict, StateConflict):
+            raise RdsError("InvalidDBInstanceState", f"Instance {instance.identifier} is not in available state.") \
+                from None
+    else:
+        choice = "next-maintenance" if opt_in == "next-maintenance" else None
+        ctx.store.update_instance(instance.resource_id, maintenance_opt_in=choice)
+    current = ctx.store.get_instance(instance.resource_id) or instance
+    return {"ResourcePendingMaintenanceActions": _wire(ctx, current, maintenance.actions(ctx, current))}
+
+
+def _by_arn(ctx: Context, value: str) -> Instance:
+    kind, name = arn.parse(value)
+    if kind != "db":
+        raise RdsError("ResourceNotFoundFault", f"The resource {shown(value)} has no pending maintenance actions.")
+    return instances.existing(ctx, name)
+
+
+def _wire(ctx: Context, instance: Instance, actions: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"ResourceIdentifier": ctx.instance_arn(instance.identifier), "PendingMaintenanceActionDetails": actions}

@@ -1,0 +1,86 @@
+"""The maintenance window: what an instance waits to have done in it, and when that is due.
+
+Two kinds of work wait for the window: modifications sent with ApplyImmediately=false (the instance's
+`pending` changes), and the maintenance actions the emulator can really perform: `db-upgrade` when the
+server installed on this host is newer than the version an instance was created with (its next start runs
+the newer server; mariadb-upgrade then brings its system tables along).
+"""
+
+import subprocess
+import tempfile
+from datetime import datetime, timedelta
+from typing import Any
+
+from emulator import backup_work
+from emulator.context import Context
+from emulator.drivers import DriverError
+from emulator.model import catalogue, windows
+from emulator.model.instance import Instance
+
+UPGRADE = "db-upgrade"
+OPT_IN_TYPES = ("immediate", "next-maintenance", "undo-opt-in")
+
+
+def upgrade_to(ctx: Context, instance: Instance) -> str | None:
+    """The version a db-upgrade would take the instance to, if there is one."""
+    offered = catalogue.engine_version(instance.engine, ctx.server).version
+    return offered if _newer(offered, instance.engine_version) else None
+
+
+def actions(ctx: Context, instance: Instance) -> list[dict[str, Any]]:
+    """The instance's pending maintenance actions, as DescribePendingMaintenanceActions shows them."""
+    target = upgrade_to(ctx, instance)
+    if target is None:
+        return []
+    scheduled = instance.maintenance_opt_in == "next-maintenance" or instance.auto_minor_version_upgrade
+    return [{
+        "Action": UPGRADE,
+        "OptInStatus": instance.maintenance_opt_in or "pending",
+        "CurrentApplyDate": next_window(instance, ctx.clock.now()) if scheduled else None,
+        "AutoAppliedAfterDate": None,
+        "ForcedApplyDate": None,
+        "Description": f"Minor version upgrade to {target}",
+    }]
+
+
+def upgrade_tables(ctx: Context, instance: Instance) -> None:
+    """mariadb-upgrade on the restarted server: its system tables as the newer server wants them."""
+    if ctx.driver.client_options(ctx.spec(instance)) is None:
+        return
+    with tempfile.TemporaryDirectory(prefix="upgrade-") as work, \
+            backup_work.client_file(ctx, instance, work) as options:
+        result = subprocess.run(["mariadb-upgrade", f"--defaults-extra-file={options}", "--silent"],
+                                capture_output=True, check=False)
+    if result.returncode != 0:
+        raise DriverError(f"mariadb-upgrade failed: {result.stderr.decode(errors='replace').strip()[-300:]}")
+
+
+def next_window(instance: Instance, now: datetime) -> datetime:
+    return windows.last_maintenance_start(instance.maintenance_window, now) + timedelta(weeks=1)
+
+
+def due(ctx: Context, instance: Instance, now: datetime) -> tuple[datetime, dict[str, Any], bool] | None:
+    """What the instance's maintenance window has to do now: (when the window opened, the modify task's
+    own params, whether the waiting changes go with it); None when nothing is due. Waiting changes are due
+    in the first window that opened after they were asked for, even one that opened while the emulator was
+    down; an upgrade only while a window is open (or at once, when asked for with `immediate`)."""
+    opened = windows.last_maintenance_start(instance.maintenance_window, now)
+    take = bool(instance.pending) and instance.pending_since is not None and instance.pending_since < opened
+    params: dict[str, Any] = {}
+    target = upgrade_to(ctx, instance)
+    wanted = instance.maintenance_opt_in == "next-maintenance" or instance.auto_minor_version_upgrade
+    if target and wanted and now < opened + window_length(instance):
+        params["engine_version"] = target
+    return (opened, params, take) if take or params else None
+
+
+def window_length(instance: Instance) -> timedelta:
+    start, end = windows.parse_maintenance(instance.maintenance_window)
+    return timedelta(minutes=(end - start) % windows.WEEK_MINUTES)
+
+
+def _newer(version: str, than: str) -> bool:
+    def parts(text: str) -> tuple[int, ...]:
+        return tuple(int(part) for part in text.split(".") if part.isdigit())
+
+    return parts(version) > parts(than)
