@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from emulator.context import Context
-from emulator.drivers import DriverError
+from emulator.drivers import DriverError, ServerSpec
 from emulator.engines import backup as commands
 from emulator.model.events import SNAPSHOT_EVENTS
 from emulator.model.instance import Instance
@@ -96,13 +96,13 @@ def snapshot_event(ctx: Context, name: str, message: str) -> None:
     ctx.event("db-snapshot", name, ctx.arn("snapshot", name), message, SNAPSHOT_EVENTS[message])
 
 
-def seed(ctx: Context, instance: Instance, snapshot_name: str) -> None:
+def seed(ctx: Context, spec: ServerSpec, snapshot_name: str) -> None:
     """A new instance's storage from a snapshot."""
     found = ctx.store.get_snapshot(snapshot_name)
     if found is None or found.status != "available":
         raise DriverError(f"the snapshot {snapshot_name} was deleted before the restore could read it")
     with ctx.backups.reader(found.storage_key) as source:
-        ctx.driver.seed(ctx.spec(instance), source)
+        ctx.driver.seed(spec, source)
 
 
 def replay(ctx: Context, instance: Instance, source_resource_id: str, snapshot_name: str, until: datetime) -> None:

@@ -35,8 +35,12 @@ def create(ctx: Context, instance: Instance, task: Task) -> Then | None:
 def restore(ctx: Context, instance: Instance, task: Task) -> Then | None:
     """A new instance from a snapshot, and for a point-in-time restore the source's logs up to its time."""
     params = task.params
-    backup_work.seed(ctx, instance, params["snapshot"])
-    if not _bring_up(ctx, instance):
+
+    def seeded_then_started(spec: ServerSpec) -> None:
+        backup_work.seed(ctx, spec, params["snapshot"])
+        ctx.driver.provision(spec)
+
+    if not _bring_up(ctx, instance, seeded_then_started):
         return None
     if params.get("until"):
         until = datetime.fromisoformat(params["until"])

@@ -1,22 +1,27 @@
 """The libvirt domain XML of a guest, from a plain description of it: this module only formats. QEMU loads
 the kernel and initramfs directly (PVH), the disk is the instance's qcow2 overlay, the per-instance files
 (my.cnf, first-boot SQL) reach the guest through fw_cfg, and the network is either QEMU's user mode with one
-port forwarded from the host's loopback, or a bridge with a static address (the 2013 recipe's br0)."""
+port forwarded from the host's loopback (and one for backup jobs), or a bridge with a static address (the 2013
+recipe's br0)."""
 
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
 QEMU_NS = "http://libvirt.org/schemas/domain/qemu/1.0"
+# Where the guest's rds-job listens for the emulator's backups and restores.
+JOB_PORT = 3307
 # Our element in a domain's <metadata>: which DB instance the guest is, for operators and for the emulator.
 METADATA_NS = "https://github.com/rds-emulator/rds-emulator/guest/1"
 
 
 @dataclass(frozen=True)
 class UserNetwork:
-    """QEMU's user-mode network: the guest sees only the forward from host:port to its port 3306."""
+    """QEMU's user-mode network: the guest sees only the forwards from host:port to its port 3306 and from
+    host:job_port to its job port (backups and restores: rds-job)."""
 
     host: str
     port: int
+    job_port: int
     guest_address: str = "10.0.2.15/24"
     gateway: str = "10.0.2.2"
     nameserver: str = "10.0.2.3"
@@ -122,7 +127,8 @@ def domain_xml(guest: Guest) -> str:
         # own (libvirt hands out the low ones and does not know of this device)
         net = guest.network
         arguments = ET.SubElement(domain, f"{{{QEMU_NS}}}commandline")
-        values = ["-netdev", f"user,id=n0,restrict=on,hostfwd=tcp:{net.host}:{net.port}-:3306",
+        forwards = f"hostfwd=tcp:{net.host}:{net.port}-:3306,hostfwd=tcp:{net.host}:{net.job_port}-:{JOB_PORT}"
+        values = ["-netdev", f"user,id=n0,restrict=on,{forwards}",
                   "-device", "virtio-net-pci,netdev=n0,romfile=,addr=0x10"]
         if guest.incoming:
             values += ["-incoming", f"unix:{guest.incoming}"]

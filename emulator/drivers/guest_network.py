@@ -6,13 +6,16 @@ endpoint decides between creates racing for one."""
 import ipaddress
 import pathlib
 import secrets
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from . import local_endpoints
-from .domain import BridgeNetwork, UserNetwork
+from . import bindable, local_endpoints
+from .domain import JOB_PORT, BridgeNetwork, UserNetwork
 
 MYSQL_PORT = 3306
+# Where user-mode guests' job ports are forwarded from, apart from instances' ports (PORT_RANGE).
+JOB_PORTS = range(20000, 30000)
 
 
 @dataclass(frozen=True)
@@ -47,11 +50,29 @@ class BridgePool:
 
 
 class UserMode:
+    def __init__(self) -> None:
+        self._choosing = threading.Lock()
+
     def endpoints(self, host: str, requested: int | None, taken: set[tuple[str, int]]) -> Iterable[tuple[str, int]]:
         return local_endpoints(host, requested, taken)
 
     def network(self, address: str, port: int, home: pathlib.Path) -> UserNetwork:
-        return UserNetwork(address, port)
+        return UserNetwork(address, port, self._job_port(address, home))
+
+    def job_endpoint(self, address: str, home: pathlib.Path) -> tuple[str, int]:
+        return address, self._job_port(address, home)
+
+    def _job_port(self, address: str, home: pathlib.Path) -> int:
+        """The host's port forwarded to the guest's job port: chosen once among those no other guest of
+        this driver kept, then kept in its home."""
+        kept = home / "job-port"
+        with self._choosing:
+            if not kept.exists():
+                taken = {path.read_text().strip() for path in home.parent.glob("*/job-port")}
+                port = next(port for port in JOB_PORTS if str(port) not in taken and bindable(address, port))
+                home.mkdir(parents=True, exist_ok=True)
+                kept.write_text(f"{port}\n")
+            return int(kept.read_text())
 
     def guest_port(self, port: int) -> int:
         return MYSQL_PORT  # what the host's port is forwarded to
@@ -74,6 +95,9 @@ class BridgeMode:
 
     def guest_port(self, port: int) -> int:
         return port  # the guest's server listens on its own address, on the instance's port
+
+    def job_endpoint(self, address: str, home: pathlib.Path) -> tuple[str, int]:
+        return address, JOB_PORT
 
 
 def mac(home: pathlib.Path) -> str:

@@ -18,6 +18,7 @@ import os
 import pathlib
 import secrets
 import shutil
+import socket
 import subprocess
 import tempfile
 import threading
@@ -31,6 +32,7 @@ from typing import BinaryIO
 import libvirt
 import pymysql
 
+from emulator.engines import backup
 from emulator.engines import server as engine
 from emulator.images import build
 
@@ -61,8 +63,13 @@ STOP_TIMEOUT = 60.0
 POLL = 0.1
 # The class whose guests start from the saved template (other sizes boot: a saved state has one memory size).
 TEMPLATE_CLASS = "db.t3.micro"
-# Hot backups run inside the guest (mariadb-backup streamed out over a virtio port): not built yet.
-GUEST_BACKUPS = "snapshots and point-in-time restore of libvirt guests are not built yet (docs/backups.md)"
+# How far a guest's clock may be off the host's before it is set (seconds).
+CLOCK_TOLERANCE = 0.005
+CLOCK_ROUNDS = 3
+# How long a backup job may be silent before we give up on it (seconds): preparing a large restore is.
+JOB_TIMEOUT = 600.0
+# What a backup holds beyond the tables' data: system tablespace, redo log, the mysql schema's files.
+BACKUP_OVERHEAD = 40 * 2**20
 # The DB log files' virtio ports, and the host files QEMU appends what arrives to (the guest's init drains
 # /run/rds/logs/<name without "rds.">.log into each).
 LOG_PORTS = {"rds.error": "error.log", "rds.slowquery": "slowquery.log", "rds.general": "general.log"}
@@ -128,6 +135,7 @@ class LibvirtDriver:
                 try:
                     self._restore(spec, warm)
                     marker.touch()
+                    self._keep_time(spec)
                     return
                 except DriverError as error:
                     log.warning("guest %s could not start from the saved template (%s): booting it instead",
@@ -155,13 +163,84 @@ class LibvirtDriver:
         self._until_forgotten(spec)
 
     def backup(self, spec: ServerSpec, sink: BinaryIO, progress: Callable[[float], None]) -> BinlogPoint:
-        raise DriverError(GUEST_BACKUPS)
+        """mariadb-backup runs inside the guest (rds-job) and streams to us over the job port; a second
+        connection tells how it went."""
+        with self.admin(spec) as cursor:
+            cursor.execute("SELECT COALESCE(SUM(data_length + index_length), 0) FROM information_schema.tables")
+            estimate = int(cursor.fetchone()[0]) + BACKUP_OVERHEAD
+        token = self._job_token(spec)
+        with self._job(spec, token, "backup") as conn:
+            copied = 0
+            while chunk := conn.recv(backup.CHUNK):
+                sink.write(chunk)
+                copied += len(chunk)
+                progress(min(copied / estimate, 0.99))
+        with self._job(spec, token, "status") as conn:
+            logged = _job_answer(conn, "backup")
+        return backup.binlog_point(logged)
 
     def seed(self, spec: ServerSpec, source: BinaryIO) -> None:
-        raise DriverError(GUEST_BACKUPS)
+        """The guest starts with an empty server, the backup streams in over the job port and is prepared
+        beside its data directory, and its server restarts on it (with this guest's administrator)."""
+        home = self._home(spec)
+        if (home / "seeded").exists():
+            return
+        self.provision(spec)
+        with self._job(spec, self._job_token(spec), "restore") as conn:
+            while chunk := source.read(backup.CHUNK):
+                conn.sendall(chunk)
+            conn.shutdown(socket.SHUT_WR)
+            _job_answer(conn, "restore")
+        with self.admin(spec) as cursor:
+            cursor.execute("SELECT %s INTO DUMPFILE %s",
+                           (_admin_sql(self._password(spec)), f"/run/rds/admin-{time.time_ns()}.sql"))
+        self.restart(spec)
+        (home / "seeded").touch()
 
     def client_options(self, spec: ServerSpec) -> dict[str, str]:
-        raise DriverError(GUEST_BACKUPS)
+        return {"host": spec.host, "port": str(spec.port), "user": ADMIN, "password": self._password(spec)}
+
+    def _keep_time(self, spec: ServerSpec) -> None:
+        """Bring the guest's clock to the host's, to within a few milliseconds: a guest's clock starts from
+        a whole second (its RTC, or the time it was given after a restore from the template), and its server
+        stamps the binary log with it, which point-in-time restore reads by the second."""
+        try:
+            for _ in range(CLOCK_ROUNDS):  # setting it takes a few ms itself: a second round takes those off
+                offset = self._clock_offset(spec)
+                if abs(offset) <= CLOCK_TOLERANCE:
+                    return
+                with self._job(spec, self._job_token(spec), f"clock {-offset:+.6f}") as conn:
+                    _job_answer(conn, "clock setting")
+                log.info("guest %s's clock was %+.3f s off the host's: set", spec.identifier, offset)
+        except (DriverError, OSError, pymysql.MySQLError) as error:
+            log.warning("guest %s's clock could not be set: %s", spec.identifier, error)
+
+    def _clock_offset(self, spec: ServerSpec) -> float:
+        """The guest's clock minus the host's, seconds, measured over SQL (half a round trip is the error)."""
+        with self.admin(spec) as cursor:
+            before = time.time()
+            cursor.execute("SELECT UNIX_TIMESTAMP(NOW(6))")
+            guest = float(cursor.fetchone()[0])
+            after = time.time()
+        return guest - (before + after) / 2
+
+    def _job_token(self, spec: ServerSpec) -> str:
+        """A token for the guest's rds-job, left in the guest over SQL: only who can do that may ask."""
+        token = secrets.token_hex(16)
+        with self.admin(spec) as cursor:
+            cursor.execute("SELECT %s INTO DUMPFILE %s", (token + "\n", f"/run/rds/job-{time.time_ns()}"))
+        return token
+
+    @contextmanager
+    def _job(self, spec: ServerSpec, token: str, kind: str) -> Iterator[socket.socket]:
+        address = self.network.job_endpoint(spec.host, self._home(spec))
+        try:
+            conn = socket.create_connection(address, timeout=JOB_TIMEOUT)
+        except OSError as error:
+            raise DriverError(f"the guest's job port did not answer: {error}") from None
+        with conn:
+            conn.sendall(f"{token} {kind}\n".encode())
+            yield conn
 
     def configure(self, spec: ServerSpec) -> None:
         home = self._home(spec)
@@ -181,6 +260,7 @@ class LibvirtDriver:
         with self._room(spec) as memory:
             domain = self._create(self._guest(spec, self._home(spec), memory))
             self._wait_ready(spec, domain)
+        self._keep_time(spec)
 
     @contextmanager
     def _room(self, spec: ServerSpec) -> Iterator[int]:
@@ -298,6 +378,8 @@ class LibvirtDriver:
                 or not self._restart_in_place(spec, domain):
             self.stop(spec)
             self.start(spec)
+        else:
+            self._keep_time(spec)
 
     def _restart_in_place(self, spec: ServerSpec, domain: "libvirt.virDomain") -> bool:
         """False when the server would not take its next configuration over SQL: the guest is restarted."""
@@ -456,6 +538,19 @@ class _AdminCursor:
 
     def __exit__(self, *exc: object) -> None:
         self.conn.close()
+
+
+def _job_answer(conn: socket.socket, kind: str) -> str:
+    """What rds-job said about a job: its log, then `rds-job-exit N`; DriverError unless N is 0."""
+    chunks = []
+    while chunk := conn.recv(backup.CHUNK):
+        chunks.append(chunk)
+    text = b"".join(chunks).decode(errors="replace")
+    lines = text.strip().splitlines()
+    if not lines or lines[-1] != "rds-job-exit 0":
+        said = [line for line in lines[:-1] if line.strip()]
+        raise DriverError(f"the {kind} in the guest failed: {said[-1][-300:] if said else 'no answer'}")
+    return text
 
 
 def _resumed(domain: "libvirt.virDomain") -> None:

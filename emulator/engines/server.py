@@ -87,7 +87,7 @@ def guest_cnf(parameters: dict[str, str] | None = None, port: int = 3306, server
     port (or the bridge) reaches; its logs on the ports its init links under /run/rds/logs, which is also
     the one place SQL may write files (the emulator leaves the next configuration there)."""
     lines = ["[mysqld]", "bind-address=0.0.0.0", f"port={port}", f"server_id={server_id}", "skip-name-resolve",
-             "skip-log-bin",
+             "log-bin=binlog",
              "log_error=/run/rds/logs/error.log", "slow_query_log_file=/run/rds/logs/slowquery.log",
              "general_log_file=/run/rds/logs/general.log", "secure_file_priv=/run/rds"]
     return "\n".join(lines + _tuning(parameters)) + "\n"

@@ -105,9 +105,10 @@ def _redo_log(staging: pathlib.Path) -> None:
 
 
 def _init(staging: pathlib.Path) -> None:
-    target = staging / "tree/sbin/rds-init"
-    shutil.copyfile(recipe.GUEST / "rds-init", target)
-    target.chmod(0o755)
+    for name in ("rds-init", "rds-job"):
+        target = staging / "tree/sbin" / name
+        shutil.copyfile(recipe.GUEST / name, target)
+        target.chmod(0o755)
 
 
 def _kernel(staging: pathlib.Path) -> None:

@@ -10,9 +10,10 @@ RECIPE = {
     "suite": "bookworm",
     "mirror": "http://deb.debian.org/debian",
     "variant": "minbase",
-    # the server the catalogue of parameters describes (Debian 12's MariaDB 10.11), a kernel for direct
-    # boot, and the few tools the guest's own init uses
-    "packages": ["mariadb-server", "mariadb-client", "linux-image-cloud-amd64", "busybox-static", "e2fsprogs"],
+    # the server the catalogue of parameters describes (Debian 12's MariaDB 10.11), its hot backup tool, a
+    # kernel for direct boot, and the few tools the guest's own init uses
+    "packages": ["mariadb-server", "mariadb-client", "mariadb-backup", "linux-image-cloud-amd64", "busybox-static",
+                 "e2fsprogs"],
     # the modules the initramfs loads, in this order, before it can mount the root disk
     "modules": [
         "kernel/drivers/virtio/virtio.ko", "kernel/drivers/virtio/virtio_ring.ko",

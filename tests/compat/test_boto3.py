@@ -52,7 +52,8 @@ def test_instance_life_with_waiters(server_driver, emulator_factory, rds_client)
     events = [e["Message"] for e in client.describe_events(
         SourceType="db-instance", SourceIdentifier="life")["Events"]]
     assert events == [
-        "DB instance created", "DB instance shutdown", "DB instance restarted", "DB instance stopped",
+        "DB instance created", "Backing up DB instance", "Finished DB Instance backup",
+        "DB instance shutdown", "DB instance restarted", "DB instance stopped",
         "DB instance started", "Reset master credentials",
     ]
     client.delete_db_instance(DBInstanceIdentifier="life", SkipFinalSnapshot=True)

@@ -9,7 +9,7 @@ import pytest
 
 from emulator.drivers import InsufficientCapacity, hypervisor
 from emulator.drivers.capacity import OVERHEAD_MIB, RESERVE_MIB, Capacity
-from emulator.drivers.guest_network import BridgeMode, BridgePool, UserMode, mac, mode
+from emulator.drivers.guest_network import JOB_PORTS, BridgeMode, BridgePool, UserMode, mac, mode
 from emulator.drivers.guest_size import memory_mib, vcpus
 from emulator.drivers.log_dir import LogDirectory
 
@@ -206,3 +206,12 @@ def test_a_file_that_is_no_save_image_makes_no_template(tmp_path):
         with pytest.raises(ValueError, match="not an uncompressed libvirt save image"):
             saved.keep_stream(template.path / "saved", template)
     assert not template.ready
+
+
+def test_each_user_mode_guest_keeps_a_job_port_of_its_own(tmp_path):
+    network = UserMode()
+    first = network.network("127.0.0.1", 13306, tmp_path / "one")
+    second = network.network("127.0.0.1", 13307, tmp_path / "two")
+    assert first.job_port != second.job_port and first.job_port in JOB_PORTS
+    assert network.job_endpoint("127.0.0.1", tmp_path / "one") == ("127.0.0.1", first.job_port)
+    assert UserMode().network("127.0.0.1", 13306, tmp_path / "one").job_port == first.job_port  # kept
