@@ -9,6 +9,7 @@
    every instance of the group, for 1 and 10 instances; the full DescribeDBParameters listing of a family
    beside moto's (and how many parameters each lists); the catalogue's build, cold and cached.
 4. Guests (the libvirt driver): bench/guests.py.
+5. Backups on real data, both drivers: bench/backups.py.
 """
 
 import argparse
@@ -25,7 +26,7 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import guests  # noqa: E402
+from bench import backups, guests  # noqa: E402
 from bench.proc import rss_mb  # noqa: E402
 from compat.query_client import QueryClient  # noqa: E402
 from emulator.engines import server as engine  # noqa: E402
@@ -205,6 +206,65 @@ def _global(session, name: str) -> str:
         return cursor.fetchone()[1]
 
 
+def api_section(args: argparse.Namespace, workdir: pathlib.Path) -> None:
+    ours = EmulatorProcess(workdir / "none", "none").start()
+    moto_port = free_port()
+    moto = start_moto(moto_port)
+    try:
+        print(f"API over {args.instances} instances, one keep-alive connection", flush=True)
+        mine = api_bench(ours.url, ours.process.pid, args.instances, args.lookups, args.pages)
+        theirs = api_bench(f"http://127.0.0.1:{moto_port}", moto.pid, args.instances, args.lookups, args.pages)
+        ours_listing = [listing(QueryClient(ours.url), "default.mysql8.0") for _ in range(5)]
+        moto_client = QueryClient(f"http://127.0.0.1:{moto_port}")
+        moto_client.call("CreateDBParameterGroup", {"DBParameterGroupName": "bench", "Description": "bench",
+                                                    "DBParameterGroupFamily": "mysql8.0"})
+        moto_listing = [listing(moto_client, "bench") for _ in range(5)]
+    finally:
+        ours.stop()
+        moto.terminate()
+        moto.wait()
+    print(f"{'':28}{'ours rps':>10}{'moto rps':>10}{'ratio':>8}{'ours med':>10}{'moto med':>10}"
+          f"{'ours p99':>10}{'moto p99':>10}")
+    for name in ("CreateDBInstance", "Describe by identifier", "Describe 100-record page"):
+        a, b = mine[name], theirs[name]
+        print(f"{name:28}{a['rps']:10.0f}{b['rps']:10.0f}{a['rps'] / b['rps']:7.1f}x"
+              f"{a['median_ms']:8.2f}ms{b['median_ms']:8.2f}ms{a['p99_ms']:8.2f}ms{b['p99_ms']:8.2f}ms")
+    print(f"server RSS after the run: ours {mine['rss']['mb']:.0f} MB, moto {theirs['rss']['mb']:.0f} MB")
+    med = statistics.median
+    print(f"DescribeDBParameters, whole listing of a group: ours {med(t for t, _ in ours_listing) * 1000:.1f} ms "
+          f"for {ours_listing[0][1]} parameters, moto {med(t for t, _ in moto_listing) * 1000:.1f} ms "
+          f"for {moto_listing[0][1]}")
+    with tempfile.TemporaryDirectory() as cache:
+        start = time.perf_counter()
+        variables.variables(engine.installed(), pathlib.Path(cache))
+        cold = time.perf_counter() - start
+        start = time.perf_counter()
+        variables.variables(engine.installed(), pathlib.Path(cache))
+        cached = time.perf_counter() - start
+    print(f"catalogue of the installed server: cold {cold:.2f} s, cached {cached * 1000:.1f} ms")
+
+
+def parameters_section(args: argparse.Namespace, workdir: pathlib.Path) -> None:
+    med = statistics.median
+    print(f"\nParameter changes applied at once, {args.apply_rounds} rounds", flush=True)
+    for count, times in apply_bench(workdir, (1, 10), args.apply_rounds).items():
+        print(f"ModifyDBParameterGroup to the value on all {count} instances: median {med(times) * 1000:.0f} ms, "
+              f"slowest {max(times) * 1000:.0f} ms")
+
+
+def servers_section(args: argparse.Namespace, workdir: pathlib.Path) -> None:
+    med = statistics.median
+    print(f"\nReal servers: {args.servers} instances with the process driver, beside a bare mariadbd", flush=True)
+    real = process_bench(workdir, args.servers)
+    bare = bare_bench(workdir / "bare", args.servers)
+    print(f"create-to-available: median {med(real['create']):.2f} s (first, with the one-time template: "
+          f"{real['create'][0]:.2f} s); reboot-to-available: median {med(real['reboot']):.2f} s")
+    print(f"bare install-db to SELECT 1: median {med(bare['start']):.2f} s -> create is "
+          f"{med(real['create']) / med(bare['start']):.2f}x the physical limit")
+    print(f"RSS per server: ours median {med(real['rss']):.0f} MB, bare {med(bare['rss']):.0f} MB -> "
+          f"{med(real['rss']) / med(bare['rss']):.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--instances", type=int, default=1000)
@@ -215,61 +275,24 @@ def main() -> None:
     parser.add_argument("--guests", type=int, default=3, help="guests created one at a time (0: none)")
     parser.add_argument("--cold-build", action="store_true", help="also build the guest image from nothing")
     parser.add_argument("--fill-host", action="store_true", help="create idle guests until one is refused")
+    parser.add_argument("--backup-mb", type=int, default=1024, help="the database backed up (0: no backup bench)")
+    parser.add_argument("--guest-backup-mb", type=int, default=1024, help="the same, in a guest (0: none)")
+    parser.add_argument("--lag-seconds", type=float, default=180, help="how long LatestRestorableTime is watched")
+    parser.add_argument("--sections", default="api,parameters,servers,guests,backups",
+                        help="which parts to run, comma-separated")
     args = parser.parse_args()
+    sections = set(args.sections.split(","))
     with tempfile.TemporaryDirectory(prefix="rds-bench-") as tmp:
         workdir = pathlib.Path(tmp)
-        ours = EmulatorProcess(workdir / "none", "none").start()
-        moto_port = free_port()
-        moto = start_moto(moto_port)
-        try:
-            print(f"API over {args.instances} instances, one keep-alive connection", flush=True)
-            mine = api_bench(ours.url, ours.process.pid, args.instances, args.lookups, args.pages)
-            theirs = api_bench(f"http://127.0.0.1:{moto_port}", moto.pid, args.instances, args.lookups, args.pages)
-            ours_listing = [listing(QueryClient(ours.url), "default.mysql8.0") for _ in range(5)]
-            moto_client = QueryClient(f"http://127.0.0.1:{moto_port}")
-            moto_client.call("CreateDBParameterGroup", {"DBParameterGroupName": "bench", "Description": "bench",
-                                                        "DBParameterGroupFamily": "mysql8.0"})
-            moto_listing = [listing(moto_client, "bench") for _ in range(5)]
-        finally:
-            ours.stop()
-            moto.terminate()
-            moto.wait()
-        print(f"{'':28}{'ours rps':>10}{'moto rps':>10}{'ratio':>8}{'ours med':>10}{'moto med':>10}"
-              f"{'ours p99':>10}{'moto p99':>10}")
-        for name in ("CreateDBInstance", "Describe by identifier", "Describe 100-record page"):
-            a, b = mine[name], theirs[name]
-            print(f"{name:28}{a['rps']:10.0f}{b['rps']:10.0f}{a['rps'] / b['rps']:7.1f}x"
-                  f"{a['median_ms']:8.2f}ms{b['median_ms']:8.2f}ms{a['p99_ms']:8.2f}ms{b['p99_ms']:8.2f}ms")
-        print(f"server RSS after the run: ours {mine['rss']['mb']:.0f} MB, moto {theirs['rss']['mb']:.0f} MB")
-        med = statistics.median
-        print(f"DescribeDBParameters, whole listing of a group: ours {med(t for t, _ in ours_listing) * 1000:.1f} ms "
-              f"for {ours_listing[0][1]} parameters, moto {med(t for t, _ in moto_listing) * 1000:.1f} ms "
-              f"for {moto_listing[0][1]}")
-        with tempfile.TemporaryDirectory() as cache:
-            start = time.perf_counter()
-            variables.variables(engine.installed(), pathlib.Path(cache))
-            cold = time.perf_counter() - start
-            start = time.perf_counter()
-            variables.variables(engine.installed(), pathlib.Path(cache))
-            cached = time.perf_counter() - start
-        print(f"catalogue of the installed server: cold {cold:.2f} s, cached {cached * 1000:.1f} ms")
-
-        print(f"\nParameter changes applied at once, {args.apply_rounds} rounds", flush=True)
-        for count, times in apply_bench(workdir, (1, 10), args.apply_rounds).items():
-            print(f"ModifyDBParameterGroup to the value on all {count} instances: median {med(times) * 1000:.0f} ms, "
-                  f"slowest {max(times) * 1000:.0f} ms")
-
-        print(f"\nReal servers: {args.servers} instances with the process driver, beside a bare mariadbd", flush=True)
-        real = process_bench(workdir, args.servers)
-        bare = bare_bench(workdir / "bare", args.servers)
-        print(f"create-to-available: median {med(real['create']):.2f} s (first, with the one-time template: "
-              f"{real['create'][0]:.2f} s); reboot-to-available: median {med(real['reboot']):.2f} s")
-        print(f"bare install-db to SELECT 1: median {med(bare['start']):.2f} s -> create is "
-              f"{med(real['create']) / med(bare['start']):.2f}x the physical limit")
-        print(f"RSS per server: ours median {med(real['rss']):.0f} MB, bare {med(bare['rss']):.0f} MB -> "
-              f"{med(real['rss']) / med(bare['rss']):.2f}x")
-        if args.guests:
+        for name, section in (("api", api_section), ("parameters", parameters_section),
+                              ("servers", servers_section)):
+            if name in sections:
+                section(args, workdir)
+        if args.guests and "guests" in sections:
             guests.report(workdir, args.guests, args.cold_build, args.fill_host)
+        if args.backup_mb and "backups" in sections:
+            backups.report(workdir, args.backup_mb, args.guest_backup_mb,
+                           bool(args.guest_backup_mb) and guests.possible() is None, args.lag_seconds)
 
 
 if __name__ == "__main__":

@@ -114,9 +114,13 @@ def replay(ctx: Context, instance: Instance, source_resource_id: str, snapshot_n
     if found.binlog_file is None:
         return  # a server without a binary log (the none driver): its backup is all there is
     archived = [item for item in ctx.store.binlogs_of(source_resource_id) if item["name"] >= found.binlog_file]
-    covering = next((item for item in archived if item["closed_at"] >= until), None)
-    if not archived or archived[0]["name"] != found.binlog_file or covering is None:
+    if not archived:
+        return  # the server wrote nothing after the snapshot up to its restorable time
+    if archived[0]["name"] != found.binlog_file:
         raise DriverError("the binary logs to restore to that time are no longer archived")
+    # the files up to the first one closed at or after `until`; with none, all of them: the instance was
+    # restorable to `until` because its server wrote nothing after the last one
+    covering = next((item for item in archived if item["closed_at"] >= until), archived[-1])
     host_time = until - timedelta(seconds=covering["clock_offset"])
     with tempfile.TemporaryDirectory(prefix="replay-") as work:
         files = []

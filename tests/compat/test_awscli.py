@@ -85,3 +85,46 @@ def test_cli_errors_are_aws_shaped(emulator_factory):
                  "--master-user-password", "password1", check=False)
     assert result.returncode != 0
     assert "InvalidParameterValue" in result.stderr and "two consecutive hyphens" in result.stderr
+
+
+def test_snapshots_and_restores_through_the_aws_cli(emulator_factory):
+    emulator = emulator_factory("process", None, "--archive-seconds", "1")
+    aws(emulator, "create-db-instance", "--db-instance-identifier", "cli-src", "--db-instance-class", "db.t3.micro",
+        "--engine", "mariadb", "--allocated-storage", "20", "--master-username", "admin",
+        "--master-user-password", FIRST, "--db-name", "app", "--copy-tags-to-snapshot", "--tags", "Key=team,Value=a")
+    aws(emulator, "wait", "db-instance-available", "--db-instance-identifier", "cli-src")
+    endpoint = status(emulator, "cli-src")["Endpoint"]
+    write_rows(endpoint, "admin", FIRST, "app", ["kept"])
+
+    made = aws(emulator, "create-db-snapshot", "--db-instance-identifier", "cli-src",
+               "--db-snapshot-identifier", "cli-snap")["DBSnapshot"]
+    assert made["Status"] == "creating"
+    aws(emulator, "wait", "db-snapshot-available", "--db-snapshot-identifier", "cli-snap")
+    listed = aws(emulator, "describe-db-snapshots", "--db-instance-identifier", "cli-src",
+                 "--snapshot-type", "manual")["DBSnapshots"]
+    assert [(found["DBSnapshotIdentifier"], found["TagList"]) for found in listed] == [
+        ("cli-snap", [{"Key": "team", "Value": "a"}])]
+    write_rows(endpoint, "admin", FIRST, "app", ["later"])
+
+    aws(emulator, "restore-db-instance-from-db-snapshot", "--db-instance-identifier", "cli-copy",
+        "--db-snapshot-identifier", "cli-snap", "--db-instance-class", "db.t3.small")
+    wait_for(lambda: status(emulator, "cli-src").get("LatestRestorableTime", "") > made["SnapshotCreateTime"]
+             and "later" in read_rows(endpoint, "admin", FIRST, "app"), 30, "the later row archived")
+    latest = status(emulator, "cli-src")["LatestRestorableTime"]
+    wait_for(lambda: status(emulator, "cli-src")["LatestRestorableTime"] > latest, 30, "the next archive")
+    aws(emulator, "restore-db-instance-to-point-in-time", "--source-db-instance-identifier", "cli-src",
+        "--target-db-instance-identifier", "cli-latest", "--use-latest-restorable-time")
+    aws(emulator, "wait", "db-instance-available", "--db-instance-identifier", "cli-copy")
+    aws(emulator, "wait", "db-instance-available", "--db-instance-identifier", "cli-latest")
+    copy = status(emulator, "cli-copy")
+    assert copy["DBInstanceClass"] == "db.t3.small"
+    assert read_rows(copy["Endpoint"], "admin", FIRST, "app") == ["kept"]
+    assert read_rows(status(emulator, "cli-latest")["Endpoint"], "admin", FIRST, "app") == ["kept", "later"]
+
+    aws(emulator, "delete-db-snapshot", "--db-snapshot-identifier", "cli-snap")
+    missing = aws(emulator, "describe-db-snapshots", "--db-snapshot-identifier", "cli-snap", check=False)
+    assert missing.returncode != 0 and "DBSnapshotNotFound" in missing.stderr
+    automated = aws(emulator, "describe-db-snapshots", "--snapshot-type", "automated")["DBSnapshots"][0]
+    refused_delete = aws(emulator, "delete-db-snapshot", "--db-snapshot-identifier",
+                         automated["DBSnapshotIdentifier"], check=False)
+    assert refused_delete.returncode != 0 and "InvalidDBSnapshotState" in refused_delete.stderr
