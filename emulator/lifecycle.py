@@ -158,9 +158,9 @@ def delete(ctx: Context, instance: Instance, task: Task) -> None:
     if task.params.get("snapshot") and not backup_work.snapshot(ctx, instance, task.params):
         return
     ctx.driver.destroy(ctx.spec(instance))
-    ctx.store.remove_instance(instance.resource_id)
     if task.params.get("delete_automated_backups", True):
         backup_work.forget(ctx, instance.resource_id)
+    ctx.store.remove_instance(instance.resource_id)
     ctx.instance_event(instance.identifier, "DB instance deleted")
 
 

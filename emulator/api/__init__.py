@@ -1,6 +1,7 @@
 """The API: one module per resource family; every handler is handler(ctx, request dict) -> result dict."""
 
 from . import (
+    automated_backups,
     engines,
     events,
     instances,
@@ -23,10 +24,12 @@ ACTIONS = {
     "CreateDBSnapshot": snapshots.create,
     "CreateDBSubnetGroup": subnet_groups.create,
     "DeleteDBInstance": instances.delete,
+    "DeleteDBInstanceAutomatedBackup": automated_backups.delete,
     "DeleteDBParameterGroup": parameter_groups.delete,
     "DeleteDBSnapshot": snapshots.delete,
     "DeleteDBSubnetGroup": subnet_groups.delete,
     "DescribeDBEngineVersions": engines.describe_versions,
+    "DescribeDBInstanceAutomatedBackups": automated_backups.describe,
     "DescribeDBInstances": instances.describe,
     "DescribeDBLogFiles": logs.describe,
     "DescribeDBParameterGroups": parameter_groups.describe,

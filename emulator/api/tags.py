@@ -5,12 +5,11 @@ from typing import Any
 from emulator.context import Context
 from emulator.model import arn, validation
 from emulator.protocol.errors import RdsError, instance_not_found, invalid, shown
-from emulator.store import TooManyTags
+from emulator.store import TooManyTags, snapshot_key
 
-from . import parameter_groups, subnet_groups
+from . import parameter_groups, snapshots, subnet_groups
 
 NOT_FOUND = {
-    "snapshot": ("DBSnapshotNotFound", "DBSnapshot {} not found."),
     "secgrp": ("DBSecurityGroupNotFound", "DBSecurityGroup {} not found."),
 }
 
@@ -52,5 +51,9 @@ def _resource(ctx: Context, name: str) -> str:
         if not here:
             raise parameter_groups.not_found(resource)
         return parameter_groups.tags_key(ctx, resource)
+    if kind == "snapshot":
+        if not here or ctx.store.get_snapshot(resource.lower()) is None:
+            raise snapshots.not_found(resource)
+        return snapshot_key(resource.lower())
     code, message = NOT_FOUND[kind]
     raise RdsError(code, message.format(shown(resource)))

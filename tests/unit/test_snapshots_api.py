@@ -1,0 +1,110 @@
+"""The snapshot and automated-backup API's rules, with the none driver (a backup of no server is empty, and
+instant): filters, paging, sharing, refusals, and automated backups kept after their instance."""
+
+import pytest
+
+from emulator.config import Settings
+from emulator.runtime import boot
+from tests.api_client import NS, Api
+from tests.emulator_process import wait_for
+
+
+@pytest.fixture
+def api(tmp_path, clock):
+    runtime = boot(Settings(data_dir=tmp_path / "data", driver="none"), clock=clock, schedule=False)
+    yield Api(runtime)
+    runtime.close()
+
+
+def names(root, tag="DBSnapshotIdentifier"):
+    return [element.text for element in root.iter(f"{NS}{tag}")]
+
+
+def snapshot_status(api, name):
+    return api.ok(Action="DescribeDBSnapshots", DBSnapshotIdentifier=name).findtext(f".//{NS}Status")
+
+
+def test_snapshots_are_filtered_and_paged(api):
+    api.create("db1", BackupRetentionPeriod="0")
+    api.create("db2", Engine="mariadb")
+    api.wait_available("db1")
+    api.wait_available("db2")
+    for n in range(22):
+        api.ok(Action="CreateDBSnapshot", DBInstanceIdentifier="db1", DBSnapshotIdentifier=f"s{n:02d}")
+        wait_for(lambda n=n: snapshot_status(api, f"s{n:02d}") == "available", 10, "the snapshot")
+    first = api.ok(Action="DescribeDBSnapshots", MaxRecords="20")
+    rest = api.ok(Action="DescribeDBSnapshots", MaxRecords="20", Marker=first.findtext(f".//{NS}Marker"))
+    automated = names(first)[0]
+    assert len(names(first)) == 20 and names(rest) == ["s19", "s20", "s21"] and automated.startswith("rds:db2-")
+    assert len(names(api.ok(Action="DescribeDBSnapshots", DBInstanceIdentifier="db1"))) == 22
+    assert names(api.ok(Action="DescribeDBSnapshots", SnapshotType="automated")) == [automated]
+    assert names(api.ok(Action="DescribeDBSnapshots", SnapshotType="shared")) == []
+    by_engine = api.ok(**{"Action": "DescribeDBSnapshots", "Filters.Filter.1.Name": "engine",
+                          "Filters.Filter.1.Values.Value.1": "mariadb"})
+    assert names(by_engine) == [automated]
+    api.error(400, "InvalidParameterValue", Action="DescribeDBSnapshots", SnapshotType="weekly")
+    api.error(400, "InvalidParameterValue", **{"Action": "DescribeDBSnapshots", "Filters.Filter.1.Name": "color",
+                                               "Filters.Filter.1.Values.Value.1": "red"})
+    api.error(404, "DBSnapshotNotFound", Action="DescribeDBSnapshots", DBSnapshotIdentifier="nope")
+
+
+def test_sharing_tags_and_refusals(api):
+    api.create("db1", BackupRetentionPeriod="0")
+    api.wait_available("db1")
+    api.ok(**{"Action": "CreateDBSnapshot", "DBInstanceIdentifier": "db1", "DBSnapshotIdentifier": "shared",
+              "Tags.Tag.1.Key": "k", "Tags.Tag.1.Value": "v"})
+    wait_for(lambda: snapshot_status(api, "shared") == "available", 10, "the snapshot")
+    arn = "arn:aws:rds:us-east-1:123456789012:snapshot:shared"
+    listed = api.ok(Action="ListTagsForResource", ResourceName=arn)
+    assert [(t.findtext(f"{NS}Key"), t.findtext(f"{NS}Value")) for t in listed.iter(f"{NS}Tag")] == [("k", "v")]
+    modify = {"Action": "ModifyDBSnapshotAttribute", "DBSnapshotIdentifier": "shared", "AttributeName": "restore"}
+    api.ok(**modify, **{"ValuesToAdd.AttributeValue.1": "111122223333", "ValuesToAdd.AttributeValue.2": "all"})
+    api.ok(**modify, **{"ValuesToRemove.AttributeValue.1": "all"})
+    described = api.ok(Action="DescribeDBSnapshotAttributes", DBSnapshotIdentifier="shared")
+    assert names(described, "AttributeValue") == ["111122223333"]
+    api.error(400, "InvalidParameterValue", **modify, **{"ValuesToAdd.AttributeValue.1": "12"})
+    api.error(400, "InvalidParameterValue", **(modify | {"AttributeName": "copy"}))
+    api.error(400, "DBSnapshotAlreadyExists", Action="CreateDBSnapshot", DBInstanceIdentifier="db1",
+              DBSnapshotIdentifier="shared")
+    api.error(404, "DBInstanceNotFound", Action="CreateDBSnapshot", DBInstanceIdentifier="nope",
+              DBSnapshotIdentifier="other")
+    api.error(404, "DBSnapshotNotFound", Action="RestoreDBInstanceFromDBSnapshot", DBInstanceIdentifier="x",
+              DBSnapshotIdentifier="nope")
+    api.error(400, "InvalidParameterCombination", Action="RestoreDBInstanceFromDBSnapshot",
+              DBInstanceIdentifier="x", DBSnapshotIdentifier="shared", Engine="mariadb")
+    api.error(400, "DBInstanceAlreadyExists", Action="RestoreDBInstanceFromDBSnapshot", DBInstanceIdentifier="db1",
+              DBSnapshotIdentifier="shared")
+    api.error(400, "InvalidParameterValue", Action="RestoreDBInstanceFromDBSnapshot", DBInstanceIdentifier="x",
+              DBSnapshotIdentifier="shared", AllocatedStorage="10")
+
+
+def test_automated_backups_are_active_then_retained_then_deleted(api):
+    api.create("db1", BackupRetentionPeriod="3")
+    api.create("db2", BackupRetentionPeriod="3")
+    api.wait_available("db1")
+    api.wait_available("db2")
+    wait_for(lambda: len(names(api.ok(Action="DescribeDBInstanceAutomatedBackups"), "DbiResourceId")) == 2, 10,
+             "both first backups")
+    active = api.ok(Action="DescribeDBInstanceAutomatedBackups", DBInstanceIdentifier="db1")
+    assert active.findtext(f".//{NS}Status") == "active"
+    assert active.findtext(f".//{NS}BackupRetentionPeriod") == "3"
+    assert active.find(f".//{NS}RestoreWindow/{NS}EarliestTime") is not None
+    resource_id = active.findtext(f".//{NS}DbiResourceId")
+    api.error(400, "InvalidDBInstanceAutomatedBackupState", Action="DeleteDBInstanceAutomatedBackup",
+              DbiResourceId=resource_id)
+
+    api.ok(Action="DeleteDBInstance", DBInstanceIdentifier="db1", SkipFinalSnapshot="true",
+           DeleteAutomatedBackups="false")
+    api.ok(Action="DeleteDBInstance", DBInstanceIdentifier="db2", SkipFinalSnapshot="true")
+    wait_for(lambda: names(api.ok(Action="DescribeDBInstances"), "DBInstanceIdentifier") == [], 10, "deleted")
+    retained = api.ok(Action="DescribeDBInstanceAutomatedBackups")
+    assert names(retained, "DBInstanceIdentifier") == ["db1"]
+    assert retained.findtext(f".//{NS}Status") == "retained"
+    arn = retained.findtext(f".//{NS}DBInstanceAutomatedBackupsArn")
+    assert names(api.ok(Action="DescribeDBSnapshots", SnapshotType="automated"))[0].startswith("rds:db1-")
+    deleted = api.ok(Action="DeleteDBInstanceAutomatedBackup", DBInstanceAutomatedBackupsArn=arn)
+    assert deleted.findtext(f".//{NS}Status") == "deleting"
+    assert names(api.ok(Action="DescribeDBInstanceAutomatedBackups"), "DbiResourceId") == []
+    assert names(api.ok(Action="DescribeDBSnapshots")) == []
+    api.error(404, "DBInstanceAutomatedBackupNotFound", Action="DeleteDBInstanceAutomatedBackup",
+              DbiResourceId=resource_id)
