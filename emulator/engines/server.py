@@ -56,6 +56,9 @@ SYSTEM_PARAMETERS = {
     "performance_schema": "0",
     # as on RDS: the slow and general logs, once on, go to mysql.slow_log and mysql.general_log
     "log_output": "TABLE",
+    # as on RDS: a committed transaction is in the binary log on disk, which crash recovery goes by (a guest
+    # killed takes its page cache with it)
+    "sync_binlog": "1",
 }
 
 

@@ -88,6 +88,7 @@ def test_the_walkthrough_with_boto3(server_driver, emulator_factory, rds_client)
     wait_for(lambda: emulator.server_pids() and emulator.server_pids() != [pid], 30, "the server restarted")
     wait_for(lambda: _answers(endpoint), 30, "the restarted server")
     assert variable(endpoint, "long_query_time") == "1.000000"
+    wait_status(rds, "mydb", "available")  # the watch's restart is done, not only the server up
 
     change(rds, "my-custom", "performance_schema", "1", "pending-reboot")
     # a server variable that its configuration file names otherwise (transaction-isolation)

@@ -37,6 +37,7 @@ def test_every_instance_reports_its_vpc_and_storage_performance(client):
     listed = client.describe_db_instances()["DBInstances"]
     assert {i["DBInstanceIdentifier"]: i.get("Iops") for i in listed} == {
         "large": 16000, "piops": 3000, "plain": None, "small": 3000}
+    client.get_waiter("db_instance_available").wait(DBInstanceIdentifier="small", WaiterConfig={"Delay": 1})
     grown = client.modify_db_instance(DBInstanceIdentifier="small", AllocatedStorage=500, ApplyImmediately=True)
     assert grown["DBInstance"]["PendingModifiedValues"]["Iops"] == 12000
     with pytest.raises(client.exceptions.ClientError) as caught:

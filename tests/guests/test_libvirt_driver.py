@@ -147,7 +147,7 @@ def test_the_emulator_restarting_leaves_guests_running_and_takes_them_back(emula
     assert read_rows(endpoint, "admin", PASSWORD, "app") == ["before the restart"]
     assert f"guest home {stray} belongs to no DB instance this emulator knows" in again.log.read_text()
     events = [e["Message"] for e in rds.describe_events(SourceType="db-instance", SourceIdentifier="steady")["Events"]]
-    assert events == ["DB instance created"]
+    assert events == ["DB instance created", "Backing up DB instance", "Finished DB Instance backup"]
 
 
 def titles() -> str:
