@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
+import pymysql
+
 from emulator.context import Context
 from emulator.drivers import DriverError, ServerSpec
 from emulator.engines import backup as commands
@@ -66,7 +68,7 @@ def snapshot(ctx: Context, instance: Instance, params: dict[str, Any]) -> bool:
     try:
         with ctx.backups.writer(found.storage_key) as sink:
             point = ctx.driver.backup(ctx.spec(instance), sink, _progress(ctx, name))
-    except (DriverError, OSError) as error:
+    except (DriverError, OSError, pymysql.MySQLError) as error:
         ctx.store.update_snapshot(name, status="failed")
         snapshot_event(ctx, name, "Snapshot failed")
         log.error("the backup of %s into snapshot %s failed: %s", instance.identifier, name, error)
@@ -90,6 +92,13 @@ def _progress(ctx: Context, name: str) -> Callable[[float], None]:
             last[:] = [time.monotonic(), percent]
 
     return report
+
+
+def abandon(ctx: Context, resource_id: str) -> None:
+    """The instance's task failed for good: a snapshot it was taking will not be finished."""
+    for found in ctx.store.list_snapshots(instance_resource_ids=[resource_id], statuses=["creating"]):
+        ctx.store.update_snapshot(found.identifier, status="failed")
+        snapshot_event(ctx, found.identifier, "Snapshot failed")
 
 
 def snapshot_event(ctx: Context, name: str, message: str) -> None:
@@ -142,8 +151,12 @@ def archive(ctx: Context, instance: Instance) -> None:
     with ctx.driver.admin(ctx.spec(instance)) as cursor:
         cursor.execute("SHOW MASTER STATUS")
         current = cursor.fetchone()
-        if current is None:  # no binary log (the none driver): nothing is written that a backup lacks
-            ctx.store.update_instance(instance.resource_id, restorable_until=now)
+        if current is None:
+            if ctx.driver.client_options(ctx.spec(instance)) is None:
+                # no server (the none driver): nothing is written that a backup lacks
+                ctx.store.update_instance(instance.resource_id, restorable_until=now)
+            else:  # a server started by an older release, without one until its next restart
+                log.info("%s runs without a binary log until its next restart", instance.identifier)
             return
         file, position = current[0], int(current[1])
         mark = instance.binlog_mark or {}
@@ -173,7 +186,13 @@ def archive(ctx: Context, instance: Instance) -> None:
                               binlog_mark={"file": file, "position": int(position)})
 
 
-def forget(ctx: Context, resource_id: str, keep_latest: bool = False) -> None:
+def discard(ctx: Context, instance: Instance) -> None:
+    """A server without automated backups keeps no binary log but the one it writes."""
+    with ctx.driver.admin(ctx.spec(instance)) as cursor:
+        cursor.execute("PURGE BINARY LOGS BEFORE NOW()")
+
+
+def forget(ctx: Context, resource_id: str) -> None:
     """Delete an instance's automated snapshots and archived logs (backups disabled, instance deleted)."""
     for found in ctx.store.list_snapshots(instance_resource_ids=[resource_id], types=["automated"]):
         if ctx.store.remove_snapshot(found.identifier) is not None:

@@ -168,6 +168,7 @@ def fail(ctx: Context, instance: Instance, reason: str) -> None:
     """The task could not finish: the instance is `failed`, and an event says why (never SQL or a secret:
     `reason` is a driver's message for users, or a pointer to the emulator's log)."""
     ctx.store.update_instance(instance.resource_id, observed="failed")
+    backup_work.abandon(ctx, instance.resource_id)
     ctx.instance_event(instance.identifier, f"DB instance failed: {reason}", "failure")
     log.error("instance %s failed: %s", instance.identifier, reason)
 

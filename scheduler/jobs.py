@@ -106,8 +106,11 @@ def archive_binlogs(ctx: Context) -> None:
     keep only the automated backups (and the logs after them) its retention period asks for."""
     for instance in ctx.store.list_instances():
         try:
-            if instance.observed == "running" and instance.retention > 0 and instance.task not in ("create", "restore"):
+            serving = instance.observed == "running" and instance.task not in ("create", "restore")
+            if serving and instance.retention > 0:
                 backup_work.archive(ctx, instance)
+            elif serving:
+                backup_work.discard(ctx, instance)
             backup_work.expire(ctx, instance)
         except (DriverError, OSError, pymysql.MySQLError) as error:
             # a server restarting or busy now is archived at the next look
