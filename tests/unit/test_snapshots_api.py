@@ -1,12 +1,15 @@
 """The snapshot and automated-backup API's rules, with the none driver (a backup of no server is empty, and
 instant): filters, paging, sharing, refusals, and automated backups kept after their instance."""
 
+from collections import Counter
+
 import pytest
 
 from emulator.config import Settings
 from emulator.runtime import boot
 from tests.api_client import NS, Api
 from tests.emulator_process import wait_for
+from tests.together import all_at_once
 
 
 @pytest.fixture
@@ -108,3 +111,35 @@ def test_automated_backups_are_active_then_retained_then_deleted(api):
     assert names(api.ok(Action="DescribeDBSnapshots")) == []
     api.error(404, "DBInstanceAutomatedBackupNotFound", Action="DeleteDBInstanceAutomatedBackup",
               DbiResourceId=resource_id)
+
+
+def test_many_clients_at_once_on_one_snapshot(api):
+    api.create("db1", BackupRetentionPeriod="0")
+    api.wait_available("db1")
+    api.ok(Action="CreateDBSnapshot", DBInstanceIdentifier="db1", DBSnapshotIdentifier="one")
+    wait_for(lambda: snapshot_status(api, "one") == "available", 10, "the snapshot")
+
+    def code(fields):
+        response, root = api.call(**fields)
+        return response.status_code == 200 or root.findtext(f"{NS}Error/{NS}Code")
+
+    copies = all_at_once(code, [{"Action": "CopyDBSnapshot", "SourceDBSnapshotIdentifier": "one",
+                                 "TargetDBSnapshotIdentifier": "two"}] * 6)
+    assert Counter(copies) == {True: 1, "DBSnapshotAlreadyExists": 5}
+    restores = all_at_once(code, [{"Action": "RestoreDBInstanceFromDBSnapshot", "DBSnapshotIdentifier": "one",
+                                   "DBInstanceIdentifier": "back"}] * 6)
+    assert Counter(restores) == {True: 1, "DBInstanceAlreadyExists": 5}
+    deletes = all_at_once(code, [{"Action": "DeleteDBSnapshot", "DBSnapshotIdentifier": "two"}] * 6)
+    assert Counter(deletes) == {True: 1, "DBSnapshotNotFound": 5}
+    api.wait_available("back")
+
+
+def test_stop_and_delete_take_their_snapshot_first(api):
+    api.create("db1", BackupRetentionPeriod="0")
+    api.wait_available("db1")
+    answer = api.ok(Action="StopDBInstance", DBInstanceIdentifier="db1", DBSnapshotIdentifier="before-stop")
+    assert answer.findtext(f".//{NS}DBInstanceStatus") == "stopping"
+    wait_for(lambda: api.status("db1") == "stopped", 10, "stopped")
+    assert snapshot_status(api, "before-stop") == "available"
+    api.error(400, "InvalidDBInstanceState", Action="DeleteDBInstance", DBInstanceIdentifier="db1",
+              FinalDBSnapshotIdentifier="final")
