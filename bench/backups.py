@@ -32,7 +32,14 @@ def _instance(client: QueryClient, name: str) -> dict:
 
 def _until_available(client: QueryClient, name: str, timeout: float = 3600) -> float:
     start = time.perf_counter()
-    wait_for(lambda: _instance(client, name)["DBInstanceStatus"] == "available", timeout, name, interval=0.1)
+
+    def available() -> bool:
+        status = _instance(client, name)["DBInstanceStatus"]
+        if status == "failed":
+            raise RuntimeError(f"{name} failed: see the emulator's log")
+        return status == "available"
+
+    wait_for(available, timeout, name, interval=0.1)
     return time.perf_counter() - start
 
 

@@ -30,6 +30,8 @@ from emulator.store import NameTaken
 log = logging.getLogger(__name__)
 # How often a snapshot's PercentProgress is written while its backup runs (seconds of wall time).
 PROGRESS_EVERY = 1.0
+# The largest packet a server takes (1 GiB): what a replay needs for a large transaction's row events.
+LARGEST_PACKET = 1 << 30
 
 
 def new_snapshot(instance: Instance, identifier: str, kind: str, now: datetime) -> Snapshot:
@@ -131,7 +133,8 @@ def replay(ctx: Context, instance: Instance, source_resource_id: str, snapshot_n
     # restorable to `until` because its server wrote nothing after the last one
     covering = next((item for item in archived if item["closed_at"] >= until), archived[-1])
     host_time = until - timedelta(seconds=covering["clock_offset"])
-    with tempfile.TemporaryDirectory(prefix="replay-") as work:
+    with ctx.driver.admin(ctx.spec(instance)) as cursor, _packets_of_any_size(cursor), \
+            tempfile.TemporaryDirectory(prefix="replay-") as work:
         files = []
         for item in archived[: archived.index(covering) + 1]:
             path = pathlib.Path(work) / item["name"]
@@ -141,6 +144,19 @@ def replay(ctx: Context, instance: Instance, source_resource_id: str, snapshot_n
         with client_file(ctx, instance, work) as options:
             _pipe(commands.replay_binlogs(files, found.binlog_position or 4, f"{host_time:%Y-%m-%d %H:%M:%S}"),
                   commands.sql_client(options))
+
+
+@contextmanager
+def _packets_of_any_size(cursor: Any) -> Iterator[None]:
+    """A replayed row event is one statement as large as the transaction's rows: the server takes the
+    largest packet it can while the replay runs, then its own setting again."""
+    cursor.execute("SELECT @@GLOBAL.max_allowed_packet")
+    (before,) = cursor.fetchone()
+    cursor.execute(f"SET GLOBAL max_allowed_packet = {LARGEST_PACKET}")
+    try:
+        yield
+    finally:
+        cursor.execute(f"SET GLOBAL max_allowed_packet = {int(before)}")
 
 
 def archive(ctx: Context, instance: Instance) -> None:
@@ -247,13 +263,29 @@ def _run(argv: list[str]) -> None:
 
 
 def _pipe(producer: list[str], consumer: list[str]) -> None:
-    """producer | consumer; either failing fails both."""
-    with subprocess.Popen(producer, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_utc()) as first:
-        second = subprocess.run(consumer, stdin=first.stdout, capture_output=True, check=False, env=_utc())
-        first_err = first.stderr.read() if first.stderr else b""
-    for argv, code, err in ((producer, first.returncode, first_err), (consumer, second.returncode, second.stderr)):
+    """producer | consumer; either failing fails both (the producer gets SIGPIPE once the consumer is gone)."""
+    with tempfile.TemporaryFile() as producer_log:
+        first = subprocess.Popen(producer, stdout=subprocess.PIPE, stderr=producer_log, env=_utc())
+        assert first.stdout is not None
+        try:
+            second = subprocess.run(consumer, stdin=first.stdout, capture_output=True, check=False, env=_utc())
+        finally:
+            first.stdout.close()
+            first.wait()
+        producer_log.seek(0)
+        logged = producer_log.read()
+    for argv, code, err in ((consumer, second.returncode, second.stderr), (producer, first.returncode, logged)):
         if code != 0:
-            raise DriverError(f"{argv[0]} failed: {err.decode(errors='replace').strip()[-300:]}")
+            raise DriverError(f"{argv[0]} failed: {_error_line(err)}")
+
+
+def _error_line(output: bytes) -> str:
+    """The tool's own error line, never the statement it was running (it may hold a row's data); the whole
+    output goes to the emulator's log."""
+    text = output.decode(errors="replace")
+    log.error("a replay tool failed: %s", text[-2000:])
+    found = [line for line in text.splitlines() if line.startswith(("ERROR", "mariadb-binlog:", "mariadb:"))]
+    return found[-1][:300] if found else "see the emulator's log"
 
 
 def _utc() -> dict[str, str]:

@@ -47,7 +47,7 @@ def replay_binlogs(files: list[str], start_position: int, stop_time: str) -> lis
 
 
 def sql_client(defaults_file: str) -> list[str]:
-    return ["mariadb", f"--defaults-extra-file={defaults_file}", "--binary-mode"]
+    return ["mariadb", f"--defaults-extra-file={defaults_file}", "--binary-mode", "--max-allowed-packet=1G"]
 
 
 def binlog_point(log: str) -> tuple[str | None, int | None]:
