@@ -275,7 +275,7 @@ def main() -> None:
     parser.add_argument("--guests", type=int, default=3, help="guests created one at a time (0: none)")
     parser.add_argument("--cold-build", action="store_true", help="also build the guest image from nothing")
     parser.add_argument("--fill-host", action="store_true", help="create idle guests until one is refused")
-    parser.add_argument("--backup-mb", type=int, default=1024, help="the database backed up (0: no backup bench)")
+    parser.add_argument("--backup-mb", type=int, default=1024, help="the database backed up (0: not on processes)")
     parser.add_argument("--guest-backup-mb", type=int, default=1024, help="the same, in a guest (0: none)")
     parser.add_argument("--lag-seconds", type=float, default=180, help="how long LatestRestorableTime is watched")
     parser.add_argument("--sections", default="api,parameters,servers,guests,backups",
@@ -290,9 +290,10 @@ def main() -> None:
                 section(args, workdir)
         if args.guests and "guests" in sections:
             guests.report(workdir, args.guests, args.cold_build, args.fill_host)
-        if args.backup_mb and "backups" in sections:
-            backups.report(workdir, args.backup_mb, args.guest_backup_mb,
-                           bool(args.guest_backup_mb) and guests.possible() is None, args.lag_seconds)
+        if "backups" in sections:
+            sizes = {"process": args.backup_mb,
+                     "libvirt": args.guest_backup_mb if guests.possible() is None else 0}
+            backups.report(workdir, sizes, args.lag_seconds)
 
 
 if __name__ == "__main__":

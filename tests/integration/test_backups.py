@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 
 from tests.emulator_process import wait_for
 from tests.integration.instances import describe, wait_status
-from tests.mysql_client import read_rows, write_rows
+from tests.mysql_client import connect, read_rows, write_rows
 from tests.together import all_at_once
 
 pytestmark = pytest.mark.mariadb
@@ -40,6 +40,17 @@ def next_second() -> datetime:
     moment = (datetime.now(UTC) + MARGIN).replace(microsecond=0) + timedelta(seconds=1)
     wait_for(lambda: datetime.now(UTC) >= moment + MARGIN, 3, "the next second")
     return moment
+
+
+def write_bulk(endpoint) -> tuple[int, int]:
+    """A transaction larger than a server's default packet (16 MiB): its row event is one statement when
+    replayed. Its rows' count and bytes."""
+    with connect(endpoint, "master", PASSWORD, "app") as conn, conn.cursor() as cursor:
+        cursor.execute("CREATE TABLE bulk (id INT AUTO_INCREMENT PRIMARY KEY, body VARCHAR(1000))")
+        cursor.execute("INSERT INTO bulk (body) VALUES " + ",".join(["(REPEAT('b', 1000))"] * 1000))
+        cursor.execute("INSERT INTO bulk (body) SELECT a.body FROM bulk a, (SELECT 1 FROM bulk LIMIT 20) b")
+        cursor.execute("SELECT COUNT(*), SUM(LENGTH(body)) FROM bulk")
+        return cursor.fetchone()
 
 
 def error_code(call, **fields):
@@ -91,6 +102,7 @@ def test_restore_to_the_latest_restorable_time_and_outside_the_window(emulator_f
     create(client, "no-backups", BackupRetentionPeriod=0)
     endpoint = wait_status(client, "source", "available")["Endpoint"]
     write_rows(endpoint, "master", PASSWORD, "app", ["one", "two"])
+    bulk = write_bulk(endpoint)
     written = next_second()
     wait_for(lambda: describe(client, "source").get("LatestRestorableTime", written) > written, 30, "archived")
     latest = describe(client, "source")["LatestRestorableTime"]
@@ -115,6 +127,9 @@ def test_restore_to_the_latest_restorable_time_and_outside_the_window(emulator_f
                                                 TargetDBInstanceIdentifier="latest", UseLatestRestorableTime=True)
     restored = wait_status(client, "latest", "available")
     assert read_rows(restored["Endpoint"], "master", PASSWORD, "app") == ["one", "two"]
+    with connect(restored["Endpoint"], "master", PASSWORD, "app") as conn, conn.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*), SUM(LENGTH(body)) FROM bulk")
+        assert cursor.fetchone() == bulk
 
 
 def test_final_snapshot_copy_share_and_delete(emulator_factory, rds_client):
