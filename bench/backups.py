@@ -75,6 +75,8 @@ def backup_and_restore(workdir: pathlib.Path, driver: str, size_mb: int) -> dict
         started = time.perf_counter()
         data = fill(endpoint, size_mb)
         filled = time.perf_counter() - started
+        client.close()  # idle longer than the server keeps a connection open
+        client = QueryClient(emulator.url, timeout=600)
         started = time.perf_counter()
         client.call("CreateDBSnapshot", {"DBInstanceIdentifier": "big", "DBSnapshotIdentifier": "big-1"})
         wait_for(lambda: _snapshot(client, "big-1")["Status"] == "available", 3600, "the snapshot", interval=0.2)
