@@ -2,6 +2,7 @@
 instances, backup and maintenance windows, binary log archiving, backup retention, log rotation, event retention."""
 
 import logging
+from contextlib import nullcontext
 
 import pymysql
 
@@ -91,8 +92,10 @@ def maintenance_windows(ctx: Context) -> None:
             continue
         opened, params, take = found
         new_class = instance.pending.get("instance_class") if take else None
+        # a new class needs room for its server, as at ModifyDBInstance; the server it has holds its own
+        room = ctx.driver.admit(instance.resource_id, new_class) if new_class else nullcontext()
         try:
-            with ctx.driver.admit(instance.resource_id, new_class or instance.instance_class):
+            with room:
                 ctx.queue("db-instance", instance.resource_id, "modify", params, observed=("running",),
                           key=f"maintenance:{instance.resource_id}:{opened:%Y-%m-%dT%H:%M}", take_pending=take)
         except (TaskConflict, StateConflict):
