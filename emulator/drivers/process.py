@@ -5,6 +5,7 @@ file. Servers run in their own session, so they outlive an emulator killed with 
 by their pid file. New data directories are copies of one template made once by mariadb-install-db.
 """
 
+import contextlib
 import getpass
 import hashlib
 import logging
@@ -226,6 +227,8 @@ class ProcessDriver:
         for home in self.root.glob("db-*"):
             if (home / "my.cnf").exists():
                 self.stop(_bare_spec(home.name))
+        with contextlib.suppress(OSError):  # servers remove their sockets as they stop: nothing is left here
+            self.socket_dir.rmdir()
 
     # the process
 
