@@ -8,6 +8,7 @@ Every step is safe to run twice: a task interrupted by a crash is run again from
 import logging
 import os
 import pathlib
+import shutil
 import subprocess
 import tempfile
 import time
@@ -139,7 +140,7 @@ def replay(ctx: Context, instance: Instance, source_resource_id: str, snapshot_n
         for item in archived[: archived.index(covering) + 1]:
             path = pathlib.Path(work) / item["name"]
             with ctx.backups.reader(item["storage_key"]) as src, open(path, "wb") as dst:
-                dst.write(src.read())
+                shutil.copyfileobj(src, dst, commands.CHUNK)
             files.append(str(path))
         with client_file(ctx, instance, work) as options:
             _pipe(commands.replay_binlogs(files, found.binlog_position or 4, f"{host_time:%Y-%m-%d %H:%M:%S}"),
@@ -194,7 +195,7 @@ def archive(ctx: Context, instance: Instance) -> None:
         for name in wanted:
             key = f"binlogs/{instance.resource_id}/{name}"
             with open(pathlib.Path(work) / name, "rb") as src, ctx.backups.writer(key) as dst:
-                dst.write(src.read())
+                shutil.copyfileobj(src, dst, commands.CHUNK)
             ctx.store.add_binlog(instance.resource_id, name, key, ctx.backups.size(key), now, offset)
     with ctx.driver.admin(ctx.spec(instance)) as cursor:
         cursor.execute("PURGE BINARY LOGS TO %s", (file,))
