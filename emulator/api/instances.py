@@ -104,7 +104,7 @@ def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     with room(ctx, instance.resource_id, instance.instance_class):
         instance = insert(ctx, instance, validation.port(request.get("Port")), tag_pairs)
     ctx.kick()
-    return {"DBInstance": wire(ctx, replace(instance, task="create"), [{"Key": k, "Value": v} for k, v in tag_pairs])}
+    return {"DBInstance": wire(ctx, replace(instance, task="create"), validation.tag_list(tag_pairs))}
 
 
 def insert(ctx: Context, instance: Instance, requested: int | None, tag_pairs: list[tuple[str, str]],
@@ -311,12 +311,7 @@ def wire(
 
 def name_of(value: str) -> str:
     """An identifier, or the ARN of an instance."""
-    if value.startswith("arn:"):
-        kind, name = arn.parse(value)
-        if kind != "db":
-            raise invalid(f"The ARN {shown(value)} does not name a DB instance.")
-        return name.lower()
-    return value.lower()
+    return arn.name_of(value, "db", "DB instance")
 
 
 def existing(ctx: Context, identifier: str) -> Instance:

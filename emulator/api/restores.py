@@ -134,5 +134,4 @@ def _restore(ctx: Context, request: dict[str, Any], identifier: str, snapshot: S
         instance = instances.insert(ctx, instance, validation.port(request.get("Port")), tag_pairs,
                                     ("restore", params))
     ctx.kick()
-    tags = [{"Key": key, "Value": value} for key, value in tag_pairs]
-    return {"DBInstance": instances.wire(ctx, replace(instance, task="restore"), tags)}
+    return {"DBInstance": instances.wire(ctx, replace(instance, task="restore"), validation.tag_list(tag_pairs))}

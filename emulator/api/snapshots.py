@@ -27,7 +27,7 @@ def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     snapshot = new_snapshot(instance, name, "manual", ctx.clock.now())
     pairs = snapshot_tags(ctx, instance, request.get("Tags"))
     queue(ctx, snapshot, instance, pairs, "backup", observed_allowing("backup"))
-    return {"DBSnapshot": wire(ctx, snapshot, tag_list(pairs))}
+    return {"DBSnapshot": wire(ctx, snapshot, validation.tag_list(pairs))}
 
 
 def queue(ctx: Context, snapshot: Snapshot, instance: Instance, pairs: list[tuple[str, str]], kind: str,
@@ -106,7 +106,7 @@ def copy(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         ctx.backups.delete(made.storage_key)
         raise already_exists(target) from None
     snapshot_event(ctx, target, "Manual snapshot created")
-    return {"DBSnapshot": wire(ctx, made, tag_list(pairs))}
+    return {"DBSnapshot": wire(ctx, made, validation.tag_list(pairs))}
 
 
 def modify_attribute(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
@@ -144,18 +144,9 @@ def wire(ctx: Context, snapshot: Snapshot, tags: list[dict[str, str]]) -> dict[s
                             network.vpc_id(ctx.settings.region, ctx.settings.account_id))
 
 
-def tag_list(pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
-    return [{"Key": key, "Value": value} for key, value in pairs]
-
-
 def name_of(value: str) -> str:
     """A snapshot's identifier, or its ARN."""
-    if value.startswith("arn:"):
-        kind, name = arn.parse(value)
-        if kind != "snapshot":
-            raise invalid(f"The ARN {shown(value)} does not name a DB snapshot.")
-        return name.lower()
-    return value.lower()
+    return arn.name_of(value, "snapshot", "DB snapshot")
 
 
 def existing(ctx: Context, identifier: str) -> Snapshot:

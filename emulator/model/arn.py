@@ -21,3 +21,13 @@ def parse(arn: str) -> tuple[str, str]:
     if not match:
         raise invalid(f"The specified resource name does not match an RDS resource in this region: {shown(arn)}")
     return match.group(3), match.group(4)
+
+
+def name_of(value: str, kind: str, noun: str) -> str:
+    """A resource's name as given, or from its ARN, which must be of `kind` (what `noun` names); lower case."""
+    if value.startswith("arn:"):
+        found, name = parse(value)
+        if found != kind:
+            raise invalid(f"The ARN {shown(value)} does not name a {noun}.")
+        return name.lower()
+    return value.lower()

@@ -10,16 +10,27 @@ from . import catalogue
 MAX_TAGS = 50
 
 _IDENTIFIER = re.compile(r"^[A-Za-z](?!.*--)[A-Za-z0-9-]{0,62}(?<!-)$")
+_SNAPSHOT = re.compile(r"^[A-Za-z](?!.*--)[A-Za-z0-9-]{0,254}(?<!-)$")
 _USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _DB_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 SECURITY_GROUP_ID = re.compile(r"^sg-[0-9a-f]{8,17}$")
+ACCOUNT_ID = re.compile(r"^\d{12}$")
 RESERVED_USERNAMES = {"rdsadmin", "root", "mysql", "mariadb.sys", "admin_user", "select", "user", "table"}
 MAX_USERNAME = {"mysql": 32, "mariadb": 16}
 FORBIDDEN_PASSWORD_CHARACTERS = set('/@" ')
 
 
 def identifier(value: str, parameter: str = "DBInstanceIdentifier") -> str:
-    if not _IDENTIFIER.match(value):
+    return _named(_IDENTIFIER, value, parameter)
+
+
+def snapshot_identifier(value: str, parameter: str = "DBSnapshotIdentifier") -> str:
+    return _named(_SNAPSHOT, value, parameter)
+
+
+def _named(pattern: re.Pattern[str], value: str, parameter: str) -> str:
+    """An instance's or snapshot's identifier, by RDS's rules (only their lengths differ), in lower case."""
+    if not pattern.match(value):
         raise invalid(
             f"The parameter {parameter} is not a valid identifier. Identifiers must begin with a letter; "
             "must contain only ASCII letters, digits, and hyphens; and must not end with a hyphen or "
@@ -147,15 +158,6 @@ def tags(tags: list[dict[str, str]]) -> list[tuple[str, str]]:
     return list(checked.items())
 
 
-_SNAPSHOT = re.compile(r"^[A-Za-z](?!.*--)[A-Za-z0-9-]{0,254}(?<!-)$")
-ACCOUNT_ID = re.compile(r"^\d{12}$")
-
-
-def snapshot_identifier(value: str, parameter: str = "DBSnapshotIdentifier") -> str:
-    if not _SNAPSHOT.match(value):
-        raise invalid(
-            f"The parameter {parameter} is not a valid identifier. Identifiers must begin with a letter; "
-            "must contain only ASCII letters, digits, and hyphens; and must not end with a hyphen or "
-            "contain two consecutive hyphens."
-        )
-    return value.lower()
+def tag_list(pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
+    """Tags as (key, value) pairs in their wire form."""
+    return [{"Key": key, "Value": value} for key, value in pairs]
