@@ -584,9 +584,7 @@ class Store:
                 if key is not None and conn.scalar(select(tasks.c.id).where(tasks.c.key == key)) is not None:
                     return None
                 if observed is not None:
-                    state = conn.scalar(select(instances.c.observed).where(instances.c.resource_id == resource_id))
-                    if state not in set(observed):
-                        raise StateConflict(state)
+                    _check_observed(conn, resource_id, observed)
                 if take_pending:
                     waiting = conn.scalar(select(instances.c.pending).where(instances.c.resource_id == resource_id))
                     params = {**(waiting or {}), **params}
@@ -821,11 +819,7 @@ class Store:
         unless the instance's observed state is one of `observed`; TaskConflict when it has a task under way."""
         try:
             with self._tx() as conn:
-                state = conn.scalar(
-                    select(instances.c.observed).where(instances.c.resource_id == snapshot.instance_resource_id)
-                )
-                if state not in set(observed):
-                    raise StateConflict(state)
+                _check_observed(conn, snapshot.instance_resource_id, observed)
                 if conn.scalar(select(snapshots.c.identifier).where(snapshots.c.identifier == snapshot.identifier)):
                     raise NameTaken(snapshot.identifier)
                 conn.execute(insert(snapshots).values(snapshot.to_row()))
@@ -944,6 +938,14 @@ def _check_group(conn: Connection, name: str | None) -> None:
         return
     if conn.scalar(select(parameter_groups.c.name).where(parameter_groups.c.name == name)) is None:
         raise GroupGone(name)
+
+
+def _check_observed(conn: Connection, resource_id: str, observed: Iterable[str]) -> None:
+    """Inside the transaction that queues an instance's task: StateConflict unless what the driver last
+    observed of its server is one of `observed`."""
+    state = conn.scalar(select(instances.c.observed).where(instances.c.resource_id == resource_id))
+    if state not in set(observed):
+        raise StateConflict(state)
 
 
 def _deferred(conn: Connection, resource_id: str, changes: dict[str, Any], now: datetime) -> dict[str, Any]:
