@@ -19,6 +19,8 @@ from emulator.store import NameTaken, Task
 from emulator.tasks import ResourceWork, Retry, Then
 
 log = logging.getLogger(__name__)
+PATCHING = "Applying off-line patches to DB instance"
+PATCHED = "Finished applying off-line patches to DB instance"
 # A server that dies while it is being recovered is tried again this many times, waiting longer each time.
 RECOVERY_ATTEMPTS = 5
 RECOVERY_BACKOFF = timedelta(seconds=1)
@@ -124,6 +126,8 @@ def modify(ctx: Context, instance: Instance, task: Task) -> None:
         ctx.instance_event(instance.identifier, "Finished applying modification to DB instance class")
     if changes.get("engine_version", instance.engine_version) != instance.engine_version:
         _upgrade(ctx, instance, changes["engine_version"], task)
+    elif changes.get("system_update"):
+        _update_system(ctx, instance)
     if changes.get("password"):
         with ctx.driver.admin(ctx.spec(instance)) as cursor:
             accounts.set_master_password(cursor, instance.master_username, instance.password_hash)
@@ -143,14 +147,40 @@ def _rename(ctx: Context, instance: Instance, new: str) -> Instance:
 
 
 def _upgrade(ctx: Context, instance: Instance, version: str, task: Task) -> None:
-    """The server restarts on the newer binary installed on this host; mariadb-upgrade brings its system
-    tables along."""
-    ctx.instance_event(instance.identifier, "Applying off-line patches to DB instance", "maintenance")
+    """The server restarts on the newer server its driver runs now (a guest's is in the current template
+    image: the guest's system update brings it); mariadb-upgrade brings its system tables along."""
+    ctx.instance_event(instance.identifier, PATCHING, "maintenance")
+    ctx.store.update_instance(instance.resource_id, upgrade_opt_in=None)
     if instance.observed == "running":
-        reboot(ctx, instance, task)
+        if ctx.driver.system_update(ctx.spec(instance)) is None:
+            reboot(ctx, instance, task)
+        elif not _system_updated(ctx, instance):
+            return
         maintenance.upgrade_tables(ctx, instance)
-    ctx.store.update_instance(instance.resource_id, engine_version=version, maintenance_opt_in=None)
-    ctx.instance_event(instance.identifier, "Finished applying off-line patches to DB instance", "maintenance")
+    ctx.store.update_instance(instance.resource_id, engine_version=version)
+    ctx.instance_event(instance.identifier, PATCHED, "maintenance")
+
+
+def _update_system(ctx: Context, instance: Instance) -> None:
+    ctx.instance_event(instance.identifier, PATCHING, "maintenance")
+    if _system_updated(ctx, instance):
+        maintenance.upgrade_tables(ctx, instance)
+        ctx.instance_event(instance.identifier, PATCHED, "maintenance")
+
+
+def _system_updated(ctx: Context, instance: Instance) -> bool:
+    """The instance moves onto its driver's current system, data and binary logs with it. False when it could
+    not: it runs on its former system, an event says why, and the update stays pending, to be asked for again."""
+    ctx.store.update_instance(instance.resource_id, system_update_opt_in=None)
+    try:
+        ctx.driver.update_system(ctx.spec(instance))
+    except DriverError as error:
+        if not ctx.driver.is_running(ctx.spec(instance)):
+            raise
+        ctx.instance_event(instance.identifier, f"Off-line patches could not be applied to DB instance: {error}",
+                           "maintenance")
+        return False
+    return True
 
 
 def delete(ctx: Context, instance: Instance, task: Task) -> None:

@@ -2,8 +2,9 @@
 
 Two kinds of work wait for the window: modifications sent with ApplyImmediately=false (the instance's
 `pending` changes), and the maintenance actions the emulator can really perform: `db-upgrade` when the
-server installed on this host is newer than the version an instance was created with (its next start runs
-the newer server; mariadb-upgrade then brings its system tables along).
+server its driver runs now is newer than the version an instance was created with (its next start runs the
+newer server; mariadb-upgrade then brings its system tables along), and `system-update` when the driver has
+a newer system for the instance (a guest made from an older template image than the current one).
 """
 
 import subprocess
@@ -18,7 +19,10 @@ from emulator.model import catalogue, windows
 from emulator.model.instance import Instance
 
 UPGRADE = "db-upgrade"
+SYSTEM_UPDATE = "system-update"
 OPT_IN_TYPES = ("immediate", "next-maintenance", "undo-opt-in")
+# Where each action's opt-in is kept on the instance.
+OPT_IN_COLUMNS = {UPGRADE: "upgrade_opt_in", SYSTEM_UPDATE: "system_update_opt_in"}
 
 
 def upgrade_to(ctx: Context, instance: Instance) -> str | None:
@@ -27,20 +31,38 @@ def upgrade_to(ctx: Context, instance: Instance) -> str | None:
     return offered if _newer(offered, instance.engine_version) else None
 
 
+def offered(ctx: Context, instance: Instance) -> dict[str, tuple[str, dict[str, Any]]]:
+    """The actions waiting for the instance: their description, and the modify task's params that apply them."""
+    found = {}
+    target = upgrade_to(ctx, instance)
+    if target is not None:
+        found[UPGRADE] = (f"Minor version upgrade to {target}", {"engine_version": target})
+    update = ctx.driver.system_update(ctx.spec(instance))
+    if update is not None:
+        found[SYSTEM_UPDATE] = (update, {"system_update": True})
+    return found
+
+
 def actions(ctx: Context, instance: Instance) -> list[dict[str, Any]]:
     """The instance's pending maintenance actions, as DescribePendingMaintenanceActions shows them."""
-    target = upgrade_to(ctx, instance)
-    if target is None:
-        return []
-    scheduled = instance.maintenance_opt_in == "next-maintenance" or instance.auto_minor_version_upgrade
     return [{
-        "Action": UPGRADE,
-        "OptInStatus": instance.maintenance_opt_in or "pending",
-        "CurrentApplyDate": next_window(instance, ctx.clock.now()) if scheduled else None,
+        "Action": action,
+        "OptInStatus": opt_in(instance, action) or "pending",
+        "CurrentApplyDate": next_window(instance, ctx.clock.now()) if _scheduled(instance, action) else None,
         "AutoAppliedAfterDate": None,
         "ForcedApplyDate": None,
-        "Description": f"Minor version upgrade to {target}",
-    }]
+        "Description": description,
+    } for action, (description, _) in offered(ctx, instance).items()]
+
+
+def opt_in(instance: Instance, action: str) -> str | None:
+    return getattr(instance, OPT_IN_COLUMNS[action])
+
+
+def _scheduled(instance: Instance, action: str) -> bool:
+    """Whether the next window applies the action: opted in to, or a minor upgrade the instance takes by itself."""
+    return opt_in(instance, action) == "next-maintenance" or (
+        action == UPGRADE and instance.auto_minor_version_upgrade)
 
 
 def upgrade_tables(ctx: Context, instance: Instance) -> None:
@@ -63,14 +85,14 @@ def due(ctx: Context, instance: Instance, now: datetime) -> tuple[datetime, dict
     """What the instance's maintenance window has to do now: (when the window opened, the modify task's
     own params, whether the waiting changes go with it); None when nothing is due. Waiting changes are due
     in the first window that opened after they were asked for, even one that opened while the emulator was
-    down; an upgrade only while a window is open (or at once, when asked for with `immediate`)."""
+    down; an action only while a window is open (or at once, when asked for with `immediate`)."""
     opened = windows.last_maintenance_start(instance.maintenance_window, now)
     take = bool(instance.pending) and instance.pending_since is not None and instance.pending_since < opened
     params: dict[str, Any] = {}
-    target = upgrade_to(ctx, instance)
-    wanted = instance.maintenance_opt_in == "next-maintenance" or instance.auto_minor_version_upgrade
-    if target and wanted and now < opened + window_length(instance):
-        params["engine_version"] = target
+    if now < opened + window_length(instance):
+        for action, (_, applying) in offered(ctx, instance).items():
+            if _scheduled(instance, action):
+                params.update(applying)
     return (opened, params, take) if take or params else None
 
 

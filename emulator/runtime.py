@@ -55,12 +55,13 @@ def boot(settings: Settings, clock: Clock | None = None, schedule: bool = True) 
     lock = _lock(settings)
     try:
         store = Store(settings.database_url)
+        driver = make_driver(settings)
         ctx = Context(
             settings=settings,
             store=store,
             clock=clock or Clock(timedelta(seconds=float(store.state(operator_api.CLOCK_OFFSET) or 0))),
-            driver=make_driver(settings),
-            server=server.installed(),
+            driver=driver,
+            server=driver.binary,
             variables=Variables(server.installed(), settings.cache_dir),
             backups=LocalStorage(settings.data_dir / "backups"),
         )

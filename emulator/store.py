@@ -107,7 +107,8 @@ instances = Table(
     Column("binlog_mark", JSON),
     Column("pending", JSON, nullable=False, server_default="{}"),
     Column("pending_since", UtcDateTime),
-    Column("maintenance_opt_in", String),
+    Column("upgrade_opt_in", String),
+    Column("system_update_opt_in", String),
     Index("uq_instances_endpoint", "address", "port", unique=True),
 )
 

@@ -35,20 +35,20 @@ def apply(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     action, opt_in = request["ApplyAction"], request["OptInType"]
     if opt_in not in maintenance.OPT_IN_TYPES:
         raise invalid(f"Invalid OptInType {shown(opt_in)}: choose one of {', '.join(maintenance.OPT_IN_TYPES)}.")
-    target = maintenance.upgrade_to(ctx, instance)
-    if action != maintenance.UPGRADE or target is None:
+    offered = maintenance.offered(ctx, instance)
+    if action not in offered:
         raise RdsError("InvalidParameterValue",
                        f"There is no pending maintenance action {shown(action)} for DB instance {instance.identifier}.")
+    column = maintenance.OPT_IN_COLUMNS[action]
     if opt_in == "immediate":
         try:
-            ctx.queue("db-instance", instance.resource_id, "modify", {"engine_version": target},
-                      observed=observed_allowing("modify"), maintenance_opt_in="immediate")
+            ctx.queue("db-instance", instance.resource_id, "modify", offered[action][1],
+                      observed=observed_allowing("modify"), **{column: "immediate"})
         except (TaskConflict, StateConflict):
             raise RdsError("InvalidDBInstanceState", f"Instance {instance.identifier} is not in available state.") \
                 from None
     else:
-        choice = "next-maintenance" if opt_in == "next-maintenance" else None
-        ctx.store.update_instance(instance.resource_id, maintenance_opt_in=choice)
+        ctx.store.update_instance(instance.resource_id, **{column: opt_in if opt_in == "next-maintenance" else None})
     current = ctx.store.get_instance(instance.resource_id) or instance
     return {"ResourcePendingMaintenanceActions": _wire(ctx, current, maintenance.actions(ctx, current))}
 

@@ -11,6 +11,7 @@ import pymysql
 
 if TYPE_CHECKING:
     from emulator.config import Settings
+    from emulator.engines.server import ServerBinary
 
 # Where instances' ports are drawn from when a create names none.
 PORT_RANGE = range(13306, 20000)
@@ -81,6 +82,9 @@ class PortUnavailable(Exception):
 
 
 class Driver(Protocol):
+    # The server the driver's instances run: the engine and version they report, and that upgrades go to.
+    binary: "ServerBinary"
+
     def endpoints(self, host: str, requested: int | None, taken: set[tuple[str, int]]) -> Iterable[tuple[str, int]]:
         """Addresses and ports a new server could listen on, best first, none of them in `taken`: on `host`,
         the requested port alone or free ones from PORT_RANGE (or on addresses of the driver's own).
@@ -118,6 +122,14 @@ class Driver(Protocol):
         """Options of a [client] option-file group that let the engine's command-line tools (the mariadb
         client, mariadb-binlog) reach the running server as an administrator, from this host; None when
         there is no server to reach."""
+
+    def system_update(self, spec: ServerSpec) -> str | None:
+        """What the system under the server would gain from an update the driver can apply (a guest made from
+        an older template image than the current one); None when it is current, or has no system of its own."""
+
+    def update_system(self, spec: ServerSpec) -> None:
+        """Move the stopped-then-started server, data and binary logs included, onto the current system. When
+        that fails, the server runs on its old system again and DriverError says why."""
 
     def configure(self, spec: ServerSpec) -> None:
         """Write the server's configuration (spec.parameters included); it takes effect at its next start."""

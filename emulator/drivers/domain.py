@@ -58,6 +58,8 @@ class Guest:
     tb_cache_mib: int = 64
     # a unix socket QEMU takes a saved guest's state from instead of booting (drivers/warm.py)
     incoming: str | None = None
+    # a system update: the guest's former disk, second, which its init copies the data directory from
+    former_disk: str | None = None
 
 
 def cmdline(guest: Guest) -> str:
@@ -104,10 +106,12 @@ def domain_xml(guest: Guest) -> str:
     for event, action in (("on_poweroff", "destroy"), ("on_reboot", "restart"), ("on_crash", "destroy")):
         ET.SubElement(domain, event).text = action
     devices = ET.SubElement(domain, "devices")
-    disk = ET.SubElement(devices, "disk", type="file", device="disk")
-    ET.SubElement(disk, "driver", name="qemu", type="qcow2", cache="writeback")
-    ET.SubElement(disk, "source", file=guest.disk)
-    ET.SubElement(disk, "target", dev="vda", bus="virtio")
+    for path, target in ((guest.disk, "vda"), (guest.former_disk, "vdb")):
+        if path is not None:
+            disk = ET.SubElement(devices, "disk", type="file", device="disk")
+            ET.SubElement(disk, "driver", name="qemu", type="qcow2", cache="writeback")
+            ET.SubElement(disk, "source", file=path)
+            ET.SubElement(disk, "target", dev=target, bus="virtio")
     serial = ET.SubElement(devices, "serial", type="file")
     ET.SubElement(serial, "source", path=guest.console_log)
     ET.SubElement(serial, "target", port="0")

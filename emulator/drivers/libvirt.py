@@ -34,7 +34,7 @@ import pymysql
 
 from emulator.engines import backup
 from emulator.engines import server as engine
-from emulator.images import build
+from emulator.images import build, cache
 
 from . import (
     BinlogPoint,
@@ -44,6 +44,7 @@ from . import (
     LogFile,
     ServerSpec,
     answers,
+    guest_image,
     hypervisor,
     until,
 )
@@ -66,6 +67,8 @@ TEMPLATE_CLASS = "db.t3.micro"
 # How far a guest's clock may be off the host's before it is set (seconds).
 CLOCK_TOLERANCE = 0.005
 CLOCK_ROUNDS = 3
+# How long a guest has to let go of a disk taken from it (seconds).
+DETACH_TIMEOUT = 30.0
 # How long a backup job may be silent before we give up on it (seconds): preparing a large restore is.
 JOB_TIMEOUT = 600.0
 # What a backup holds beyond the tables' data: system tablespace, redo log, the mysql schema's files.
@@ -73,6 +76,8 @@ BACKUP_OVERHEAD = 40 * 2**20
 # The DB log files' virtio ports, and the host files QEMU appends what arrives to (the guest's init drains
 # /run/rds/logs/<name without "rds.">.log into each).
 LOG_PORTS = {"rds.error": "error.log", "rds.slowquery": "slowquery.log", "rds.general": "general.log"}
+# A system update's former disk, kept in the guest's home until the guest runs on the new one.
+FORMER_DISK = "former.qcow2"
 
 
 class LibvirtDriver:
@@ -80,7 +85,9 @@ class LibvirtDriver:
                  network: UserMode | BridgeMode, restore: bool = True):
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
+        self.cache_dir = cache_dir
         self.image = build.ensure(cache_dir)
+        self.binary = engine.ServerBinary(*engine.parse_version(self.image.manifest.get("server", "")), None, None)
         self.key = _admin_key(root.parent / "guest-admin.key")
         self.memory_factor = memory_factor
         self.network = network
@@ -154,6 +161,7 @@ class LibvirtDriver:
             _overlay(disk, warm.disk, "qcow2")
         else:
             _overlay(disk, self.image.root_fs, "raw", f"{spec.allocated_storage}G")
+        guest_image.record(self._home(spec), self.image)
 
     def _discard(self, spec: ServerSpec) -> None:
         domain = self._live(spec)
@@ -254,13 +262,92 @@ class LibvirtDriver:
         return _AdminCursor(spec.host, spec.port, self._password(spec))
 
     def start(self, spec: ServerSpec) -> None:
-        if self.is_running(spec):
-            return
+        if not self.is_running(spec):
+            self._boot(spec, self._image(spec))
+
+    def _boot(self, spec: ServerSpec, image: cache.Image, former_disk: pathlib.Path | None = None) -> None:
         self.configure(spec)
         with self._room(spec) as memory:
-            domain = self._create(self._guest(spec, self._home(spec), memory))
+            guest = self._guest(spec, self._home(spec), memory, image)
+            domain = self._create(replace(guest, former_disk=former_disk and str(former_disk)))
             self._wait_ready(spec, domain)
         self._keep_time(spec)
+
+    def _image(self, spec: ServerSpec) -> cache.Image:
+        """The image the guest's disk is on: its kernel and initramfs boot it."""
+        fingerprint = guest_image.fingerprint(self._home(spec), self.cache_dir)
+        if fingerprint is None or fingerprint == self.image.fingerprint:
+            return self.image
+        image = cache.find(self.cache_dir, fingerprint)
+        if image is None:
+            raise HostRefused(f"the guest's template image {fingerprint} is no longer in "
+                              f"{cache.images_dir(self.cache_dir)}: its disk cannot start without it")
+        return image
+
+    # system updates
+
+    def system_update(self, spec: ServerSpec) -> str | None:
+        if not (self._home(spec) / "disk.qcow2").exists():
+            return None
+        fingerprint = guest_image.fingerprint(self._home(spec), self.cache_dir)
+        if fingerprint in (None, self.image.fingerprint):
+            return None
+        return f"New Operating System update is available: guest image {self.image.fingerprint} (now {fingerprint})"
+
+    def update_system(self, spec: ServerSpec) -> None:
+        """The guest stops cleanly, and a new disk on the current image boots with the former one beside it:
+        the guest's init copies the former data directory, binary logs and all, before its server starts.
+        The former disk is kept until the new system answers, and boots again if it does not. Each step can
+        run again (a task an emulator restart resumes): an existing new disk is booted, not made anew, and
+        its init copies only once."""
+        home = self._home(spec)
+        disk, former = home / "disk.qcow2", home / FORMER_DISK
+        if former.exists() and guest_image.fingerprint(home, self.cache_dir) == self.image.fingerprint:
+            former.unlink()  # moved already: only the former disk was left
+            return
+        self.stop(spec)
+        if not former.exists():
+            disk.rename(former)
+        if not disk.exists():
+            _overlay(disk, self.image.root_fs, "raw", f"{spec.allocated_storage}G")
+        try:
+            self._boot(spec, self.image, former)
+            self._check_system(spec)
+        except DriverError as error:
+            self._discard(spec)
+            former.replace(disk)
+            self.start(spec)
+            raise DriverError(f"the guest's system could not be updated ({error}): it runs on its former system "
+                              "again") from None
+        guest_image.record(home, self.image)
+        self._detach_former(spec)
+        former.unlink()
+
+    def _check_system(self, spec: ServerSpec) -> None:
+        """The guest runs the current image: its root is the new disk, whose init copied the data first."""
+        try:
+            with self.admin(spec) as cursor:
+                cursor.execute("SELECT LOAD_FILE('/run/rds/image')")
+                found = (cursor.fetchone()[0] or b"").decode().strip()
+        except (pymysql.MySQLError, OSError) as error:
+            raise DriverError(f"the updated guest's server did not answer: {error}") from None
+        if found != self.image.fingerprint:
+            raise DriverError(f"the guest started image {found or 'unknown'}, not {self.image.fingerprint}")
+
+    def _detach_former(self, spec: ServerSpec) -> None:
+        """The former disk leaves the running guest (its init unmounted it); one that a guest does not let go
+        of stays attached, unused, until the guest next starts."""
+        domain = self._live(spec)
+        element = domain and _disk_element(domain, "vdb")
+        if element is None:
+            return
+        try:
+            domain.detachDeviceFlags(ET.tostring(element, encoding="unicode"), libvirt.VIR_DOMAIN_AFFECT_LIVE)
+            gone = until(lambda: _disk_element(domain, "vdb") is None, DETACH_TIMEOUT, POLL)
+        except libvirt.libvirtError:
+            gone = False
+        if not gone:
+            log.info("guest %s keeps its former disk, unused, until it next starts", spec.identifier)
 
     @contextmanager
     def _room(self, spec: ServerSpec) -> Iterator[int]:
@@ -275,11 +362,12 @@ class LibvirtDriver:
         finally:
             self.capacity.release(spec.resource_id)
 
-    def _guest(self, spec: ServerSpec, home: pathlib.Path, memory: int, incoming: str | None = None) -> Guest:
+    def _guest(self, spec: ServerSpec, home: pathlib.Path, memory: int, image: cache.Image,
+               incoming: str | None = None) -> Guest:
         return Guest(
             name=self._name(spec.resource_id), title=spec.identifier, resource_id=spec.resource_id,
             memory_mib=memory, vcpus=vcpus(spec.instance_class, self.kvm), kvm=self.kvm,
-            kernel=str(self.image.kernel), initrd=str(self.image.initrd), disk=str(home / "disk.qcow2"),
+            kernel=str(image.kernel), initrd=str(image.initrd), disk=str(home / "disk.qcow2"),
             console_log=str(home / "console.log"), hostname=spec.identifier,
             network=self.network.network(spec.host, spec.port, home),
             files={"my.cnf": str(home / "my.cnf"), "first-boot.sql": str(home / "first-boot.sql")},
@@ -301,7 +389,7 @@ class LibvirtDriver:
     def _prepare_warm(self) -> None:
         memory = self._memory(TEMPLATE_CLASS)
         # the version: the template's machine, whatever the data directory or port
-        probe = replace(self._guest(self._template_spec(0), self.image.path, memory), name="rds-template")
+        probe = replace(self._guest(self._template_spec(0), self.image.path, memory, self.image), name="rds-template")
         warm = Warm(self.image.path / f"warm-{memory}-{warm_version(domain_xml(probe))}")
         try:
             with building(warm) as todo:
@@ -328,7 +416,7 @@ class LibvirtDriver:
         with contextlib.suppress(libvirt.libvirtError):  # one an emulator stopped as it saved it
             self.conn.lookupByName(name).destroy()
         with self._room(spec):
-            domain = self._create(replace(self._guest(spec, warm.path, memory), name=name))
+            domain = self._create(replace(self._guest(spec, warm.path, memory, self.image), name=name))
             try:
                 self._wait_ready(spec, domain, password=warm.password)
                 domain.save(str(warm.path / "saved"))
@@ -354,7 +442,7 @@ class LibvirtDriver:
         try:
             with self._room(spec) as memory:
                 feeding = feed(warm, sock)
-                domain = self._create(self._guest(spec, home, memory, incoming=str(sock)))
+                domain = self._create(self._guest(spec, home, memory, self.image, incoming=str(sock)))
                 feeding.join()
                 _resumed(domain)
                 self._wait_ready(spec, domain, password=warm.password)
@@ -551,6 +639,14 @@ def _job_answer(conn: socket.socket, kind: str) -> str:
         said = [line for line in lines[:-1] if line.strip()]
         raise DriverError(f"the {kind} in the guest failed: {said[-1][-300:] if said else 'no answer'}")
     return text
+
+
+def _disk_element(domain: "libvirt.virDomain", target: str) -> ET.Element | None:
+    for disk in ET.fromstring(domain.XMLDesc()).iter("disk"):
+        found = disk.find("target")
+        if found is not None and found.get("dev") == target:
+            return disk
+    return None
 
 
 def _resumed(domain: "libvirt.virDomain") -> None:

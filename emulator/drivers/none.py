@@ -4,10 +4,15 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, BinaryIO
 
+from emulator.engines import server
+
 from . import PORT_RANGE, BinlogPoint, LogFile, ServerSpec
 
 
 class NoServerDriver:
+    def __init__(self) -> None:
+        self.binary = server.installed()  # what it would run: the nominal version on a bare machine
+
     def endpoints(self, host: str, requested: int | None, taken: set[tuple[str, int]]) -> Iterable[tuple[str, int]]:
         # nothing will listen, so the machine's other programs do not matter, only other instances
         if requested is not None:
@@ -41,6 +46,12 @@ class NoServerDriver:
 
     def client_options(self, spec: ServerSpec) -> dict[str, str] | None:
         return None
+
+    def system_update(self, spec: ServerSpec) -> str | None:
+        return None
+
+    def update_system(self, spec: ServerSpec) -> None:
+        pass
 
     def configure(self, spec: ServerSpec) -> None:
         pass

@@ -131,6 +131,12 @@ class ProcessDriver:
     def client_options(self, spec: ServerSpec) -> dict[str, str]:
         return {"socket": self._socket(spec), "user": self.os_user}
 
+    def system_update(self, spec: ServerSpec) -> str | None:
+        return None  # the host's own system: a newer server installed on it is a db-upgrade
+
+    def update_system(self, spec: ServerSpec) -> None:
+        pass
+
     def configure(self, spec: ServerSpec) -> None:
         home = self._home(spec)
         if home.exists():

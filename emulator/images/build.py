@@ -109,6 +109,8 @@ def _init(staging: pathlib.Path) -> None:
         target = staging / "tree/sbin" / name
         shutil.copyfile(recipe.GUEST / name, target)
         target.chmod(0o755)
+    # the running guest says which image it is (a system update checks that it moved)
+    (staging / "tree/etc/rds-image").write_text(recipe.fingerprint() + "\n")
 
 
 def _kernel(staging: pathlib.Path) -> None:

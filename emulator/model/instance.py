@@ -106,11 +106,12 @@ class Instance:
     restorable_until: datetime | None = None
     binlog_mark: dict[str, Any] | None = None
     # Changes asked for with ApplyImmediately=false (the modify task's params), waiting for the maintenance
-    # window that opens after `pending_since`; and the user's choice for the pending maintenance action
-    # (ApplyPendingMaintenanceAction's next-maintenance), if any.
+    # window that opens after `pending_since`; and the user's choice for each pending maintenance action
+    # (ApplyPendingMaintenanceAction's next-maintenance or immediate), if any.
     pending: dict[str, Any] = field(default_factory=dict)
     pending_since: datetime | None = None
-    maintenance_opt_in: str | None = None
+    upgrade_opt_in: str | None = None
+    system_update_opt_in: str | None = None
     # the kind and parameters of the task under way, joined from the tasks table; not columns
     task: str | None = field(default=None, compare=False)
     task_params: dict[str, Any] | None = field(default=None, compare=False)

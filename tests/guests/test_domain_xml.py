@@ -3,6 +3,7 @@ by libvirt's own parser (its test driver, which needs no daemon)."""
 
 import pathlib
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 
 import libvirt
 import pytest
@@ -46,6 +47,20 @@ def test_libvirt_takes_the_domain_as_written(guest):
         domain.undefine()
     finally:
         connection.close()
+
+
+def test_a_system_update_boots_the_new_disk_first_with_the_former_one_beside_it():
+    moving = replace(USER, former_disk="/data/servers/db-X/former.qcow2")
+    connection = libvirt.open("test:///default")
+    try:
+        domain = connection.defineXML(domain_xml(moving))
+        disks = [(disk.find("target").get("dev"), disk.find("source").get("file"))
+                 for disk in ET.fromstring(domain.XMLDesc()).findall("devices/disk")]
+        domain.undefine()
+    finally:
+        connection.close()
+    assert disks == [("vda", USER.disk), ("vdb", "/data/servers/db-X/former.qcow2")]
+    assert [(d.find("target").get("dev")) for d in ET.fromstring(domain_xml(USER)).findall("devices/disk")] == ["vda"]
 
 
 def test_nothing_secret_goes_on_the_kernel_command_line():

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from emulator.config import Settings
+from emulator.drivers import DriverError
 from emulator.runtime import boot
 from scheduler import jobs
 from tests.api_client import NS, Api
@@ -131,3 +132,98 @@ def test_a_newer_server_is_a_pending_upgrade_applied_at_once_or_in_the_window(ap
     events = [e.findtext(f"{NS}Message") for e in api.ok(Action="DescribeEvents", Duration="10080").iter(f"{NS}Event")]
     assert events.count("Finished applying off-line patches to DB instance") == 2
     assert api.ok(Action="DescribePendingMaintenanceActions").find(f".//{NS}ResourcePendingMaintenanceActions") is None
+
+
+class SystemUpdates:
+    """The none driver has no system of its own: this stands in for a driver with newer systems for some
+    instances (the libvirt driver's, tested in tests/guests), and counts the moves it is asked for."""
+
+    def __init__(self, ctx, failing=False):
+        self.waiting: set[str] = set()
+        self.moves: list[str] = []
+        self.failing = failing
+        ctx.driver.system_update = lambda spec: "New Operating System update is available" \
+            if spec.resource_id in self.waiting else None
+        ctx.driver.update_system = self.update
+
+    def update(self, spec):
+        self.moves.append(spec.identifier)
+        if self.failing:
+            raise DriverError("the new system did not start: it runs on its former system again")
+        self.waiting.discard(spec.resource_id)
+
+
+def action_rows(api):
+    root = api.ok(Action="DescribePendingMaintenanceActions")
+    return {(r.findtext(f"{NS}ResourceIdentifier").rsplit(":", 1)[1], a.findtext(f"{NS}Action")):
+            (a.findtext(f"{NS}OptInStatus"), a.findtext(f"{NS}CurrentApplyDate"))
+            for r in root.iter(f"{NS}ResourcePendingMaintenanceActions")
+            for a in r.iter(f"{NS}PendingMaintenanceAction")}
+
+
+def test_a_system_update_waits_for_its_own_opt_in_beside_an_upgrade(api, clock):
+    api.create("db1", PreferredMaintenanceWindow=WINDOW, BackupRetentionPeriod="0", AutoMinorVersionUpgrade="false")
+    api.wait_available("db1")
+    ctx = api.runtime.ctx
+    resource_id = ctx.store.find_instance("db1").resource_id
+    updates = SystemUpdates(ctx)
+    updates.waiting.add(resource_id)
+    ctx.store.update_instance(resource_id, engine_version="8.0.1")
+    assert action_rows(api) == {("db1", "db-upgrade"): ("pending", None), ("db1", "system-update"): ("pending", None)}
+
+    arn = "arn:aws:rds:us-east-1:123456789012:db:db1"
+    # opting in to both at once: each keeps its own choice
+    all_at_once(lambda action: api.ok(Action="ApplyPendingMaintenanceAction", ResourceIdentifier=arn,
+                                      ApplyAction=action, OptInType="next-maintenance"),
+                ["db-upgrade", "system-update"])
+    window = "2026-11-29T05:00:00.000Z"
+    assert action_rows(api) == {("db1", "db-upgrade"): ("next-maintenance", window),
+                                ("db1", "system-update"): ("next-maintenance", window)}
+    api.ok(Action="ApplyPendingMaintenanceAction", ResourceIdentifier=arn, ApplyAction="db-upgrade",
+           OptInType="undo-opt-in")
+    assert action_rows(api) == {("db1", "db-upgrade"): ("pending", None),
+                                ("db1", "system-update"): ("next-maintenance", window)}
+
+    clock.advance(timedelta(days=4, hours=17, minutes=1))  # in Sunday's window
+    jobs.maintenance_windows(ctx)
+    wait_for(lambda: resource_id not in updates.waiting and api.status("db1") == "available", 10, "the update")
+    jobs.maintenance_windows(ctx)
+    assert updates.moves == ["db1"]
+    assert action_rows(api) == {("db1", "db-upgrade"): ("pending", None)}
+    events = [e.findtext(f"{NS}Message") for e in api.ok(Action="DescribeEvents", Duration="10080").iter(f"{NS}Event")]
+    assert events.count("Applying off-line patches to DB instance") == 1
+    assert events.count("Finished applying off-line patches to DB instance") == 1
+
+
+def test_an_upgrade_that_needs_a_new_system_moves_the_instance_onto_it(api):
+    api.create("db1", BackupRetentionPeriod="0")
+    api.wait_available("db1")
+    ctx = api.runtime.ctx
+    resource_id = ctx.store.find_instance("db1").resource_id
+    installed = instance(api, "db1").findtext(f"{NS}EngineVersion")
+    updates = SystemUpdates(ctx)
+    updates.waiting.add(resource_id)
+    ctx.store.update_instance(resource_id, engine_version="8.0.1")
+    api.ok(Action="ApplyPendingMaintenanceAction", ResourceIdentifier="arn:aws:rds:us-east-1:123456789012:db:db1",
+           ApplyAction="db-upgrade", OptInType="immediate")
+    wait_for(lambda: instance(api, "db1").findtext(f"{NS}EngineVersion") == installed, 10, "the upgrade")
+    assert updates.moves == ["db1"]
+    assert action_rows(api) == {}
+
+
+def test_a_system_update_that_fails_leaves_the_instance_available_and_the_update_pending(api):
+    api.create("db1", BackupRetentionPeriod="0")
+    api.wait_available("db1")
+    ctx = api.runtime.ctx
+    updates = SystemUpdates(ctx, failing=True)
+    updates.waiting.add(ctx.store.find_instance("db1").resource_id)
+    arn = "arn:aws:rds:us-east-1:123456789012:db:db1"
+    answer = api.ok(Action="ApplyPendingMaintenanceAction", ResourceIdentifier=arn, ApplyAction="system-update",
+                    OptInType="immediate")
+    assert answer.findtext(f".//{NS}OptInStatus") == "immediate"
+    wait_for(lambda: updates.moves and api.status("db1") == "available", 10, "the update's end")
+    events = [e.findtext(f"{NS}Message") for e in api.ok(Action="DescribeEvents", Duration="10080").iter(f"{NS}Event")]
+    assert "Off-line patches could not be applied to DB instance: the new system did not start: it runs on its " \
+           "former system again" in events
+    assert "Finished applying off-line patches to DB instance" not in events
+    assert action_rows(api) == {("db1", "system-update"): ("pending", None)}
