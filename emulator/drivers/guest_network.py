@@ -16,6 +16,9 @@ from .domain import JOB_PORT, BridgeNetwork, UserNetwork
 MYSQL_PORT = 3306
 # Where user-mode guests' job ports are forwarded from, apart from instances' ports (PORT_RANGE).
 JOB_PORTS = range(20000, 30000)
+# Where the template guest's server is forwarded from while it is being saved: apart from instances' ports,
+# which a create may have chosen but not yet bound.
+TEMPLATE_PORTS = range(30000, 30100)
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,10 @@ class BridgeMode:
 
     def job_endpoint(self, address: str, home: pathlib.Path) -> tuple[str, int]:
         return address, JOB_PORT
+
+
+def template_port(address: str) -> int:
+    return next(port for port in TEMPLATE_PORTS if bindable(address, port))
 
 
 def mac(home: pathlib.Path) -> str:

@@ -50,7 +50,7 @@ from . import (
 )
 from .capacity import Capacity
 from .domain import METADATA_NS, Guest, domain_xml, instance_metadata
-from .guest_network import MYSQL_PORT, BridgeMode, UserMode
+from .guest_network import MYSQL_PORT, BridgeMode, UserMode, template_port
 from .guest_size import memory_mib, vcpus
 from .log_dir import LogDirectory, reason
 from .warm import Warm, building, feed, keep_stream
@@ -411,7 +411,7 @@ class LibvirtDriver:
         _overlay(warm.disk, self.image.root_fs, "raw")
         (warm.path / "my.cnf").write_text(engine.guest_cnf({}, MYSQL_PORT))
         (warm.path / "first-boot.sql").write_text(_admin_sql(warm.password))
-        spec = self._template_spec(next(iter(self.network.endpoints("127.0.0.1", None, set())))[1])
+        spec = self._template_spec(template_port("127.0.0.1"))
         name = f"rds-template-{warm.path.name}"
         with contextlib.suppress(libvirt.libvirtError):  # one an emulator stopped as it saved it
             self.conn.lookupByName(name).destroy()
