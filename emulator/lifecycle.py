@@ -147,18 +147,23 @@ def _rename(ctx: Context, instance: Instance, new: str) -> Instance:
 
 
 def _upgrade(ctx: Context, instance: Instance, version: str, task: Task) -> None:
+    ctx.instance_event(instance.identifier, PATCHING, "maintenance")
+    if instance.observed == "running" and not _restarted_on_newer(ctx, instance, task):
+        ctx.store.update_instance(instance.resource_id, upgrade_opt_in=None)
+        return
+    ctx.store.update_instance(instance.resource_id, engine_version=version, upgrade_opt_in=None)
+    ctx.instance_event(instance.identifier, PATCHED, "maintenance")
+
+
+def _restarted_on_newer(ctx: Context, instance: Instance, task: Task) -> bool:
     """The server restarts on the newer server its driver runs now (a guest's is in the current template
     image: the guest's system update brings it); mariadb-upgrade brings its system tables along."""
-    ctx.instance_event(instance.identifier, PATCHING, "maintenance")
-    ctx.store.update_instance(instance.resource_id, upgrade_opt_in=None)
-    if instance.observed == "running":
-        if ctx.driver.system_update(ctx.spec(instance)) is None:
-            reboot(ctx, instance, task)
-        elif not _system_updated(ctx, instance):
-            return
-        maintenance.upgrade_tables(ctx, instance)
-    ctx.store.update_instance(instance.resource_id, engine_version=version)
-    ctx.instance_event(instance.identifier, PATCHED, "maintenance")
+    if ctx.driver.system_update(ctx.spec(instance)) is None:
+        reboot(ctx, instance, task)
+    elif not _system_updated(ctx, instance):
+        return False
+    maintenance.upgrade_tables(ctx, instance)
+    return True
 
 
 def _update_system(ctx: Context, instance: Instance) -> None:
@@ -171,7 +176,6 @@ def _update_system(ctx: Context, instance: Instance) -> None:
 def _system_updated(ctx: Context, instance: Instance) -> bool:
     """The instance moves onto its driver's current system, data and binary logs with it. False when it could
     not: it runs on its former system, an event says why, and the update stays pending, to be asked for again."""
-    ctx.store.update_instance(instance.resource_id, system_update_opt_in=None)
     try:
         ctx.driver.update_system(ctx.spec(instance))
     except DriverError as error:
@@ -180,6 +184,8 @@ def _system_updated(ctx: Context, instance: Instance) -> bool:
         ctx.instance_event(instance.identifier, f"Off-line patches could not be applied to DB instance: {error}",
                            "maintenance")
         return False
+    finally:
+        ctx.store.update_instance(instance.resource_id, system_update_opt_in=None)
     return True
 
 

@@ -1,5 +1,6 @@
 """Pending maintenance actions: DescribePendingMaintenanceActions and ApplyPendingMaintenanceAction."""
 
+from dataclasses import replace
 from typing import Any
 
 from emulator import maintenance
@@ -39,18 +40,19 @@ def apply(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     if action not in offered:
         raise RdsError("InvalidParameterValue",
                        f"There is no pending maintenance action {shown(action)} for DB instance {instance.identifier}.")
-    column = maintenance.OPT_IN_COLUMNS[action]
+    chosen = {maintenance.OPT_IN_COLUMNS[action]: None if opt_in == "undo-opt-in" else opt_in}
     if opt_in == "immediate":
         try:
             ctx.queue("db-instance", instance.resource_id, "modify", offered[action][1],
-                      observed=observed_allowing("modify"), **{column: "immediate"})
+                      observed=observed_allowing("modify"), **chosen)
         except (TaskConflict, StateConflict):
             raise RdsError("InvalidDBInstanceState", f"Instance {instance.identifier} is not in available state.") \
                 from None
     else:
-        ctx.store.update_instance(instance.resource_id, **{column: opt_in if opt_in == "next-maintenance" else None})
-    current = ctx.store.get_instance(instance.resource_id) or instance
-    return {"ResourcePendingMaintenanceActions": _wire(ctx, current, maintenance.actions(ctx, current))}
+        ctx.store.update_instance(instance.resource_id, **chosen)
+    # what the request asked for: the task may already have applied it, and taken the action off the list
+    asked = replace(instance, **chosen)
+    return {"ResourcePendingMaintenanceActions": _wire(ctx, asked, maintenance.actions(ctx, asked))}
 
 
 def _by_arn(ctx: Context, value: str) -> Instance:

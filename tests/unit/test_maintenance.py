@@ -123,12 +123,15 @@ def test_a_newer_server_is_a_pending_upgrade_applied_at_once_or_in_the_window(ap
            OptInType="undo-opt-in")
     api.ok(Action="ApplyPendingMaintenanceAction", ResourceIdentifier=arn, ApplyAction="db-upgrade",
            OptInType="immediate")
-    wait_for(lambda: instance(api, "db1").findtext(f"{NS}EngineVersion") == installed, 10, "db1's upgrade")
+    wait_for(lambda: instance(api, "db1").findtext(f"{NS}EngineVersion") == installed
+             and api.status("db1") == "available", 10, "db1's upgrade")
     assert instance(api, "db2").findtext(f"{NS}EngineVersion") == "8.0.1"
 
     clock.advance(timedelta(days=4, hours=17, minutes=1))  # in Sunday's window: auto minor version upgrade
     jobs.maintenance_windows(ctx)
-    wait_for(lambda: instance(api, "db2").findtext(f"{NS}EngineVersion") == installed, 10, "db2's upgrade")
+    # its events are written before the task ends: then the instance is available again
+    wait_for(lambda: instance(api, "db2").findtext(f"{NS}EngineVersion") == installed
+             and api.status("db2") == "available", 10, "db2's upgrade")
     events = [e.findtext(f"{NS}Message") for e in api.ok(Action="DescribeEvents", Duration="10080").iter(f"{NS}Event")]
     assert events.count("Finished applying off-line patches to DB instance") == 2
     assert api.ok(Action="DescribePendingMaintenanceActions").find(f".//{NS}ResourcePendingMaintenanceActions") is None
@@ -206,7 +209,8 @@ def test_an_upgrade_that_needs_a_new_system_moves_the_instance_onto_it(api):
     ctx.store.update_instance(resource_id, engine_version="8.0.1")
     api.ok(Action="ApplyPendingMaintenanceAction", ResourceIdentifier="arn:aws:rds:us-east-1:123456789012:db:db1",
            ApplyAction="db-upgrade", OptInType="immediate")
-    wait_for(lambda: instance(api, "db1").findtext(f"{NS}EngineVersion") == installed, 10, "the upgrade")
+    wait_for(lambda: instance(api, "db1").findtext(f"{NS}EngineVersion") == installed
+             and api.status("db1") == "available", 10, "the upgrade")
     assert updates.moves == ["db1"]
     assert action_rows(api) == {}
 
