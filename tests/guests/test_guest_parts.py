@@ -1,17 +1,20 @@
 """The libvirt driver's parts that need no guest: bridge addresses and MACs, the class-to-guest table, the
-memory admission, the KVM verdict kept per host boot, and logs that QEMU appends to."""
+memory admission, the KVM verdict kept per host boot, logs that QEMU appends to, and which image a guest's
+disk is on."""
 
 import pathlib
 import re
+import subprocess
 import threading
 
 import pytest
 
-from emulator.drivers import InsufficientCapacity, hypervisor
+from emulator.drivers import InsufficientCapacity, guest_image, hypervisor
 from emulator.drivers.capacity import OVERHEAD_MIB, RESERVE_MIB, Capacity
 from emulator.drivers.guest_network import JOB_PORTS, BridgeMode, BridgePool, UserMode, mac, mode
 from emulator.drivers.guest_size import memory_mib, vcpus
 from emulator.drivers.log_dir import LogDirectory
+from emulator.images.cache import ROOT_FS, images_dir
 
 POOL = "br0:192.168.10.20-192.168.10.22/24,gateway=192.168.10.1,nameserver=192.168.10.2"
 
@@ -215,3 +218,19 @@ def test_each_user_mode_guest_keeps_a_job_port_of_its_own(tmp_path):
     assert first.job_port != second.job_port and first.job_port in JOB_PORTS
     assert network.job_endpoint("127.0.0.1", tmp_path / "one") == ("127.0.0.1", first.job_port)
     assert UserMode().network("127.0.0.1", 13306, tmp_path / "one").job_port == first.job_port  # kept
+
+
+def test_a_guest_home_from_before_the_image_record_finds_its_image_in_its_disks_backing_chain(tmp_path):
+    cache_dir = tmp_path / "cache"
+    image = images_dir(cache_dir) / "0123456789abcdef"
+    image.mkdir(parents=True)
+    (image / ROOT_FS).write_bytes(b"\0" * 2**20)
+    home = tmp_path / "guests" / "db-X"
+    home.mkdir(parents=True)
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(image / ROOT_FS), "-F", "raw",
+                    str(home / "disk.qcow2")], check=True)
+    assert guest_image.fingerprint(home, cache_dir) == "0123456789abcdef"
+    assert (home / "image").read_text() == "0123456789abcdef\n"  # found once, then recorded
+    (home / "image").write_text("fedcba9876543210\n")
+    assert guest_image.fingerprint(home, cache_dir) == "fedcba9876543210"
+    assert guest_image.fingerprint(tmp_path / "guests" / "db-new", cache_dir) is None  # no disk yet
