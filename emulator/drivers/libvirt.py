@@ -269,7 +269,7 @@ class LibvirtDriver:
         self.configure(spec)
         with self._room(spec) as memory:
             guest = self._guest(spec, self._home(spec), memory, image)
-            domain = self._create(replace(guest, former_disk=former_disk and str(former_disk)))
+            domain = self._create(replace(guest, former_disk=str(former_disk) if former_disk else None))
             self._wait_ready(spec, domain)
         self._keep_time(spec)
 
@@ -303,7 +303,8 @@ class LibvirtDriver:
         home = self._home(spec)
         disk, former = home / "disk.qcow2", home / FORMER_DISK
         if former.exists() and guest_image.fingerprint(home, self.cache_dir) == self.image.fingerprint:
-            former.unlink()  # moved already: only the former disk was left
+            self._detach_former(spec)  # moved already: only the former disk was left
+            former.unlink()
             return
         self.stop(spec)
         if not former.exists():
