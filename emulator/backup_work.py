@@ -236,6 +236,28 @@ def expire(ctx: Context, instance: Instance) -> None:
         drop_binlogs(ctx, instance.resource_id, min(kept))
 
 
+def expire_retained(ctx: Context) -> None:
+    """A deleted instance's retained automated backups expire as they would have with it: each snapshot its
+    retention period after it was taken, the archived logs with the oldest one left; and so, in the end, the
+    whole set."""
+    now = ctx.clock.now()
+    live = {instance.resource_id for instance in ctx.store.list_instances()}
+    left: dict[str, list[Snapshot]] = {}
+    for snapshot in ctx.store.list_snapshots(types=["automated"], statuses=["available"]):
+        if snapshot.instance_resource_id in live or snapshot.retention is None:
+            continue
+        kept = left.setdefault(snapshot.instance_resource_id, [])
+        if snapshot.created_at + timedelta(days=snapshot.retention) > now:
+            kept.append(snapshot)
+        elif ctx.store.remove_snapshot(snapshot.identifier) is not None:
+            ctx.backups.delete(snapshot.storage_key)
+    for resource_id, kept in left.items():
+        if not kept:
+            drop_binlogs(ctx, resource_id, None)
+        elif starts := [snapshot.binlog_file for snapshot in kept if snapshot.binlog_file]:
+            drop_binlogs(ctx, resource_id, min(starts))
+
+
 def drop_binlogs(ctx: Context, resource_id: str, before: str | None) -> None:
     """Archived logs older than `before` (all, when None)."""
     gone = [item for item in ctx.store.binlogs_of(resource_id) if before is None or item["name"] < before]

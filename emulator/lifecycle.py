@@ -196,6 +196,8 @@ def delete(ctx: Context, instance: Instance, task: Task) -> None:
     ctx.driver.destroy(ctx.spec(instance))
     if task.params.get("delete_automated_backups", True):
         backup_work.forget(ctx, instance.resource_id)
+    else:
+        ctx.store.retain_automated(instance.resource_id, instance.retention)
     ctx.store.remove_instance(instance.resource_id)
     ctx.instance_event(instance.identifier, "DB instance deleted")
 

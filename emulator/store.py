@@ -142,6 +142,7 @@ snapshots = Table(
     Column("source_snapshot", String),
     Column("restore_accounts", JSON, nullable=False, server_default="[]"),
     Column("data_time", UtcDateTime),
+    Column("retention", Integer),
 )
 
 # An instance's binary log files, each archived once the server closed it.
@@ -871,6 +872,12 @@ class Store:
     def update_snapshot(self, identifier: str, **values: Any) -> None:
         with self._tx() as conn:
             conn.execute(update(snapshots).where(snapshots.c.identifier == identifier).values(**values))
+
+    def retain_automated(self, resource_id: str, days: int) -> None:
+        """The instance's automated snapshots outlive it, for `days` days each."""
+        with self._tx() as conn:
+            conn.execute(update(snapshots).where(snapshots.c.instance_resource_id == resource_id,
+                                                 snapshots.c.snapshot_type == "automated").values(retention=days))
 
     def remove_snapshot(self, identifier: str, statuses: Iterable[str] = ("available", "failed")) -> Snapshot | None:
         """Remove the snapshot and its tags if its status is one of `statuses`; what was removed, or None."""

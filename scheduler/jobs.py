@@ -106,7 +106,8 @@ def maintenance_windows(ctx: Context) -> None:
 
 def archive_binlogs(ctx: Context) -> None:
     """Close and archive each running instance's binary log, so that it is restorable to about now; and
-    keep only the automated backups (and the logs after them) its retention period asks for."""
+    keep only the automated backups (and the logs after them) its retention period asks for, deleted
+    instances' retained ones included."""
     for instance in ctx.store.list_instances():
         try:
             serving = instance.observed == "running" and instance.task not in ("create", "restore")
@@ -118,6 +119,7 @@ def archive_binlogs(ctx: Context) -> None:
         except (DriverError, OSError, pymysql.MySQLError) as error:
             # a server restarting or busy now is archived at the next look
             log.info("binary logs of %s not archived this time: %s", instance.identifier, error)
+    backup_work.expire_retained(ctx)
 
 
 def clock_moved(ctx: Context) -> None:

@@ -90,7 +90,7 @@ def _wire(ctx: Context, resource_id: str, snapshots: list[Snapshot], instance: I
         "Encrypted": False,
         "StorageType": newest.storage_type,
         "IAMDatabaseAuthenticationEnabled": False,
-        "BackupRetentionPeriod": instance.retention if instance is not None else None,
+        "BackupRetentionPeriod": instance.retention if instance is not None else newest.retention,
         "DBInstanceAutomatedBackupsArn": ctx.arn("auto-backup", "ab-" + resource_id.removeprefix("db-").lower()),
         "BackupTarget": "region",
         "MultiTenant": False,

@@ -42,6 +42,9 @@ class Snapshot:
     restore_accounts: list[str] = field(default_factory=list)
     # The time of the data it holds: when the backup's consistent point was taken.
     data_time: datetime | None = None
+    # An automated snapshot whose instance was deleted with its automated backups retained: the days it
+    # is kept for after it was taken (the instance's BackupRetentionPeriod at its deletion).
+    retention: int | None = None
 
     def to_row(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -2,11 +2,13 @@
 instant): filters, paging, sharing, refusals, and automated backups kept after their instance."""
 
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 
 from emulator.config import Settings
 from emulator.runtime import boot
+from scheduler import jobs
 from tests.api_client import NS, Api
 from tests.emulator_process import wait_for
 from tests.together import all_at_once
@@ -103,6 +105,7 @@ def test_automated_backups_are_active_then_retained_then_deleted(api):
     retained = api.ok(Action="DescribeDBInstanceAutomatedBackups")
     assert names(retained, "DBInstanceIdentifier") == ["db1"]
     assert retained.findtext(f".//{NS}Status") == "retained"
+    assert retained.findtext(f".//{NS}BackupRetentionPeriod") == "3"
     arn = retained.findtext(f".//{NS}DBInstanceAutomatedBackupsArn")
     assert names(api.ok(Action="DescribeDBSnapshots", SnapshotType="automated"))[0].startswith("rds:db1-")
     deleted = api.ok(Action="DeleteDBInstanceAutomatedBackup", DBInstanceAutomatedBackupsArn=arn)
@@ -111,6 +114,27 @@ def test_automated_backups_are_active_then_retained_then_deleted(api):
     assert names(api.ok(Action="DescribeDBSnapshots")) == []
     api.error(404, "DBInstanceAutomatedBackupNotFound", Action="DeleteDBInstanceAutomatedBackup",
               DbiResourceId=resource_id)
+
+
+def test_retained_automated_backups_expire_by_the_retention_their_instance_had(api, clock):
+    api.create("db1", BackupRetentionPeriod="2")
+    api.wait_available("db1")
+    wait_for(lambda: names(api.ok(Action="DescribeDBInstanceAutomatedBackups"), "DbiResourceId"), 10,
+             "the first backup")
+    api.ok(Action="DeleteDBInstance", DBInstanceIdentifier="db1", SkipFinalSnapshot="true",
+           DeleteAutomatedBackups="false")
+    wait_for(lambda: names(api.ok(Action="DescribeDBInstances"), "DBInstanceIdentifier") == [], 10, "deleted")
+    retained = api.ok(Action="DescribeDBInstanceAutomatedBackups")
+    assert retained.findtext(f".//{NS}Status") == "retained"
+    assert retained.findtext(f".//{NS}BackupRetentionPeriod") == "2"
+
+    clock.advance(timedelta(days=1, hours=23))
+    jobs.archive_binlogs(api.runtime.ctx)
+    assert names(api.ok(Action="DescribeDBInstanceAutomatedBackups"), "DBInstanceIdentifier") == ["db1"]
+    clock.advance(timedelta(hours=2))  # its last snapshot is older than 2 days: the set is gone
+    jobs.archive_binlogs(api.runtime.ctx)
+    assert names(api.ok(Action="DescribeDBInstanceAutomatedBackups"), "DBInstanceIdentifier") == []
+    assert names(api.ok(Action="DescribeDBSnapshots", SnapshotType="automated")) == []
 
 
 def test_many_clients_at_once_on_one_snapshot(api):

@@ -1,6 +1,6 @@
 """Each pending maintenance action has its own opt-in (ApplyPendingMaintenanceAction's choice), now that a
 guest can wait for a `system-update` beside a `db-upgrade`: one column each, so that opting in to one never
-rewrites the other."""
+rewrites the other. And the retention period a deleted instance's retained automated backups expire by."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -13,4 +13,6 @@ def upgrade() -> None:
     with op.batch_alter_table("instances") as batch:
         batch.alter_column("maintenance_opt_in", new_column_name="upgrade_opt_in", existing_type=sa.String)
         batch.add_column(sa.Column("system_update_opt_in", sa.String))
+    with op.batch_alter_table("snapshots") as batch:
+        batch.add_column(sa.Column("retention", sa.Integer))
 
