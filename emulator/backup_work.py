@@ -236,6 +236,13 @@ def expire(ctx: Context, instance: Instance) -> None:
         drop_binlogs(ctx, instance.resource_id, min(kept))
 
 
+def retained_until(ctx: Context, resource_id: str, snapshots: list[Snapshot]) -> datetime:
+    """How far a deleted instance's retained backups restore: to the close of its last archived binary log,
+    or to its newest snapshot's data. (What it committed after its last archiving went with it.)"""
+    times = [snapshot.data_time for snapshot in snapshots if snapshot.data_time]
+    return max([*times, *(item["closed_at"] for item in ctx.store.binlogs_of(resource_id))])
+
+
 def expire_retained(ctx: Context) -> None:
     """A deleted instance's retained automated backups expire as they would have with it: each snapshot its
     retention period after it was taken, the archived logs with the oldest one left; and so, in the end, the

@@ -23,7 +23,7 @@ def describe(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         wanted = _resource_id(request)
         found = [item for item in found if item["DbiResourceId"] == wanted]
         if not found:
-            raise _not_found(wanted)
+            raise not_found(wanted)
     if request.get("DBInstanceIdentifier"):
         name = instances.name_of(request["DBInstanceIdentifier"])
         found = [item for item in found if item["DBInstanceIdentifier"] == name]
@@ -43,7 +43,7 @@ def delete(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     wanted = _resource_id(request)
     match = [item for item in _all(ctx) if item["DbiResourceId"] == wanted]
     if not match:
-        raise _not_found(wanted)
+        raise not_found(wanted)
     if match[0]["Status"] == "active":
         raise RdsError("InvalidDBInstanceAutomatedBackupState",
                        f"The automated backup of {match[0]['DBInstanceIdentifier']} belongs to a DB instance that "
@@ -66,7 +66,8 @@ def _all(ctx: Context) -> list[dict[str, Any]]:
 def _wire(ctx: Context, resource_id: str, snapshots: list[Snapshot], instance: Instance | None) -> dict[str, Any]:
     newest = snapshots[-1]
     times = [snapshot.data_time for snapshot in snapshots if snapshot.data_time]
-    latest = instance.restorable_until if instance is not None and instance.restorable_until else max(times)
+    latest = instance.restorable_until if instance is not None and instance.restorable_until else \
+        backup_work.retained_until(ctx, resource_id, snapshots)
     identifier = instance.identifier if instance is not None else newest.instance_identifier
     return {
         "DBInstanceArn": ctx.instance_arn(identifier),
@@ -101,12 +102,16 @@ def _wire(ctx: Context, resource_id: str, snapshots: list[Snapshot], instance: I
 def _resource_id(request: dict[str, Any]) -> str:
     if request.get("DbiResourceId"):
         return request["DbiResourceId"]
-    value = request.get("DBInstanceAutomatedBackupsArn") or ""
-    _, _, name = value.rpartition(":auto-backup:ab-")
+    return resource_id_of(request.get("DBInstanceAutomatedBackupsArn") or "", "DbiResourceId")
+
+
+def resource_id_of(arn: str, alternative: str) -> str:
+    """The DbiResourceId an automated backup's ARN names (`...:auto-backup:ab-<resource id, lower case>`)."""
+    _, _, name = arn.rpartition(":auto-backup:ab-")
     if not name:
-        raise invalid(f"Give DbiResourceId or DBInstanceAutomatedBackupsArn, not {shown(value)!r}.")
+        raise invalid(f"Give {alternative} or an automated backup's ARN, not {shown(arn)!r}.")
     return "db-" + name.upper()
 
 
-def _not_found(resource_id: str) -> RdsError:
+def not_found(resource_id: str) -> RdsError:
     return RdsError("DBInstanceAutomatedBackupNotFound", f"No automated backup found for {shown(resource_id)}.")

@@ -2,17 +2,18 @@
 
 import base64
 import secrets
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from emulator import backup_work
 from emulator.context import Context
 from emulator.model import catalogue, storage, validation, windows
 from emulator.model.instance import Instance
 from emulator.model.snapshot import Snapshot
 from emulator.protocol.errors import RdsError, combination, invalid, shown
 
-from . import instances, parameter_groups, snapshots, subnet_groups
+from . import automated_backups, instances, parameter_groups, snapshots, subnet_groups
 
 # Members of both restores that we honour; the rest are refused unless they ask for what we are (AS_IT_IS).
 COMMON_MEMBERS = {
@@ -24,8 +25,18 @@ COMMON_MEMBERS = {
 SNAPSHOT_MEMBERS = COMMON_MEMBERS | {"DBInstanceIdentifier", "DBSnapshotIdentifier"}
 POINT_MEMBERS = COMMON_MEMBERS | {
     "SourceDBInstanceIdentifier", "TargetDBInstanceIdentifier", "RestoreTime", "UseLatestRestorableTime",
-    "SourceDbiResourceId",
+    "SourceDbiResourceId", "SourceDBInstanceAutomatedBackupsArn",
 }
+
+
+@dataclass(frozen=True)
+class Source:
+    """What a point-in-time restore starts from: a DB instance, or the automated backups a deleted one left."""
+
+    identifier: str
+    resource_id: str
+    retention: int
+    restorable_until: datetime | None
 
 
 def from_snapshot(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
@@ -68,15 +79,31 @@ def to_point_in_time(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     return _restore(ctx, request, target, base, params, source)
 
 
-def _source(ctx: Context, request: dict[str, Any]) -> Instance:
+def _source(ctx: Context, request: dict[str, Any]) -> Source:
     if request.get("SourceDBInstanceIdentifier"):
-        return instances.existing(ctx, request["SourceDBInstanceIdentifier"])
+        return _of_instance(instances.existing(ctx, request["SourceDBInstanceIdentifier"]))
     if request.get("SourceDbiResourceId"):
-        found = ctx.store.list_instances(resource_ids=[request["SourceDbiResourceId"]])
-        if found:
-            return found[0]
-        raise RdsError("DBInstanceNotFound", f"DBInstance {shown(request['SourceDbiResourceId'])} not found.")
-    raise invalid("Give SourceDBInstanceIdentifier or SourceDbiResourceId.")
+        resource_id = request["SourceDbiResourceId"]
+    elif request.get("SourceDBInstanceAutomatedBackupsArn"):
+        resource_id = automated_backups.resource_id_of(request["SourceDBInstanceAutomatedBackupsArn"],
+                                                       "SourceDbiResourceId")
+    else:
+        raise invalid("Give SourceDBInstanceIdentifier, SourceDbiResourceId or SourceDBInstanceAutomatedBackupsArn.")
+    found = ctx.store.list_instances(resource_ids=[resource_id])
+    if found:
+        return _of_instance(found[0])
+    retained = ctx.store.list_snapshots(instance_resource_ids=[resource_id], types=["automated"],
+                                        statuses=["available"])
+    if not retained:
+        raise automated_backups.not_found(resource_id)
+    newest = max(retained, key=lambda snapshot: snapshot.created_at)
+    # retained before their retention was recorded: restorable all the same
+    return Source(newest.instance_identifier, resource_id, newest.retention or 1,
+                  backup_work.retained_until(ctx, resource_id, retained))
+
+
+def _of_instance(instance: Instance) -> Source:
+    return Source(instance.identifier, instance.resource_id, instance.retention, instance.restorable_until)
 
 
 def _restore_time(request: dict[str, Any], latest: datetime) -> datetime:
@@ -90,7 +117,7 @@ def _restore_time(request: dict[str, Any], latest: datetime) -> datetime:
 
 
 def _restore(ctx: Context, request: dict[str, Any], identifier: str, snapshot: Snapshot,
-             params: dict[str, Any], source: Instance | None = None) -> dict[str, Any]:
+             params: dict[str, Any], source: Source | None = None) -> dict[str, Any]:
     """A new instance with the snapshot's engine, storage and master user, and what the request changes."""
     if request.get("Engine") and validation.engine(request["Engine"]) != snapshot.engine:
         raise combination(f"The engine of the restored instance must be {snapshot.engine}, the snapshot's.")

@@ -132,6 +132,36 @@ def test_restore_to_the_latest_restorable_time_and_outside_the_window(emulator_f
         assert cursor.fetchone() == bulk
 
 
+def test_a_deleted_instances_retained_backups_restore_to_a_point_in_time(emulator_factory, rds_client):
+    emulator = emulator_factory("process", None, "--archive-seconds", "1")
+    client = rds_client(emulator)
+    create(client, "gone", BackupRetentionPeriod=2)
+    endpoint = wait_status(client, "gone", "available")["Endpoint"]
+    write_rows(endpoint, "master", PASSWORD, "app", ["before-cut"])
+    cut = next_second()
+    write_rows(endpoint, "master", PASSWORD, "app", ["after-cut"])
+    wait_for(lambda: describe(client, "gone").get("LatestRestorableTime", cut) > cut + timedelta(seconds=1), 30,
+             "the logs after the cut to be archived")
+    client.delete_db_instance(DBInstanceIdentifier="gone", SkipFinalSnapshot=True, DeleteAutomatedBackups=False)
+    client.get_waiter("db_instance_deleted").wait(DBInstanceIdentifier="gone", WaiterConfig={"Delay": 1})
+
+    [retained] = client.describe_db_instance_automated_backups()["DBInstanceAutomatedBackups"]
+    assert (retained["Status"], retained["BackupRetentionPeriod"]) == ("retained", 2)
+    assert retained["RestoreWindow"]["LatestTime"] > cut
+    client.restore_db_instance_to_point_in_time(
+        SourceDBInstanceAutomatedBackupsArn=retained["DBInstanceAutomatedBackupsArn"],
+        TargetDBInstanceIdentifier="at-cut", RestoreTime=cut)
+    client.restore_db_instance_to_point_in_time(SourceDbiResourceId=retained["DbiResourceId"],
+                                                TargetDBInstanceIdentifier="latest", UseLatestRestorableTime=True)
+    assert error_code(client.restore_db_instance_to_point_in_time, SourceDbiResourceId="db-NOSUCHTHING",
+                      TargetDBInstanceIdentifier="nothing", UseLatestRestorableTime=True,
+                      ) == "DBInstanceAutomatedBackupNotFound"
+    at_cut = wait_status(client, "at-cut", "available")["Endpoint"]
+    assert read_rows(at_cut, "master", PASSWORD, "app") == ["before-cut"]
+    latest = wait_status(client, "latest", "available")["Endpoint"]
+    assert read_rows(latest, "master", PASSWORD, "app") == ["before-cut", "after-cut"]
+
+
 def test_final_snapshot_copy_share_and_delete(emulator_factory, rds_client):
     emulator = emulator_factory("process", None)
     client = rds_client(emulator)
