@@ -530,6 +530,8 @@ class LibvirtDriver:
         template being saved is let finish, so that no half-made one is left running."""
         if self._warming is not None:
             self._warming.join()
+        with contextlib.suppress(OSError):  # only starts from the template put sockets here, for a moment
+            self.socket_dir.rmdir()
 
     def reconcile(self, specs: list[ServerSpec]) -> list[str]:
         known = {spec.resource_id: spec for spec in specs}
