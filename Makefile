@@ -9,8 +9,14 @@ PY := $(VENV)/bin/python
 setup:
 	@scripts/setup.sh
 
+AUTH ?= sigv4
+
+# The access key first (made now for a new data directory): the server's own output never holds a secret.
 run: setup
-	$(VENV)/bin/rds-emulator serve --host $(HOST) --port $(PORT) --data-dir $(DATA)
+	@if [ "$(AUTH)" = sigv4 ]; then echo "Signed requests (SigV4) only; the access key, for your shell:"; \
+		$(VENV)/bin/rds-emulator credentials --data-dir $(DATA); \
+	else echo "Any request is taken (AUTH=off)."; fi
+	$(VENV)/bin/rds-emulator serve --host $(HOST) --port $(PORT) --data-dir $(DATA) --auth $(AUTH)
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -14,6 +14,7 @@ import threading
 import time
 from datetime import UTC, datetime
 
+from bench.clients import signed
 from compat.query_client import QueryClient
 from tests.emulator_process import EmulatorProcess, remove_guests, wait_for
 from tests.mysql_client import connect
@@ -66,7 +67,7 @@ def fill(endpoint: dict, size_mb: int) -> int:
 
 def backup_and_restore(workdir: pathlib.Path, driver: str, size_mb: int) -> dict[str, float]:
     emulator = EmulatorProcess(workdir / f"backups-{driver}", driver, options=("--archive-seconds", "5")).start()
-    client = QueryClient(emulator.url, timeout=600)
+    client = signed(emulator, timeout=600)
     try:
         client.call("CreateDBInstance", CREATE | {"DBInstanceIdentifier": "big"})
         _until_available(client, "big")
@@ -76,7 +77,7 @@ def backup_and_restore(workdir: pathlib.Path, driver: str, size_mb: int) -> dict
         data = fill(endpoint, size_mb)
         filled = time.perf_counter() - started
         client.close()  # idle longer than the server keeps a connection open
-        client = QueryClient(emulator.url, timeout=600)
+        client = signed(emulator, timeout=600)
         started = time.perf_counter()
         client.call("CreateDBSnapshot", {"DBInstanceIdentifier": "big", "DBSnapshotIdentifier": "big-1"})
         wait_for(lambda: _snapshot(client, "big-1")["Status"] == "available", 3600, "the snapshot", interval=0.2)
@@ -129,7 +130,7 @@ def restorable_lag(workdir: pathlib.Path, seconds: float) -> list[float]:
     """now - LatestRestorableTime, once a second, while a writer inserts rows without pause; the product's
     default archiving interval."""
     emulator = EmulatorProcess(workdir / "lag", "process").start()
-    client = QueryClient(emulator.url)
+    client = signed(emulator)
     stop = threading.Event()
     try:
         client.call("CreateDBInstance", CREATE | {"DBInstanceIdentifier": "busy"})

@@ -13,6 +13,7 @@ import tempfile
 import threading
 import time
 
+from bench.clients import signed
 from bench.proc import rss_mb
 from compat.query_client import QueryClient, QueryError
 from emulator.config import Settings
@@ -57,7 +58,7 @@ def lifecycle(workdir: pathlib.Path, count: int, start: str) -> dict[str, list[f
     emulator = EmulatorProcess(workdir / f"guests-{start}", "libvirt", options=("--guest-start", start)).start()
     if start == "restore":
         wait_for(lambda: "start from the saved template guest" in emulator.log.read_text(), 300, "the template")
-    client = QueryClient(emulator.url)
+    client = signed(emulator)
     results: dict[str, list[float]] = {"create": [], "reboot": [], "together": [], "rss": []}
     try:
         names = [f"guest{i}" for i in range(count)]
@@ -68,7 +69,7 @@ def lifecycle(workdir: pathlib.Path, count: int, start: str) -> dict[str, list[f
             client.call("DeleteDBInstance", {"DBInstanceIdentifier": name, "SkipFinalSnapshot": "true"})
         wait_for(lambda: not servers_under(emulator.data_dir), 120, "the guests to go")
         together: list[float] = []
-        threads = [threading.Thread(target=lambda n=n: together.append(_create(QueryClient(emulator.url), n)))
+        threads = [threading.Thread(target=lambda n=n: together.append(_create(signed(emulator), n)))
                    for n in ("trio0", "trio1", "trio2")]
         for thread in threads:
             thread.start()
@@ -91,7 +92,7 @@ def admitted_by_rule() -> int:
 def fill(workdir: pathlib.Path) -> tuple[int, float]:
     """Create idle guests until one is refused: how many ran, and the host's MemAvailable (MiB) at the end."""
     emulator = EmulatorProcess(workdir / "fill", "libvirt").start()
-    client = QueryClient(emulator.url)
+    client = signed(emulator)
     running = 0
     try:
         while True:

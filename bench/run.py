@@ -27,6 +27,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import backups, guests  # noqa: E402
+from bench.clients import signed  # noqa: E402
 from bench.proc import rss_mb  # noqa: E402
 from compat.query_client import QueryClient  # noqa: E402
 from emulator.engines import server as engine  # noqa: E402
@@ -38,6 +39,10 @@ CREATE = {
     "DBInstanceClass": "db.t3.micro", "Engine": "mysql", "AllocatedStorage": "20",
     "MasterUsername": "admin", "MasterUserPassword": "password1",
 }
+
+
+# moto takes any key
+MOTO_KEYS = ("test", "test")
 
 
 def timed(client: QueryClient, action: str, params: dict[str, str], count: int) -> list[float]:
@@ -59,8 +64,7 @@ def summary(latencies: list[float]) -> dict[str, float]:
     }
 
 
-def api_bench(url: str, pid: int, instances: int, lookups: int, pages: int) -> dict[str, dict[str, float]]:
-    client = QueryClient(url)
+def api_bench(client: QueryClient, pid: int, instances: int, lookups: int, pages: int) -> dict[str, dict[str, float]]:
     creates = []
     for i in range(instances):
         start = time.perf_counter()
@@ -82,7 +86,7 @@ def start_moto(port: int) -> subprocess.Popen:
     moto = shutil.which("moto_server", path=str(pathlib.Path(sys.executable).parent))
     process = subprocess.Popen([moto, "-H", "127.0.0.1", "-p", str(port)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = QueryClient(f"http://127.0.0.1:{port}")
+    client = QueryClient(f"http://127.0.0.1:{port}", MOTO_KEYS)
 
     def answers() -> bool:
         try:
@@ -98,7 +102,7 @@ def start_moto(port: int) -> subprocess.Popen:
 
 def process_bench(workdir: pathlib.Path, count: int) -> dict[str, list[float]]:
     emulator = EmulatorProcess(workdir / "process", "process").start()
-    client = QueryClient(emulator.url)
+    client = signed(emulator)
     results: dict[str, list[float]] = {"create": [], "reboot": [], "rss": []}
     try:
         for action in ("create", "reboot"):
@@ -161,7 +165,7 @@ def listing(client: QueryClient, group: str) -> tuple[float, int]:
 def apply_bench(workdir: pathlib.Path, counts: tuple[int, ...], rounds: int) -> dict[int, list[float]]:
     """ModifyDBParameterGroup (immediate) to the new value on every instance of the group, as clients see it."""
     emulator = EmulatorProcess(workdir / "params", "process").start()
-    client = QueryClient(emulator.url)
+    client = signed(emulator)
     results: dict[int, list[float]] = {}
     try:
         for count in counts:
@@ -212,10 +216,11 @@ def api_section(args: argparse.Namespace, workdir: pathlib.Path) -> None:
     moto = start_moto(moto_port)
     try:
         print(f"API over {args.instances} instances, one keep-alive connection", flush=True)
-        mine = api_bench(ours.url, ours.process.pid, args.instances, args.lookups, args.pages)
-        theirs = api_bench(f"http://127.0.0.1:{moto_port}", moto.pid, args.instances, args.lookups, args.pages)
-        ours_listing = [listing(QueryClient(ours.url), "default.mysql8.0") for _ in range(5)]
-        moto_client = QueryClient(f"http://127.0.0.1:{moto_port}")
+        mine = api_bench(signed(ours), ours.process.pid, args.instances, args.lookups, args.pages)
+        theirs = api_bench(QueryClient(f"http://127.0.0.1:{moto_port}", MOTO_KEYS), moto.pid, args.instances,
+                           args.lookups, args.pages)
+        ours_listing = [listing(signed(ours), "default.mysql8.0") for _ in range(5)]
+        moto_client = QueryClient(f"http://127.0.0.1:{moto_port}", MOTO_KEYS)
         moto_client.call("CreateDBParameterGroup", {"DBParameterGroupName": "bench", "Description": "bench",
                                                     "DBParameterGroupFamily": "mysql8.0"})
         moto_listing = [listing(moto_client, "bench") for _ in range(5)]

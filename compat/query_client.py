@@ -1,16 +1,16 @@
-"""A plain RDS Query API client over one keep-alive HTTP connection: no botocore, nothing signed yet."""
+"""A plain RDS Query API client over one keep-alive HTTP connection, signing with SigV4: no botocore."""
 
 import http.client
 import urllib.parse
+from datetime import UTC, datetime
 from typing import Any
 
 import xmltodict
 
+from emulator.protocol import sigv4
+
 VERSION = "2014-10-31"
-# Servers that route by the signature's scope (moto's does) need to see the service named somewhere.
-AUTHORIZATION = (
-    "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/rds/aws4_request, SignedHeaders=host, Signature=0"
-)
+CONTENT_TYPE = "application/x-www-form-urlencoded; charset=utf-8"
 
 
 class QueryError(Exception):
@@ -20,16 +20,20 @@ class QueryError(Exception):
 
 
 class QueryClient:
-    def __init__(self, url: str, timeout: float = 60):
+    def __init__(self, url: str, credentials: tuple[str, str], region: str = "us-east-1", timeout: float = 60,
+                 version: str = VERSION):
         parsed = urllib.parse.urlsplit(url)
+        self.host = parsed.netloc
         self.connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=timeout)
+        self.credentials, self.region, self.version = credentials, region, version
 
     def raw(self, action: str, params: dict[str, str] | None = None) -> tuple[int, bytes]:
-        body = urllib.parse.urlencode({"Action": action, "Version": VERSION, **(params or {})})
-        self.connection.request(
-            "POST", "/", body=body,
-            headers={"Content-Type": "application/x-www-form-urlencoded", "Authorization": AUTHORIZATION},
-        )
+        body = urllib.parse.urlencode({"Action": action, "Version": self.version, **(params or {})},
+                                      quote_via=urllib.parse.quote).encode()
+        headers = {"host": self.host, "content-type": CONTENT_TYPE}
+        request = sigv4.Request("POST", "/", "", headers, body)
+        headers |= sigv4.sign(request, *self.credentials, self.region, "rds", datetime.now(UTC))
+        self.connection.request("POST", "/", body=body, headers=headers)
         response = self.connection.getresponse()
         return response.status, response.read()
 

@@ -7,6 +7,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from http import HTTPStatus
 from urllib.parse import parse_qsl
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
@@ -14,7 +15,7 @@ from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 from emulator import operator_api as operator
 from emulator.api import ACTIONS
 from emulator.context import Context
-from emulator.protocol import query, xml
+from emulator.protocol import query, sigv4, xml
 from emulator.protocol.errors import RdsError, invalid, shown
 
 log = logging.getLogger(__name__)
@@ -25,8 +26,10 @@ MAX_FIELDS = 1000
 METHODS = ("GET", "HEAD", "POST")
 
 
-def create_app(ctx: Context, clock_moved: Callable[[], None] | None = None) -> WSGIApplication:
-    """`clock_moved` runs after the operator moved the clock: the work that became due is found at once."""
+def create_app(ctx: Context, clock_moved: Callable[[], None] | None = None,
+               access_keys: dict[str, str] | None = None) -> WSGIApplication:
+    """`clock_moved` runs after the operator moved the clock: the work that became due is found at once.
+    `access_keys` (id -> secret) are those a request must be signed with (SigV4); None lets any request in."""
 
     def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO", "/").startswith(operator.PREFIX):
@@ -37,7 +40,7 @@ def create_app(ctx: Context, clock_moved: Callable[[], None] | None = None) -> W
             return [data]
         request_id = str(uuid.uuid4())
         try:
-            body, status = _answer(ctx, environ, request_id), 200
+            body, status = _answer(ctx, environ, access_keys, request_id), 200
         except RdsError as error:
             body, status = xml.error_response(error, request_id), error.status
         except Exception:
@@ -54,13 +57,16 @@ def create_app(ctx: Context, clock_moved: Callable[[], None] | None = None) -> W
     return app
 
 
-def _answer(ctx: Context, environ: WSGIEnvironment, request_id: str) -> str:
+def _answer(ctx: Context, environ: WSGIEnvironment, access_keys: dict[str, str] | None, request_id: str) -> str:
     method = environ.get("REQUEST_METHOD", "GET")
     if method not in METHODS:
         failure = RdsError("MalformedQueryString", "405 Method Not Allowed: send GET or POST to /.")
         failure.status = 405
         raise failure
-    operation = query.operation_of(fields := _fields(environ, method))
+    body = _body(environ) if method == "POST" else b""
+    if access_keys is not None:
+        sigv4.verify(_signed_request(environ, method, body), access_keys.get, datetime.now(UTC))
+    operation = query.operation_of(fields := _fields(environ, body))
     handler = ACTIONS.get(operation.name)
     if handler is None:
         raise RdsError(
@@ -70,13 +76,22 @@ def _answer(ctx: Context, environ: WSGIEnvironment, request_id: str) -> str:
     return xml.response(operation, handler(ctx, query.parse_input(operation, fields)), request_id)
 
 
-def _fields(environ: WSGIEnvironment, method: str) -> dict[str, str]:
+def _signed_request(environ: WSGIEnvironment, method: str, body: bytes) -> sigv4.Request:
+    headers = {key[5:].replace("_", "-").lower(): value for key, value in environ.items()
+               if key.startswith("HTTP_") and isinstance(value, str)}
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(key):
+            headers[key.replace("_", "-").lower()] = environ[key]
+    return sigv4.Request(method, environ.get("PATH_INFO") or "/", environ.get("QUERY_STRING", ""), headers, body)
+
+
+def _fields(environ: WSGIEnvironment, body: bytes) -> dict[str, str]:
     """Query-string fields, then form-body fields (which win); bounded, UTF-8, and nothing XML forbids."""
     try:
         query_string = environ.get("QUERY_STRING", "").encode("latin-1").decode("utf-8")
         pairs = parse_qsl(query_string, keep_blank_values=True, max_num_fields=MAX_FIELDS) if query_string else []
-        if method == "POST":
-            pairs += parse_qsl(_body(environ).decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FIELDS)
+        if body:
+            pairs += parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FIELDS)
     except UnicodeError:
         raise RdsError("MalformedQueryString", "The request is not valid UTF-8.") from None
     except ValueError:

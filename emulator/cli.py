@@ -10,14 +10,14 @@ from types import FrameType
 
 from waitress.server import create_server
 
+from emulator import credentials
 from emulator.config import Settings
 from emulator.drivers import DriverError
 from emulator.images import build, cache, recipe
 from emulator.runtime import DataDirInUse, boot
 
-EXAMPLE = """Try it (any access key works):
-  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION={region}
-  aws --endpoint-url {url} rds create-db-instance --db-instance-identifier mydb --engine mysql \\
+EXAMPLE = """Try it:
+{exports}  aws --endpoint-url {url} rds create-db-instance --db-instance-identifier mydb --engine mysql \\
       --db-instance-class db.t3.micro --allocated-storage 20 --master-username admin --master-user-password change-me-1
   aws --endpoint-url {url} rds wait db-instance-available --db-instance-identifier mydb
   aws --endpoint-url {url} rds describe-db-instances --query 'DBInstances[].[DBInstanceIdentifier,Endpoint]'"""
@@ -57,7 +57,12 @@ def main(argv: list[str] | None = None) -> int:
                        help="let POST /_emulator/clock move the emulator's clock forward (docs/backups.md)")
     serve.add_argument("--archive-seconds", type=float, default=None,
                        help="how often binary logs are archived for point-in-time restore (default 60)")
+    serve.add_argument("--auth", choices=("sigv4", "off"), default=None,
+                       help="sigv4: only requests signed with a known access key (default; `rds-emulator "
+                            "credentials` shows it); off: any request, as moto takes them")
     serve.add_argument("--log-level", default="INFO")
+    shown = commands.add_parser("credentials", help="the data directory's access key, as export lines")
+    shown.add_argument("--data-dir", default=None, help="the emulator's data directory (default ./data)")
     image = commands.add_parser("image", help="the libvirt driver's guest template")
     image_commands = image.add_subparsers(dest="image_command", required=True)
     image_commands.add_parser("build", help="build the template from Debian's packages (cached; needs root)")
@@ -65,12 +70,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "image":
         return images_command(args.image_command, Settings.from_env().cache_dir)
+    if args.command == "credentials":
+        settings = Settings.from_env(data_dir=args.data_dir)
+        print(credentials.exports(*credentials.data_dir_pair(settings.data_dir), settings.region), end="")
+        return 0
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     settings = Settings.from_env(host=args.host, port=args.port, data_dir=args.data_dir, driver=args.driver,
                                  guest_memory_factor=args.guest_memory_factor, guest_network=args.guest_network,
                                  guest_start=args.guest_start, bridge_pool=args.bridge_pool,
-                                 allow_clock=args.allow_clock_moves, archive_seconds=args.archive_seconds)
+                                 allow_clock=args.allow_clock_moves, archive_seconds=args.archive_seconds,
+                                 auth=args.auth)
     return run_server(settings)
 
 
@@ -116,7 +126,7 @@ def run_server(settings: Settings) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     print(f"RDS Emulator is serving the RDS API at {url} (driver: {settings.driver}, data: {settings.data_dir})")
-    print(EXAMPLE.format(url=url, region=settings.region), flush=True)
+    print(f"{_auth_line(settings)}\n{EXAMPLE.format(url=url, exports=_exports(settings))}", flush=True)
     try:
         server.run()
     except SystemExit:
@@ -125,6 +135,21 @@ def run_server(settings: Settings) -> int:
         server.close()
         runtime.close()
     return 0
+
+
+def _auth_line(settings: Settings) -> str:
+    if settings.auth == "off":
+        return "Requests are not checked: any access key, or none, is taken (--auth off)."
+    also = " or a configured one" if settings.access_keys else ""
+    return (f"Requests must be signed (SigV4) with this data directory's access key{also}: `rds-emulator "
+            f"credentials --data-dir {settings.data_dir}` shows it.")
+
+
+def _exports(settings: Settings) -> str:
+    """The shell lines that set a client's keys: never the secret itself, which would end in logs."""
+    if settings.auth == "off":
+        return "  " + credentials.exports("test", "test", settings.region).replace("\n", "\n  ").rstrip() + "\n"
+    return f'  eval "$(rds-emulator credentials --data-dir {settings.data_dir})"\n'
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 import os
 import pathlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,10 @@ class Settings:
     archive_seconds: float = 60.0
     # Whether the operator endpoint POST /_emulator/clock may move the emulator's clock forward.
     allow_clock: bool = False
+    # `sigv4`: only requests signed with a known access key (credentials.py); `off`: any request.
+    auth: str = "sigv4"
+    # Access keys beyond the data directory's own, `AKID:SECRET,...` (never shown: no repr)
+    access_keys: str | None = field(default=None, repr=False)
     # The libvirt driver's guests: the share of their class's memory they get (docs/drivers.md), and how
     # they are reached: `user` (a forwarded port of the loopback) or `bridge` with bridge_pool's addresses.
     guest_memory_factor: float = 0.375
@@ -46,6 +50,8 @@ class Settings:
             "guest_network": os.environ.get("RDS_EMULATOR_GUEST_NETWORK"),
             "guest_start": os.environ.get("RDS_EMULATOR_GUEST_START"),
             "bridge_pool": os.environ.get("RDS_EMULATOR_BRIDGE_POOL"),
+            "auth": os.environ.get("RDS_EMULATOR_AUTH"),
+            "access_keys": os.environ.get("RDS_EMULATOR_ACCESS_KEYS"),
         }
         values = {k: v for k, v in env.items() if v} | {k: v for k, v in overrides.items() if v is not None}
         for name in ("data_dir", "cache_dir"):

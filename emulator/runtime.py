@@ -10,7 +10,7 @@ from wsgiref.types import WSGIApplication
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from emulator import lifecycle, operator_api, parameter_work
+from emulator import credentials, lifecycle, operator_api, parameter_work
 from emulator.app import create_app
 from emulator.backup_storage import LocalStorage
 from emulator.clock import Clock
@@ -52,6 +52,7 @@ class Runtime:
 def boot(settings: Settings, clock: Clock | None = None, schedule: bool = True) -> Runtime:
     """Reload the store, resume interrupted work, bring servers to their recorded state, and start."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    keys = access_keys(settings)
     lock = _lock(settings)
     try:
         store = Store(settings.database_url)
@@ -78,8 +79,18 @@ def boot(settings: Settings, clock: Clock | None = None, schedule: bool = True) 
     ctx.runner.resume_orphans()
     ctx.runner.start()
     jobs.watch_servers(ctx)
-    app = create_app(ctx, lambda: jobs.clock_moved(ctx))
+    app = create_app(ctx, lambda: jobs.clock_moved(ctx), keys)
     return Runtime(ctx, app, scheduler_service.start(ctx) if schedule else None, lock)
+
+
+def access_keys(settings: Settings) -> dict[str, str] | None:
+    """The secrets of the access keys requests may be signed with, by key id; None when any request goes."""
+    if settings.auth == "off":
+        return None
+    if settings.auth != "sigv4":
+        raise ValueError(f"unknown auth {settings.auth!r}: choose sigv4 or off")
+    access_key, secret = credentials.data_dir_pair(settings.data_dir)
+    return credentials.configured(settings.access_keys) | {access_key: secret}
 
 
 def _lock(settings: Settings) -> IO[str]:

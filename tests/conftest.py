@@ -102,6 +102,7 @@ def rds_client():
     from tests.compat.reading import watch
 
     def make(emulator: EmulatorProcess):
-        return watch(boto3.client("rds", endpoint_url=emulator.url, region_name="us-east-1"))
+        return watch(boto3.client("rds", endpoint_url=emulator.url, region_name="us-east-1",
+                                  **emulator.credentials()))
 
     return make

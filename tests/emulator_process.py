@@ -10,6 +10,8 @@ import time
 import urllib.error
 import urllib.request
 
+from emulator import credentials
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
@@ -58,9 +60,16 @@ class EmulatorProcess:
             raise AssertionError(f"the emulator exited: {self.log.read_text()[-2000:]}")
         try:
             urllib.request.urlopen(f"{self.url}/?Action=DescribeDBEngineVersions", timeout=2).read()
+        except urllib.error.HTTPError:
+            return True  # it answers: an unsigned request is refused
         except (urllib.error.URLError, ConnectionError):
             return False
         return True
+
+    def credentials(self) -> dict[str, str]:
+        """The data directory's access key, which the emulator made at its first start, as boto3 takes it."""
+        access_key, secret = credentials.data_dir_pair(self.data_dir)
+        return {"aws_access_key_id": access_key, "aws_secret_access_key": secret}
 
     def stop(self) -> None:
         """A clean stop: SIGTERM, which also stops the DB servers."""

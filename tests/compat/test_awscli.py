@@ -16,11 +16,17 @@ AWS = str(pathlib.Path(sys.executable).parent / "aws")
 FIRST, SECOND = "cli-Pass-0001", "cli-Pass-0002"
 
 
+def cli_env(emulator) -> dict[str, str]:
+    """The environment the AWS CLI signs with: the emulator's access key."""
+    keys = emulator.credentials()
+    return os.environ | {"AWS_ACCESS_KEY_ID": keys["aws_access_key_id"],
+                         "AWS_SECRET_ACCESS_KEY": keys["aws_secret_access_key"], "AWS_DEFAULT_REGION": "us-east-1"}
+
+
 def aws(emulator, *args, check=True):
-    env = os.environ | {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}
     result = subprocess.run(
         [AWS, "--endpoint-url", emulator.url, "--output", "json", "rds", *args],
-        capture_output=True, text=True, env=env, timeout=300,
+        capture_output=True, text=True, env=cli_env(emulator), timeout=300,
     )
     if check:
         assert result.returncode == 0, result.stderr

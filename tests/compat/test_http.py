@@ -1,4 +1,5 @@
-"""The HTTP side of the wire, against the real server: keep-alive, request ids, GET and POST."""
+"""The HTTP side of the wire, against the real server: keep-alive, request ids, GET and POST (unsigned, with
+--auth off: signing is tests/compat/test_signing.py's)."""
 
 import http.client
 import urllib.parse
@@ -9,7 +10,7 @@ NS = "{http://rds.amazonaws.com/doc/2014-10-31/}"
 
 
 def test_keep_alive_request_ids_and_both_methods(emulator_factory):
-    emulator = emulator_factory(driver="none")
+    emulator = emulator_factory("none", None, "--auth", "off")
     conn = http.client.HTTPConnection("127.0.0.1", emulator.port, timeout=10)
     body = urllib.parse.urlencode({"Action": "DescribeDBInstances", "Version": "2014-10-31"})
     conn.request("POST", "/", body=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
@@ -34,7 +35,7 @@ def test_keep_alive_request_ids_and_both_methods(emulator_factory):
 
 
 def test_three_hundred_idle_connections_lock_nobody_out(emulator_factory):
-    emulator = emulator_factory(driver="none")
+    emulator = emulator_factory("none", None, "--auth", "off")
     idle = []
     try:
         for _ in range(300):
@@ -57,7 +58,7 @@ def test_three_hundred_idle_connections_lock_nobody_out(emulator_factory):
 
 
 def test_a_huge_body_gets_an_aws_shaped_error(emulator_factory):
-    emulator = emulator_factory(driver="none")
+    emulator = emulator_factory("none", None, "--auth", "off")
     conn = http.client.HTTPConnection("127.0.0.1", emulator.port, timeout=30)
     conn.request("POST", "/", body=b"&" * (20 * 1024 * 1024),
                  headers={"Content-Type": "application/x-www-form-urlencoded"})

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from tests.compat.test_awscli import AWS, aws
+from tests.compat.test_awscli import AWS, aws, cli_env
 from tests.emulator_process import wait_for
 from tests.integration.instances import describe, wait_status
 from tests.mysql_client import connect
@@ -172,7 +172,7 @@ def test_the_walkthrough_with_the_aws_cli(emulator_factory):
     whole = subprocess.run(
         [AWS, "--endpoint-url", emulator.url, "--output", "text", "rds", "download-db-log-file-portion",
          "--db-instance-identifier", "clidb", "--log-file-name", "error/mysql-error.log", "--starting-token", "0"],
-        capture_output=True, text=True, timeout=120, check=True,
+        capture_output=True, text=True, timeout=120, check=True, env=cli_env(emulator),
     ).stdout
     on_disk = next((emulator.data_dir / "servers").glob("db-*/error.log")).read_text()
     assert whole.strip() and on_disk.startswith(whole.strip()[:200])

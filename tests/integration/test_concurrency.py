@@ -27,7 +27,7 @@ def test_thirty_creates_then_a_burst_then_deletes(emulator_factory):
     emulator = emulator_factory()
 
     def client():
-        return boto3.client("rds", endpoint_url=emulator.url, region_name="us-east-1")
+        return boto3.client("rds", endpoint_url=emulator.url, region_name="us-east-1", **emulator.credentials())
 
     names = [f"crowd-{n}" for n in range(30)]
     created = all_at_once(lambda name: outcome(lambda: client().create_db_instance(

@@ -13,7 +13,7 @@ from tests.emulator_process import wait_for
 
 @pytest.fixture
 def api(tmp_path, clock):
-    runtime = boot(Settings(data_dir=tmp_path / "data", driver="none"), clock=clock, schedule=False)
+    runtime = boot(Settings(data_dir=tmp_path / "data", driver="none", auth="off"), clock=clock, schedule=False)
     yield Api(runtime)
     runtime.close()
 

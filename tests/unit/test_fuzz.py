@@ -31,7 +31,7 @@ GROUP = {"Action": "CreateDBParameterGroup", "DBParameterGroupName": "fuzzed-pg"
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    runtime = boot(Settings(data_dir=tmp_path_factory.mktemp("fuzz"), driver="none"), schedule=False)
+    runtime = boot(Settings(data_dir=tmp_path_factory.mktemp("fuzz"), driver="none", auth="off"), schedule=False)
     yield Client(runtime.app)
     runtime.close()
 

@@ -18,7 +18,7 @@ ARN = "arn:aws:rds:us-east-1:123456789012:db:"
 
 @pytest.fixture
 def client(tmp_path):
-    runtime = boot(Settings(data_dir=tmp_path / "data", driver="none"), schedule=False)
+    runtime = boot(Settings(data_dir=tmp_path / "data", driver="none", auth="off"), schedule=False)
     yield Client(runtime.app)
     runtime.close()
 

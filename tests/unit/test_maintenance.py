@@ -21,7 +21,7 @@ WINDOW = "sun:05:00-sun:05:30"
 
 @pytest.fixture
 def api(tmp_path, clock):
-    runtime = boot(Settings(data_dir=tmp_path / "data", driver="none"), clock=clock, schedule=False)
+    runtime = boot(Settings(data_dir=tmp_path / "data", driver="none", auth="off"), clock=clock, schedule=False)
     yield Api(runtime)
     runtime.close()
 

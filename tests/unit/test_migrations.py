@@ -28,7 +28,7 @@ def old_data_dir(tmp_path: pathlib.Path, extra: str = "") -> Settings:
     data.mkdir()
     with sqlite3.connect(data / "emulator.sqlite") as conn:
         conn.executescript(FIXTURE.read_text() + extra)
-    return Settings(data_dir=data, driver="none")
+    return Settings(data_dir=data, driver="none", auth="off")
 
 
 def describe(client, identifier: str) -> ET.Element:
@@ -71,7 +71,7 @@ def test_the_upgrade_settles_what_old_races_left(tmp_path):
 
 
 def test_migrations_end_at_the_declared_schema(tmp_path):
-    for settings in (old_data_dir(tmp_path), Settings(data_dir=tmp_path / "fresh", driver="none")):
+    for settings in (old_data_dir(tmp_path), Settings(data_dir=tmp_path / "fresh", driver="none", auth="off")):
         settings.data_dir.mkdir(exist_ok=True)
         store = Store(settings.database_url)
         with store.engine.connect() as conn:

@@ -54,7 +54,7 @@ class Api(api_client.Api):
 
 @pytest.fixture
 def api(tmp_path):
-    runtime = boot(Settings(data_dir=tmp_path / "data", driver="none"), schedule=False)
+    runtime = boot(Settings(data_dir=tmp_path / "data", driver="none", auth="off"), schedule=False)
     yield Api(runtime)
     runtime.close()
 

@@ -19,7 +19,7 @@ CREATE = {"Action": "CreateDBInstance", "DBInstanceClass": "db.t3.micro", "Engin
 
 @pytest.fixture
 def runtime(tmp_path):
-    runtime = boot(Settings(data_dir=tmp_path / "data", driver="none"), schedule=False)
+    runtime = boot(Settings(data_dir=tmp_path / "data", driver="none", auth="off"), schedule=False)
     yield runtime
     runtime.close()
 

@@ -16,7 +16,7 @@ from tests.together import all_at_once
 
 @pytest.fixture
 def api(tmp_path, clock):
-    runtime = boot(Settings(data_dir=tmp_path / "data", driver="none"), clock=clock, schedule=False)
+    runtime = boot(Settings(data_dir=tmp_path / "data", driver="none", auth="off"), clock=clock, schedule=False)
     yield Api(runtime)
     runtime.close()
 

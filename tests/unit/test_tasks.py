@@ -39,7 +39,7 @@ class Widget:
 
 @pytest.fixture
 def setup(tmp_path, clock):
-    runtime = boot(Settings(data_dir=tmp_path / "data", driver="none"), clock=clock, schedule=False)
+    runtime = boot(Settings(data_dir=tmp_path / "data", driver="none", auth="off"), clock=clock, schedule=False)
     widget = Widget()
     runtime.ctx.runner.kinds["widget"] = ResourceWork(
         load=lambda ctx, resource_id: widget,
