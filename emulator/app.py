@@ -39,14 +39,19 @@ def create_app(ctx: Context, clock_moved: Callable[[], None] | None = None,
                                                   ("Content-Length", str(len(data)))])
             return [data]
         request_id = str(uuid.uuid4())
+        namespace = xml.NAMESPACE
         try:
-            body, status = _answer(ctx, environ, access_keys, request_id), 200
+            method, content, fields = _read(environ)
+            namespace = xml.namespace(fields.get("Version"))
+            if access_keys is not None:
+                sigv4.verify(_signed_request(environ, method, content), access_keys.get, datetime.now(UTC))
+            body, status = _answer(ctx, fields, namespace, request_id), 200
         except RdsError as error:
-            body, status = xml.error_response(error, request_id), error.status
+            body, status = xml.error_response(error, request_id, namespace), error.status
         except Exception:
             log.exception("internal failure in request %s", request_id)
             failure = RdsError("InternalFailure", "The request processing has failed because of an unknown error.")
-            body, status = xml.error_response(failure, request_id), failure.status
+            body, status = xml.error_response(failure, request_id, namespace), failure.status
         data = body.encode()
         start_response(_status_line(status), [
             ("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(data))),
@@ -57,23 +62,26 @@ def create_app(ctx: Context, clock_moved: Callable[[], None] | None = None,
     return app
 
 
-def _answer(ctx: Context, environ: WSGIEnvironment, access_keys: dict[str, str] | None, request_id: str) -> str:
+def _read(environ: WSGIEnvironment) -> tuple[str, bytes, dict[str, str]]:
+    """The request's method, body and Query fields."""
     method = environ.get("REQUEST_METHOD", "GET")
     if method not in METHODS:
         failure = RdsError("MalformedQueryString", "405 Method Not Allowed: send GET or POST to /.")
         failure.status = 405
         raise failure
     body = _body(environ) if method == "POST" else b""
-    if access_keys is not None:
-        sigv4.verify(_signed_request(environ, method, body), access_keys.get, datetime.now(UTC))
-    operation = query.operation_of(fields := _fields(environ, body))
+    return method, body, _fields(environ, body)
+
+
+def _answer(ctx: Context, fields: dict[str, str], namespace: str, request_id: str) -> str:
+    operation = query.operation_of(fields)
     handler = ACTIONS.get(operation.name)
     if handler is None:
         raise RdsError(
             "UnsupportedOperation",
             f"The action {operation.name} is an RDS action that RDS Emulator does not support yet.",
         )
-    return xml.response(operation, handler(ctx, query.parse_input(operation, fields)), request_id)
+    return xml.response(operation, handler(ctx, query.parse_input(operation, fields)), request_id, namespace)
 
 
 def _signed_request(environ: WSGIEnvironment, method: str, body: bytes) -> sigv4.Request:

@@ -46,10 +46,10 @@ def results_fit_the_model(monkeypatch):
 
     serialize = xml.response
 
-    def checked(operation, result, request_id):
+    def checked(operation, result, request_id, namespace=xml.NAMESPACE):
         if operation.output is not None:
             emitted_as_declared(operation.output, result or {}, operation.name)
-        return serialize(operation, result, request_id)
+        return serialize(operation, result, request_id, namespace)
 
     monkeypatch.setattr(xml, "response", checked)
 

@@ -13,6 +13,9 @@ from xml.sax.saxutils import escape
 from .errors import RdsError
 from .shapes import RDS, Operation, Shape
 
+NAMESPACE = RDS.namespace
+# An API version a client may ask for: older SDKs and tools send theirs (2013-05-15, 2009-10-16...).
+VERSION = re.compile(r"\d{4}-\d{2}-\d{2}")
 # What XML 1.0 does not allow in a document, even escaped.
 FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -29,9 +32,19 @@ def text(value: str) -> str:
     return escape(FORBIDDEN.sub("\ufffd", value))
 
 
-def response(operation: Operation, result: dict[str, Any] | None, request_id: str) -> str:
+def namespace(version: str | None) -> str:
+    """The namespace of the API version a request asked for, when it is one RDS can have published (none
+    later than ours); the current one otherwise. The elements are the current version's either way: older
+    parsers find theirs by name, and skip what they do not know."""
+    if version and VERSION.fullmatch(version) and version <= RDS.api_version:
+        return f"http://rds.amazonaws.com/doc/{version}/"
+    return NAMESPACE
+
+
+def response(operation: Operation, result: dict[str, Any] | None, request_id: str,
+             namespace: str = NAMESPACE) -> str:
     name = operation.name
-    parts = [f'<{name}Response xmlns="{RDS.namespace}">']
+    parts = [f'<{name}Response xmlns="{namespace}">']
     if operation.output is not None and operation.result_wrapper:
         parts.append(f"<{operation.result_wrapper}>")
         _serialize_members(operation.output, result or {}, parts)
@@ -40,9 +53,9 @@ def response(operation: Operation, result: dict[str, Any] | None, request_id: st
     return "".join(parts)
 
 
-def error_response(error: RdsError, request_id: str) -> str:
+def error_response(error: RdsError, request_id: str, namespace: str = NAMESPACE) -> str:
     return (
-        f'<ErrorResponse xmlns="{RDS.namespace}"><Error><Type>{error.fault}</Type>'
+        f'<ErrorResponse xmlns="{namespace}"><Error><Type>{error.fault}</Type>'
         f"<Code>{text(error.code)}</Code><Message>{text(error.message)}</Message></Error>"
         f"<RequestId>{request_id}</RequestId></ErrorResponse>"
     )

@@ -1,5 +1,6 @@
 """The API end to end in-process, control plane only (`--driver none`): errors, filters, paging, tags, events."""
 
+import xml.etree.ElementTree as ET
 from datetime import timedelta
 
 import pytest
@@ -313,6 +314,22 @@ def test_get_query_strings_and_other_paths_and_methods(api):
         "/", data=b"Action=DescribeDBInstances&x=%ff", content_type="application/x-www-form-urlencoded"
     )
     assert response.status_code == 200
+
+
+def test_an_old_sdks_version_is_answered_in_its_own_namespace(api):
+    api.create("db1")
+    old = "?Action=DescribeDBInstances&Version=2013-05-15&Filters.member.1.Name=engine" \
+          "&Filters.member.1.Values.member.1=mysql"
+    response = api.client.get(f"/{old}")
+    assert response.status_code == 200
+    root = ET.fromstring(response.data)
+    assert root.tag == "{http://rds.amazonaws.com/doc/2013-05-15/}DescribeDBInstancesResponse"
+    assert root.findtext(".//{http://rds.amazonaws.com/doc/2013-05-15/}DBInstanceIdentifier") == "db1"
+    error = ET.fromstring(api.client.get("/?Action=DescribeDBInstances&Version=2009-10-16&DBInstanceIdentifier=x").data)
+    assert error.tag == "{http://rds.amazonaws.com/doc/2009-10-16/}ErrorResponse"
+    for version in ("2099-01-01", "latest", ""):  # none RDS can have published: the current one
+        answer = ET.fromstring(api.client.get(f"/?Action=DescribeDBInstances&Version={version}").data)
+        assert answer.tag == f"{NS}DescribeDBInstancesResponse"
 
 
 def test_an_instance_stopped_for_7_days_starts_by_itself(api, clock):
