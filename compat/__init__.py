@@ -1,1 +1,1 @@
-"""Clients of the RDS Query API that need no botocore: the plain Query client (and, later, the rds-* tools)."""
+"""Clients of the RDS Query API that need no botocore: the plain Query client and the legacy rds-* tools."""
