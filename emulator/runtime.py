@@ -10,7 +10,7 @@ from wsgiref.types import WSGIApplication
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from emulator import credentials, lifecycle, operator_api, parameter_work
+from emulator import credentials, lifecycle, operator_api, parameter_work, security_group_work
 from emulator.app import create_app
 from emulator.backup_storage import LocalStorage
 from emulator.clock import Clock
@@ -72,7 +72,8 @@ def boot(settings: Settings, clock: Clock | None = None, schedule: bool = True) 
         raise
     ctx.runner = TaskRunner(
         ctx, settings.workers,
-        {"db-instance": lifecycle.INSTANCE_WORK, "db-parameter-group": parameter_work.GROUP_WORK},
+        {"db-instance": lifecycle.INSTANCE_WORK, "db-parameter-group": parameter_work.GROUP_WORK,
+         "db-security-group-rule": security_group_work.RULE_WORK},
     )
     for stray in ctx.driver.reconcile([ctx.spec(instance) for instance in ctx.store.list_instances()]):
         log.warning("%s: left alone; remove it by hand if it is not wanted", stray)

@@ -109,6 +109,7 @@ instances = Table(
     Column("pending_since", UtcDateTime),
     Column("upgrade_opt_in", String),
     Column("system_update_opt_in", String),
+    Column("db_security_groups", JSON, nullable=False, server_default="[]"),
     Index("uq_instances_endpoint", "address", "port", unique=True),
 )
 
@@ -195,6 +196,27 @@ subnet_groups = Table(
     # [{"id": "subnet-...", "zone": "us-east-1a"}, ...]
     Column("subnets", JSON, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+)
+
+# DB security groups, and the ingress each lets in: a CIDR range (kind `cidr`) or an EC2 security group
+# (kind `ec2`, recorded only: no EC2 instance reaches the emulator). Rules are `authorizing` until they are
+# applied where the instances listen, then `authorized`; `revoking` until they are gone from there.
+db_security_groups = Table(
+    "db_security_groups",
+    metadata,
+    Column("name", String, primary_key=True),
+    Column("description", String, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+db_security_group_rules = Table(
+    "db_security_group_rules",
+    metadata,
+    Column("group_name", String, primary_key=True),
+    Column("kind", String, primary_key=True),
+    Column("value", String, primary_key=True),
+    Column("owner_id", String),
+    Column("status", String, nullable=False),
 )
 
 tags = Table(
@@ -347,6 +369,30 @@ class SubnetGroup:
     created_at: datetime
 
 
+@dataclass
+class SecurityGroup:
+    name: str
+    description: str
+    created_at: datetime
+
+
+@dataclass
+class IngressRule:
+    group_name: str
+    kind: str  # cidr | ec2
+    value: str  # the CIDR range, or the EC2 security group's name
+    owner_id: str | None
+    status: str  # authorizing | authorized | revoking
+
+
+class GroupMissing(Exception):
+    """The DB security group named is not there (any more)."""
+
+
+class RuleTaken(Exception):
+    """The group already lets that ingress in."""
+
+
 class TaskConflict(Exception):
     """The resource already has a task under way."""
 
@@ -429,6 +475,7 @@ class Store:
         try:
             with self._tx() as conn:
                 _check_group(conn, instance.parameter_group)
+                _check_security_groups(conn, instance.db_security_groups)
                 conn.execute(_INSERT_INSTANCE, instance.to_row())
                 _upsert_tags(conn, instance.resource_id, pairs)
                 _insert_task(conn, "db-instance", instance.resource_id, *task, now)
@@ -542,6 +589,7 @@ class Store:
         try:
             with self._tx() as conn:
                 _check_group(conn, values.get("parameter_group"))
+                _check_security_groups(conn, values.get("db_security_groups"))
                 if defer:
                     values |= _deferred(conn, resource_id, *defer)
                 return bool(
@@ -595,6 +643,7 @@ class Store:
                     instance_values |= _deferred(conn, resource_id, defer, now)
                 if instance_values:
                     _check_group(conn, instance_values.get("parameter_group"))
+                    _check_security_groups(conn, instance_values.get("db_security_groups"))
                     conn.execute(
                         update(instances).where(instances.c.resource_id == resource_id).values(**instance_values)
                     )
@@ -689,6 +738,87 @@ class Store:
                 return False
             conn.execute(delete(subnet_groups).where(subnet_groups.c.name == name))
             conn.execute(delete(tags).where(tags.c.resource_id == subnet_group_key(name)))
+        return True
+
+    # DB security groups
+
+    def add_security_group(self, group: SecurityGroup, pairs: list[tuple[str, str]]) -> None:
+        try:
+            with self._tx() as conn:
+                conn.execute(insert(db_security_groups).values(group.__dict__))
+                _upsert_tags(conn, security_group_key(group.name), pairs)
+        except IntegrityError:
+            raise NameTaken(group.name) from None
+
+    def get_security_group(self, name: str) -> tuple[SecurityGroup, list[IngressRule]] | None:
+        with self._read() as conn:
+            row = conn.execute(select(db_security_groups).where(db_security_groups.c.name == name)).first()
+            rules = conn.execute(select(db_security_group_rules).where(db_security_group_rules.c.group_name == name)
+                                 .order_by(db_security_group_rules.c.kind, db_security_group_rules.c.value)).all()
+        return (SecurityGroup(*row), [IngressRule(*rule) for rule in rules]) if row else None
+
+    def list_security_groups(self, *, after: str | None = None,
+                             limit: int | None = None) -> list[tuple[SecurityGroup, list[IngressRule]]]:
+        query = select(db_security_groups).order_by(db_security_groups.c.name).limit(limit)
+        if after is not None:
+            query = query.where(db_security_groups.c.name > after)
+        with self._read() as conn:
+            groups = [SecurityGroup(*row) for row in conn.execute(query)]
+            rules = conn.execute(select(db_security_group_rules).where(
+                db_security_group_rules.c.group_name.in_([group.name for group in groups]))
+                .order_by(db_security_group_rules.c.kind, db_security_group_rules.c.value)).all()
+        return [(group, [IngressRule(*rule) for rule in rules if rule.group_name == group.name]) for group in groups]
+
+    def add_rule(self, rule: IngressRule, now: datetime) -> None:
+        """The rule, `authorizing`, and the task that applies it, in one transaction. GroupMissing when the
+        group is gone; RuleTaken when it already has the rule (in any status)."""
+        try:
+            with self._tx() as conn:
+                if conn.scalar(select(db_security_groups.c.name).where(db_security_groups.c.name == rule.group_name)
+                               ) is None:
+                    raise GroupMissing(rule.group_name)
+                conn.execute(insert(db_security_group_rules).values(rule.__dict__ | {"status": "authorizing"}))
+                _insert_task(conn, "db-security-group-rule", rule_key(rule), "apply", {}, now)
+        except IntegrityError:
+            raise RuleTaken(rule.value) from None
+
+    def revoke_rule(self, rule: IngressRule, now: datetime) -> str | None:
+        """An authorized rule becomes `revoking`, with the task that removes it, in one transaction. The
+        rule's status before (`authorized` when it was revoked); None when the group has no such rule."""
+        with self._tx() as conn:
+            status = conn.scalar(select(db_security_group_rules.c.status).where(*_rule_is(rule)))
+            if status == "authorized":
+                conn.execute(update(db_security_group_rules).where(*_rule_is(rule)).values(status="revoking"))
+                _insert_task(conn, "db-security-group-rule", rule_key(rule), "apply", {}, now)
+            return status
+
+    def get_rule(self, key: str) -> IngressRule | None:
+        group_name, kind, value = key.split("/", 2)
+        with self._read() as conn:
+            row = conn.execute(select(db_security_group_rules).where(
+                *_rule_is(IngressRule(group_name, kind, value, None, "")))).first()
+        return IngressRule(*row) if row else None
+
+    def settle_rule(self, rule: IngressRule) -> bool:
+        """An authorizing rule is authorized, a revoking one gone; False when it has neither status now."""
+        with self._tx() as conn:
+            if rule.status == "revoking":
+                statement = delete(db_security_group_rules).where(*_rule_is(rule),
+                                                                  db_security_group_rules.c.status == "revoking")
+            else:
+                statement = update(db_security_group_rules).where(
+                    *_rule_is(rule), db_security_group_rules.c.status == "authorizing").values(status="authorized")
+            return conn.execute(statement).rowcount == 1
+
+    def remove_security_group(self, name: str) -> bool:
+        """False, with nothing removed, while an instance is in the group."""
+        with self._tx() as conn:
+            for (groups,) in conn.execute(select(instances.c.db_security_groups)):
+                if name in groups:
+                    return False
+            conn.execute(delete(db_security_group_rules).where(db_security_group_rules.c.group_name == name))
+            conn.execute(delete(db_security_groups).where(db_security_groups.c.name == name))
+            conn.execute(delete(tags).where(tags.c.resource_id == security_group_key(name)))
         return True
 
     # parameter groups
@@ -924,6 +1054,20 @@ class Store:
             conn.execute(insert(emulator_state).values(name=name, value=value))
 
 
+def rule_key(rule: IngressRule) -> str:
+    """A rule's task's resource id: group names hold no slash."""
+    return f"{rule.group_name}/{rule.kind}/{rule.value}"
+
+
+def _rule_is(rule: IngressRule) -> tuple[Any, ...]:
+    return (db_security_group_rules.c.group_name == rule.group_name, db_security_group_rules.c.kind == rule.kind,
+            db_security_group_rules.c.value == rule.value)
+
+
+def security_group_key(name: str) -> str:
+    return f"secgrp:{name}"
+
+
 def subnet_group_key(name: str) -> str:
     """The tags table's key for a DB subnet group (an instance's is its DbiResourceId)."""
     return f"subgrp:{name}"
@@ -946,6 +1090,14 @@ def _check_group(conn: Connection, name: str | None) -> None:
         return
     if conn.scalar(select(parameter_groups.c.name).where(parameter_groups.c.name == name)) is None:
         raise GroupGone(name)
+
+
+def _check_security_groups(conn: Connection, names: list[str] | None) -> None:
+    """Inside the transaction that puts an instance in DB security groups: they exist (a delete of one
+    checks its instances in its own transaction), GroupMissing otherwise."""
+    for name in names or []:
+        if conn.scalar(select(db_security_groups.c.name).where(db_security_groups.c.name == name)) is None:
+            raise GroupMissing(name)
 
 
 def _check_observed(conn: Connection, resource_id: str, observed: Iterable[str]) -> None:

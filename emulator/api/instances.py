@@ -15,9 +15,10 @@ from emulator.model import arn, catalogue, network, storage, validation, windows
 from emulator.model.events import RENAMED, UPDATED_PARAMETER_GROUP
 from emulator.model.instance import Instance, not_allowed_message, observed_allowing
 from emulator.protocol.errors import RdsError, combination, instance_exists, instance_not_found, invalid, shown
-from emulator.store import GroupGone, GroupValue, NameTaken, PortTaken, StateConflict, TaskConflict
+from emulator.store import GroupGone, GroupMissing, GroupValue, NameTaken, PortTaken, StateConflict, TaskConflict
 
 from . import parameter_groups, snapshots, subnet_groups
+from . import security_groups as db_security_groups
 from .paging import page
 
 # Members of CreateDBInstance we honour; any other that is sent is refused, never silently dropped.
@@ -26,14 +27,14 @@ CREATE_MEMBERS = {
     "MasterUsername", "MasterUserPassword", "DBName", "Port", "AvailabilityZone", "PreferredBackupWindow",
     "PreferredMaintenanceWindow", "BackupRetentionPeriod", "DBParameterGroupName", "Tags",
     "AutoMinorVersionUpgrade", "PubliclyAccessible", "DeletionProtection", "CopyTagsToSnapshot",
-    "LicenseModel", "DBSubnetGroupName", "VpcSecurityGroupIds", "Iops", "StorageThroughput",
+    "LicenseModel", "DBSubnetGroupName", "VpcSecurityGroupIds", "Iops", "StorageThroughput", "DBSecurityGroups",
 }
 MODIFY_MEMBERS = {
     "DBInstanceIdentifier", "ApplyImmediately", "MasterUserPassword", "DBInstanceClass", "AllocatedStorage",
     "BackupRetentionPeriod", "PreferredBackupWindow", "PreferredMaintenanceWindow", "DBParameterGroupName",
     "NewDBInstanceIdentifier", "AutoMinorVersionUpgrade", "DeletionProtection", "CopyTagsToSnapshot",
     "PubliclyAccessible", "DBSubnetGroupName", "VpcSecurityGroupIds", "Iops", "StorageThroughput",
-    "StorageType",
+    "StorageType", "DBSecurityGroups",
 }
 # Members that infrastructure tools send by default, accepted when they ask for what every instance here
 # already is (and reported so); any other value is refused by name, since we could not honour it.
@@ -48,7 +49,6 @@ AS_IT_IS = {
     "NetworkType": "IPV4",
     "CACertificateIdentifier": "rds-ca-rsa2048-g1",
     "EnableCloudwatchLogsExports": [],
-    "DBSecurityGroups": [],
 }
 FILTERS = ("db-instance-id", "dbi-resource-id", "engine")
 # Creates racing for ports try this many candidates before giving up.
@@ -97,6 +97,7 @@ def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         copy_tags_to_snapshot=request.get("CopyTagsToSnapshot", False),
         subnet_group=subnet_groups.existing(ctx, request.get("DBSubnetGroupName")),
         vpc_security_groups=security_groups(request.get("VpcSecurityGroupIds")),
+        db_security_groups=db_security_groups.memberships(ctx, request.get("DBSecurityGroups") or []),
         iops=iops,
         storage_throughput=throughput,
     )
@@ -124,6 +125,8 @@ def insert(ctx: Context, instance: Instance, requested: int | None, tag_pairs: l
             raise instance_exists() from None
         except GroupGone:
             raise parameter_groups.not_found(instance.parameter_group) from None
+        except GroupMissing as gone:
+            raise db_security_groups.not_found(gone.args[0]) from None
         except PortTaken:
             if requested is not None:
                 raise invalid(f"Port {requested} is already used by another DB instance of this emulator.") from None
@@ -191,6 +194,8 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         immediate["subnet_group"] = subnet_groups.existing(ctx, request["DBSubnetGroupName"])
     if "VpcSecurityGroupIds" in request:
         immediate["vpc_security_groups"] = security_groups(request["VpcSecurityGroupIds"])
+    if "DBSecurityGroups" in request:
+        immediate["db_security_groups"] = db_security_groups.memberships(ctx, request["DBSecurityGroups"])
     for member, column in (
         ("AutoMinorVersionUpgrade", "auto_minor_version_upgrade"),
         ("DeletionProtection", "deletion_protection"),
@@ -342,6 +347,8 @@ def _queue_task(ctx: Context, instance: Instance, action: str, kind: str, params
         raise instance_exists() from None
     except GroupGone:
         raise parameter_groups.not_found(immediate["parameter_group"]) from None
+    except GroupMissing as gone:
+        raise db_security_groups.not_found(gone.args[0]) from None
 
 
 def _refuse(ctx: Context, instance: Instance, action: str) -> None:
@@ -369,6 +376,8 @@ def _apply(ctx: Context, instance: Instance, work: dict, immediate: dict, events
             raise instance_exists() from None
         except GroupGone:
             raise parameter_groups.not_found(immediate["parameter_group"]) from None
+        except GroupMissing as gone:
+            raise db_security_groups.not_found(gone.args[0]) from None
         if not changed:
             _refuse(ctx, instance, "modify")
     for message in events:

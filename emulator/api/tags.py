@@ -4,14 +4,10 @@ from typing import Any
 
 from emulator.context import Context
 from emulator.model import arn, validation
-from emulator.protocol.errors import RdsError, instance_not_found, invalid, shown
-from emulator.store import TooManyTags, snapshot_key
+from emulator.protocol.errors import instance_not_found, invalid
+from emulator.store import TooManyTags, security_group_key, snapshot_key
 
-from . import parameter_groups, snapshots, subnet_groups
-
-NOT_FOUND = {
-    "secgrp": ("DBSecurityGroupNotFound", "DBSecurityGroup {} not found."),
-}
+from . import parameter_groups, security_groups, snapshots, subnet_groups
 
 
 def add(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
@@ -55,5 +51,6 @@ def _resource(ctx: Context, name: str) -> str:
         if not here or ctx.store.get_snapshot(resource.lower()) is None:
             raise snapshots.not_found(resource)
         return snapshot_key(resource.lower())
-    code, message = NOT_FOUND[kind]
-    raise RdsError(code, message.format(shown(resource)))
+    if not here:  # secgrp: the ARN's pattern allows no other kind
+        raise security_groups.not_found(resource)
+    return security_group_key(security_groups.existing(ctx, resource)[0].name)

@@ -112,6 +112,8 @@ class Instance:
     pending_since: datetime | None = None
     upgrade_opt_in: str | None = None
     system_update_opt_in: str | None = None
+    # DB security groups (the EC2-Classic kind): the instance lets in only what they authorize
+    db_security_groups: list[str] = field(default_factory=list)
     # the kind and parameters of the task under way, joined from the tasks table; not columns
     task: str | None = field(default=None, compare=False)
     task_params: dict[str, Any] | None = field(default=None, compare=False)
@@ -163,7 +165,7 @@ class Instance:
             "InstanceCreateTime": self.created_at if provisioned else None,
             "PreferredBackupWindow": self.backup_window,
             "BackupRetentionPeriod": self.retention,
-            "DBSecurityGroups": [],
+            "DBSecurityGroups": [{"DBSecurityGroupName": name, "Status": "active"} for name in self.db_security_groups],
             "VpcSecurityGroups": [
                 {"VpcSecurityGroupId": group, "Status": "active"}
                 for group in self.vpc_security_groups or [default_security_group]

@@ -57,7 +57,7 @@ def test_a_store_from_before_migrations_opens_and_upgrades_in_place(tmp_path):
     finally:
         runtime.close()
     with sqlite3.connect(settings.data_dir / "emulator.sqlite") as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0005",)]
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0006",)]
 
 
 def test_the_upgrade_settles_what_old_races_left(tmp_path):

@@ -1,0 +1,34 @@
+"""What an ingress rule's task does: an `authorizing` rule becomes `authorized`, a `revoking` one is gone,
+with an event. Each change to a rule comes with its own task, queued in the change's transaction, so none is
+missed and none waits for another. (The rules are recorded, not yet enforced where the instances listen:
+docs/compatibility.md.)"""
+
+import logging
+
+from emulator.context import Context
+from emulator.store import IngressRule, Task
+from emulator.tasks import ResourceWork
+
+log = logging.getLogger(__name__)
+
+
+def apply(ctx: Context, rule: IngressRule, task: Task) -> None:
+    if ctx.store.settle_rule(rule):
+        verb = "Revoked" if rule.status == "revoking" else "Authorized"
+        _event(ctx, rule.group_name, f"{verb} ingress from {_source(rule)}", "configuration change")
+
+
+def fail(ctx: Context, rule: IngressRule, reason: str) -> None:
+    log.error("applying an ingress rule of DB security group %s failed: %s", rule.group_name, reason)
+    _event(ctx, rule.group_name, f"Could not apply the ingress from {_source(rule)}: {reason}", "failure")
+
+
+def _source(rule: IngressRule) -> str:
+    return rule.value if rule.kind == "cidr" else f"EC2 security group {rule.value} (owner {rule.owner_id})"
+
+
+def _event(ctx: Context, name: str, message: str, category: str) -> None:
+    ctx.event("db-security-group", name, ctx.arn("secgrp", name), message, category)
+
+
+RULE_WORK = ResourceWork(load=lambda ctx, key: ctx.store.get_rule(key), work={"apply": apply}, fail=fail)
