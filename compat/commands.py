@@ -96,19 +96,19 @@ COMMANDS = {command.name: command for command in (
             DELETE.format(kind="DB parameter group")),
     Command("rds-create-db-security-group", "CreateDBSecurityGroup", "DBSecurityGroupName", (
         Flag("--description", "DBSecurityGroupDescription", "-d"),
-    ), "SECGROUP", "DBSecurityGroup"),
+    ), "DBSECURITYGROUP", "DBSecurityGroup"),
     Command("rds-authorize-db-security-group-ingress", "AuthorizeDBSecurityGroupIngress", "DBSecurityGroupName", (
         Flag("--cidr-ip", "CIDRIP", "-i"),
         Flag("--ec2-security-group-name", "EC2SecurityGroupName", "-g"),
         Flag("--ec2-security-group-owner-id", "EC2SecurityGroupOwnerId", "-o"),
-    ), "SECGROUP", "DBSecurityGroup"),
+    ), "DBSECURITYGROUP", "DBSecurityGroup"),
     Command("rds-revoke-db-security-group-ingress", "RevokeDBSecurityGroupIngress", "DBSecurityGroupName", (
         Flag("--cidr-ip", "CIDRIP", "-i"),
         Flag("--ec2-security-group-name", "EC2SecurityGroupName", "-g"),
         Flag("--ec2-security-group-owner-id", "EC2SecurityGroupOwnerId", "-o"),
-    ), "SECGROUP", "DBSecurityGroup"),
+    ), "DBSECURITYGROUP", "DBSecurityGroup"),
     Command("rds-describe-db-security-groups", "DescribeDBSecurityGroups", "DBSecurityGroupName", _PAGED,
-            "SECGROUP", "DBSecurityGroups.DBSecurityGroup"),
+            "DBSECURITYGROUP", "DBSecurityGroups.DBSecurityGroup"),
     Command("rds-delete-db-security-group", "DeleteDBSecurityGroup", "DBSecurityGroupName", (), None, "",
             DELETE.format(kind="DB security group")),
     Command("rds-describe-events", "DescribeEvents", None, (

@@ -27,6 +27,7 @@ class Layout:
     children: tuple[tuple[str, str, str], ...] = ()
 
 
+# By the name commands give them; a layout's own name is the word its lines start with.
 LAYOUTS = {layout.name or "EVENT": layout for layout in (
     Layout("DBINSTANCE", (
         Column("DBInstanceId", "DBInstanceIdentifier"), Column("Created", "InstanceCreateTime"),
@@ -42,8 +43,7 @@ LAYOUTS = {layout.name or "EVENT": layout for layout in (
     ), (("SECGROUP", "DBSecurityGroups", "DBSecurityGroup"),
         ("VPCSECGROUP", "VpcSecurityGroups", "VpcSecurityGroupMembership"),
         ("PARAMGRP", "DBParameterGroups", "DBParameterGroup"))),
-    Layout("SECGROUP", (Column("Name", "DBSecurityGroupName"), Column("Status", "Status"),
-                        Column("Description", "DBSecurityGroupDescription"))),
+    Layout("SECGROUP", (Column("Name", "DBSecurityGroupName"), Column("Status", "Status"))),
     Layout("VPCSECGROUP", (Column("Id", "VpcSecurityGroupId"), Column("Status", "Status"))),
     Layout("PARAMGRP", (Column("Group Name", "DBParameterGroupName"), Column("Apply Status", "ParameterApplyStatus"))),
     Layout("DBPARAMGRP", (Column("Group Name", "DBParameterGroupName"),
@@ -77,9 +77,10 @@ LAYOUTS = {layout.name or "EVENT": layout for layout in (
     Layout("DBLOGFILE", (Column("Log File Name", "LogFileName"), Column("Last Written", "LastWritten"),
                          Column("Size", "Size"))),
 )}
-# A DB security group's rules print under it, as the old tool printed them.
-SECURITY_GROUP_CHILDREN = (("IP-RANGE", "IPRanges", "IPRange"),
-                           ("EC2-SECGROUP", "EC2SecurityGroups", "EC2SecurityGroup"))
+# A DB security group itself (its membership in an instance is SECGROUP above), with its rules under it.
+LAYOUTS["DBSECURITYGROUP"] = Layout(
+    "SECGROUP", (Column("Name", "DBSecurityGroupName"), Column("Description", "DBSecurityGroupDescription")),
+    (("IP-RANGE", "IPRanges", "IPRange"), ("EC2-SECGROUP", "EC2SecurityGroups", "EC2SecurityGroup")))
 
 
 def listed(value: Any) -> list[Any]:
@@ -107,8 +108,7 @@ def lines(record: str, items: list[dict[str, Any]], long: bool, headers: bool, d
 
 def _rows(record: str, item: dict[str, Any], depth: int, long: bool) -> Iterator[tuple[int, str, list[str]]]:
     yield depth, record, [_cell(_at(item, column.path), column.yes_no) for column in _columns(record, long)]
-    children = SECURITY_GROUP_CHILDREN if record == "SECGROUP" and depth == 0 else LAYOUTS[record].children
-    for name, path, member in children:
+    for name, path, member in LAYOUTS[record].children:
         for child in listed((item.get(path) or {}).get(member)):
             yield from _rows(name, child, depth + 1, long)
 

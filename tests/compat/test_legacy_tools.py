@@ -67,10 +67,27 @@ def test_the_2009_walkthrough_through_the_old_tools(old_tools):
     # headers and values aligned, two spaces apart; a value as wide as its header ends where it does
     assert head.split("  ")[0] == first.split("  ")[0] == "DBINSTANCE"
     assert [cell.strip() for cell in re.split(r"  +", head)] == ["DBINSTANCE", *columns]
-    assert re.fullmatch(rf"DBINSTANCE  mydb-instance  {TIME}  db\.t3\.micro  mysql  20      masteruser       "
-                        r"creating  *", first), first
-    assert first.index("masteruser") == head.index("Master Username")
+    # no creation time yet, nor endpoint: their columns are blank, at their headers' width
+    assert head == ("DBINSTANCE  DBInstanceId   Created  Class        Engine  Storage  Master Username  Status    "
+                    "Endpoint Address  Port  AZ          Backup Retention")
+    assert first == ("DBINSTANCE  mydb-instance           db.t3.micro  mysql   20       masteruser       creating  "
+                     "                        us-east-1c  1")
     assert under[-2:] == ["      PARAMGRP  Group Name        Apply Status", "      PARAMGRP  default.mysql8.0  in-sync"]
+
+    # the walkthrough lets its EC2 web nodes in through the default DB security group
+    authorized = rds("rds-authorize-db-security-group-ingress", "default", "--ec2-security-group-name", "webnode",
+                     "--ec2-security-group-owner-id", "123456789012")
+    assert authorized.stdout.splitlines() == ["SECGROUP  default  default",
+                                              "      EC2-SECGROUP  webnode  123456789012  authorizing"]
+    wait_for(lambda: "authorized" in rds("rds-describe-db-security-groups", "default").stdout, 30, "authorized")
+    rds("rds-create-db-security-group", "office", "--description", "the office")
+    rds("rds-authorize-db-security-group-ingress", "office", "--cidr-ip", "192.0.2.0/24")
+    groups = rds("rds-describe-db-security-groups", "--headers").stdout.splitlines()
+    assert groups[:3] == ["SECGROUP  Name     Description",
+                          "SECGROUP  default  default",
+                          "      EC2-SECGROUP  Name     Owner Id      Status"]
+    assert groups[4:] == ["SECGROUP  office   the office", "      IP-RANGE  CIDR          Status",
+                          groups[6]] and re.fullmatch(r"      IP-RANGE  192\.0\.2\.0/24  authoriz(ing|ed)", groups[6])
 
     wait_for(lambda: " available " in instance_lines(rds)[0], 120, "the instance to be available")
     line, vpc_group, group = instance_lines(rds)
@@ -106,7 +123,7 @@ def test_the_2009_walkthrough_through_the_old_tools(old_tools):
     width = max(len("db-instance"), len("db-parameter-group"))
     found = set()
     for line in events:  # source type, date, identifier, message: aligned columns, two spaces apart
-        match = re.fullmatch(rf"(\S+) +  ({TIME})  (\S+) +  (.+)", line)
+        match = re.fullmatch(rf"(\S+) *  ({TIME})  (\S+) *  (.+)", line)
         assert match and line.index(match.group(2)) == width + 2, line
         found.add((match.group(1), match.group(3), match.group(4)))
     assert wanted <= found
@@ -121,11 +138,11 @@ def test_snapshots_restores_parameters_and_the_old_confirmation(old_tools):
     assert made.startswith("DBSNAPSHOT  snap-1  ") and "  snapped  " in made
     wait_for(lambda: "  available  " in rds("rds-describe-db-snapshots", "snap-1").stdout, 120, "the snapshot")
     restored = rds("rds-restore-db-instance-from-db-snapshot", "copied", "--db-snapshot-identifier", "snap-1").stdout
-    assert re.match(r"DBINSTANCE  copied  \S+  db\.t3\.micro  mysql  20  master  creating", restored)
+    assert restored.startswith("DBINSTANCE  copied    db.t3.micro  mysql  20  master  creating  ")  # no time yet
 
     parameters = rds("rds-describe-db-parameters", "default.mysql8.0", "--headers").stdout.splitlines()
-    assert re.fullmatch(r"DBPARAMETER  Parameter Name +  Parameter Value +  Source +  Data Type +  Apply Type +"
-                        r"  Is Modifiable", parameters[0])
+    assert re.fullmatch(r"DBPARAMETER  Parameter Name *  Parameter Value *  Source *  Data Type *  Apply Type *  "
+                        r"Is Modifiable", parameters[0])
     assert len(parameters) > 100 and all(line.startswith("DBPARAMETER  ") for line in parameters)
     long = rds("rds-describe-db-parameter-groups", "default.mysql8.0", "--show-long", "--delimiter", "|").stdout
     assert long == "DBPARAMGRP|default.mysql8.0|mysql8.0|Default parameter group for mysql8.0\n"

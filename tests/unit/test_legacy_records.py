@@ -30,7 +30,7 @@ def test_headers_align_with_their_columns_and_long_shows_every_column_delimited(
     assert row.index("masteruser") == head.index("Master Username")
     long = lines("DBINSTANCE", INSTANCES, long=True, headers=False, delimiter="|")
     assert long[0].split("|")[-7:] == ["1", "n", "", "", "", "", ""]  # Multi-AZ as y/n, then empty columns
-    assert long[1] == "      SECGROUP|default|active|"
+    assert long[1] == "      SECGROUP|default|active"
 
 
 def test_events_are_bare_and_aligned_across_source_types():
