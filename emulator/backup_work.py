@@ -117,9 +117,12 @@ def seed(ctx: Context, spec: ServerSpec, snapshot_name: str) -> None:
         ctx.driver.seed(spec, source)
 
 
-def replay(ctx: Context, instance: Instance, source_resource_id: str, snapshot_name: str, until: datetime) -> None:
+def replay(ctx: Context, instance: Instance, source_resource_id: str, snapshot_name: str, until: datetime,
+           everything: bool = False) -> None:
     """Replay onto the restored server what the source instance committed after the snapshot, up to `until`
-    (the emulator's time; the logs carry the host's)."""
+    (the emulator's time; the logs carry the host's). `everything`: all that was archived, which is the
+    instance at its latest restorable time (a log's events carry whole seconds, so a stop time would also
+    drop what was committed in `until`'s own second)."""
     found = ctx.store.get_snapshot(snapshot_name)
     if found is None:
         raise DriverError(f"the snapshot {snapshot_name} was deleted before the restore could read it")
@@ -143,8 +146,8 @@ def replay(ctx: Context, instance: Instance, source_resource_id: str, snapshot_n
                 shutil.copyfileobj(src, dst, commands.CHUNK)
             files.append(str(path))
         with client_file(ctx, instance, work) as options:
-            _pipe(commands.replay_binlogs(files, found.binlog_position or 4, f"{host_time:%Y-%m-%d %H:%M:%S}"),
-                  commands.sql_client(options))
+            stop = None if everything else f"{host_time:%Y-%m-%d %H:%M:%S}"
+            _pipe(commands.replay_binlogs(files, found.binlog_position or 4, stop), commands.sql_client(options))
 
 
 @contextmanager
@@ -181,6 +184,7 @@ def archive(ctx: Context, instance: Instance) -> None:
             ctx.store.update_instance(instance.resource_id, restorable_until=now)
             return
         cursor.execute("FLUSH BINARY LOGS")
+        now = ctx.clock.now()  # all that was committed before now is in the files just closed
         cursor.execute("SHOW MASTER STATUS")
         file, position = cursor.fetchone()[:2]
         cursor.execute("SHOW BINARY LOGS")
@@ -237,8 +241,12 @@ def expire(ctx: Context, instance: Instance) -> None:
 
 
 def retained_until(ctx: Context, resource_id: str, snapshots: list[Snapshot]) -> datetime:
-    """How far a deleted instance's retained backups restore: to the close of its last archived binary log,
-    or to its newest snapshot's data. (What it committed after its last archiving went with it.)"""
+    """How far a deleted instance's retained backups restore: as far as the instance did when it was deleted
+    (what it committed after its last archiving went with it); for backups retained before that was
+    recorded, to the close of the last archived binary log, or the newest snapshot's data."""
+    recorded = [snapshot.retained_until for snapshot in snapshots if snapshot.retained_until]
+    if recorded:
+        return max(recorded)
     times = [snapshot.data_time for snapshot in snapshots if snapshot.data_time]
     return max([*times, *(item["closed_at"] for item in ctx.store.binlogs_of(resource_id))])
 

@@ -46,7 +46,8 @@ def restore(ctx: Context, instance: Instance, task: Task) -> Then | None:
         return None
     if params.get("until"):
         until = datetime.fromisoformat(params["until"])
-        backup_work.replay(ctx, instance, params["source_resource_id"], params["snapshot"], until)
+        backup_work.replay(ctx, instance, params["source_resource_id"], params["snapshot"], until,
+                           everything=params.get("latest", False))
         message = RESTORED_TO_POINT.format(source=params["source"], target=instance.identifier)
     else:
         message = RESTORED_FROM_SNAPSHOT.format(name=params["snapshot"])
@@ -197,7 +198,7 @@ def delete(ctx: Context, instance: Instance, task: Task) -> None:
     if task.params.get("delete_automated_backups", True):
         backup_work.forget(ctx, instance.resource_id)
     else:
-        ctx.store.retain_automated(instance.resource_id, instance.retention)
+        ctx.store.retain_automated(instance.resource_id, instance.retention, instance.restorable_until)
     ctx.store.remove_instance(instance.resource_id)
     ctx.instance_event(instance.identifier, "DB instance deleted")
 

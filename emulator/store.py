@@ -144,6 +144,7 @@ snapshots = Table(
     Column("restore_accounts", JSON, nullable=False, server_default="[]"),
     Column("data_time", UtcDateTime),
     Column("retention", Integer),
+    Column("retained_until", UtcDateTime),
 )
 
 # An instance's binary log files, each archived once the server closed it.
@@ -1003,11 +1004,12 @@ class Store:
         with self._tx() as conn:
             conn.execute(update(snapshots).where(snapshots.c.identifier == identifier).values(**values))
 
-    def retain_automated(self, resource_id: str, days: int) -> None:
-        """The instance's automated snapshots outlive it, for `days` days each."""
+    def retain_automated(self, resource_id: str, days: int, until: datetime | None) -> None:
+        """The instance's automated snapshots outlive it, for `days` days each, restorable up to `until`."""
         with self._tx() as conn:
             conn.execute(update(snapshots).where(snapshots.c.instance_resource_id == resource_id,
-                                                 snapshots.c.snapshot_type == "automated").values(retention=days))
+                                                 snapshots.c.snapshot_type == "automated")
+                         .values(retention=days, retained_until=until))
 
     def remove_snapshot(self, identifier: str, statuses: Iterable[str] = ("available", "failed")) -> Snapshot | None:
         """Remove the snapshot and its tags if its status is one of `statuses`; what was removed, or None."""

@@ -75,6 +75,7 @@ def to_point_in_time(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     base = max((backup for backup in backups if backup.data_time and backup.data_time <= when),
                key=lambda backup: backup.data_time)
     params = {"snapshot": base.identifier, "until": when.isoformat(), "source": source.identifier,
+              "latest": bool(request.get("UseLatestRestorableTime")),
               "source_resource_id": source.resource_id}
     return _restore(ctx, request, target, base, params, source)
 

@@ -45,6 +45,7 @@ def authorize(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     except RuleTaken:
         raise RdsError("AuthorizationAlreadyExists", f"The ingress {rule.value} is already authorized for DB "
                                                      f"security group {rule.group_name}.") from None
+    ctx.kick()  # the store queued the rule's task with it
     return _answer(ctx, rule, "authorizing")
 
 
@@ -59,6 +60,7 @@ def revoke(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         raise RdsError("InvalidDBSecurityGroupState", f"The ingress {rule.value} of DB security group "
                                                       f"{rule.group_name} is {before}: revoke it once it is "
                                                       "authorized.")
+    ctx.kick()
     return _answer(ctx, rule, "revoking")
 
 
@@ -119,7 +121,6 @@ def _current(ctx: Context, name: str) -> dict[str, Any]:
 
 def _answer(ctx: Context, changed: IngressRule, status: str) -> dict[str, Any]:
     """The group, with the rule just changed as the request left it (its task may have settled it since)."""
-    ctx.kick()
     group, rules = existing(ctx, changed.group_name)
     same = (changed.kind, changed.value)
     shown_rules = [rule for rule in rules if (rule.kind, rule.value) != same]

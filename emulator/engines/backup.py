@@ -40,10 +40,11 @@ def fetch_binlogs(defaults_file: str, names: list[str], result_dir: str) -> list
             f"--result-file={result_dir}/", *names]
 
 
-def replay_binlogs(files: list[str], start_position: int, stop_time: str) -> list[str]:
+def replay_binlogs(files: list[str], start_position: int, stop_time: str | None) -> list[str]:
     """The SQL of the binary logs from a position in the first file up to (not including) the first event
-    of `stop_time` (the host's local time: run it with TZ=UTC)."""
-    return ["mariadb-binlog", f"--start-position={start_position}", f"--stop-datetime={stop_time}", *files]
+    of `stop_time` (the host's local time: run it with TZ=UTC), or to their end."""
+    stop = [f"--stop-datetime={stop_time}"] if stop_time else []
+    return ["mariadb-binlog", f"--start-position={start_position}", *stop, *files]
 
 
 def sql_client(defaults_file: str) -> list[str]:

@@ -45,6 +45,8 @@ class Snapshot:
     # An automated snapshot whose instance was deleted with its automated backups retained: the days it
     # is kept for after it was taken (the instance's BackupRetentionPeriod at its deletion).
     retention: int | None = None
+    # ...and the time they restore up to: the instance's LatestRestorableTime when it was deleted
+    retained_until: datetime | None = None
 
     def to_row(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -1,6 +1,7 @@
 """Each pending maintenance action has its own opt-in (ApplyPendingMaintenanceAction's choice), now that a
 guest can wait for a `system-update` beside a `db-upgrade`: one column each, so that opting in to one never
-rewrites the other. And the retention period a deleted instance's retained automated backups expire by."""
+rewrites the other. And, for a deleted instance's retained automated backups, the retention period they
+expire by and the time they restore up to."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -15,4 +16,5 @@ def upgrade() -> None:
         batch.add_column(sa.Column("system_update_opt_in", sa.String))
     with op.batch_alter_table("snapshots") as batch:
         batch.add_column(sa.Column("retention", sa.Integer))
+        batch.add_column(sa.Column("retained_until", sa.DateTime))
 
