@@ -7,6 +7,7 @@ import os
 import pathlib
 import sys
 from typing import Any, TextIO
+from xml.parsers.expat import ExpatError
 
 import xmltodict
 
@@ -55,12 +56,16 @@ def run(command: Command, argv: list[str], stdin: TextIO, stdout: TextIO, stderr
     if args.show_xml:
         print(body.decode(errors="replace"), file=stdout if status == 200 else stderr)
         return 0 if status == 200 else 1
-    document = xmltodict.parse(body)
-    if "ErrorResponse" in document:
-        error = document["ErrorResponse"]["Error"]
-        print(f"{command.name}: {error.get('Code')}: {error.get('Message')}", file=stderr)
+    try:
+        document = xmltodict.parse(body)
+        if "ErrorResponse" in document:
+            error = document["ErrorResponse"]["Error"]
+            print(f"{command.name}: {error.get('Code')}: {error.get('Message')}", file=stderr)
+            return 1
+        result = document[f"{command.action}Response"].get(f"{command.action}Result") or {}
+    except (ExpatError, KeyError, TypeError, AttributeError):
+        print(f"{command.name}: {_url(args)} did not answer as RDS does (HTTP {status})", file=stderr)
         return 1
-    result = document[f"{command.action}Response"].get(f"{command.action}Result") or {}
     _print(command, result, args, stdout)
     return 0
 

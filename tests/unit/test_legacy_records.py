@@ -1,6 +1,12 @@
 """The legacy tools' records, as the old toolkit printed them: aligned columns two spaces apart, the records
 under one indented six, events without a type word; --headers, --show-long and --delimiter."""
 
+import http.server
+import io
+import threading
+
+from compat.cli import run
+from compat.commands import COMMANDS
 from compat.records import lines
 
 INSTANCES = [
@@ -43,3 +49,28 @@ def test_events_are_bare_and_aligned_across_source_types():
         "db-parameter-group  2009-12-12T17:56:02.568Z  my-custom      Updated parameter long_query_time to 3 with "
         "apply method immediate",
     ]
+
+
+def test_an_endpoint_that_is_not_rds_is_said_to_be_so_not_a_traceback():
+    class NotRds(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - the handler's name is http.server's
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"<html>hello</html>")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), NotRds)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        out, err = io.StringIO(), io.StringIO()
+        url = f"http://127.0.0.1:{server.server_port}"
+        code = run(COMMANDS["rds-describe-db-instances"], ["-U", url, "-I", "AKID", "-S", "secret"], io.StringIO(),
+                   out, err)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (code, out.getvalue()) == (1, "")
+    assert err.getvalue() == f"rds-describe-db-instances: {url} did not answer as RDS does (HTTP 200)\n"
