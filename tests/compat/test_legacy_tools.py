@@ -108,7 +108,9 @@ def test_the_2009_walkthrough_through_the_old_tools(old_tools):
     rebooted = rds("rds-reboot-db-instance", "mydb-instance").stdout.splitlines()[0]
     assert re.fullmatch(rf"DBINSTANCE  mydb-instance  {TIME}  db\.t3\.micro  mysql  20  masteruser  rebooting  "
                         rf"127\.0\.0\.1  {port}  us-east-1c  1", rebooted), rebooted
-    wait_for(lambda: instance_lines(rds)[2] == "      PARAMGRP  my-custom  in-sync", 120, "the reboot")
+    # in sync, and done rebooting: the reboot's events are written by then
+    wait_for(lambda: (lines := instance_lines(rds))[2] == "      PARAMGRP  my-custom  in-sync"
+             and " available " in lines[0], 120, "the reboot")
     endpoint = {"Address": "127.0.0.1", "Port": int(port)}
     with connect(endpoint, "masteruser", "mypass12", "mydb") as conn, conn.cursor() as cursor:
         cursor.execute("SHOW GLOBAL VARIABLES LIKE 'slow_query_log'")
