@@ -136,6 +136,13 @@ def test_snapshots_restores_parameters_and_the_old_confirmation(old_tools):
     rds("rds-create-db-instance", "snapped", "-s", "20", "-c", "db.t3.micro", "-e", "mysql", "-u", "master",
         "-p", "password1")
     wait_for(lambda: " available " in instance_lines(rds, "snapped")[0], 120, "available")
+    logs = rds("rds-describe-db-log-files", "snapped", "--headers").stdout.splitlines()
+    assert logs[0] == "DBLOGFILE  Log File Name          Last Written   Size"
+    assert re.fullmatch(r"DBLOGFILE  error/mysql-error\.log  \d{13}  +\d+", logs[1]), logs
+    portion = rds("rds-download-db-log-file-portion", "snapped", "--log-file-name", "error/mysql-error.log",
+                  "--starting-token", "0").stdout
+    assert "ready for connections" in portion
+
     made = rds("rds-create-db-snapshot", "snapped", "-s", "snap-1").stdout
     assert made.startswith("DBSNAPSHOT  snap-1  ") and "  snapped  " in made
     wait_for(lambda: "  available  " in rds("rds-describe-db-snapshots", "snap-1").stdout, 120, "the snapshot")
