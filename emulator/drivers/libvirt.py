@@ -32,6 +32,7 @@ from typing import BinaryIO
 import libvirt
 import pymysql
 
+from emulator import key_file
 from emulator.engines import backup
 from emulator.engines import server as engine
 from emulator.images import build, cache
@@ -88,7 +89,7 @@ class LibvirtDriver:
         self.cache_dir = cache_dir
         self.image = build.ensure(cache_dir)
         self.binary = engine.ServerBinary(*engine.parse_version(self.image.manifest.get("server", "")), None, None)
-        self.key = _admin_key(root.parent / "guest-admin.key")
+        self.key = key_file.ensure(root.parent / "guest-admin.key")
         self.memory_factor = memory_factor
         self.network = network
         # one libvirt serves every emulator on the machine: names carry the data directory's mark
@@ -736,15 +737,6 @@ def _as_root(xml: str) -> str:
     libvirt's own QEMU user may not be able to reach."""
     label = "<seclabel type='static' model='dac' relabel='no'><label>+0:+0</label></seclabel>"
     return xml.replace("</domain>", f"  {label}\n</domain>")
-
-
-def _admin_key(path: pathlib.Path) -> bytes:
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(secrets.token_bytes(32))
-    return path.read_bytes()
 
 
 def _overlay(disk: pathlib.Path, backing: pathlib.Path, backing_format: str, size: str | None = None) -> None:

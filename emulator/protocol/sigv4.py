@@ -61,8 +61,9 @@ def verify(request: Request, secret_of: Callable[[str], str | None], now: dateti
     if secret is None:
         raise RdsError("InvalidClientTokenId", "The security token included in the request is invalid.")
     _check_time(signed, now)
-    payload = request.headers.get("x-amz-content-sha256") or _payload_hash(request.body)
-    if payload not in (UNSIGNED_PAYLOAD, _payload_hash(request.body)):
+    body_hash = _payload_hash(request.body)
+    payload = request.headers.get("x-amz-content-sha256") or body_hash
+    if payload not in (UNSIGNED_PAYLOAD, body_hash):
         raise RdsError("SignatureDoesNotMatch", "The provided x-amz-content-sha256 header does not match what "
                                                 "was computed.")
     query = request.query_string
