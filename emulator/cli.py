@@ -40,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port to listen on (default 8765)")
     serve.add_argument("--data-dir", default=None, help="where state and servers live (default ./data)")
+    serve.add_argument("--server-host", default=None,
+                       help="the address DB servers listen on and endpoints report (default 127.0.0.1); "
+                            "another address lets clients in from elsewhere, as DB security groups allow")
     serve.add_argument(
         "--driver", choices=("process", "libvirt", "none"), default=None,
         help="process: a real MariaDB/MySQL server per instance (default); libvirt: a QEMU guest per instance; "
@@ -77,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     settings = Settings.from_env(host=args.host, port=args.port, data_dir=args.data_dir, driver=args.driver,
+                                 server_host=args.server_host,
                                  guest_memory_factor=args.guest_memory_factor, guest_network=args.guest_network,
                                  guest_start=args.guest_start, bridge_pool=args.bridge_pool,
                                  allow_clock=args.allow_clock_moves, archive_seconds=args.archive_seconds,

@@ -13,7 +13,8 @@ class Settings:
     driver: str = "process"
     region: str = "us-east-1"
     account_id: str = "123456789012"
-    # Where DB servers listen: always a loopback address.
+    # Where DB servers listen and what endpoints report: a loopback address unless clients come from elsewhere
+    # (another network namespace, a container's network), when DB security groups decide who gets in.
     server_host: str = "127.0.0.1"
     # How often the monitor looks for servers that died on their own.
     monitor_seconds: float = 2.0
@@ -44,6 +45,7 @@ class Settings:
     def from_env(cls, **overrides: object) -> "Settings":
         env = {
             "region": os.environ.get("RDS_EMULATOR_REGION"),
+            "server_host": os.environ.get("RDS_EMULATOR_SERVER_HOST"),
             "account_id": os.environ.get("RDS_EMULATOR_ACCOUNT_ID"),
             "cache_dir": os.environ.get("RDS_EMULATOR_CACHE_DIR"),
             "guest_memory_factor": os.environ.get("RDS_EMULATOR_GUEST_MEMORY_FACTOR"),

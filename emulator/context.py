@@ -9,6 +9,7 @@ from emulator.config import Settings
 from emulator.drivers import Driver, ServerSpec
 from emulator.engines.server import ServerBinary
 from emulator.engines.variables import Variables
+from emulator.firewall import Firewall
 from emulator.model import arn, parameters
 from emulator.model.events import INSTANCE_EVENTS
 from emulator.model.instance import Instance
@@ -27,6 +28,7 @@ class Context:
     server: ServerBinary
     variables: Variables
     backups: BackupStorage
+    firewall: Firewall
     runner: "TaskRunner | None" = field(default=None)
     _catalogue: dict[str, parameters.Parameter] | None = field(default=None, repr=False)
 

@@ -9,10 +9,11 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from emulator import backup_work, configuration, maintenance
+from emulator import backup_work, configuration, maintenance, security_group_work
 from emulator.context import Context
 from emulator.drivers import DriverError, HostRefused, ServerSpec
 from emulator.engines import accounts
+from emulator.firewall import FirewallError
 from emulator.model.events import RENAMED, RESTORED_FROM_SNAPSHOT, RESTORED_TO_POINT
 from emulator.model.instance import Instance
 from emulator.store import NameTaken, Task
@@ -200,7 +201,16 @@ def delete(ctx: Context, instance: Instance, task: Task) -> None:
     else:
         ctx.store.retain_automated(instance.resource_id, instance.retention, instance.restorable_until)
     ctx.store.remove_instance(instance.resource_id)
+    _unguard(ctx)
     ctx.instance_event(instance.identifier, "DB instance deleted")
+
+
+def _unguard(ctx: Context) -> None:
+    """The instance's rules go with it; its server is gone, so a failure here only leaves rules behind."""
+    try:
+        security_group_work.enforce(ctx)
+    except FirewallError as error:
+        log.error("could not take a deleted instance's DB security group rules away: %s", error)
 
 
 def fail(ctx: Context, instance: Instance, reason: str) -> None:
@@ -222,6 +232,7 @@ def _bring_up(ctx: Context, instance: Instance, bring: Callable[[ServerSpec], No
     ctx.store.update_instance(instance.resource_id, **taken)
     configured = replace(instance, **taken)
     spec = ctx.spec(configured)
+    security_group_work.enforce(ctx)  # before the server listens
     try:
         (bring or ctx.driver.provision)(spec)
     except DriverError as error:

@@ -10,7 +10,7 @@ from wsgiref.types import WSGIApplication
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from emulator import credentials, lifecycle, operator_api, parameter_work, security_group_work
+from emulator import credentials, firewall, lifecycle, operator_api, parameter_work, security_group_work
 from emulator.app import create_app
 from emulator.backup_storage import LocalStorage
 from emulator.clock import Clock
@@ -45,6 +45,7 @@ class Runtime:
             self.ctx.runner.close()
         if stop_servers:
             self.ctx.driver.stop_all()
+            self.ctx.firewall.remove()
         self.ctx.store.close()
         self.lock.close()
 
@@ -65,6 +66,7 @@ def boot(settings: Settings, clock: Clock | None = None, schedule: bool = True) 
             server=driver.binary,
             variables=Variables(server.installed(), settings.cache_dir),
             backups=LocalStorage(settings.data_dir / "backups"),
+            firewall=firewall.make(settings.driver, settings.data_dir),
         )
         ctx.variables.warm()
     except BaseException:
@@ -75,6 +77,10 @@ def boot(settings: Settings, clock: Clock | None = None, schedule: bool = True) 
         {"db-instance": lifecycle.INSTANCE_WORK, "db-parameter-group": parameter_work.GROUP_WORK,
          "db-security-group-rule": security_group_work.RULE_WORK},
     )
+    try:
+        security_group_work.enforce(ctx)
+    except firewall.FirewallError as error:
+        log.error("the DB security groups are not enforced: %s", error)
     for stray in ctx.driver.reconcile([ctx.spec(instance) for instance in ctx.store.list_instances()]):
         log.warning("%s: left alone; remove it by hand if it is not wanted", stray)
     ctx.runner.resume_orphans()

@@ -1,11 +1,11 @@
-"""What an ingress rule's task does: an `authorizing` rule becomes `authorized`, a `revoking` one is gone,
-with an event. Each change to a rule comes with its own task, queued in the change's transaction, so none is
-missed and none waits for another. (The rules are recorded, not yet enforced where the instances listen:
-docs/compatibility.md.)"""
+"""What an ingress rule's task does: the firewall is made to match the store, and then an `authorizing` rule
+becomes `authorized`, a `revoking` one is gone, with an event. Each change to a rule comes with its own task,
+queued in the change's transaction, so none is missed and none waits for another."""
 
 import logging
 
 from emulator.context import Context
+from emulator.firewall import Guard
 from emulator.store import IngressRule, Task
 from emulator.tasks import ResourceWork
 
@@ -13,6 +13,7 @@ log = logging.getLogger(__name__)
 
 
 def apply(ctx: Context, rule: IngressRule, task: Task) -> None:
+    enforce(ctx)
     if ctx.store.settle_rule(rule):
         verb = "Revoked" if rule.status == "revoking" else "Authorized"
         _event(ctx, rule.group_name, f"{verb} ingress from {_source(rule)}", "configuration change")
@@ -21,6 +22,13 @@ def apply(ctx: Context, rule: IngressRule, task: Task) -> None:
 def fail(ctx: Context, rule: IngressRule, reason: str) -> None:
     log.error("applying an ingress rule of DB security group %s failed: %s", rule.group_name, reason)
     _event(ctx, rule.group_name, f"Could not apply the ingress from {_source(rule)}: {reason}", "failure")
+
+
+def enforce(ctx: Context) -> None:
+    """The firewall as the store has it now: every instance in DB security groups guarded (firewall.py).
+    FirewallError."""
+    ctx.firewall.sync(lambda: [Guard(address or ctx.settings.server_host, port, tuple(cidrs))
+                               for address, port, cidrs in ctx.store.guarded_endpoints()])
 
 
 def _source(rule: IngressRule) -> str:

@@ -811,6 +811,21 @@ class Store:
                     *_rule_is(rule), db_security_group_rules.c.status == "authorizing").values(status="authorized")
             return conn.execute(statement).rowcount == 1
 
+    def guarded_endpoints(self) -> list[tuple[str, int, list[str]]]:
+        """Each endpoint of an instance in DB security groups, with the CIDR ranges they let in: those
+        authorized or being authorized, not those being revoked."""
+        with self._read() as conn:
+            members = conn.execute(select(instances.c.address, instances.c.port,
+                                          instances.c.db_security_groups)).all()
+            rules = conn.execute(select(db_security_group_rules.c.group_name, db_security_group_rules.c.value)
+                                 .where(db_security_group_rules.c.kind == "cidr",
+                                        db_security_group_rules.c.status != "revoking")).all()
+        ranges: dict[str, list[str]] = {}
+        for group, cidr in rules:
+            ranges.setdefault(group, []).append(cidr)
+        return [(address or "", port, sorted({cidr for group in groups for cidr in ranges.get(group, [])}))
+                for address, port, groups in members if groups]
+
     def remove_security_group(self, name: str) -> bool:
         """False, with nothing removed, while an instance is in the group."""
         with self._tx() as conn:

@@ -219,6 +219,8 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     new_class = work.get("instance_class") or (instance.pending.get("instance_class") if take else None)
     with room(ctx, instance.resource_id, new_class):
         kind = _apply(ctx, instance, work, immediate, events, deferred, take)
+    if "db_security_groups" in immediate:
+        db_security_groups.enforce(ctx, immediate.get("identifier", instance.identifier))
     if immediate.get("retention") == 0 and instance.retention != 0:
         backup_work.forget(ctx, instance.resource_id)
     pending = {} if take else {**instance.pending, **deferred}

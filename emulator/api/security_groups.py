@@ -8,7 +8,9 @@ import ipaddress
 import re
 from typing import Any
 
+from emulator import security_group_work
 from emulator.context import Context
+from emulator.firewall import FirewallError
 from emulator.model import validation
 from emulator.protocol.errors import RdsError, combination, invalid, shown
 from emulator.store import GroupMissing, IngressRule, NameTaken, RuleTaken, SecurityGroup
@@ -34,6 +36,15 @@ def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         raise RdsError("DBSecurityGroupAlreadyExists", f"A DB security group named {name} already exists.") \
             from None
     return {"DBSecurityGroup": wire(ctx, group, [])}
+
+
+def enforce(ctx: Context, identifier: str) -> None:
+    """An instance joined or left groups: the firewall follows at once. Should it fail, the change stays made,
+    an event says so, and the next change to any group (or the next start) tries again."""
+    try:
+        security_group_work.enforce(ctx)
+    except FirewallError as error:
+        ctx.instance_event(identifier, f"Could not apply the DB security groups: {error}", "failure")
 
 
 def authorize(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
