@@ -62,6 +62,24 @@ def no_servers_left_behind(tmp_path: pathlib.Path):
     assert not left, f"the test left DB servers running: pids {left}"
 
 
+@pytest.fixture(autouse=True)
+def no_firewall_rules_left_behind():
+    """Fail any test that leaves an emulator's nftables table (DB security groups) on the host."""
+    before = _firewall_tables()
+    yield
+    left = _firewall_tables() - before
+    for table in left:
+        subprocess.run(["nft", "delete", "table", *table.split()], check=False, capture_output=True)
+    assert not left, f"the test left nftables tables behind: {sorted(left)}"
+
+
+def _firewall_tables() -> set[str]:
+    if not shutil.which("nft", path="/usr/sbin:/sbin:" + os.environ.get("PATH", "")) or os.geteuid() != 0:
+        return set()
+    listed = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True, check=False).stdout
+    return {line.removeprefix("table ").strip() for line in listed.splitlines() if "rds_emulator_" in line}
+
+
 @pytest.fixture(scope="session", autouse=True)
 def no_daemons_left_behind():
     """The libvirt driver starts libvirtd (and virtlogd) when they do not run: stop those the tests started."""

@@ -1,0 +1,96 @@
+"""What the firewall is told to guard, and the nftables script it makes of it. The rules at work, on both
+drivers and across network namespaces, are in tests/integration/test_security_group_enforcement.py."""
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from emulator import firewall
+from emulator.config import Settings
+from emulator.firewall import Guard
+from emulator.runtime import boot
+from tests.api_client import NS, Api
+from tests.emulator_process import wait_for
+
+
+class Recorder:
+    """Stands in for nftables here: the none driver runs no server, so there is nothing to guard for real."""
+
+    def __init__(self):
+        self.guards: list[Guard] | None = None
+
+    def sync(self, guards):
+        self.guards = sorted(guards(), key=lambda guard: guard.port)
+
+    def remove(self):
+        self.guards = None
+
+
+@pytest.fixture
+def api(tmp_path, clock):
+    runtime = boot(Settings(data_dir=tmp_path / "data", driver="none", auth="off"), clock=clock, schedule=False)
+    runtime.ctx.firewall = Recorder()
+    yield Api(runtime)
+    runtime.close()
+
+
+def test_instances_in_db_security_groups_are_guarded_with_their_groups_ranges(api):
+    recorder = api.runtime.ctx.firewall
+    for name in ("web", "office"):
+        api.ok(Action="CreateDBSecurityGroup", DBSecurityGroupName=name, DBSecurityGroupDescription=name)
+    api.ok(Action="AuthorizeDBSecurityGroupIngress", DBSecurityGroupName="web", CIDRIP="10.1.0.0/16")
+    api.ok(Action="AuthorizeDBSecurityGroupIngress", DBSecurityGroupName="web", EC2SecurityGroupName="apps",
+           EC2SecurityGroupOwnerId="999988881111")
+    api.ok(Action="AuthorizeDBSecurityGroupIngress", DBSecurityGroupName="office", CIDRIP="192.0.2.0/24")
+    api.create("guarded", Port="4000", **{"DBSecurityGroups.DBSecurityGroupName.1": "web",
+                                          "DBSecurityGroups.DBSecurityGroupName.2": "office"})
+    api.create("in-a-vpc", Port="4001")
+    both = Guard("127.0.0.1", 4000, ("10.1.0.0/16", "192.0.2.0/24"))
+    wait_for(lambda: recorder.guards == [both], 10, "the instance guarded")  # EC2 groups let nothing in here
+
+    wait_for(lambda: api.ok(Action="DescribeDBSecurityGroups", DBSecurityGroupName="office").findtext(
+        f".//{NS}IPRange/{NS}Status") == "authorized", 10, "the range authorized")
+    api.ok(Action="RevokeDBSecurityGroupIngress", DBSecurityGroupName="office", CIDRIP="192.0.2.0/24")
+    wait_for(lambda: recorder.guards == [Guard("127.0.0.1", 4000, ("10.1.0.0/16",))], 10, "the range revoked")
+    api.ok(Action="ModifyDBInstance", DBInstanceIdentifier="guarded", ApplyImmediately="true",
+           **{"DBSecurityGroups.DBSecurityGroupName.1": "office"})
+    assert recorder.guards == [Guard("127.0.0.1", 4000, ())]  # at once, by the modify itself
+    api.ok(Action="DeleteDBInstance", DBInstanceIdentifier="guarded", SkipFinalSnapshot="true")
+    wait_for(lambda: recorder.guards == [], 10, "the deleted instance unguarded")
+
+
+def test_the_script_replaces_the_table_and_merges_overlapping_ranges():
+    script = firewall.ruleset("rds_emulator_t", [
+        Guard("0.0.0.0", 4000, ()),
+        Guard("10.0.0.5", 3306, ("10.1.0.0/16", "10.0.0.0/8", "192.0.2.7/32")),
+    ])
+    lines = script.splitlines()
+    # made if missing, then deleted, then made anew: one transaction, whatever was there before
+    assert lines[:4] == ["table inet rds_emulator_t {}", "delete table inet rds_emulator_t",
+                         "table bridge rds_emulator_t {}", "delete table bridge rds_emulator_t"]
+    opening = "tcp flags & (syn | ack) == syn"
+    assert f"    ip daddr 10.0.0.5 tcp dport 3306 {opening} fib saddr type != local " \
+           "ip saddr != { 10.0.0.0/8, 192.0.2.7/32 } drop" in lines
+    assert f"    tcp dport 4000 {opening} fib saddr type != local drop" in lines  # every address, none let in
+    # bridged guests are reached through the bridge, where the host's own connections never pass
+    assert script.count(f"ip daddr 10.0.0.5 tcp dport 3306 {opening} ip saddr") == 2
+    if shutil.which("nft", path="/usr/sbin:" + os.environ["PATH"]) and os.geteuid() == 0:
+        checked = subprocess.run(["nft", "-c", "-f", "-"], input=script, capture_output=True, text=True, check=False)
+        assert checked.returncode == 0, checked.stderr  # nft reads it (checks only, changes nothing)
+
+
+def test_nothing_guarded_and_nothing_ever_applied_needs_no_nft(monkeypatch):
+    monkeypatch.setattr(firewall, "_nft_binary", lambda: None)
+    with pytest.raises(firewall.FirewallError, match="nft is not installed"):
+        firewall.NftFirewall("rds_emulator_t").sync(lambda: [Guard("127.0.0.1", 3306, ())])
+    ran = []
+    monkeypatch.setattr(firewall, "_nft", ran.append)
+    guarding = firewall.NftFirewall("rds_emulator_t")
+    guarding.sync(list)
+    assert ran == []
+    monkeypatch.setattr(firewall, "_nft_binary", lambda: "/usr/sbin/nft")
+    guarding.sync(lambda: [Guard("127.0.0.1", 3306, ())])
+    guarding.sync(lambda: [Guard("127.0.0.1", 3306, ())])
+    assert len(ran) == 1  # the same rules are not applied twice
