@@ -232,7 +232,8 @@ def _bring_up(ctx: Context, instance: Instance, bring: Callable[[ServerSpec], No
     ctx.store.update_instance(instance.resource_id, **taken)
     configured = replace(instance, **taken)
     spec = ctx.spec(configured)
-    security_group_work.enforce(ctx)  # before the server listens
+    if configured.db_security_groups:
+        security_group_work.enforce(ctx)  # before the server listens: without its rules it would be open
     try:
         (bring or ctx.driver.provision)(spec)
     except DriverError as error:
