@@ -94,3 +94,29 @@ def test_nothing_guarded_and_nothing_ever_applied_needs_no_nft(monkeypatch):
     guarding.sync(lambda: [Guard("127.0.0.1", 3306, ())])
     guarding.sync(lambda: [Guard("127.0.0.1", 3306, ())])
     assert len(ran) == 1  # the same rules are not applied twice
+
+
+class Refusing:
+    def sync(self, guards):
+        raise firewall.FirewallError("nft refused the rules: Operation not permitted")
+
+    def remove(self):
+        pass
+
+
+def test_an_instance_that_cannot_be_guarded_does_not_start(api):
+    api.runtime.ctx.firewall = Refusing()
+    api.ok(Action="CreateDBSecurityGroup", DBSecurityGroupName="web", DBSecurityGroupDescription="web")
+    api.create("guarded", **{"DBSecurityGroups.DBSecurityGroupName.1": "web"})
+    api.create("in-a-vpc")
+    wait_for(lambda: api.status("guarded") == "failed", 10, "the guarded instance failed")
+    wait_for(lambda: api.status("in-a-vpc") == "available", 10, "the other instance available")
+    events = [e.findtext(f"{NS}Message") for e in api.ok(
+        Action="DescribeEvents", SourceType="db-instance", SourceIdentifier="guarded").iter(f"{NS}Event")]
+    assert "DB instance failed: nft refused the rules: Operation not permitted" in events
+    api.ok(Action="AuthorizeDBSecurityGroupIngress", DBSecurityGroupName="web", CIDRIP="10.1.0.0/16")
+    wait_for(lambda: any("Could not apply the ingress from 10.1.0.0/16: nft refused" in e.findtext(f"{NS}Message")
+                         for e in api.ok(Action="DescribeEvents", SourceType="db-security-group").iter(f"{NS}Event")),
+             10, "the failure's event")
+    answer = api.ok(Action="DescribeDBSecurityGroups", DBSecurityGroupName="web")
+    assert answer.findtext(f".//{NS}IPRange/{NS}Status") == "authorizing"
