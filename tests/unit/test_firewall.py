@@ -13,31 +13,33 @@ from emulator.firewall import Guard
 from emulator.runtime import boot
 from tests.api_client import NS, Api
 from tests.emulator_process import wait_for
+from tests.together import all_at_once
 
-
-class Recorder:
-    """Stands in for nftables here: the none driver runs no server, so there is nothing to guard for real."""
-
-    def __init__(self):
-        self.guards: list[Guard] | None = None
-
-    def sync(self, guards):
-        self.guards = sorted(guards(), key=lambda guard: guard.port)
-
-    def remove(self):
-        self.guards = None
+TABLE = "rds_emulator_t"
 
 
 @pytest.fixture
-def api(tmp_path, clock):
+def api(tmp_path, clock, monkeypatch):
+    """The firewall as the emulator has it, with nft itself stood in for by a list of the scripts it was
+    given: the none driver runs no server, so there is nothing to guard for real here."""
     runtime = boot(Settings(data_dir=tmp_path / "data", driver="none", auth="off"), clock=clock, schedule=False)
-    runtime.ctx.firewall = Recorder()
-    yield Api(runtime)
+    applied: list[str] = []
+    monkeypatch.setattr(firewall, "_nft", applied.append)
+    monkeypatch.setattr(firewall, "_nft_binary", lambda: "/usr/sbin/nft")
+    runtime.ctx.firewall = firewall.NftFirewall(TABLE)
+    api = Api(runtime)
+    api.applied = applied
+    yield api
     runtime.close()
 
 
+def guarding(api, *guards: Guard) -> bool:
+    """Whether the last script nft was given guards exactly these endpoints."""
+    return bool(api.applied) and api.applied[-1] == (firewall.ruleset(TABLE, guards) if guards
+                                                     else firewall.removal(TABLE))
+
+
 def test_instances_in_db_security_groups_are_guarded_with_their_groups_ranges(api):
-    recorder = api.runtime.ctx.firewall
     for name in ("web", "office"):
         api.ok(Action="CreateDBSecurityGroup", DBSecurityGroupName=name, DBSecurityGroupDescription=name)
     api.ok(Action="AuthorizeDBSecurityGroupIngress", DBSecurityGroupName="web", CIDRIP="10.1.0.0/16")
@@ -48,17 +50,17 @@ def test_instances_in_db_security_groups_are_guarded_with_their_groups_ranges(ap
                                           "DBSecurityGroups.DBSecurityGroupName.2": "office"})
     api.create("in-a-vpc", Port="4001")
     both = Guard("127.0.0.1", 4000, ("10.1.0.0/16", "192.0.2.0/24"))
-    wait_for(lambda: recorder.guards == [both], 10, "the instance guarded")  # EC2 groups let nothing in here
+    wait_for(lambda: guarding(api, both), 10, "the instance guarded")  # EC2 groups let nothing in here
 
     wait_for(lambda: api.ok(Action="DescribeDBSecurityGroups", DBSecurityGroupName="office").findtext(
         f".//{NS}IPRange/{NS}Status") == "authorized", 10, "the range authorized")
     api.ok(Action="RevokeDBSecurityGroupIngress", DBSecurityGroupName="office", CIDRIP="192.0.2.0/24")
-    wait_for(lambda: recorder.guards == [Guard("127.0.0.1", 4000, ("10.1.0.0/16",))], 10, "the range revoked")
+    wait_for(lambda: guarding(api, Guard("127.0.0.1", 4000, ("10.1.0.0/16",))), 10, "the range revoked")
     api.ok(Action="ModifyDBInstance", DBInstanceIdentifier="guarded", ApplyImmediately="true",
            **{"DBSecurityGroups.DBSecurityGroupName.1": "office"})
-    assert recorder.guards == [Guard("127.0.0.1", 4000, ())]  # at once, by the modify itself
+    assert guarding(api, Guard("127.0.0.1", 4000, ()))  # at once, by the modify itself
     api.ok(Action="DeleteDBInstance", DBInstanceIdentifier="guarded", SkipFinalSnapshot="true")
-    wait_for(lambda: recorder.guards == [], 10, "the deleted instance unguarded")
+    wait_for(lambda: guarding(api), 10, "the deleted instance unguarded")
 
 
 def test_the_script_replaces_the_table_and_merges_overlapping_ranges():
@@ -87,12 +89,12 @@ def test_nothing_guarded_and_nothing_ever_applied_needs_no_nft(monkeypatch):
         firewall.NftFirewall("rds_emulator_t").sync(lambda: [Guard("127.0.0.1", 3306, ())])
     ran = []
     monkeypatch.setattr(firewall, "_nft", ran.append)
-    guarding = firewall.NftFirewall("rds_emulator_t")
-    guarding.sync(list)
+    wall = firewall.NftFirewall("rds_emulator_t")
+    wall.sync(list)
     assert ran == []
     monkeypatch.setattr(firewall, "_nft_binary", lambda: "/usr/sbin/nft")
-    guarding.sync(lambda: [Guard("127.0.0.1", 3306, ())])
-    guarding.sync(lambda: [Guard("127.0.0.1", 3306, ())])
+    wall.sync(lambda: [Guard("127.0.0.1", 3306, ())])
+    wall.sync(lambda: [Guard("127.0.0.1", 3306, ())])
     assert len(ran) == 1  # the same rules are not applied twice
 
 
@@ -120,3 +122,17 @@ def test_an_instance_that_cannot_be_guarded_does_not_start(api):
              10, "the failure's event")
     answer = api.ok(Action="DescribeDBSecurityGroups", DBSecurityGroupName="web")
     assert answer.findtext(f".//{NS}IPRange/{NS}Status") == "authorizing"
+
+
+def test_many_clients_change_one_groups_rules_at_once_and_the_firewall_ends_as_the_store(api):
+    api.ok(Action="CreateDBSecurityGroup", DBSecurityGroupName="web", DBSecurityGroupDescription="web")
+    api.create("guarded", Port="4000", **{"DBSecurityGroups.DBSecurityGroupName.1": "web"})
+    ranges = [f"10.{n}.0.0/16" for n in range(8)]
+    all_at_once(lambda cidr: api.ok(Action="AuthorizeDBSecurityGroupIngress", DBSecurityGroupName="web",
+                                    CIDRIP=cidr), ranges)
+    wait_for(lambda: guarding(api, Guard("127.0.0.1", 4000, tuple(sorted(ranges)))), 10, "all let in")
+    wait_for(lambda: api.ok(Action="DescribeDBSecurityGroups", DBSecurityGroupName="web").findtext(
+        f".//{NS}IPRange[{NS}Status='authorizing']") is None, 10, "all authorized")
+    all_at_once(lambda cidr: api.ok(Action="RevokeDBSecurityGroupIngress", DBSecurityGroupName="web",
+                                    CIDRIP=cidr), ranges[:5])
+    wait_for(lambda: guarding(api, Guard("127.0.0.1", 4000, tuple(sorted(ranges[5:])))), 10, "five revoked")
