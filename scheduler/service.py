@@ -9,14 +9,8 @@ from . import jobs
 
 def start(ctx: Context) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
-    scheduler.add_job(
-        jobs.watch_servers, "interval", args=[ctx], seconds=ctx.settings.monitor_seconds,
-        id="watch-servers", replace_existing=True,
-    )
-    scheduler.add_job(jobs.backup_windows, "interval", args=[ctx], seconds=ctx.settings.monitor_seconds,
-                      id="backup-windows", replace_existing=True)
-    scheduler.add_job(jobs.maintenance_windows, "interval", args=[ctx], seconds=ctx.settings.monitor_seconds,
-                      id="maintenance-windows", replace_existing=True)
+    scheduler.add_job(jobs.tick, "interval", args=[ctx], seconds=ctx.settings.monitor_seconds, id="tick",
+                      replace_existing=True)
     scheduler.add_job(jobs.archive_binlogs, "interval", args=[ctx], seconds=ctx.settings.archive_seconds,
                       id="archive-binlogs", replace_existing=True)
     scheduler.add_job(jobs.rotate_logs, "interval", args=[ctx], seconds=60, id="rotate-logs", replace_existing=True)
