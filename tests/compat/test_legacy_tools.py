@@ -15,7 +15,7 @@ import pytest
 
 from compat.commands import COMMANDS
 from tests.emulator_process import wait_for
-from tests.mysql_client import connect
+from tests.mysql_client import connect, read_rows, write_rows
 
 pytestmark = pytest.mark.mariadb
 BIN = pathlib.Path(sys.executable).parent
@@ -34,7 +34,16 @@ def tool(emulator, credential_file, name, *args, stdin=None, check=True):
 
 @pytest.fixture
 def old_tools(emulator_factory, tmp_path):
-    emulator = emulator_factory("process")
+    return tools_for(emulator_factory("process"), tmp_path)
+
+
+@pytest.fixture
+def archiving_tools(emulator_factory, tmp_path):
+    """Against an emulator that archives binary logs every second: restorable to a moment ago."""
+    return tools_for(emulator_factory("process", None, "--archive-seconds", "1"), tmp_path)
+
+
+def tools_for(emulator, tmp_path):
     keys = emulator.credentials()
     credential_file = tmp_path / "credential-file"
     credential_file.write_text(f"AWSAccessKeyId={keys['aws_access_key_id']}\n"
@@ -171,3 +180,44 @@ def test_snapshots_restores_parameters_and_the_old_confirmation(old_tools):
     assert missing.stderr == "rds-describe-db-instances: DBInstanceNotFound: DBInstance nothing-here not found.\n"
     bad = rds("rds-modify-db-parameter-group", "my-custom", "--parameters=slow_query_log ON", check=False)
     assert bad.returncode == 1 and "name=N, value=V, method=" in bad.stderr
+
+
+def test_parameter_groups_reset_and_deleted_and_a_point_in_time_restore(archiving_tools):
+    rds = archiving_tools
+    rds("rds-create-db-instance", "source", "-s", "20", "-c", "db.t3.micro", "-e", "mysql", "-u", "master",
+        "-p", "password1", "--db-name", "app", "--backup-retention-period", "1")
+    rds("rds-create-db-parameter-group", "tuned", "-d", "tuned", "--db-parameter-group-family", "mysql8.0")
+    rds("rds-modify-db-parameter-group", "tuned", "-p", "name=long_query_time, value=3, method=immediate",
+        "-p", "name=max_connections, value=50, method=immediate")
+
+    def user_set():
+        lines = rds("rds-describe-db-parameters", "tuned", "--source", "user").stdout.splitlines()
+        return [line.split()[1:3] for line in lines]
+
+    assert user_set() == [["long_query_time", "3"], ["max_connections", "50"]]
+    reset = rds("rds-reset-db-parameter-group", "tuned", "-p", "name=long_query_time, method=immediate")
+    assert reset.stdout == "DBPARAMGRP  tuned\n"
+    assert user_set() == [["max_connections", "50"]]
+    assert rds("rds-reset-db-parameter-group", "tuned", "--reset-all-parameters").stdout == "DBPARAMGRP  tuned\n"
+    assert user_set() == []
+    kept = rds("rds-delete-db-parameter-group", "tuned", stdin="n\n", check=False)
+    assert kept.returncode != 0 and "[Ny]" in kept.stdout
+    assert rds("rds-delete-db-parameter-group", "tuned", "--force").stdout == ""
+    gone = rds("rds-describe-db-parameter-groups", "tuned", check=False)
+    assert gone.returncode == 1 and gone.stderr.startswith("rds-describe-db-parameter-groups: DBParameterGroupNotFound")
+
+    def source():  # --show-long ends with the latest restorable time
+        return rds("rds-describe-db-instances", "source", "--show-long", "--delimiter", "|").stdout.splitlines()[0]
+
+    wait_for(lambda: "|available|" in source() and source().split("|")[-1], 120, "restorable")
+    line = source().split("|")
+    endpoint = {"Address": line[8], "Port": int(line[9])}
+    write_rows(endpoint, "master", "password1", "app", ["before the restore"])
+    written = rds("rds-describe-db-instances", "source", "--show-long", "--delimiter", "|").stdout
+    wait_for(lambda: source().split("|")[-1] > written.splitlines()[0].split("|")[-1], 60, "the rows archived")
+    restored = rds("rds-restore-db-instance-to-point-in-time", "copy", "-s", "source", "-l").stdout
+    assert restored.startswith("DBINSTANCE  copy    db.t3.micro  mysql  20  master  creating  ")
+    wait_for(lambda: " available " in instance_lines(rds, "copy")[0], 180, "the restored copy")
+    copy = re.search(r"  (127\.0\.0\.1)  (\d+)  ", instance_lines(rds, "copy")[0])
+    assert read_rows({"Address": copy.group(1), "Port": int(copy.group(2))}, "master", "password1", "app") == [
+        "before the restore"]
