@@ -163,26 +163,25 @@ def _packets_of_any_size(cursor: Any) -> Iterator[None]:
         cursor.execute(f"SET GLOBAL max_allowed_packet = {int(before)}")
 
 
-def archive(ctx: Context, instance: Instance) -> None:
+def archive(ctx: Context, instance: Instance) -> datetime | None:
     """Close the server's current binary log and archive every closed one not archived yet; then the
     instance is restorable up to the moment the log was closed. A server that wrote nothing since the last
-    close keeps its file: it is restorable up to now all the same."""
+    close keeps its file: it is restorable up to now all the same, and that time is returned for the caller
+    to record with other instances' (None: recorded here, with the archived logs)."""
     now = ctx.clock.now()
     with ctx.driver.admin(ctx.spec(instance)) as cursor:
         cursor.execute("SHOW MASTER STATUS")
         current = cursor.fetchone()
         if current is None:
             if ctx.driver.client_options(ctx.spec(instance)) is None:
-                # no server (the none driver): nothing is written that a backup lacks
-                ctx.store.update_instance(instance.resource_id, restorable_until=now)
-            else:  # a server started by an older release, without one until its next restart
-                log.info("%s runs without a binary log until its next restart", instance.identifier)
-            return
+                return now  # no server (the none driver): nothing is written that a backup lacks
+            # a server started by an older release, without one until its next restart
+            log.info("%s runs without a binary log until its next restart", instance.identifier)
+            return None
         file, position = current[0], int(current[1])
         mark = instance.binlog_mark or {}
         if mark.get("file") == file and mark.get("position") == position:
-            ctx.store.update_instance(instance.resource_id, restorable_until=now)
-            return
+            return now
         cursor.execute("FLUSH BINARY LOGS")
         now = ctx.clock.now()  # all that was committed before now is in the files just closed
         cursor.execute("SHOW MASTER STATUS")
@@ -205,6 +204,7 @@ def archive(ctx: Context, instance: Instance) -> None:
         cursor.execute("PURGE BINARY LOGS TO %s", (file,))
     ctx.store.update_instance(instance.resource_id, restorable_until=now,
                               binlog_mark={"file": file, "position": int(position)})
+    return None
 
 
 def discard(ctx: Context, instance: Instance) -> None:
@@ -221,22 +221,23 @@ def forget(ctx: Context, resource_id: str) -> None:
     drop_binlogs(ctx, resource_id, None)
 
 
-def expire(ctx: Context, instance: Instance) -> None:
+def expire(ctx: Context, instance: Instance, automated: list[Snapshot], oldest_binlog: str | None) -> None:
     """Retention: the instance stays restorable to any time in the last BackupRetentionPeriod days, so the
     newest automated snapshot from before then is kept (it is where such a restore starts) and older ones
-    go, with the archived logs that no remaining snapshot is replayed from."""
+    go, with the archived logs that no remaining snapshot is replayed from. `automated`: its automated
+    snapshots; `oldest_binlog`: the oldest of its archived logs (both read for all instances at once)."""
     if instance.retention == 0:
-        forget(ctx, instance.resource_id)
+        if automated or oldest_binlog:
+            forget(ctx, instance.resource_id)
         return
     cutoff = ctx.clock.now() - timedelta(days=instance.retention)
-    found = ctx.store.list_snapshots(instance_resource_ids=[instance.resource_id], types=["automated"],
-                                     statuses=["available"])
+    found = [snapshot for snapshot in automated if snapshot.status == "available"]
     older = sorted((snapshot for snapshot in found if snapshot.created_at < cutoff), key=lambda s: s.created_at)
     for snapshot in older[:-1]:
         if ctx.store.remove_snapshot(snapshot.identifier) is not None:
             ctx.backups.delete(snapshot.storage_key)
     kept = [snapshot.binlog_file for snapshot in found if snapshot not in older[:-1] and snapshot.binlog_file]
-    if kept:
+    if kept and oldest_binlog is not None and oldest_binlog < min(kept):
         drop_binlogs(ctx, instance.resource_id, min(kept))
 
 

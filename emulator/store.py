@@ -589,6 +589,15 @@ class Store:
         except IntegrityError:
             raise NameTaken(values.get("identifier")) from None
 
+    def set_restorable(self, times: dict[str, datetime]) -> None:
+        """Instances restorable up to these times, by resource id, in one transaction."""
+        if not times:
+            return
+        with self._tx() as conn:
+            conn.execute(update(instances).where(instances.c.resource_id == bindparam("rid"))
+                         .values(restorable_until=bindparam("until")),
+                         [{"rid": rid, "until": until} for rid, until in times.items()])
+
     def update_instance_when(
         self, resource_id: str, observed: Iterable[str], defer: tuple[dict[str, Any], datetime] | None = None,
         **values: Any,
@@ -1057,6 +1066,13 @@ class Store:
             conn.execute(delete(binlogs).where(binlogs.c.instance_resource_id == resource_id, binlogs.c.name == name))
             conn.execute(insert(binlogs).values(instance_resource_id=resource_id, name=name, storage_key=storage_key,
                                                 size=size, closed_at=closed_at, clock_offset=clock_offset))
+
+    def oldest_binlogs(self) -> dict[str, str]:
+        """Each instance's oldest archived binary log, by resource id."""
+        query = select(binlogs.c.instance_resource_id, func.min(binlogs.c.name)).group_by(
+            binlogs.c.instance_resource_id)
+        with self._read() as conn:
+            return dict(conn.execute(query).all())
 
     def binlogs_of(self, resource_id: str) -> list[dict[str, Any]]:
         """The instance's archived binary logs, in the order the server wrote them."""

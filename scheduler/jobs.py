@@ -12,6 +12,7 @@ from emulator.drivers import DriverError, InsufficientCapacity
 from emulator.model import windows
 from emulator.model.events import RETENTION
 from emulator.model.instance import Instance, observed_allowing
+from emulator.model.snapshot import Snapshot
 from emulator.store import StateConflict, TaskConflict
 
 log = logging.getLogger(__name__)
@@ -116,18 +117,28 @@ def maintenance_windows(ctx: Context, found: list[Instance] | None = None) -> No
 def archive_binlogs(ctx: Context) -> None:
     """Close and archive each running instance's binary log, so that it is restorable to about now; and
     keep only the automated backups (and the logs after them) its retention period asks for, deleted
-    instances' retained ones included."""
-    for instance in ctx.store.list_instances():
+    instances' retained ones included. What is the same for every instance is read once, and the times of
+    those that only became restorable to now are written in one transaction."""
+    found = ctx.store.list_instances()
+    automated: dict[str, list[Snapshot]] = {}
+    for snapshot in ctx.store.list_snapshots(types=["automated"]):
+        automated.setdefault(snapshot.instance_resource_id, []).append(snapshot)
+    oldest = ctx.store.oldest_binlogs()
+    restorable = {}
+    for instance in found:
         try:
             serving = instance.observed == "running" and instance.task not in ("create", "restore")
             if serving and instance.retention > 0:
-                backup_work.archive(ctx, instance)
+                if (until := backup_work.archive(ctx, instance)) is not None:
+                    restorable[instance.resource_id] = until
             elif serving:
                 backup_work.discard(ctx, instance)
-            backup_work.expire(ctx, instance)
+            backup_work.expire(ctx, instance, automated.get(instance.resource_id, []),
+                               oldest.get(instance.resource_id))
         except (DriverError, OSError, pymysql.MySQLError) as error:
             # a server restarting or busy now is archived at the next look
             log.info("binary logs of %s not archived this time: %s", instance.identifier, error)
+    ctx.store.set_restorable(restorable)
     backup_work.expire_retained(ctx)
 
 

@@ -2,7 +2,7 @@
 instant): filters, paging, sharing, refusals, and automated backups kept after their instance."""
 
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -167,3 +167,29 @@ def test_stop_and_delete_take_their_snapshot_first(api):
     assert snapshot_status(api, "before-stop") == "available"
     api.error(400, "InvalidDBInstanceState", Action="DeleteDBInstance", DBInstanceIdentifier="db1",
               FinalDBSnapshotIdentifier="final")
+
+
+def test_an_instances_older_backups_and_their_logs_expire_by_its_retention(api, clock):
+    ctx = api.runtime.ctx
+    api.create("db1", BackupRetentionPeriod="1")
+    api.wait_available("db1")
+    automated = {"Action": "DescribeDBSnapshots", "SnapshotType": "automated"}
+    first, = wait_for(lambda: names(api.ok(**automated)), 10, "the first backup")
+    resource_id = ctx.store.find_instance("db1").resource_id
+    for name in ("bin.000001", "bin.000002", "bin.000003"):  # as archiving records them
+        ctx.store.add_binlog(resource_id, name, f"binlogs/{resource_id}/{name}", 1, clock.now(), 0)
+    ctx.store.update_snapshot(first, binlog_file="bin.000001")
+    clock.advance(timedelta(days=1, hours=1))
+    jobs.backup_windows(ctx)  # the next day's window
+    wait_for(lambda: len(names(api.ok(**automated))) == 2, 10, "a second backup")
+    wait_for(lambda: api.status("db1") == "available", 10, "the backup done")
+    second, = set(names(api.ok(**automated))) - {first}
+    ctx.store.update_snapshot(second, binlog_file="bin.000003")
+    jobs.archive_binlogs(ctx)
+    assert sorted(names(api.ok(**automated))) == sorted([first, second])  # the older one is where restores start
+    latest = api.ok(Action="DescribeDBInstances").findtext(f".//{NS}LatestRestorableTime")
+    assert datetime.fromisoformat(latest) == clock.now().replace(microsecond=0)  # no server: restorable to now
+    clock.advance(timedelta(days=1, hours=1))  # both older than a day: the newer of them is where they start now
+    jobs.archive_binlogs(ctx)
+    assert names(api.ok(**automated)) == [second]
+    assert [item["name"] for item in ctx.store.binlogs_of(resource_id)] == ["bin.000003"]
