@@ -80,7 +80,7 @@ def removal(table: str) -> str:
 
 def _rule(guard: Guard, host: bool) -> str:
     """The drop; on the host's input, not for a connection from the host itself."""
-    to = f"tcp dport {guard.port}" if guard.address in ("0.0.0.0", "") else \
+    to = f"tcp dport {guard.port}" if guard.address == "0.0.0.0" else \
         f"ip daddr {guard.address} tcp dport {guard.port}"
     # nft refuses overlapping ranges in one set
     ranges = ipaddress.collapse_addresses(ipaddress.ip_network(cidr, strict=False) for cidr in guard.cidrs)

@@ -846,7 +846,7 @@ class Store:
                     *_rule_is(rule), db_security_group_rules.c.status == "authorizing").values(status="authorized")
             return conn.execute(statement).rowcount == 1
 
-    def guarded_endpoints(self) -> list[tuple[str, int, list[str]]]:
+    def guarded_endpoints(self) -> list[tuple[str | None, int, list[str]]]:
         """Each endpoint of an instance in DB security groups, with the CIDR ranges they let in: those
         authorized or being authorized, not those being revoked."""
         with self._read() as conn:
@@ -858,7 +858,7 @@ class Store:
         ranges: dict[str, list[str]] = {}
         for group, cidr in rules:
             ranges.setdefault(group, []).append(cidr)
-        return [(address or "", port, sorted({cidr for group in groups for cidr in ranges.get(group, [])}))
+        return [(address, port, sorted({cidr for group in groups for cidr in ranges.get(group, [])}))
                 for address, port, groups in members if groups]
 
     def remove_security_group(self, name: str) -> bool:
