@@ -1,6 +1,7 @@
 """Assembling and tearing down a running emulator: store, driver, task runner, scheduler and app."""
 
 import fcntl
+import ipaddress
 import logging
 import os
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ class Runtime:
 
 def boot(settings: Settings, clock: Clock | None = None, schedule: bool = True) -> Runtime:
     """Reload the store, resume interrupted work, bring servers to their recorded state, and start."""
+    _check_server_host(settings.server_host)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     keys = access_keys(settings)
     lock = _lock(settings)
@@ -98,6 +100,14 @@ def access_keys(settings: Settings) -> dict[str, str] | None:
         raise ValueError(f"unknown auth {settings.auth!r}: choose sigv4 or off")
     access_key, secret = credentials.data_dir_pair(settings.data_dir)
     return credentials.configured(settings.access_keys) | {access_key: secret}
+
+
+def _check_server_host(address: str) -> None:
+    try:
+        ipaddress.IPv4Address(address)
+    except ValueError:
+        raise ValueError(f"--server-host {address!r} is not an IPv4 address: DB servers listen on one, and "
+                         "DB security groups guard it") from None
 
 
 def _lock(settings: Settings) -> IO[str]:

@@ -2,8 +2,10 @@
 drivers and across network namespaces, are in tests/integration/test_security_group_enforcement.py."""
 
 import os
+import pathlib
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -136,3 +138,14 @@ def test_many_clients_change_one_groups_rules_at_once_and_the_firewall_ends_as_t
     all_at_once(lambda cidr: api.ok(Action="RevokeDBSecurityGroupIngress", DBSecurityGroupName="web",
                                     CIDRIP=cidr), ranges[:5])
     wait_for(lambda: guarding(api, Guard("127.0.0.1", 4000, tuple(sorted(ranges[5:])))), 10, "five revoked")
+
+
+def test_servers_listen_on_an_ipv4_address_or_the_emulator_does_not_start(tmp_path):
+    with pytest.raises(ValueError, match="--server-host 'db.example' is not an IPv4 address"):
+        boot(Settings(data_dir=tmp_path / "data", driver="none", server_host="db.example"), schedule=False)
+    started = subprocess.run([sys.executable, "-m", "emulator.cli", "serve", "--data-dir", str(tmp_path / "data"),
+                              "--driver", "none", "--server-host", "::1"], capture_output=True, text=True, timeout=60,
+                             cwd=pathlib.Path(__file__).resolve().parents[2])
+    assert started.returncode == 1
+    assert started.stderr == "rds-emulator: --server-host '::1' is not an IPv4 address: DB servers listen on one, " \
+                             "and DB security groups guard it\n"
