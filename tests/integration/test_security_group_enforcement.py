@@ -4,6 +4,7 @@ the instance's groups authorize never reaches its server, and a revoke shuts new
 The emulator runs in a network namespace of the test's own, its servers listening on that namespace's end of a
 veth pair; the clients connect from the other end's two addresses. No traffic leaves the two namespaces."""
 
+import os
 import subprocess
 
 import boto3
@@ -21,6 +22,8 @@ PASSWORD = "guarded-pass-1"
 
 @pytest.fixture
 def namespaces():
+    if os.geteuid() != 0:
+        pytest.skip("network namespaces and nftables need root")
     if subprocess.run(["which", "nft"], capture_output=True, check=False).returncode != 0:
         pytest.fail("nft is not installed: run `make setup`")
     with netns.pair() as made:
