@@ -69,14 +69,18 @@ def no_firewall_rules_left_behind():
     yield
     left = _firewall_tables() - before
     for table in left:
-        subprocess.run(["nft", "delete", "table", *table.split()], check=False, capture_output=True)
+        subprocess.run([_nft(), "delete", "table", *table.split()], check=False, capture_output=True)
     assert not left, f"the test left nftables tables behind: {sorted(left)}"
 
 
+def _nft() -> str | None:
+    return shutil.which("nft", path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
+
+
 def _firewall_tables() -> set[str]:
-    if not shutil.which("nft", path="/usr/sbin:/sbin:" + os.environ.get("PATH", "")) or os.geteuid() != 0:
+    if _nft() is None or os.geteuid() != 0:
         return set()
-    listed = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True, check=False).stdout
+    listed = subprocess.run([_nft(), "list", "tables"], capture_output=True, text=True, check=False).stdout
     return {line.removeprefix("table ").strip() for line in listed.splitlines() if "rds_emulator_" in line}
 
 
