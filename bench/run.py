@@ -71,6 +71,7 @@ def all_available(client: QueryClient) -> bool:
     while True:
         found = client.call("DescribeDBInstances", {"MaxRecords": "100"} | ({"Marker": marker} if marker else {}))
         listed = (found.get("DBInstances") or {}).get("DBInstance") or []
+        listed = [listed] if isinstance(listed, dict) else listed  # one element parses as itself
         if any(item["DBInstanceStatus"] != "available" for item in listed):
             return False
         marker = found.get("Marker")
