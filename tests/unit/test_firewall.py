@@ -48,8 +48,8 @@ def test_instances_in_db_security_groups_are_guarded_with_their_groups_ranges(ap
     api.ok(Action="AuthorizeDBSecurityGroupIngress", DBSecurityGroupName="web", EC2SecurityGroupName="apps",
            EC2SecurityGroupOwnerId="999988881111")
     api.ok(Action="AuthorizeDBSecurityGroupIngress", DBSecurityGroupName="office", CIDRIP="192.0.2.0/24")
-    api.create("guarded", Port="4000", **{"DBSecurityGroups.DBSecurityGroupName.1": "web",
-                                          "DBSecurityGroups.DBSecurityGroupName.2": "office"})
+    api.create("guarded", Port="4000", BackupRetentionPeriod="0",  # no backup to race the modify below
+               **{"DBSecurityGroups.DBSecurityGroupName.1": "web", "DBSecurityGroups.DBSecurityGroupName.2": "office"})
     api.create("in-a-vpc", Port="4001")
     both = Guard("127.0.0.1", 4000, ("10.1.0.0/16", "192.0.2.0/24"))
     wait_for(lambda: guarding(api, both), 10, "the instance guarded")  # EC2 groups let nothing in here
@@ -58,6 +58,7 @@ def test_instances_in_db_security_groups_are_guarded_with_their_groups_ranges(ap
         f".//{NS}IPRange/{NS}Status") == "authorized", 10, "the range authorized")
     api.ok(Action="RevokeDBSecurityGroupIngress", DBSecurityGroupName="office", CIDRIP="192.0.2.0/24")
     wait_for(lambda: guarding(api, Guard("127.0.0.1", 4000, ("10.1.0.0/16",))), 10, "the range revoked")
+    api.wait_available("guarded")
     api.ok(Action="ModifyDBInstance", DBInstanceIdentifier="guarded", ApplyImmediately="true",
            **{"DBSecurityGroups.DBSecurityGroupName.1": "office"})
     assert guarding(api, Guard("127.0.0.1", 4000, ()))  # at once, by the modify itself
