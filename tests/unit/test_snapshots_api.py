@@ -175,6 +175,8 @@ def test_an_instances_older_backups_and_their_logs_expire_by_its_retention(api, 
     api.wait_available("db1")
     automated = {"Action": "DescribeDBSnapshots", "SnapshotType": "automated"}
     first, = wait_for(lambda: names(api.ok(**automated)), 10, "the first backup")
+    wait_for(lambda: snapshot_status(api, first) == "available" and api.status("db1") == "available", 10,
+             "the first backup done")
     resource_id = ctx.store.find_instance("db1").resource_id
     for name in ("bin.000001", "bin.000002", "bin.000003"):  # as archiving records them
         ctx.store.add_binlog(resource_id, name, f"binlogs/{resource_id}/{name}", 1, clock.now(), 0)
