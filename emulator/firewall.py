@@ -57,25 +57,23 @@ def ruleset(table: str, guards: Iterable[Guard]) -> str:
     """An nft script that replaces the table with one guarding these endpoints. A guest on a bridge is reached
     through the host's bridge, not its input: the bridge table covers those."""
     ordered = sorted(guards, key=lambda guard: (guard.address, guard.port))
-    return "\n".join([
-        f"table inet {table} {{}}", f"delete table inet {table}",
-        f"table bridge {table} {{}}", f"delete table bridge {table}",
-        f"table inet {table} {{",
-        "  chain input {", "    type filter hook input priority filter; policy accept;",
-        *(f"    {_rule(guard, True)}" for guard in ordered), "  }",
-        "  chain forward {", "    type filter hook forward priority filter; policy accept;",
-        *(f"    {_rule(guard, False)}" for guard in ordered), "  }",
-        "}",
-        f"table bridge {table} {{",
-        "  chain forward {", "    type filter hook forward priority filter; policy accept;",
-        *(f"    {_rule(guard, False)}" for guard in ordered), "  }",
-        "}", "",
+    host = [_rule(guard, True) for guard in ordered]
+    passing = [_rule(guard, False) for guard in ordered]
+    return removal(table) + "\n".join([
+        f"table inet {table} {{", *_chain("input", host), *_chain("forward", passing), "}",
+        f"table bridge {table} {{", *_chain("forward", passing), "}", "",
     ])
 
 
 def removal(table: str) -> str:
+    """Both tables made if missing, then deleted: in one script, whatever was there before."""
     return "\n".join([f"table inet {table} {{}}", f"delete table inet {table}",
                       f"table bridge {table} {{}}", f"delete table bridge {table}", ""])
+
+
+def _chain(hook: str, rules: list[str]) -> list[str]:
+    return [f"  chain {hook} {{", f"    type filter hook {hook} priority filter; policy accept;",
+            *(f"    {rule}" for rule in rules), "  }"]
 
 
 def _rule(guard: Guard, host: bool) -> str:

@@ -810,9 +810,7 @@ class Store:
         group is gone; RuleTaken when it already has the rule (in any status)."""
         try:
             with self._tx() as conn:
-                if conn.scalar(select(db_security_groups.c.name).where(db_security_groups.c.name == rule.group_name)
-                               ) is None:
-                    raise GroupMissing(rule.group_name)
+                _check_security_groups(conn, [rule.group_name])
                 conn.execute(insert(db_security_group_rules).values(rule.__dict__ | {"status": "authorizing"}))
                 _insert_task(conn, "db-security-group-rule", rule_key(rule), "apply", {}, now)
         except IntegrityError:
@@ -1152,8 +1150,8 @@ def _check_group(conn: Connection, name: str | None) -> None:
 
 
 def _check_security_groups(conn: Connection, names: list[str] | None) -> None:
-    """Inside the transaction that puts an instance in DB security groups: they exist (a delete of one
-    checks its instances in its own transaction), GroupMissing otherwise."""
+    """Inside the transaction that puts an instance (or a rule) in DB security groups: they exist (a delete
+    of one checks its instances in its own transaction), GroupMissing otherwise."""
     for name in names or []:
         if conn.scalar(select(db_security_groups.c.name).where(db_security_groups.c.name == name)) is None:
             raise GroupMissing(name)
