@@ -109,7 +109,11 @@ def servers_under(path: pathlib.Path) -> list[int]:
 
 
 def kill_servers_under(path: pathlib.Path) -> list[int]:
-    pids = servers_under(path)
+    return kill(servers_under(path))
+
+
+def kill(pids: list[int]) -> list[int]:
+    """SIGKILL each, gone already or not; the pids."""
     for pid in pids:
         try:
             os.kill(pid, signal.SIGKILL)

@@ -6,11 +6,12 @@ started there (the emulator, and the libvirtd it starts) lives there."""
 import ctypes
 import os
 import secrets
-import signal
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+
+from tests.emulator_process import kill
 
 CLONE_NEWNET = 0x40000000
 SERVER = "10.77.0.1"
@@ -54,13 +55,7 @@ def pair() -> Iterator[Pair]:
 def kill_everything_in(namespace: str) -> list[int]:
     """Whatever still runs in the namespace (a libvirtd started there, say); the pids."""
     listed = subprocess.run(["ip", "netns", "pids", namespace], capture_output=True, text=True, check=False)
-    pids = [int(pid) for pid in listed.stdout.split()]
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    return pids
+    return kill([int(pid) for pid in listed.stdout.split()])
 
 
 @contextmanager

@@ -5,18 +5,9 @@ from datetime import timedelta
 
 import pytest
 
-from emulator.config import Settings
-from emulator.runtime import boot
 from scheduler import jobs
-from tests.api_client import CREATE, NS, Api
+from tests.api_client import CREATE, NS
 from tests.emulator_process import wait_for
-
-
-@pytest.fixture
-def api(tmp_path, clock):
-    runtime = boot(Settings(data_dir=tmp_path / "data", driver="none", auth="off"), clock=clock, schedule=False)
-    yield Api(runtime)
-    runtime.close()
 
 
 @pytest.mark.parametrize(

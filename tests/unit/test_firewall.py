@@ -13,7 +13,7 @@ from emulator import firewall
 from emulator.config import Settings
 from emulator.firewall import Guard
 from emulator.runtime import boot
-from tests.api_client import NS, Api
+from tests.api_client import NS
 from tests.emulator_process import wait_for
 from tests.together import all_at_once
 
@@ -21,18 +21,15 @@ TABLE = "rds_emulator_t"
 
 
 @pytest.fixture
-def api(tmp_path, clock, monkeypatch):
+def api(monkeypatch, api):  # monkeypatch first: undone after the emulator closes
     """The firewall as the emulator has it, with nft itself stood in for by a list of the scripts it was
     given: the none driver runs no server, so there is nothing to guard for real here."""
-    runtime = boot(Settings(data_dir=tmp_path / "data", driver="none", auth="off"), clock=clock, schedule=False)
     applied: list[str] = []
     monkeypatch.setattr(firewall, "_nft", applied.append)
     monkeypatch.setattr(firewall, "_nft_binary", lambda: "/usr/sbin/nft")
-    runtime.ctx.firewall = firewall.NftFirewall(TABLE)
-    api = Api(runtime)
+    api.runtime.ctx.firewall = firewall.NftFirewall(TABLE)
     api.applied = applied
-    yield api
-    runtime.close()
+    return api
 
 
 def guarding(api, *guards: Guard) -> bool:

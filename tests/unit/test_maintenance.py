@@ -5,25 +5,14 @@ The none driver: what is tested here is the control plane (tests/integration cov
 
 from datetime import timedelta
 
-import pytest
-
-from emulator.config import Settings
 from emulator.drivers import DriverError
-from emulator.runtime import boot
 from scheduler import jobs
-from tests.api_client import NS, Api
+from tests.api_client import NS
 from tests.emulator_process import wait_for
 from tests.together import all_at_once
 
 # The unit tests' clock starts on Tuesday 2026-11-24 at 12:00 UTC.
 WINDOW = "sun:05:00-sun:05:30"
-
-
-@pytest.fixture
-def api(tmp_path, clock):
-    runtime = boot(Settings(data_dir=tmp_path / "data", driver="none", auth="off"), clock=clock, schedule=False)
-    yield Api(runtime)
-    runtime.close()
 
 
 def pending(api, identifier):

@@ -1,20 +1,10 @@
 """DB security groups' rules, with the none driver: the default group, ingress authorizing then authorized
 and revoking then gone (with events), instances in groups, refusals, and many clients at once."""
 
-import pytest
 
-from emulator.config import Settings
-from emulator.runtime import boot
-from tests.api_client import NS, Api
+from tests.api_client import NS
 from tests.emulator_process import wait_for
 from tests.together import all_at_once
-
-
-@pytest.fixture
-def api(tmp_path, clock):
-    runtime = boot(Settings(data_dir=tmp_path / "data", driver="none", auth="off"), clock=clock, schedule=False)
-    yield Api(runtime)
-    runtime.close()
 
 
 def group(api, name):

@@ -4,21 +4,10 @@ instant): filters, paging, sharing, refusals, and automated backups kept after t
 from collections import Counter
 from datetime import datetime, timedelta
 
-import pytest
-
-from emulator.config import Settings
-from emulator.runtime import boot
 from scheduler import jobs
-from tests.api_client import NS, Api
+from tests.api_client import NS
 from tests.emulator_process import wait_for
 from tests.together import all_at_once
-
-
-@pytest.fixture
-def api(tmp_path, clock):
-    runtime = boot(Settings(data_dir=tmp_path / "data", driver="none", auth="off"), clock=clock, schedule=False)
-    yield Api(runtime)
-    runtime.close()
 
 
 def names(root, tag="DBSnapshotIdentifier"):
