@@ -120,13 +120,8 @@ def insert(ctx: Context, instance: Instance, requested: int | None, tag_pairs: l
     for (address, port), _ in zip(candidates, range(PORT_TRIES), strict=False):
         placed = replace(instance, address=address, port=port)
         try:
-            ctx.store.add_instance(placed, tag_pairs, ctx.clock.now(), task)
-        except NameTaken:
-            raise instance_exists() from None
-        except GroupGone:
-            raise parameter_groups.not_found(instance.parameter_group) from None
-        except GroupMissing as gone:
-            raise db_security_groups.not_found(gone.args[0]) from None
+            with _refused_by_store(instance.parameter_group):
+                ctx.store.add_instance(placed, tag_pairs, ctx.clock.now(), task)
         except PortTaken:
             if requested is not None:
                 raise invalid(f"Port {requested} is already used by another DB instance of this emulator.") from None
@@ -286,6 +281,20 @@ def _with_snapshot(ctx: Context, instance: Instance, action: str, name: str, mem
 
 
 @contextmanager
+def _refused_by_store(parameter_group: str | None) -> Iterator[None]:
+    """What the store refuses as it writes an instance, told as RDS tells it: its identifier taken, its
+    parameter group or a DB security group of it deleted meanwhile."""
+    try:
+        yield
+    except NameTaken:
+        raise instance_exists() from None
+    except GroupGone:
+        raise parameter_groups.not_found(parameter_group or "") from None
+    except GroupMissing as gone:
+        raise db_security_groups.not_found(gone.args[0]) from None
+
+
+@contextmanager
 def room(ctx: Context, resource_id: str, instance_class: str | None) -> Iterator[None]:
     """The driver holds room for the instance's server while the block queues its work (none to hold when
     no class is given)."""
@@ -341,16 +350,11 @@ def _queue_task(ctx: Context, instance: Instance, action: str, kind: str, params
     """The store checks the instance's state and that no task is under way, as it queues: of two requests
     racing for one instance, one wins and the other is told the instance's state, as RDS tells it."""
     try:
-        ctx.queue("db-instance", instance.resource_id, kind, params, observed=observed_allowing(action),
-                  **options, **immediate)
+        with _refused_by_store(immediate.get("parameter_group")):
+            ctx.queue("db-instance", instance.resource_id, kind, params, observed=observed_allowing(action),
+                      **options, **immediate)
     except (TaskConflict, StateConflict):
         _refuse(ctx, instance, action)
-    except NameTaken:
-        raise instance_exists() from None
-    except GroupGone:
-        raise parameter_groups.not_found(immediate["parameter_group"]) from None
-    except GroupMissing as gone:
-        raise db_security_groups.not_found(gone.args[0]) from None
 
 
 def _refuse(ctx: Context, instance: Instance, action: str) -> None:
@@ -369,17 +373,11 @@ def _apply(ctx: Context, instance: Instance, work: dict, immediate: dict, events
         kind = "reset-credentials" if set(work) == {"password"} and not take else "modify"
         _queue_task(ctx, instance, "modify", kind, work, immediate, take_pending=take, defer=deferred or None)
     elif immediate or deferred:
-        try:
+        with _refused_by_store(immediate.get("parameter_group")):
             changed = ctx.store.update_instance_when(
                 instance.resource_id, observed_allowing("modify"),
                 defer=(deferred, ctx.clock.now()) if deferred else None, **immediate
             )
-        except NameTaken:
-            raise instance_exists() from None
-        except GroupGone:
-            raise parameter_groups.not_found(immediate["parameter_group"]) from None
-        except GroupMissing as gone:
-            raise db_security_groups.not_found(gone.args[0]) from None
         if not changed:
             _refuse(ctx, instance, "modify")
     for message in events:
