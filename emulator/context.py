@@ -14,6 +14,7 @@ from emulator.model import arn, parameters
 from emulator.model.events import INSTANCE_EVENTS
 from emulator.model.instance import Instance
 from emulator.store import Event, Store
+from emulator.written import WrittenCache
 
 if TYPE_CHECKING:
     from emulator.tasks import TaskRunner
@@ -30,6 +31,8 @@ class Context:
     backups: BackupStorage
     firewall: Firewall
     runner: "TaskRunner | None" = field(default=None)
+    # each instance's DBInstance XML, by the rows it was made from (DescribeDBInstances by identifier)
+    written: WrittenCache = field(default_factory=WrittenCache, repr=False)
     _catalogue: dict[str, parameters.Parameter] | None = field(default=None, repr=False)
 
     def parameters(self) -> dict[str, parameters.Parameter]:

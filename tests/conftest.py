@@ -41,17 +41,23 @@ def server_driver(request) -> str:
 
 @pytest.fixture(autouse=True)
 def results_fit_the_model(monkeypatch):
-    """Every result an in-process test's handlers return is checked against the model before it is sent."""
+    """Every result an in-process test's handlers return is checked against the model before it is sent, and so is
+    what a handler has written to keep."""
     from emulator.protocol import xml
 
-    serialize = xml.response
+    serialize, write = xml.response, xml.written
 
     def checked(operation, result, request_id, namespace=xml.NAMESPACE):
         if operation.output is not None:
             emitted_as_declared(operation.output, result or {}, operation.name)
         return serialize(operation, result, request_id, namespace)
 
+    def checked_written(shape, value):
+        emitted_as_declared(shape, value, shape.name)
+        return write(shape, value)
+
     monkeypatch.setattr(xml, "response", checked)
+    monkeypatch.setattr(xml, "written", checked_written)
 
 
 @pytest.fixture(autouse=True)

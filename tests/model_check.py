@@ -2,12 +2,14 @@
 
 from datetime import datetime
 
+from emulator.protocol.xml import Written
+
 _TYPES = {"string": str, "integer": int, "long": int, "boolean": bool, "timestamp": datetime, "double": (int, float)}
 
 
 def emitted_as_declared(shape, value, path: str) -> None:
     """A handler's result fits the declared (botocore's) shape: only its members, each of its type."""
-    if value is None:
+    if value is None or type(value) is Written:  # a Written was checked as it was written (conftest.py)
         return
     if shape.type == "structure":
         assert isinstance(value, dict), path

@@ -14,8 +14,19 @@ from emulator.engines.server import native_password_hash
 from emulator.model import arn, catalogue, network, storage, validation, windows
 from emulator.model.events import RENAMED, UPDATED_PARAMETER_GROUP
 from emulator.model.instance import Instance, not_allowed_message, observed_allowing
+from emulator.protocol import xml
 from emulator.protocol.errors import RdsError, combination, instance_exists, instance_not_found, invalid, shown
-from emulator.store import GroupGone, GroupMissing, GroupValue, NameTaken, PortTaken, StateConflict, TaskConflict
+from emulator.protocol.shapes import RDS
+from emulator.store import (
+    GroupGone,
+    GroupMissing,
+    GroupValue,
+    NameTaken,
+    PortTaken,
+    StateConflict,
+    Store,
+    TaskConflict,
+)
 
 from . import parameter_groups, snapshots, subnet_groups
 from . import security_groups as db_security_groups
@@ -53,6 +64,7 @@ AS_IT_IS = {
 FILTERS = ("db-instance-id", "dbi-resource-id", "engine")
 # Creates racing for ports try this many candidates before giving up.
 PORT_TRIES = 50
+INSTANCE_SHAPE = RDS.operations["DescribeDBInstances"].output.members["DBInstances"][0].member
 
 
 def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
@@ -133,11 +145,7 @@ def insert(ctx: Context, instance: Instance, requested: int | None, tag_pairs: l
 
 def describe(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     if request.get("DBInstanceIdentifier"):
-        name = name_of(request["DBInstanceIdentifier"])
-        found = ctx.store.find_instance_with_tags(name)
-        if found is None:
-            raise instance_not_found(name)
-        return {"DBInstances": [wire(ctx, *found)]}
+        return {"DBInstances": [_described(ctx, name_of(request["DBInstanceIdentifier"]))]}
     criteria = _filters(request.get("Filters", []))
 
     def fetch(after: str | None, n: int) -> list[Instance]:
@@ -155,6 +163,23 @@ def describe(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         ],
         "Marker": marker,
     }
+
+
+def _described(ctx: Context, name: str) -> dict[str, Any] | xml.Written:
+    """The instance as DescribeDBInstances gives it: written once for each state it is in, since clients
+    poll one instance far more often than it changes. Only an instance in the default parameter and subnet
+    groups is kept, as the rows say all it depends on; another group's values are in rows of their own."""
+    rows = ctx.store.instance_rows(name)
+    if not rows:
+        raise instance_not_found(name)
+    kept = ctx.written.get(rows)
+    if kept is not None:
+        return kept
+    instance, tags = Store.instance_of(rows)
+    value = wire(ctx, instance, tags)
+    if instance.parameter_group.startswith("default.") and instance.subnet_group == network.DEFAULT_SUBNET_GROUP:
+        ctx.written.put(rows, xml.written(INSTANCE_SHAPE, value))
+    return value
 
 
 def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:

@@ -72,11 +72,25 @@ class Constant(dict):
     XML is worked out once and reused, which matters on a 100-instance Describe page."""
 
 
+class Written(str):
+    """A structure's members as `written` wrote them, for a caller that keeps what it wrote and knows when it
+    no longer holds (see emulator/written.py): given in its place, it is written as it is."""
+
+
+def written(shape: Shape, value: dict[str, Any]) -> Written:
+    parts: list[str] = []
+    _serialize_members(shape, value, parts)
+    return Written("".join(parts))
+
+
 _CONSTANTS: dict[tuple[int, int], str] = {}
 Writer = Callable[[Any, list[str]], None]
 
 
 def _serialize_structure(shape: Shape, value: dict[str, Any], parts: list[str]) -> None:
+    if type(value) is Written:
+        parts.append(value)
+        return
     if type(value) is Constant:
         key = (id(shape), id(value))
         written = _CONSTANTS.get(key)

@@ -17,7 +17,7 @@ def test_the_prepared_describe_read_converts_every_type_as_sqlalchemy_does(tmp_p
         server_parameters={"long_query_time": "3"}, server_parameter_group="default.mysql8.0",
     )
     store.add_instance(made, [("b", "2"), ("a", "1")], datetime(2026, 11, 24, tzinfo=UTC))
-    fast, tags = store.find_instance_with_tags("typed")
+    fast, tags = Store.instance_of(store.instance_rows("typed"))
     ordinary = store.find_instance("typed")
     assert fast == ordinary
     assert (fast.task, fast.task_params) == (ordinary.task, ordinary.task_params) == ("create", {})
