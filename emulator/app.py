@@ -113,20 +113,23 @@ def _fields(environ: WSGIEnvironment, body: bytes) -> dict[str, str]:
 
 
 def _body(environ: WSGIEnvironment) -> bytes:
-    too_large = RdsError("InvalidQueryParameter", f"The request body is larger than {MAX_BODY} bytes.")
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
         length = 0
     if length > MAX_BODY:
-        raise too_large
+        raise _too_large()
     # A server that ends the input stream (waitress, after de-chunking) lets us read to its end; otherwise
     # Content-Length is all there is, as WSGI says.
     stream = environ["wsgi.input"]
     body = stream.read(MAX_BODY + 1) if environ.get("wsgi.input_terminated") else stream.read(max(length, 0))
     if len(body) > MAX_BODY:
-        raise too_large
+        raise _too_large()
     return body
+
+
+def _too_large() -> RdsError:
+    return RdsError("InvalidQueryParameter", f"The request body is larger than {MAX_BODY} bytes.")
 
 
 def _status_line(status: int) -> str:
