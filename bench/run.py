@@ -2,7 +2,8 @@
 
 1. The API (ours with --driver none; moto keeps metadata only): CreateDBInstance x N, then
    DescribeDBInstances by identifier and a 100-record page over N instances, over one keep-alive
-   connection; requests/s, median and p99 latency; server RSS.
+   connection each, the two servers' lookups alternating in blocks; requests/s, median and p99 latency;
+   server RSS.
 2. Real servers (ours with the process driver): create-to-available and reboot-to-available over 5
    instances, beside a bare mariadbd from mariadb-install-db to answering SELECT 1 with the same my.cnf.
 3. Parameter groups: ModifyDBParameterGroup (immediate, dynamic) to the value seen by a MySQL client on
@@ -79,7 +80,9 @@ def all_available(client: QueryClient) -> bool:
             return True
 
 
-def api_bench(client: QueryClient, pid: int, instances: int, lookups: int, pages: int) -> dict[str, dict[str, float]]:
+def fill(client: QueryClient, instances: int) -> list[float]:
+    """CreateDBInstance x N, then until every instance is available: ours has run each create's task and
+    first automated backup by then (moto has nothing to run), so the lookups measure lookups."""
     creates = []
     for i in range(instances):
         start = time.perf_counter()
@@ -87,15 +90,27 @@ def api_bench(client: QueryClient, pid: int, instances: int, lookups: int, pages
         creates.append(time.perf_counter() - start)
         assert status == 200, body[:300]
     wait_for(lambda: all_available(client), 600, "the creates' background work", interval=1)
-    by_id = timed(client, "DescribeDBInstances", {"DBInstanceIdentifier": f"bench{instances // 2:04d}"}, lookups)
-    page = timed(client, "DescribeDBInstances", {"MaxRecords": "100"}, pages)
-    client.close()
-    return {
-        "CreateDBInstance": summary(creates),
-        "Describe by identifier": summary(by_id),
-        "Describe 100-record page": summary(page),
-        "rss": {"mb": rss_mb(pid)},
-    }
+    return creates
+
+
+def alternating(clients: dict[str, QueryClient], params: dict[str, str], count: int,
+                blocks: int = 10) -> dict[str, list[float]]:
+    """The same requests to each server in turn, a block at a time: this host's speed drifts by a third
+    within a minute, and a drift then falls on both servers alike instead of on whichever ran second."""
+    latencies: dict[str, list[float]] = {name: [] for name in clients}
+    for _ in range(blocks):
+        for name, client in clients.items():
+            latencies[name] += timed(client, "DescribeDBInstances", params, count // blocks)
+    return latencies
+
+
+def api_bench(clients: dict[str, QueryClient], instances: int, lookups: int,
+              pages: int) -> dict[str, dict[str, dict[str, float]]]:
+    creates = {name: fill(client, instances) for name, client in clients.items()}
+    by_id = alternating(clients, {"DBInstanceIdentifier": f"bench{instances // 2:04d}"}, lookups)
+    page = alternating(clients, {"MaxRecords": "100"}, pages)
+    return {name: {"CreateDBInstance": summary(creates[name]), "Describe by identifier": summary(by_id[name]),
+                   "Describe 100-record page": summary(page[name])} for name in clients}
 
 
 def start_moto(port: int) -> subprocess.Popen:
@@ -232,9 +247,12 @@ def api_section(args: argparse.Namespace, workdir: pathlib.Path) -> None:
     moto = start_moto(moto_port)
     try:
         print(f"API over {args.instances} instances, one keep-alive connection", flush=True)
-        mine = api_bench(signed(ours), ours.process.pid, args.instances, args.lookups, args.pages)
-        theirs = api_bench(QueryClient(f"http://127.0.0.1:{moto_port}", MOTO_KEYS), moto.pid, args.instances,
-                           args.lookups, args.pages)
+        clients = {"ours": signed(ours), "moto": QueryClient(f"http://127.0.0.1:{moto_port}", MOTO_KEYS)}
+        results = api_bench(clients, args.instances, args.lookups, args.pages)
+        for client in clients.values():
+            client.close()
+        mine, theirs = results["ours"], results["moto"]
+        rss = {"ours": rss_mb(ours.process.pid), "moto": rss_mb(moto.pid)}
         ours_listing = [listing(signed(ours), "default.mysql8.0") for _ in range(5)]
         moto_client = QueryClient(f"http://127.0.0.1:{moto_port}", MOTO_KEYS)
         moto_client.call("CreateDBParameterGroup", {"DBParameterGroupName": "bench", "Description": "bench",
@@ -250,7 +268,7 @@ def api_section(args: argparse.Namespace, workdir: pathlib.Path) -> None:
         a, b = mine[name], theirs[name]
         print(f"{name:28}{a['rps']:10.0f}{b['rps']:10.0f}{a['rps'] / b['rps']:7.1f}x"
               f"{a['median_ms']:8.2f}ms{b['median_ms']:8.2f}ms{a['p99_ms']:8.2f}ms{b['p99_ms']:8.2f}ms")
-    print(f"server RSS after the run: ours {mine['rss']['mb']:.0f} MB, moto {theirs['rss']['mb']:.0f} MB")
+    print(f"server RSS after the run: ours {rss['ours']:.0f} MB, moto {rss['moto']:.0f} MB")
     med = statistics.median
     print(f"DescribeDBParameters, whole listing of a group: ours {med(t for t, _ in ours_listing) * 1000:.1f} ms "
           f"for {ours_listing[0][1]} parameters, moto {med(t for t, _ in moto_listing) * 1000:.1f} ms "
