@@ -2,6 +2,11 @@
 the same answer while nothing changes, and the new state as soon as anything does."""
 
 import re
+import threading
+import time
+import xml.etree.ElementTree as ET
+
+from werkzeug.test import Client
 
 from tests.api_client import NS
 
@@ -32,3 +37,31 @@ def test_a_kept_answer_gives_way_to_each_change(api):
     untagged = api.ok(Action="DescribeDBInstances", DBInstanceIdentifier="db1")
     assert untagged.find(f".//{NS}TagList") is not None and list(untagged.find(f".//{NS}TagList")) == []
     assert untagged.findtext(f".//{NS}DeletionProtection") == "true"
+
+
+def test_lookups_racing_tag_changes_never_go_back_to_an_older_state(api):
+    api.create("db1", BackupRetentionPeriod="0")
+    api.wait_available("db1")
+    deadline = time.monotonic() + 30
+    seen: dict[int, list[int]] = {}
+
+    def poll(n: int) -> None:
+        """Until the last tag is seen (or the deadline passes)."""
+        client = Client(api.runtime.app)
+        seen[n] = [0]
+        while seen[n][-1] < 20 and time.monotonic() < deadline:
+            root = ET.fromstring(client.post("/", data={"Action": "DescribeDBInstances",
+                                                        "DBInstanceIdentifier": "db1"}).data)
+            seen[n].append(len(root.findall(f".//{NS}TagList/{NS}Tag")))
+
+    pollers = [threading.Thread(target=poll, args=(n,)) for n in range(6)]
+    for thread in pollers:
+        thread.start()
+    for n in range(20):
+        api.ok(**{"Action": "AddTagsToResource", "ResourceName": ARN, "Tags.Tag.1.Key": f"k{n}",
+                  "Tags.Tag.1.Value": "v"})
+    for thread in pollers:
+        thread.join()
+    for counts in seen.values():
+        assert counts == sorted(counts), "a lookup answered with fewer tags than one before it"
+        assert counts[-1] == 20
