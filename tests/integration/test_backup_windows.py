@@ -53,11 +53,13 @@ def test_a_window_gives_one_backup_even_across_a_restart_and_retention_removes_o
     emulator = emulator_factory("process", data, "--allow-clock-moves", "--archive-seconds", "1")
     client = rds_client(emulator)
     start, window = window_after(emulator_now(emulator), 2)
+    # five hours from the backup window's time of day, so that the two never overlap, even when the backup
+    # window crosses midnight (a fixed 00:00-00:30 did, for a test started from 21:30 to 22:30 UTC)
+    maintenance, maintenance_end = start + timedelta(hours=5), start + timedelta(hours=5, minutes=30)
     client.create_db_instance(
         DBInstanceIdentifier="nightly", DBInstanceClass="db.t3.micro", Engine="mariadb", AllocatedStorage=20,
         MasterUsername="master", MasterUserPassword="Nightly-pass-1", PreferredBackupWindow=window,
-        PreferredMaintenanceWindow=f"{(start + timedelta(hours=5)):%a}:00:00-{(start + timedelta(hours=5)):%a}:00:30"
-        .lower(),
+        PreferredMaintenanceWindow=f"{maintenance:%a:%H:%M}-{maintenance_end:%a:%H:%M}".lower(),
     )
     wait_status(client, "nightly", "available")
     first = automated(client, "nightly")
