@@ -97,10 +97,10 @@ def maintenance_windows(ctx: Context, found: list[Instance] | None = None) -> No
     for instance in ctx.store.list_instances() if found is None else found:
         if instance.task is not None or instance.observed != "running":
             continue
-        found = maintenance.due(ctx, instance, now)
-        if found is None:
+        due = maintenance.due(ctx, instance, now)
+        if due is None:
             continue
-        opened, params, take = found
+        opened, params, take = due
         new_class = instance.pending.get("instance_class") if take else None
         # a new class needs room for its server, as at ModifyDBInstance; the server it has holds its own
         room = ctx.driver.admit(instance.resource_id, new_class) if new_class else nullcontext()
