@@ -139,10 +139,11 @@ def _nft(script: str) -> None:
     except subprocess.TimeoutExpired:
         raise FirewallError(f"nft did not answer within {NFT_TIMEOUT:.0f} s") from None
     if result.returncode != 0:
-        said = result.stderr.decode(errors="replace").strip().splitlines()
+        stderr = result.stderr.decode(errors="replace")
+        said = stderr.strip().splitlines()
         raise FirewallError(f"nft refused the rules: {said[0] if said else 'no reason given'}"
                             + (" (the emulator needs root, or CAP_NET_ADMIN, to enforce them)"
-                               if "Operation not permitted" in result.stderr.decode(errors="replace") else ""))
+                               if "Operation not permitted" in stderr else ""))
 
 
 def make(driver: str, data_dir: pathlib.Path) -> Firewall:
