@@ -17,8 +17,8 @@ from bench.clients import signed
 from bench.proc import rss_mb
 from compat.query_client import QueryClient, QueryError
 from emulator.config import Settings
-from emulator.drivers.capacity import OVERHEAD_MIB, Capacity, meminfo
-from emulator.drivers.guest_size import DEFAULT_MEMORY_FACTOR, memory_mib
+from emulator.drivers.libvirt.capacity import OVERHEAD_MIB, Capacity, meminfo
+from emulator.drivers.libvirt.size import DEFAULT_MEMORY_FACTOR, memory_mib
 from emulator.images import build
 from tests.emulator_process import EmulatorProcess, remove_guests, servers_under, wait_for
 

@@ -10,9 +10,9 @@ from types import FrameType
 
 from waitress.server import create_server
 
-from emulator import credentials
 from emulator.config import Settings
-from emulator.drivers import DriverError
+from emulator.drivers.base import DriverError
+from emulator.host import credentials
 from emulator.images import build, cache, recipe
 from emulator.runtime import DataDirInUse, boot
 

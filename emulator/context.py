@@ -3,21 +3,22 @@
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from emulator.backup_storage import BackupStorage
 from emulator.clock import Clock
 from emulator.config import Settings
-from emulator.drivers import Driver, ServerSpec
+from emulator.drivers.base import Driver, ServerSpec
 from emulator.engines.server import ServerBinary
 from emulator.engines.variables import Variables
-from emulator.firewall import Firewall
+from emulator.host.backups import BackupStorage
+from emulator.host.firewall import Firewall
 from emulator.model import arn, parameters
 from emulator.model.events import INSTANCE_EVENTS
 from emulator.model.instance import Instance
-from emulator.store import Event, Store
-from emulator.written import WrittenCache
+from emulator.model.records import Event
+from emulator.model.written import WrittenCache
+from emulator.store import Store
 
 if TYPE_CHECKING:
-    from emulator.tasks import TaskRunner
+    from emulator.work.runner import TaskRunner
 
 
 @dataclass

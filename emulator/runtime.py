@@ -11,17 +11,19 @@ from wsgiref.types import WSGIApplication
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from emulator import credentials, firewall, lifecycle, operator_api, parameter_work, security_group_work
-from emulator.app import create_app
-from emulator.backup_storage import LocalStorage
 from emulator.clock import Clock
 from emulator.config import Settings
 from emulator.context import Context
-from emulator.drivers import make_driver
+from emulator.drivers.factory import make_driver
 from emulator.engines import server
 from emulator.engines.variables import Variables
+from emulator.host import credentials, firewall
+from emulator.host.backups import LocalStorage
 from emulator.store import Store
-from emulator.tasks import TaskRunner
+from emulator.web import operator
+from emulator.web.app import create_app
+from emulator.work import instances, parameters, security_groups
+from emulator.work.runner import TaskRunner
 from scheduler import jobs
 from scheduler import service as scheduler_service
 
@@ -63,7 +65,7 @@ def boot(settings: Settings, clock: Clock | None = None, schedule: bool = True) 
         ctx = Context(
             settings=settings,
             store=store,
-            clock=clock or Clock(timedelta(seconds=float(store.state(operator_api.CLOCK_OFFSET) or 0))),
+            clock=clock or Clock(timedelta(seconds=float(store.state(operator.CLOCK_OFFSET) or 0))),
             driver=driver,
             server=driver.binary,
             variables=Variables(server.installed(), settings.cache_dir),
@@ -76,11 +78,11 @@ def boot(settings: Settings, clock: Clock | None = None, schedule: bool = True) 
         raise
     ctx.runner = TaskRunner(
         ctx, settings.workers,
-        {"db-instance": lifecycle.INSTANCE_WORK, "db-parameter-group": parameter_work.GROUP_WORK,
-         "db-security-group-rule": security_group_work.RULE_WORK},
+        {"db-instance": instances.INSTANCE_WORK, "db-parameter-group": parameters.GROUP_WORK,
+         "db-security-group-rule": security_groups.RULE_WORK},
     )
     try:
-        security_group_work.enforce(ctx)
+        security_groups.enforce(ctx)
     except firewall.FirewallError as error:
         log.error("the DB security groups are not enforced: %s", error)
     for stray in ctx.driver.reconcile([ctx.spec(instance) for instance in ctx.store.list_instances()]):

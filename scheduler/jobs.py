@@ -6,14 +6,14 @@ from contextlib import nullcontext
 
 import pymysql
 
-from emulator import backup_work, configuration, log_rotation, maintenance
 from emulator.context import Context
-from emulator.drivers import DriverError, InsufficientCapacity
+from emulator.drivers.base import DriverError, InsufficientCapacity
 from emulator.model import windows
 from emulator.model.events import RETENTION
 from emulator.model.instance import Instance, observed_allowing
 from emulator.model.snapshot import Snapshot
-from emulator.store import StateConflict, TaskConflict
+from emulator.store.errors import StateConflict, TaskConflict
+from emulator.work import backups, configuration, log_rotation, maintenance
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def backup_windows(ctx: Context, found: list[Instance] | None = None) -> None:
         opened = windows.last_backup_start(instance.backup_window, now)
         if instance.created_at >= opened:
             continue  # its first backup, taken when it was created, stands for this window
-        params = {"snapshot": backup_work.automated_name(instance, now), "automated": True}
+        params = {"snapshot": backups.automated_name(instance, now), "automated": True}
         try:
             ctx.queue("db-instance", instance.resource_id, "backup", params, observed=("running",),
                       key=f"backup:{instance.resource_id}:{opened:%Y-%m-%dT%H:%M}")
@@ -129,17 +129,17 @@ def archive_binlogs(ctx: Context) -> None:
         try:
             serving = instance.observed == "running" and instance.task not in ("create", "restore")
             if serving and instance.retention > 0:
-                if (until := backup_work.archive(ctx, instance)) is not None:
+                if (until := backups.archive(ctx, instance)) is not None:
                     restorable[instance.resource_id] = until
             elif serving:
-                backup_work.discard(ctx, instance)
-            backup_work.expire(ctx, instance, automated.get(instance.resource_id, []),
+                backups.discard(ctx, instance)
+            backups.expire(ctx, instance, automated.get(instance.resource_id, []),
                                oldest.get(instance.resource_id))
         except (DriverError, OSError, pymysql.MySQLError) as error:
             # a server restarting or busy now is archived at the next look
             log.info("binary logs of %s not archived this time: %s", instance.identifier, error)
     ctx.store.set_restorable(restorable)
-    backup_work.expire_retained(ctx)
+    backups.expire_retained(ctx)
 
 
 def clock_moved(ctx: Context) -> None:

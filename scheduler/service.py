@@ -3,8 +3,7 @@
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from emulator.context import Context
-
-from . import jobs
+from scheduler import jobs
 
 
 def start(ctx: Context) -> BackgroundScheduler:

@@ -10,7 +10,7 @@ import time
 import urllib.error
 import urllib.request
 
-from emulator import credentials
+from emulator.host import credentials
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 

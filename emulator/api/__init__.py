@@ -1,6 +1,6 @@
 """The API: one module per resource family; every handler is handler(ctx, request dict) -> result dict."""
 
-from . import (
+from emulator.api import (
     automated_backups,
     engines,
     events,

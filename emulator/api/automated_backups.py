@@ -4,15 +4,14 @@ instance exists, and `retained` after an instance deleted with DeleteAutomatedBa
 
 from typing import Any
 
-from emulator import backup_work
+from emulator.api import instances
+from emulator.api.paging import page_sequence
 from emulator.context import Context
 from emulator.model import catalogue, network
 from emulator.model.instance import Instance
 from emulator.model.snapshot import Snapshot
 from emulator.protocol.errors import RdsError, invalid, shown
-
-from . import instances
-from .paging import page_sequence
+from emulator.work import backups
 
 FILTERS = ("db-instance-id", "dbi-resource-id", "status")
 
@@ -48,7 +47,7 @@ def delete(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         raise RdsError("InvalidDBInstanceAutomatedBackupState",
                        f"The automated backup of {match[0]['DBInstanceIdentifier']} belongs to a DB instance that "
                        "exists: set its BackupRetentionPeriod to 0, or delete the instance, instead.")
-    backup_work.forget(ctx, wanted)
+    backups.forget(ctx, wanted)
     return {"DBInstanceAutomatedBackup": match[0] | {"Status": "deleting"}}
 
 
@@ -67,7 +66,7 @@ def _wire(ctx: Context, resource_id: str, snapshots: list[Snapshot], instance: I
     newest = snapshots[-1]
     times = [snapshot.data_time for snapshot in snapshots if snapshot.data_time]
     latest = instance.restorable_until if instance is not None and instance.restorable_until else \
-        backup_work.retained_until(ctx, resource_id, snapshots)
+        backups.retained_until(ctx, resource_id, snapshots)
     identifier = instance.identifier if instance is not None else newest.instance_identifier
     return {
         "DBInstanceArn": ctx.instance_arn(identifier),

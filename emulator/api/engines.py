@@ -2,12 +2,11 @@
 
 from typing import Any
 
+from emulator.api.paging import page_sequence
 from emulator.context import Context
 from emulator.model import catalogue
 from emulator.model.catalogue import EngineVersion
 from emulator.protocol.errors import invalid, shown
-
-from .paging import page_sequence
 
 LOG_TYPES = ["audit", "error", "general", "slowquery"]
 VERSION_FILTERS = {"engine", "engine-version", "parameter-group-family", "status", "engine-mode"}

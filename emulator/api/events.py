@@ -3,12 +3,11 @@
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from emulator.api.paging import number, page
 from emulator.context import Context
 from emulator.model.events import CATEGORIES, RETENTION
+from emulator.model.records import Event
 from emulator.protocol.errors import combination, invalid, shown
-from emulator.store import Event
-
-from .paging import number, page
 
 DEFAULT_SPAN = timedelta(minutes=60)
 KNOWN_CATEGORIES = {name for names in CATEGORIES.values() for name in names}

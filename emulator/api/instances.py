@@ -7,30 +7,22 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
-from emulator import backup_work, configuration
+from emulator.api import parameter_groups, snapshots, subnet_groups
+from emulator.api import security_groups as db_security_groups
+from emulator.api.paging import page
 from emulator.context import Context
-from emulator.drivers import InsufficientCapacity, PortUnavailable
+from emulator.drivers.base import InsufficientCapacity, PortUnavailable
 from emulator.engines.server import native_password_hash
 from emulator.model import arn, catalogue, network, storage, validation, windows
 from emulator.model.events import RENAMED, UPDATED_PARAMETER_GROUP
 from emulator.model.instance import Instance, not_allowed_message, observed_allowing
+from emulator.model.records import GroupValue
 from emulator.protocol import xml
 from emulator.protocol.errors import RdsError, combination, instance_exists, instance_not_found, invalid, shown
 from emulator.protocol.shapes import RDS
-from emulator.store import (
-    GroupGone,
-    GroupMissing,
-    GroupValue,
-    NameTaken,
-    PortTaken,
-    StateConflict,
-    Store,
-    TaskConflict,
-)
-
-from . import parameter_groups, snapshots, subnet_groups
-from . import security_groups as db_security_groups
-from .paging import page
+from emulator.store import Store
+from emulator.store.errors import GroupGone, GroupMissing, NameTaken, PortTaken, StateConflict, TaskConflict
+from emulator.work import backups, configuration
 
 # Members of CreateDBInstance we honour; any other that is sent is refused, never silently dropped.
 CREATE_MEMBERS = {
@@ -242,7 +234,7 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     if "db_security_groups" in immediate:
         db_security_groups.enforce(ctx, immediate.get("identifier", instance.identifier))
     if immediate.get("retention") == 0 and instance.retention != 0:
-        backup_work.forget(ctx, instance.resource_id)
+        backups.forget(ctx, instance.resource_id)
     pending = {} if take else {**instance.pending, **deferred}
     changed = replace(instance, **immediate, pending=pending, task=kind,
                       task_params={**instance.pending, **work} if kind else None)
@@ -289,7 +281,7 @@ def _with_snapshot(ctx: Context, instance: Instance, action: str, name: str, mem
                    params: dict[str, Any]) -> dict[str, Any]:
     """Stop or delete after a snapshot of the running server (a stopped one is refused: it cannot be
     backed up hot, and RDS takes these snapshots of running instances)."""
-    snapshot = backup_work.new_snapshot(instance, validation.snapshot_identifier(name, member), "manual",
+    snapshot = backups.new_snapshot(instance, validation.snapshot_identifier(name, member), "manual",
                                         ctx.clock.now())
     pairs = snapshots.snapshot_tags(ctx, instance, None)
     try:

@@ -3,11 +3,10 @@ server writes them (a guest's logs live inside the guest)."""
 
 from typing import Any
 
+from emulator.api import instances
+from emulator.api.paging import page_sequence
 from emulator.context import Context
 from emulator.protocol.errors import RdsError, invalid, shown
-
-from . import instances
-from .paging import page_sequence
 
 # RDS's limits on one portion: 10,000 lines, 1 MB.
 MOST_LINES = 10000

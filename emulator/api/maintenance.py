@@ -3,15 +3,14 @@
 from dataclasses import replace
 from typing import Any
 
-from emulator import maintenance
+from emulator.api import instances
+from emulator.api.paging import page_sequence
 from emulator.context import Context
 from emulator.model import arn
 from emulator.model.instance import Instance, observed_allowing
 from emulator.protocol.errors import RdsError, invalid, shown
-from emulator.store import StateConflict, TaskConflict
-
-from . import instances
-from .paging import page_sequence
+from emulator.store.errors import StateConflict, TaskConflict
+from emulator.work import maintenance
 
 FILTERS = ("db-instance-id",)
 

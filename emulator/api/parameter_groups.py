@@ -5,12 +5,13 @@ emulator/parameter_work.py does it)."""
 import re
 from typing import Any
 
+from emulator.api.paging import page, page_sequence
 from emulator.context import Context
 from emulator.model import catalogue, parameters, validation
+from emulator.model.keys import parameter_group_key
+from emulator.model.records import GroupValue, ParameterGroup
 from emulator.protocol.errors import RdsError, combination, invalid, shown
-from emulator.store import GroupValue, NameTaken, ParameterGroup, TaskConflict, parameter_group_key
-
-from .paging import page, page_sequence
+from emulator.store.errors import NameTaken, TaskConflict
 
 _NAME = re.compile(r"^[a-z](?!.*--)[a-z0-9-]{0,254}(?<!-)$")
 DEFAULT_PREFIX = "default."

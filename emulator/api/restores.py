@@ -6,14 +6,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from emulator import backup_work
+from emulator.api import automated_backups, instances, parameter_groups, snapshots, subnet_groups
 from emulator.context import Context
 from emulator.model import catalogue, storage, validation, windows
 from emulator.model.instance import Instance
 from emulator.model.snapshot import Snapshot
 from emulator.protocol.errors import RdsError, combination, invalid, shown
-
-from . import automated_backups, instances, parameter_groups, snapshots, subnet_groups
+from emulator.work import backups
 
 # Members of both restores that we honour; the rest are refused unless they ask for what we are (AS_IT_IS).
 COMMON_MEMBERS = {
@@ -100,7 +99,7 @@ def _source(ctx: Context, request: dict[str, Any]) -> Source:
     newest = max(retained, key=lambda snapshot: snapshot.created_at)
     # retained before their retention was recorded: restorable all the same
     return Source(newest.instance_identifier, resource_id, newest.retention or 1,
-                  backup_work.retained_until(ctx, resource_id, retained))
+                  backups.retained_until(ctx, resource_id, retained))
 
 
 def _of_instance(instance: Instance) -> Source:

@@ -2,20 +2,20 @@
 AuthorizeDBSecurityGroupIngress, RevokeDBSecurityGroupIngress, DescribeDBSecurityGroups,
 DeleteDBSecurityGroup. The `default` group exists from the start and may not be deleted; a group an instance
 is in may not be deleted. A rule is `authorizing` (or `revoking`) until the group's task has applied it, then
-`authorized` (or gone): security_group_work.py."""
+`authorized` (or gone): security_groups.py."""
 
 import ipaddress
 import re
 from typing import Any
 
-from emulator import security_group_work
+from emulator.api.paging import page
 from emulator.context import Context
-from emulator.firewall import FirewallError
+from emulator.host.firewall import FirewallError
 from emulator.model import validation
+from emulator.model.records import IngressRule, SecurityGroup
 from emulator.protocol.errors import RdsError, combination, invalid, shown
-from emulator.store import GroupMissing, IngressRule, NameTaken, RuleTaken, SecurityGroup
-
-from .paging import page
+from emulator.store.errors import GroupMissing, NameTaken, RuleTaken
+from emulator.work import security_groups
 
 DEFAULT = "default"
 _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -42,7 +42,7 @@ def enforce(ctx: Context, identifier: str) -> None:
     """An instance joined or left groups: the firewall follows at once. Should it fail, the change stays made,
     an event says so, and the next change to any group (or the next start) tries again."""
     try:
-        security_group_work.enforce(ctx)
+        security_groups.enforce(ctx)
     except FirewallError as error:
         ctx.instance_event(identifier, f"Could not apply the DB security groups: {error}", "failure")
 

@@ -4,16 +4,16 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
-from emulator.backup_work import new_snapshot, snapshot_event
+from emulator.api import instances
+from emulator.api.paging import page
 from emulator.context import Context
 from emulator.model import arn, network, validation
 from emulator.model.instance import Instance, observed_allowing
+from emulator.model.keys import snapshot_key
 from emulator.model.snapshot import Snapshot
 from emulator.protocol.errors import RdsError, invalid, shown
-from emulator.store import NameTaken, StateConflict, TaskConflict, snapshot_key
-
-from . import instances
-from .paging import page
+from emulator.store.errors import NameTaken, StateConflict, TaskConflict
+from emulator.work.backups import new_snapshot, snapshot_event
 
 FILTERS = ("db-instance-id", "db-snapshot-id", "dbi-resource-id", "snapshot-type", "engine")
 TYPES = ("automated", "manual", "shared", "public", "awsbackup")

@@ -7,12 +7,13 @@ implicitly and may not be changed or deleted; a group that an instance uses may 
 import re
 from typing import Any
 
+from emulator.api.paging import page
 from emulator.context import Context
 from emulator.model import network, validation
+from emulator.model.keys import subnet_group_key
+from emulator.model.records import SubnetGroup
 from emulator.protocol.errors import RdsError, invalid, shown
-from emulator.store import NameTaken, SubnetGroup, subnet_group_key
-
-from .paging import page
+from emulator.store.errors import NameTaken
 
 _NAME = re.compile(r"^[a-z0-9._ -]{1,255}$")
 _SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")

@@ -2,12 +2,12 @@
 
 from typing import Any
 
+from emulator.api import parameter_groups, security_groups, snapshots, subnet_groups
 from emulator.context import Context
 from emulator.model import arn, validation
+from emulator.model.keys import security_group_key, snapshot_key
 from emulator.protocol.errors import instance_not_found, invalid
-from emulator.store import TooManyTags, security_group_key, snapshot_key
-
-from . import parameter_groups, security_groups, snapshots, subnet_groups
+from emulator.store.errors import TooManyTags
 
 
 def add(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import os
 import pathlib
 import shutil
 
-from . import LOG_FILES, ROTATED, LogFile, log_file_of
+from emulator.drivers.base import LOG_FILES, ROTATED, LogFile, log_file_of
 
 # What a server's error log says, and what a user can do about it.
 LOG_REASONS = [

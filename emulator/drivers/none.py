@@ -4,9 +4,8 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, BinaryIO
 
+from emulator.drivers.base import PORT_RANGE, BinlogPoint, LogFile, ServerSpec
 from emulator.engines import server
-
-from . import PORT_RANGE, BinlogPoint, LogFile, ServerSpec
 
 
 class NoServerDriver:

@@ -23,11 +23,19 @@ from typing import BinaryIO
 
 import pymysql
 
+from emulator.drivers.base import (
+    LOG_FILES,
+    BinlogPoint,
+    DriverError,
+    LogFile,
+    ServerSpec,
+    answers,
+    local_endpoints,
+    until,
+)
+from emulator.drivers.log_dir import LogDirectory, reason
 from emulator.engines import backup
 from emulator.engines import server as engine
-
-from . import LOG_FILES, BinlogPoint, DriverError, LogFile, ServerSpec, answers, local_endpoints, until
-from .log_dir import LogDirectory, reason
 
 log = logging.getLogger(__name__)
 READY_TIMEOUT = 60.0

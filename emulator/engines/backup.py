@@ -7,7 +7,7 @@ import subprocess
 from collections.abc import Callable
 from typing import BinaryIO
 
-from emulator.drivers import DriverError
+from emulator.drivers.base import DriverError
 
 CHUNK = 1 << 20
 _BINLOG_POINT = re.compile(r"binlog position: filename '([^']+)', position '(\d+)'")

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from . import cache, cpio, recipe
+from emulator.images import cache, cpio, recipe
 
 # A step's name, for the progress display, and what it does in the staging folder.
 Step = tuple[str, Callable[[pathlib.Path], None]]

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import catalogue, network
+from emulator.model import catalogue, network
 
 # The status RDS shows while a task of this kind is under way.
 TASK_STATUS = {

@@ -8,9 +8,8 @@ import hashlib
 import itertools
 from typing import Any
 
+from emulator.model import arn, catalogue
 from emulator.protocol.xml import Constant
-
-from . import arn, catalogue
 
 DEFAULT_SUBNET_GROUP = "default"
 DEFAULT_DESCRIPTION = "default"

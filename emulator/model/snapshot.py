@@ -4,7 +4,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
-from . import catalogue
+from emulator.model import catalogue
 
 # An automated snapshot's name: rds:<instance>-YYYY-MM-DD-HH-MM, from the time its backup began.
 AUTOMATED_NAME = "rds:{identifier}-{time:%Y-%m-%d-%H-%M}"

@@ -2,9 +2,8 @@
 
 import re
 
+from emulator.model import catalogue
 from emulator.protocol.errors import invalid, shown
-
-from . import catalogue
 
 # RDS's limit of tags on one resource.
 MAX_TAGS = 50

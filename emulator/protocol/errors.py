@@ -2,7 +2,7 @@
 
 import logging
 
-from .shapes import RDS
+from emulator.protocol.shapes import RDS
 
 log = logging.getLogger(__name__)
 # The most of a client's value an error message quotes: a 20 MB identifier is not echoed back.

@@ -10,8 +10,8 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from .errors import RdsError, invalid, shown
-from .shapes import RDS, Operation, ServiceShapes, Shape
+from emulator.protocol.errors import RdsError, invalid, shown
+from emulator.protocol.shapes import RDS, Operation, ServiceShapes, Shape
 
 Node = str | dict[str, "Node"]
 # No real list has a million members: a longer index is refused before int() is asked to read it.

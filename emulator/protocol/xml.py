@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
-from .errors import RdsError
-from .shapes import RDS, Operation, Shape
+from emulator.protocol.errors import RdsError
+from emulator.protocol.shapes import RDS, Operation, Shape
 
 NAMESPACE = RDS.namespace
 # An API version a client may ask for: older SDKs and tools send theirs (2013-05-15, 2009-10-16...).

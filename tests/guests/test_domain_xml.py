@@ -8,7 +8,7 @@ from dataclasses import replace
 import libvirt
 import pytest
 
-from emulator.drivers.domain import METADATA_NS, BridgeNetwork, Guest, UserNetwork, cmdline, domain_xml
+from emulator.drivers.libvirt.domain import METADATA_NS, BridgeNetwork, Guest, UserNetwork, cmdline, domain_xml
 
 GOLDEN = pathlib.Path(__file__).with_name("golden")
 FILES = {"my.cnf": "/data/servers/db-X/my.cnf", "first-boot.sql": "/data/servers/db-X/first-boot.sql"}

@@ -9,10 +9,12 @@ import threading
 
 import pytest
 
-from emulator.drivers import InsufficientCapacity, guest_image, hypervisor
-from emulator.drivers.capacity import OVERHEAD_MIB, RESERVE_MIB, Capacity
-from emulator.drivers.guest_network import JOB_PORTS, BridgeMode, BridgePool, UserMode, mac, mode
-from emulator.drivers.guest_size import memory_mib, vcpus
+from emulator.drivers.base import InsufficientCapacity
+from emulator.drivers.libvirt import hypervisor
+from emulator.drivers.libvirt import image as guest_image
+from emulator.drivers.libvirt.capacity import OVERHEAD_MIB, RESERVE_MIB, Capacity
+from emulator.drivers.libvirt.network import JOB_PORTS, BridgeMode, BridgePool, UserMode, mac, mode
+from emulator.drivers.libvirt.size import memory_mib, vcpus
 from emulator.drivers.log_dir import LogDirectory
 from emulator.images.cache import ROOT_FS, images_dir
 
@@ -91,7 +93,7 @@ def _meminfo(tmp_path: pathlib.Path, available_mib: int) -> pathlib.Path:
 
 
 def test_a_guest_is_admitted_only_while_the_host_has_room_for_it(tmp_path, monkeypatch):
-    monkeypatch.setattr("emulator.drivers.capacity._qemu_rss_mib", lambda: 0)
+    monkeypatch.setattr("emulator.drivers.libvirt.capacity._qemu_rss_mib", lambda: 0)
     running: dict[str, int] = {}
     capacity = Capacity(lambda: running, _meminfo(tmp_path, RESERVE_MIB + 2 * (384 + OVERHEAD_MIB)))
     capacity.admit("db-A", 384)
@@ -108,7 +110,7 @@ def test_a_guest_is_admitted_only_while_the_host_has_room_for_it(tmp_path, monke
 
 
 def test_a_failed_start_gives_its_room_back(tmp_path, monkeypatch):
-    monkeypatch.setattr("emulator.drivers.capacity._qemu_rss_mib", lambda: 0)
+    monkeypatch.setattr("emulator.drivers.libvirt.capacity._qemu_rss_mib", lambda: 0)
     capacity = Capacity(dict, _meminfo(tmp_path, RESERVE_MIB + 384 + OVERHEAD_MIB))
     with pytest.raises(RuntimeError), capacity.held_for("db-A", 384):
         raise RuntimeError("the create failed")
@@ -118,7 +120,7 @@ def test_a_failed_start_gives_its_room_back(tmp_path, monkeypatch):
 
 
 def test_creates_racing_for_the_last_room_are_admitted_once(tmp_path, monkeypatch):
-    monkeypatch.setattr("emulator.drivers.capacity._qemu_rss_mib", lambda: 0)
+    monkeypatch.setattr("emulator.drivers.libvirt.capacity._qemu_rss_mib", lambda: 0)
     capacity = Capacity(dict, _meminfo(tmp_path, RESERVE_MIB + 3 * (384 + OVERHEAD_MIB)))
     admitted, refused = [], []
     barrier = threading.Barrier(12)
@@ -170,7 +172,7 @@ def test_the_saved_state_is_taken_out_of_libvirts_save_image_and_fed_to_a_socket
     import socket
     import struct
 
-    from emulator.drivers import warm as saved
+    from emulator.drivers.libvirt import warm as saved
 
     template = saved.Warm(tmp_path / "warm-384-v1")
     with saved.building(template) as todo:
@@ -201,7 +203,7 @@ def test_the_saved_state_is_taken_out_of_libvirts_save_image_and_fed_to_a_socket
 
 
 def test_a_file_that_is_no_save_image_makes_no_template(tmp_path):
-    from emulator.drivers import warm as saved
+    from emulator.drivers.libvirt import warm as saved
 
     template = saved.Warm(tmp_path / "warm")
     with saved.building(template):

@@ -11,7 +11,7 @@ import time
 import libvirt
 import pytest
 
-from emulator.drivers import bindable
+from emulator.drivers.base import bindable
 from tests.compat.test_awscli import aws
 from tests.emulator_process import servers_under, wait_for
 from tests.integration.instances import describe, wait_status

@@ -13,7 +13,7 @@ import pytest
 from werkzeug.test import Client
 
 from emulator.config import Settings
-from emulator.drivers import ServerSpec
+from emulator.drivers.base import ServerSpec
 from emulator.runtime import boot
 from scheduler import jobs
 from tests.emulator_process import ROOT, free_port, wait_for

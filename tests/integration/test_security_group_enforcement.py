@@ -11,7 +11,7 @@ import boto3
 import pymysql
 import pytest
 
-from emulator import firewall
+from emulator.host import firewall
 from tests import netns
 from tests.emulator_process import EmulatorProcess, remove_guests, wait_for
 from tests.integration.instances import wait_status

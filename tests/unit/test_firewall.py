@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from emulator import firewall
 from emulator.config import Settings
-from emulator.firewall import Guard
+from emulator.host import firewall
+from emulator.host.firewall import Guard
 from emulator.runtime import boot
 from tests.api_client import NS
 from tests.emulator_process import wait_for

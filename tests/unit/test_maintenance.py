@@ -5,7 +5,7 @@ The none driver: what is tested here is the control plane (tests/integration cov
 
 from datetime import timedelta
 
-from emulator.drivers import DriverError
+from emulator.drivers.base import DriverError
 from scheduler import jobs
 from tests.api_client import NS
 from tests.emulator_process import wait_for

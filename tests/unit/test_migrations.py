@@ -4,17 +4,23 @@ place, and every migration ends at exactly the schema the store's code declares.
 import pathlib
 import sqlite3
 import xml.etree.ElementTree as ET
+from datetime import UTC, datetime, timedelta
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from werkzeug.test import Client
 
+from emulator.clock import ManualClock
 from emulator.config import Settings
 from emulator.runtime import boot
-from emulator.store import Store, metadata
+from emulator.store import Store
+from emulator.store.schema import metadata
 
 NS = "{http://rds.amazonaws.com/doc/2014-10-31/}"
 FIXTURE = pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "store-2026-11-24.sql"
+# The fixture's instance `legacy-stopped` was stopped at noon that day: RDS starts an instance stopped for seven
+# days by itself, so the store is opened on the emulator's clock of the next day, whatever the host's date.
+STOPPED_AT = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 # What the old races could leave behind: two tasks under way for one instance, two instances on one port.
 RACE_LEFTOVERS = """
 INSERT INTO tasks VALUES(4,'db-E44Q42PHRKCH2CSNTQGJPJTMPK','reboot','{}','queued',NULL,0,'2026-11-24 12:01:00');
@@ -38,7 +44,7 @@ def describe(client, identifier: str) -> ET.Element:
 
 def test_a_store_from_before_migrations_opens_and_upgrades_in_place(tmp_path):
     settings = old_data_dir(tmp_path)
-    runtime = boot(settings, schedule=False)
+    runtime = boot(settings, ManualClock(STOPPED_AT + timedelta(days=1)), schedule=False)
     try:
         client = Client(runtime.app)
         legacy = describe(client, "legacy")
@@ -58,6 +64,23 @@ def test_a_store_from_before_migrations_opens_and_upgrades_in_place(tmp_path):
         runtime.close()
     with sqlite3.connect(settings.data_dir / "emulator.sqlite") as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0006",)]
+
+
+def test_an_old_stopped_instance_is_started_by_itself_seven_days_after_it_stopped_not_by_the_upgrade(tmp_path):
+    settings = old_data_dir(tmp_path)
+    runtime = boot(settings, ManualClock(STOPPED_AT + timedelta(days=7) - timedelta(seconds=1)), schedule=False)
+    try:
+        client = Client(runtime.app)
+        stopped = describe(client, "legacy-stopped")
+        assert stopped.findtext(f"{NS}DBInstanceStatus") == "stopped"
+        assert stopped.findtext(f"{NS}AutomaticRestartTime") == "2026-12-01T12:00:00.000Z"
+    finally:
+        runtime.close()
+    runtime = boot(settings, ManualClock(STOPPED_AT + timedelta(days=7)), schedule=False)
+    try:
+        assert describe(Client(runtime.app), "legacy-stopped").findtext(f"{NS}DBInstanceStatus") == "starting"
+    finally:
+        runtime.close()
 
 
 def test_the_upgrade_settles_what_old_races_left(tmp_path):

@@ -3,11 +3,11 @@ reads of groups and parameters, RDS's rules and errors, ParameterApplyStatus, ev
 
 import pytest
 
-from emulator import parameter_work
 from emulator.config import Settings
 from emulator.engines.server import installed
 from emulator.model.catalogue import families
 from emulator.runtime import boot
+from emulator.work import parameters
 from scheduler import jobs
 from tests import api_client
 from tests.api_client import CREATE, NS
@@ -167,7 +167,7 @@ def test_an_instance_follows_its_group_from_pending_reboot_to_in_sync(api):
     assert api.group_status("db1") == ("my-custom", "pending-reboot")
     # the new group's immediate values wait for the reboot too, however often the watch or a task looks
     jobs.watch_servers(api.runtime.ctx)
-    parameter_work.apply(api.runtime.ctx, api.runtime.ctx.store.get_parameter_group("my-custom"), None)
+    parameters.apply(api.runtime.ctx, api.runtime.ctx.store.get_parameter_group("my-custom"), None)
     assert api.runtime.ctx.store.find_instance("db1").server_parameters == {}
     assert "InvalidDBParameterGroupState" in api.call(Action="DeleteDBParameterGroup",
                                                       DBParameterGroupName="my-custom")[0].data.decode()

@@ -11,8 +11,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from werkzeug.test import Client
 
-from emulator import credentials
 from emulator.config import Settings
+from emulator.host import credentials
 from emulator.protocol import sigv4
 from emulator.runtime import boot
 

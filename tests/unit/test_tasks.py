@@ -7,9 +7,10 @@ import pytest
 from sqlalchemy import select
 
 from emulator.config import Settings
+from emulator.model.records import Task
 from emulator.runtime import boot
-from emulator.store import Task, tasks
-from emulator.tasks import ResourceWork, Retry
+from emulator.store.schema import tasks
+from emulator.work.runner import ResourceWork, Retry
 from tests.emulator_process import wait_for
 
 

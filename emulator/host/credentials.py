@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import pathlib
 
-from emulator import key_file
+from emulator.host import key_file
 
 KEY_FILE = "access.key"
 

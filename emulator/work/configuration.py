@@ -4,7 +4,7 @@ worked out for the instance, the changes to apply at once, and ParameterApplySta
 from emulator.context import Context
 from emulator.model import catalogue, parameters
 from emulator.model.instance import Instance
-from emulator.store import GroupValue
+from emulator.model.records import GroupValue
 
 
 def wanted(instance: Instance, values: dict[str, GroupValue]) -> dict[str, str]:

@@ -12,11 +12,11 @@ from http import HTTPStatus
 from urllib.parse import parse_qsl
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
-from emulator import operator_api as operator
 from emulator.api import ACTIONS
 from emulator.context import Context
 from emulator.protocol import query, sigv4, xml
 from emulator.protocol.errors import RdsError, invalid, shown
+from emulator.web import operator
 
 log = logging.getLogger(__name__)
 # The largest real requests (a 20-parameter ModifyDBParameterGroup, 50 tags) are a few tens of kB and a

@@ -7,14 +7,14 @@ from typing import Any
 
 import pymysql
 
-from emulator import configuration
 from emulator.context import Context
-from emulator.drivers import DriverError
+from emulator.drivers.base import DriverError
 from emulator.engines import live
 from emulator.model import parameters
 from emulator.model.instance import Instance
-from emulator.store import ParameterGroup, Task
-from emulator.tasks import ResourceWork
+from emulator.model.records import ParameterGroup, Task
+from emulator.work import configuration
+from emulator.work.runner import ResourceWork
 
 log = logging.getLogger(__name__)
 # A group changed while its task ran is read again; a group changed faster than this is left to the watch.

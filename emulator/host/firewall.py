@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from emulator.drivers import DriverError
+from emulator.drivers.base import DriverError
 
 log = logging.getLogger(__name__)
 NFT_TIMEOUT = 10.0

@@ -32,12 +32,7 @@ from typing import BinaryIO
 import libvirt
 import pymysql
 
-from emulator import key_file
-from emulator.engines import backup
-from emulator.engines import server as engine
-from emulator.images import build, cache
-
-from . import (
+from emulator.drivers.base import (
     BinlogPoint,
     DriverError,
     HostRefused,
@@ -45,17 +40,21 @@ from . import (
     LogFile,
     ServerSpec,
     answers,
-    guest_image,
-    hypervisor,
     until,
 )
-from .capacity import Capacity
-from .domain import METADATA_NS, Guest, domain_xml, instance_metadata
-from .guest_network import MYSQL_PORT, BridgeMode, UserMode, template_port
-from .guest_size import memory_mib, vcpus
-from .log_dir import LogDirectory, reason
-from .warm import Warm, building, feed, keep_stream
-from .warm import version as warm_version
+from emulator.drivers.libvirt import hypervisor
+from emulator.drivers.libvirt import image as guest_image
+from emulator.drivers.libvirt.capacity import Capacity
+from emulator.drivers.libvirt.domain import METADATA_NS, Guest, domain_xml, instance_metadata
+from emulator.drivers.libvirt.network import MYSQL_PORT, BridgeMode, UserMode, template_port
+from emulator.drivers.libvirt.size import memory_mib, vcpus
+from emulator.drivers.libvirt.warm import Warm, building, feed, keep_stream
+from emulator.drivers.libvirt.warm import version as warm_version
+from emulator.drivers.log_dir import LogDirectory, reason
+from emulator.engines import backup
+from emulator.engines import server as engine
+from emulator.host import key_file
+from emulator.images import build, cache
 
 log = logging.getLogger(__name__)
 URI = "qemu:///system"

@@ -21,12 +21,12 @@ from typing import Any
 import pymysql
 
 from emulator.context import Context
-from emulator.drivers import DriverError, ServerSpec
+from emulator.drivers.base import DriverError, ServerSpec
 from emulator.engines import backup as commands
 from emulator.model.events import SNAPSHOT_EVENTS
 from emulator.model.instance import Instance
 from emulator.model.snapshot import AUTOMATED_NAME, Snapshot
-from emulator.store import NameTaken
+from emulator.store.errors import NameTaken
 
 log = logging.getLogger(__name__)
 # How often a snapshot's PercentProgress is written while its backup runs (seconds of wall time).

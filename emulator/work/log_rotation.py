@@ -6,7 +6,7 @@ import logging
 import pymysql
 
 from emulator.context import Context
-from emulator.drivers import DriverError
+from emulator.drivers.base import DriverError
 from emulator.engines import live
 from emulator.model.instance import Instance
 

@@ -9,15 +9,16 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from emulator import backup_work, configuration, maintenance, security_group_work
 from emulator.context import Context
-from emulator.drivers import DriverError, HostRefused, ServerSpec
+from emulator.drivers.base import DriverError, HostRefused, ServerSpec
 from emulator.engines import accounts
-from emulator.firewall import FirewallError
+from emulator.host.firewall import FirewallError
 from emulator.model.events import RENAMED, RESTORED_FROM_SNAPSHOT, RESTORED_TO_POINT
 from emulator.model.instance import Instance
-from emulator.store import NameTaken, Task
-from emulator.tasks import ResourceWork, Retry, Then
+from emulator.model.records import Task
+from emulator.store.errors import NameTaken
+from emulator.work import backups, configuration, maintenance, security_groups
+from emulator.work.runner import ResourceWork, Retry, Then
 
 log = logging.getLogger(__name__)
 PATCHING = "Applying off-line patches to DB instance"
@@ -40,14 +41,14 @@ def restore(ctx: Context, instance: Instance, task: Task) -> Then | None:
     params = task.params
 
     def seeded_then_started(spec: ServerSpec) -> None:
-        backup_work.seed(ctx, spec, params["snapshot"])
+        backups.seed(ctx, spec, params["snapshot"])
         ctx.driver.provision(spec)
 
     if not _bring_up(ctx, instance, seeded_then_started):
         return None
     if params.get("until"):
         until = datetime.fromisoformat(params["until"])
-        backup_work.replay(ctx, instance, params["source_resource_id"], params["snapshot"], until,
+        backups.replay(ctx, instance, params["source_resource_id"], params["snapshot"], until,
                            everything=params.get("latest", False))
         message = RESTORED_TO_POINT.format(source=params["source"], target=instance.identifier)
     else:
@@ -62,11 +63,11 @@ def first_backup(ctx: Context, instance: Instance) -> Then | None:
     restore starts there."""
     if instance.retention == 0:
         return None
-    return Then("backup", {"snapshot": backup_work.automated_name(instance, ctx.clock.now()), "automated": True})
+    return Then("backup", {"snapshot": backups.automated_name(instance, ctx.clock.now()), "automated": True})
 
 
 def backup(ctx: Context, instance: Instance, task: Task) -> None:
-    backup_work.snapshot(ctx, instance, task.params)
+    backups.snapshot(ctx, instance, task.params)
 
 
 def reboot(ctx: Context, instance: Instance, task: Task) -> None:
@@ -92,7 +93,7 @@ def recover(ctx: Context, instance: Instance, task: Task) -> None:
 
 
 def stop(ctx: Context, instance: Instance, task: Task) -> None:
-    if task.params.get("snapshot") and not backup_work.snapshot(ctx, instance, task.params):
+    if task.params.get("snapshot") and not backups.snapshot(ctx, instance, task.params):
         return
     ctx.driver.stop(ctx.spec(instance))
     ctx.store.update_instance(instance.resource_id, observed="stopped", stopped_at=ctx.clock.now())
@@ -193,11 +194,11 @@ def _system_updated(ctx: Context, instance: Instance) -> bool:
 
 def delete(ctx: Context, instance: Instance, task: Task) -> None:
     """A final snapshot that fails keeps the instance: its data would be lost otherwise."""
-    if task.params.get("snapshot") and not backup_work.snapshot(ctx, instance, task.params):
+    if task.params.get("snapshot") and not backups.snapshot(ctx, instance, task.params):
         return
     ctx.driver.destroy(ctx.spec(instance))
     if task.params.get("delete_automated_backups", True):
-        backup_work.forget(ctx, instance.resource_id)
+        backups.forget(ctx, instance.resource_id)
     else:
         ctx.store.retain_automated(instance.resource_id, instance.retention, instance.restorable_until)
     ctx.store.remove_instance(instance.resource_id)
@@ -208,7 +209,7 @@ def delete(ctx: Context, instance: Instance, task: Task) -> None:
 def _unguard(ctx: Context) -> None:
     """The instance's rules go with it; its server is gone, so a failure here only leaves rules behind."""
     try:
-        security_group_work.enforce(ctx)
+        security_groups.enforce(ctx)
     except FirewallError as error:
         log.error("could not take a deleted instance's DB security group rules away: %s", error)
 
@@ -217,7 +218,7 @@ def fail(ctx: Context, instance: Instance, reason: str) -> None:
     """The task could not finish: the instance is `failed`, and an event says why (never SQL or a secret:
     `reason` is a driver's message for users, or a pointer to the emulator's log)."""
     ctx.store.update_instance(instance.resource_id, observed="failed")
-    backup_work.abandon(ctx, instance.resource_id)
+    backups.abandon(ctx, instance.resource_id)
     ctx.instance_event(instance.identifier, f"DB instance failed: {reason}", "failure")
     log.error("instance %s failed: %s", instance.identifier, reason)
 
@@ -233,7 +234,7 @@ def _bring_up(ctx: Context, instance: Instance, bring: Callable[[ServerSpec], No
     configured = replace(instance, **taken)
     spec = ctx.spec(configured)
     if configured.db_security_groups:
-        security_group_work.enforce(ctx)  # before the server listens: without its rules it would be open
+        security_groups.enforce(ctx)  # before the server listens: without its rules it would be open
     try:
         (bring or ctx.driver.provision)(spec)
     except DriverError as error:

@@ -5,9 +5,9 @@ queued in the change's transaction, so none is missed and none waits for another
 import logging
 
 from emulator.context import Context
-from emulator.firewall import Guard
-from emulator.store import IngressRule, Task
-from emulator.tasks import ResourceWork
+from emulator.host.firewall import Guard
+from emulator.model.records import IngressRule, Task
+from emulator.work.runner import ResourceWork
 
 log = logging.getLogger(__name__)
 

@@ -12,11 +12,11 @@ import tempfile
 from datetime import datetime, timedelta
 from typing import Any
 
-from emulator import backup_work
 from emulator.context import Context
-from emulator.drivers import DriverError
+from emulator.drivers.base import DriverError
 from emulator.model import catalogue, windows
 from emulator.model.instance import Instance
+from emulator.work import backups
 
 UPGRADE = "db-upgrade"
 SYSTEM_UPDATE = "system-update"
@@ -70,7 +70,7 @@ def upgrade_tables(ctx: Context, instance: Instance) -> None:
     if ctx.driver.client_options(ctx.spec(instance)) is None:
         return
     with tempfile.TemporaryDirectory(prefix="upgrade-") as work, \
-            backup_work.client_file(ctx, instance, work) as options:
+            backups.client_file(ctx, instance, work) as options:
         result = subprocess.run(["mariadb-upgrade", f"--defaults-extra-file={options}", "--silent"],
                                 capture_output=True, check=False)
     if result.returncode != 0:

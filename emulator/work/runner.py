@@ -14,8 +14,8 @@ from datetime import timedelta
 from typing import Any
 
 from emulator.context import Context
-from emulator.drivers import DriverError
-from emulator.store import Task
+from emulator.drivers.base import DriverError
+from emulator.model.records import Task
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3

@@ -10,8 +10,8 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from . import bindable, local_endpoints
-from .domain import JOB_PORT, BridgeNetwork, UserNetwork
+from emulator.drivers.base import bindable, local_endpoints
+from emulator.drivers.libvirt.domain import JOB_PORT, BridgeNetwork, UserNetwork
 
 MYSQL_PORT = 3306
 # Where user-mode guests' job ports are forwarded from, apart from instances' ports (PORT_RANGE).

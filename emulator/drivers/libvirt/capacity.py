@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from . import InsufficientCapacity
+from emulator.drivers.base import InsufficientCapacity
 
 # QEMU's own memory beyond the guest's RAM: its code, TCG's translation cache (64 MiB), device buffers.
 OVERHEAD_MIB = 100

@@ -1,0 +1,201 @@
+"""Where a DB server lives, behind one small interface (drivers/factory.py picks one by name); what every
+driver shares: the spec of a server, its errors, its ports, and waiting for it to answer."""
+
+import socket
+import time
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
+
+import pymysql
+
+if TYPE_CHECKING:
+    from emulator.engines.server import ServerBinary
+
+# Where instances' ports are drawn from when a create names none.
+PORT_RANGE = range(13306, 20000)
+# The DB log files as RDS names them, and the file each server writes them to in its log directory.
+LOG_FILES = {
+    "error/mysql-error.log": "error.log",
+    "slowquery/mysql-slowquery.log": "slowquery.log",
+    "general/mysql-general.log": "general.log",
+}
+# The logs RDS rotates every hour: the hour a file covers (UTC, 0-23) becomes its suffix, so that the
+# file of the same hour a day later replaces it and 24 hours are kept.
+ROTATED = ("slowquery/mysql-slowquery.log", "general/mysql-general.log")
+
+
+def log_file_of(name: str) -> str | None:
+    """The file a log's RDS name (rotated ones included, `....log.13`) is kept in; None for any other name."""
+    if name in LOG_FILES:
+        return LOG_FILES[name]
+    base, _, hour = name.rpartition(".")
+    if base in ROTATED and hour.isascii() and hour.isdigit() and str(int(hour)) == hour and int(hour) < 24:
+        return f"{LOG_FILES[base]}.{hour}"
+    return None
+
+
+# Where a backup's data ends in its server's binary log: (file, position), or (None, None) without one.
+BinlogPoint = tuple[str | None, int | None]
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    """What a driver needs to know of a DB instance: never the password, only the server's hash of it."""
+
+    resource_id: str
+    identifier: str
+    host: str
+    port: int
+    master_username: str
+    password_hash: str
+    db_name: str | None
+    # The server's configuration beyond what the driver itself decides: its parameter group's values.
+    parameters: dict[str, str] = field(default_factory=dict)
+    # What a guest is sized by: its memory and CPUs, and its disk.
+    instance_class: str = "db.t3.micro"
+    allocated_storage: int = 20
+
+
+@dataclass(frozen=True)
+class LogFile:
+    size: int
+    last_written: float  # seconds since the epoch
+
+
+class DriverError(Exception):
+    """A server could not be brought to the state asked for. The message is for users: no SQL, no secrets."""
+
+
+class HostRefused(DriverError):
+    """The host could not run the server (no room for it, libvirt refused the guest): whatever its
+    configuration, so not the parameter group's fault."""
+
+
+class InsufficientCapacity(Exception):
+    """The host has no room for another server of the class asked for; the message says why."""
+
+
+class PortUnavailable(Exception):
+    """The port asked for is held by something else on this machine."""
+
+
+class Driver(Protocol):
+    # The server the driver's instances run: the engine and version they report, and that upgrades go to.
+    binary: "ServerBinary"
+
+    def endpoints(self, host: str, requested: int | None, taken: set[tuple[str, int]]) -> Iterable[tuple[str, int]]:
+        """Addresses and ports a new server could listen on, best first, none of them in `taken`: on `host`,
+        the requested port alone or free ones from PORT_RANGE (or on addresses of the driver's own).
+        PortUnavailable when the requested port is held by another program."""
+
+    def admit(self, resource_id: str, instance_class: str) -> AbstractContextManager[None]:
+        """Room for a server of this class, held for the resource from entering the block until its server
+        runs (released if the block fails); InsufficientCapacity when the host has none."""
+
+    def provision(self, spec: ServerSpec) -> None:
+        """Create the server's storage and start it. Idempotent."""
+
+    def restart(self, spec: ServerSpec) -> None:
+        """Stop the server if it runs, and start it with the spec's configuration and size (a reboot)."""
+
+    def resize(self, spec: ServerSpec) -> None:
+        """Give the server the spec's allocated storage, where the driver sizes storage at all."""
+
+    def reconcile(self, specs: list[ServerSpec]) -> list[str]:
+        """Bring what the driver keeps in line with the store's instances (a guest's title after a rename),
+        and say what it finds of its own that belongs to none of them."""
+
+    def admin(self, spec: ServerSpec) -> AbstractContextManager[Any]:
+        """A DB-API cursor on the running server, as an administrator: the engine's SQL runs over it."""
+
+    def backup(self, spec: ServerSpec, sink: BinaryIO, progress: Callable[[float], None]) -> BinlogPoint:
+        """A consistent hot backup of the running server into `sink`, telling `progress` the share done
+        (0-1) as it goes; where the backup's data ends in the server's binary log (file, position)."""
+
+    def seed(self, spec: ServerSpec, source: BinaryIO) -> None:
+        """Make the server's storage from a backup (what `backup` wrote) instead of an empty server; the
+        next provision starts it. Does nothing to a server already provisioned."""
+
+    def client_options(self, spec: ServerSpec) -> dict[str, str] | None:
+        """Options of a [client] option-file group that let the engine's command-line tools (the mariadb
+        client, mariadb-binlog) reach the running server as an administrator, from this host; None when
+        there is no server to reach."""
+
+    def system_update(self, spec: ServerSpec) -> str | None:
+        """What the system under the server would gain from an update the driver can apply (a guest made from
+        an older template image than the current one); None when it is current, or has no system of its own."""
+
+    def update_system(self, spec: ServerSpec) -> None:
+        """Move the stopped-then-started server, data and binary logs included, onto the current system. When
+        that fails, the server runs on its old system again and DriverError says why."""
+
+    def configure(self, spec: ServerSpec) -> None:
+        """Write the server's configuration (spec.parameters included); it takes effect at its next start."""
+
+    def log_files(self, spec: ServerSpec) -> dict[str, "LogFile"]:
+        """The server's DB log files that exist, by the names RDS gives them (error/mysql-error.log, ...)."""
+
+    def read_log(self, spec: ServerSpec, name: str, offset: int, size: int) -> bytes:
+        """Up to `size` bytes of a log file from `offset`. FileNotFoundError when it does not exist."""
+
+    def rotate_logs(self, spec: ServerSpec, hour: int) -> None:
+        """Set the current ROTATED logs aside as the given hour's (the server is told to reopen them next)."""
+
+    def start(self, spec: ServerSpec) -> None:
+        """Start the server and return once it answers. A no-op when it already runs."""
+
+    def stop(self, spec: ServerSpec) -> None:
+        """Stop the server cleanly. A no-op when it is not running."""
+
+    def is_running(self, spec: ServerSpec) -> bool: ...
+
+    def destroy(self, spec: ServerSpec) -> None:
+        """Stop the server and remove everything it kept. Idempotent."""
+
+    def stop_all(self) -> None:
+        """Stop every server this driver started: the emulator is shutting down."""
+
+
+def answers(spec: ServerSpec, admin: Callable[[ServerSpec], AbstractContextManager[Any]]) -> bool:
+    """The server greets on its endpoint and runs SELECT 1 over the driver's administrator connection."""
+    try:
+        with socket.create_connection((spec.host, spec.port), timeout=1) as conn:
+            if not conn.recv(4):
+                return False
+        with admin(spec) as cursor:
+            cursor.execute("SELECT 1")
+            return cursor.fetchone() == (1,)
+    except (OSError, pymysql.MySQLError):
+        return False
+
+
+def until(condition: Callable[[], bool], timeout: float, poll: float) -> bool:
+    """Whether the condition came true within the timeout, looking every `poll` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(poll)
+    return condition()
+
+
+def bindable(host: str, port: int) -> bool:
+    """Whether a server could listen on host:port now."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def local_endpoints(host: str, requested: int | None, taken: set[tuple[str, int]]) -> Iterable[tuple[str, int]]:
+    """Ports on this machine's loopback: what processes (and user-mode guests' forwards) listen on."""
+    if requested is not None:
+        if (host, requested) not in taken and not bindable(host, requested):
+            raise PortUnavailable(requested)
+        return [(host, requested)]
+    return ((host, port) for port in PORT_RANGE if (host, port) not in taken and bindable(host, port))

@@ -1,0 +1,81 @@
+"""Checks and writes that run inside another write's transaction: the store, not a caller's read, holds the
+invariants."""
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import Connection
+
+from emulator.model.validation import MAX_TAGS
+from emulator.store.errors import GroupGone, GroupMissing, StateConflict, TooManyTags
+from emulator.store.prepared import INSERT_TAG, INSERT_TASK
+from emulator.store.schema import db_security_groups, instances, parameter_groups, tags
+
+
+def check_group(conn: Connection, name: str | None) -> None:
+    """Inside the transaction that makes an instance use a group: the group exists (default groups always
+    do), so that no instance is left naming a group deleted meanwhile."""
+    if name is None or name.startswith("default."):
+        return
+    if conn.scalar(select(parameter_groups.c.name).where(parameter_groups.c.name == name)) is None:
+        raise GroupGone(name)
+
+
+def check_security_groups(conn: Connection, names: list[str] | None) -> None:
+    """Inside the transaction that puts an instance (or a rule) in DB security groups: they exist (a delete
+    of one checks its instances in its own transaction), GroupMissing otherwise."""
+    for name in names or []:
+        if conn.scalar(select(db_security_groups.c.name).where(db_security_groups.c.name == name)) is None:
+            raise GroupMissing(name)
+
+
+def check_observed(conn: Connection, resource_id: str, observed: Iterable[str]) -> None:
+    """Inside the transaction that queues an instance's task: StateConflict unless what the driver last
+    observed of its server is one of `observed`."""
+    state = conn.scalar(select(instances.c.observed).where(instances.c.resource_id == resource_id))
+    if state not in set(observed):
+        raise StateConflict(state)
+
+
+def deferred(conn: Connection, resource_id: str, changes: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The instance's waiting changes with `changes` joined to them, read and written in one transaction."""
+    row = conn.execute(
+        select(instances.c.pending, instances.c.pending_since).where(instances.c.resource_id == resource_id)
+    ).first()
+    if row is None:
+        return {}
+    return {"pending": {**(row.pending or {}), **changes}, "pending_since": row.pending_since or now}
+
+
+def upsert_tags(conn: Connection, resource_id: str, pairs: list[tuple[str, str]]) -> None:
+    for key, value in pairs:
+        changed = conn.execute(
+            update(tags).where(tags.c.resource_id == resource_id, tags.c.key == key).values(value=value)
+        ).rowcount
+        if not changed:
+            conn.execute(INSERT_TAG, {"resource_id": resource_id, "key": key, "value": value})
+    if pairs and conn.scalar(select(func.count()).where(tags.c.resource_id == resource_id)) > MAX_TAGS:
+        raise TooManyTags(resource_id)
+
+
+def insert_task(
+    conn: Connection,
+    resource_type: str,
+    resource_id: str,
+    kind: str,
+    params: dict[str, Any],
+    now: datetime,
+    not_before: datetime | None = None,
+    key: str | None = None,
+) -> int:
+    result = conn.execute(
+        INSERT_TASK,
+        {
+            "resource_type": resource_type, "resource_id": resource_id, "kind": kind, "params": params,
+            "state": "queued", "attempts": 0, "created_at": now, "not_before": not_before, "key": key,
+        },
+    )
+    return int(result.inserted_primary_key[0])
+

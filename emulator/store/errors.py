@@ -1,0 +1,38 @@
+"""What the store refuses, as it writes."""
+
+
+
+
+
+class GroupMissing(Exception):
+    """The DB security group named is not there (any more)."""
+
+
+class RuleTaken(Exception):
+    """The group already lets that ingress in."""
+
+
+class TaskConflict(Exception):
+    """The resource already has a task under way."""
+
+
+class StateConflict(Exception):
+    """The resource is not in a state that allows the task."""
+
+
+class NameTaken(Exception):
+    """Another resource of the kind already has this name."""
+
+
+class PortTaken(Exception):
+    """Another instance already has this endpoint."""
+
+
+class TooManyTags(Exception):
+    """The resource would have more than MAX_TAGS tags."""
+
+
+class GroupGone(Exception):
+    """The DB parameter group an instance was to use does not exist (any more)."""
+
+

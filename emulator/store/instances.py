@@ -1,0 +1,188 @@
+"""DB instances: their rows, the task under way and the tags, read in one statement."""
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from emulator.model.instance import Instance
+from emulator.store.base import StoreBase
+from emulator.store.checks import check_group, check_security_groups, deferred, insert_task, upsert_tags
+from emulator.store.errors import NameTaken, PortTaken
+from emulator.store.prepared import (
+    ACTIVE_TASK,
+    BY_IDENTIFIER,
+    BY_RESOURCE_ID,
+    FAST_ALL,
+    FAST_ENDPOINTS,
+    FAST_FIRST_PAGE,
+    FAST_NEXT_PAGE,
+    FAST_WITH_TAGS,
+    INSERT_INSTANCE,
+    INSTANCE_COLUMNS,
+    INSTANCES,
+)
+from emulator.store.schema import ACTIVE, instances, tags, tasks
+
+
+class Instances(StoreBase):
+    # instances
+
+    def add_instance(
+        self, instance: Instance, pairs: list[tuple[str, str]], now: datetime,
+        task: tuple[str, dict[str, Any]] = ("create", {}),
+    ) -> None:
+        """Insert the instance, its tags and the task that makes its server (create, or restore with its
+        params); NameTaken or PortTaken when either is in use."""
+        try:
+            with self._tx() as conn:
+                check_group(conn, instance.parameter_group)
+                check_security_groups(conn, instance.db_security_groups)
+                conn.execute(INSERT_INSTANCE, instance.to_row())
+                upsert_tags(conn, instance.resource_id, pairs)
+                insert_task(conn, "db-instance", instance.resource_id, *task, now)
+        except IntegrityError:
+            if self.find_instance(instance.identifier) is not None:
+                raise NameTaken(instance.identifier) from None
+            raise PortTaken(instance.port) from None
+
+    def used_endpoints(self) -> set[tuple[str, int]]:
+        return set(FAST_ENDPOINTS.rows(self._readers))
+
+    def find_instance(self, identifier: str) -> Instance | None:
+        with self._read() as conn:
+            row = conn.execute(BY_IDENTIFIER, {"identifier": identifier}).first()
+        return Instance(*row) if row else None
+
+    def instance_rows(self, identifier: str) -> tuple[tuple, ...]:
+        """One statement for the commonest call of all, DescribeDBInstances by identifier: the instance, its
+        task under way and its tags (a row each), as SQLite holds them; none when there is no such instance.
+        `instance_of` converts them."""
+        return tuple(FAST_WITH_TAGS.raw(self._readers, identifier=identifier))
+
+    @staticmethod
+    def instance_of(raw: tuple[tuple, ...]) -> tuple[Instance, list[dict[str, str]]]:
+        rows = FAST_WITH_TAGS.convert(raw)
+        width = len(INSTANCE_COLUMNS) + len(ACTIVE_TASK)
+        pairs = [{"Key": row[width], "Value": row[width + 1]} for row in rows if row[width] is not None]
+        return Instance(*rows[0][:width]), pairs
+
+    def get_instance(self, resource_id: str) -> Instance | None:
+        with self._read() as conn:
+            row = conn.execute(BY_RESOURCE_ID, {"resource_id": resource_id}).first()
+        return Instance(*row) if row else None
+
+    def list_instances(
+        self,
+        *,
+        identifiers: Iterable[str] | None = None,
+        resource_ids: Iterable[str] | None = None,
+        engines: Iterable[str] | None = None,
+        parameter_groups: Iterable[str] | None = None,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> list[Instance]:
+        unfiltered = identifiers is None and resource_ids is None and engines is None and parameter_groups is None
+        if unfiltered and after is None and limit is None:
+            return [Instance(*row) for row in FAST_ALL.rows(self._readers)]
+        if unfiltered and limit is not None:
+            if after is None:
+                return [Instance(*row) for row in FAST_FIRST_PAGE.rows(self._readers, limit=limit)]
+            return [Instance(*row) for row in FAST_NEXT_PAGE.rows(self._readers, after=after, limit=limit)]
+        query = INSTANCES
+        conditions = []
+        if identifiers is not None:
+            conditions.append(instances.c.identifier.in_(list(identifiers)))
+        if resource_ids is not None:
+            conditions.append(instances.c.resource_id.in_(list(resource_ids)))
+        if engines is not None:
+            conditions.append(instances.c.engine.in_(list(engines)))
+        if parameter_groups is not None:
+            conditions.append(instances.c.parameter_group.in_(list(parameter_groups)))
+        if after is not None:
+            conditions.append(instances.c.identifier > after)
+        query = query.where(*conditions).order_by(instances.c.identifier).limit(limit)
+        with self._read() as conn:
+            return [Instance(*row) for row in conn.execute(query)]
+
+    def record_applied(self, resource_id: str, applied: dict[str, str | None], failed: dict[str, str]) -> None:
+        """Parameters the server now runs with (None: back to its default) and values it refused, merged
+        into what the instance has in one transaction: appliers running side by side lose nothing."""
+        with self._tx() as conn:
+            row = conn.execute(
+                select(instances.c.server_parameters, instances.c.parameter_failures)
+                .where(instances.c.resource_id == resource_id)
+            ).first()
+            if row is None:
+                return
+            running = {**row.server_parameters, **applied}
+            failures = {name: value for name, value in {**row.parameter_failures, **failed}.items()
+                        if name not in applied}
+            conn.execute(
+                update(instances).where(instances.c.resource_id == resource_id).values(
+                    server_parameters={k: v for k, v in running.items() if v is not None},
+                    parameter_failures=failures,
+                )
+            )
+
+    def start_log_hours(self, hour: datetime) -> None:
+        """Instances whose logs no hour covers yet: their current files cover this one, from now on."""
+        with self._tx() as conn:
+            conn.execute(update(instances).where(instances.c.logs_rotated_at.is_(None)).values(logs_rotated_at=hour))
+
+    def claim_rotation(self, resource_id: str, previous: datetime, hour: datetime) -> bool:
+        """Move the instance's log hour from `previous` to `hour`; False when someone else already did."""
+        unchanged = instances.c.logs_rotated_at == previous
+        with self._tx() as conn:
+            return bool(conn.execute(
+                update(instances).where(instances.c.resource_id == resource_id, unchanged).values(logs_rotated_at=hour)
+            ).rowcount)
+
+    def update_instance(self, resource_id: str, **values: Any) -> None:
+        """NameTaken when a rename meets another instance's identifier."""
+        try:
+            with self._tx() as conn:
+                conn.execute(update(instances).where(instances.c.resource_id == resource_id).values(**values))
+        except IntegrityError:
+            raise NameTaken(values.get("identifier")) from None
+
+    def set_restorable(self, times: dict[str, datetime]) -> None:
+        """Instances restorable up to these times, by resource id, in one transaction."""
+        if not times:
+            return
+        with self._tx() as conn:
+            conn.execute(update(instances).where(instances.c.resource_id == bindparam("rid"))
+                         .values(restorable_until=bindparam("until")),
+                         [{"rid": rid, "until": until} for rid, until in times.items()])
+
+    def update_instance_when(
+        self, resource_id: str, observed: Iterable[str], defer: tuple[dict[str, Any], datetime] | None = None,
+        **values: Any,
+    ) -> bool:
+        """Update the instance only while it has no task under way and its observed state is one of
+        `observed`; False when it had not. `defer` (changes, now): the changes join those waiting for the
+        maintenance window. NameTaken as update_instance."""
+        idle = ~select(tasks.c.id).where(tasks.c.resource_id == resource_id, tasks.c.state.in_(ACTIVE)).exists()
+        try:
+            with self._tx() as conn:
+                check_group(conn, values.get("parameter_group"))
+                check_security_groups(conn, values.get("db_security_groups"))
+                if defer:
+                    values |= deferred(conn, resource_id, *defer)
+                return bool(
+                    conn.execute(
+                        update(instances)
+                        .where(instances.c.resource_id == resource_id, instances.c.observed.in_(list(observed)), idle)
+                        .values(**values)
+                    ).rowcount
+                )
+        except IntegrityError:
+            raise NameTaken(values.get("identifier")) from None
+
+    def remove_instance(self, resource_id: str) -> None:
+        with self._tx() as conn:
+            conn.execute(delete(instances).where(instances.c.resource_id == resource_id))
+            conn.execute(delete(tags).where(tags.c.resource_id == resource_id))
+
