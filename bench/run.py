@@ -104,13 +104,33 @@ def alternating(clients: dict[str, QueryClient], params: dict[str, str], count: 
     return latencies
 
 
-def api_bench(clients: dict[str, QueryClient], instances: int, lookups: int,
+def api_bench(clients: dict[str, QueryClient], floor: QueryClient, instances: int, lookups: int,
               pages: int) -> dict[str, dict[str, dict[str, float]]]:
+    """The floor (a constant from an empty Flask route) takes its turn in the lookups' blocks."""
     creates = {name: fill(client, instances) for name, client in clients.items()}
-    by_id = alternating(clients, {"DBInstanceIdentifier": f"bench{instances // 2:04d}"}, lookups)
+    by_id = alternating(clients | {"floor": floor}, {"DBInstanceIdentifier": f"bench{instances // 2:04d}"}, lookups)
     page = alternating(clients, {"MaxRecords": "100"}, pages)
-    return {name: {"CreateDBInstance": summary(creates[name]), "Describe by identifier": summary(by_id[name]),
-                   "Describe 100-record page": summary(page[name])} for name in clients}
+    results = {name: {"CreateDBInstance": summary(creates[name]), "Describe by identifier": summary(by_id[name]),
+                      "Describe 100-record page": summary(page[name])} for name in clients}
+    results["floor"] = {"Describe by identifier": summary(by_id["floor"])}
+    return results
+
+
+def start_floor(port: int) -> subprocess.Popen:
+    process = subprocess.Popen([sys.executable, str(ROOT / "bench" / "floor.py"), str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = QueryClient(f"http://127.0.0.1:{port}", MOTO_KEYS)
+
+    def answers() -> bool:
+        try:
+            return client.raw("DescribeDBInstances")[0] == 200
+        except OSError:
+            client.connection.close()
+            return False
+
+    wait_for(answers, 60, "the Flask floor")
+    client.close()
+    return process
 
 
 def start_moto(port: int) -> subprocess.Popen:
@@ -243,13 +263,16 @@ def _global(session, name: str) -> str:
 
 def api_section(args: argparse.Namespace, workdir: pathlib.Path) -> None:
     ours = EmulatorProcess(workdir / "none", "none").start()
-    moto_port = free_port()
+    moto_port, floor_port = free_port(), free_port()
     moto = start_moto(moto_port)
+    floor = start_floor(floor_port)
     try:
         print(f"API over {args.instances} instances, one keep-alive connection", flush=True)
         clients = {"ours": signed(ours), "moto": QueryClient(f"http://127.0.0.1:{moto_port}", MOTO_KEYS)}
-        results = api_bench(clients, args.instances, args.lookups, args.pages)
-        for client in clients.values():
+        # signed as ours is, so that the client's share is the same
+        floor_client = QueryClient(f"http://127.0.0.1:{floor_port}", clients["ours"].credentials)
+        results = api_bench(clients, floor_client, args.instances, args.lookups, args.pages)
+        for client in (*clients.values(), floor_client):
             client.close()
         mine, theirs = results["ours"], results["moto"]
         rss = {"ours": rss_mb(ours.process.pid), "moto": rss_mb(moto.pid)}
@@ -260,14 +283,20 @@ def api_section(args: argparse.Namespace, workdir: pathlib.Path) -> None:
         moto_listing = [listing(moto_client, "bench") for _ in range(5)]
     finally:
         ours.stop()
-        moto.terminate()
-        moto.wait()
+        for process in (moto, floor):
+            process.terminate()
+            process.wait()
     print(f"{'':28}{'ours rps':>10}{'moto rps':>10}{'ratio':>8}{'ours med':>10}{'moto med':>10}"
           f"{'ours p99':>10}{'moto p99':>10}")
     for name in ("CreateDBInstance", "Describe by identifier", "Describe 100-record page"):
         a, b = mine[name], theirs[name]
         print(f"{name:28}{a['rps']:10.0f}{b['rps']:10.0f}{a['rps'] / b['rps']:7.1f}x"
               f"{a['median_ms']:8.2f}ms{b['median_ms']:8.2f}ms{a['p99_ms']:8.2f}ms{b['p99_ms']:8.2f}ms")
+    lowest = results["floor"]["Describe by identifier"]
+    print(f"{'Flask floor (constant)':28}{lowest['rps']:10.0f}{'':10}{'':8}{lowest['median_ms']:8.2f}ms{'':10}"
+          f"{lowest['p99_ms']:8.2f}ms")
+    print(f"lookup by identifier / floor, median latency: "
+          f"{mine['Describe by identifier']['median_ms'] / lowest['median_ms']:.2f}x")
     print(f"server RSS after the run: ours {rss['ours']:.0f} MB, moto {rss['moto']:.0f} MB")
     med = statistics.median
     print(f"DescribeDBParameters, whole listing of a group: ours {med(t for t, _ in ours_listing) * 1000:.1f} ms "

@@ -8,13 +8,12 @@ import signal
 import sys
 from types import FrameType
 
-from waitress.server import create_server
-
 from emulator.config import Settings
 from emulator.drivers.base import DriverError
 from emulator.host import credentials
 from emulator.images import build, cache, recipe
 from emulator.runtime import DataDirInUse, boot
+from emulator.web import app as web
 
 EXAMPLE = """Try it:
 {exports}  aws --endpoint-url {url} rds create-db-instance --db-instance-identifier mydb --engine mysql \\
@@ -23,12 +22,11 @@ EXAMPLE = """Try it:
   aws --endpoint-url {url} rds describe-db-instances --query 'DBInstances[].[DBInstanceIdentifier,Endpoint]'"""
 
 
-CONNECTIONS = 4000
 
 
 def _raise_file_limit() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = CONNECTIONS + 1000
+    wanted = web.CONNECTIONS + 1000
     if soft < wanted:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))
 
@@ -115,13 +113,7 @@ def run_server(settings: Settings) -> int:
         print(f"rds-emulator: {error}", file=sys.stderr)
         return 1
     _raise_file_limit()
-    server = create_server(
-        runtime.app, host=settings.host, port=settings.port, threads=8, ident="rds-emulator",
-        # Idle keep-alive connections cost no thread in waitress, only a descriptor: allow many, and close
-        # those idle for a minute, so that no crowd of idle clients locks the others out.
-        connection_limit=CONNECTIONS, channel_timeout=60, cleanup_interval=10,
-        max_request_body_size=64 * 1024 * 1024,
-    )
+    server = web.server(runtime.app, settings.host, settings.port)
     url = f"http://{settings.host}:{server.effective_port}"
 
     def stop(signum: int, frame: FrameType | None) -> None:

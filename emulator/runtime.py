@@ -7,9 +7,9 @@ import os
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import IO
-from wsgiref.types import WSGIApplication
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from flask import Flask
 
 from emulator.clock import Clock
 from emulator.config import Settings
@@ -37,7 +37,7 @@ class DataDirInUse(Exception):
 @dataclass
 class Runtime:
     ctx: Context
-    app: WSGIApplication
+    app: Flask
     scheduler: BackgroundScheduler | None
     lock: IO[str]
 

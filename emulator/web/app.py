@@ -1,139 +1,36 @@
-"""The WSGI app: reads the Query fields, dispatches on Action, and answers XML.
+"""The Flask app: the Query endpoint's blueprint and the operator's, and the HTTP server that serves them."""
 
-A plain WSGI function rather than a web framework: the Query API has one endpoint, and a framework's request
-and response objects cost about 0.2 ms of a 0.3 ms DescribeDBInstances (measured; docs/benchmarks.md)."""
+from collections.abc import Callable
 
-import json
-import logging
-import uuid
-from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
-from http import HTTPStatus
-from urllib.parse import parse_qsl
-from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
+from flask import Flask
+from waitress.server import create_server
 
-from emulator.api import ACTIONS
 from emulator.context import Context
-from emulator.protocol import query, sigv4, xml
-from emulator.protocol.errors import RdsError, invalid, shown
-from emulator.web import operator
+from emulator.web import operator, query
 
-log = logging.getLogger(__name__)
-# The largest real requests (a 20-parameter ModifyDBParameterGroup, 50 tags) are a few tens of kB and a
-# few hundred fields: these bounds leave room for them and none for a body that only costs us memory.
-MAX_BODY = 1024 * 1024
-MAX_FIELDS = 1000
-METHODS = ("GET", "HEAD", "POST")
+# Idle keep-alive connections cost no thread in waitress, only a descriptor: allow many, and close those
+# idle for a minute, so that no crowd of idle clients locks the others out.
+CONNECTIONS = 4000
 
 
 def create_app(ctx: Context, clock_moved: Callable[[], None] | None = None,
-               access_keys: dict[str, str] | None = None) -> WSGIApplication:
-    """`clock_moved` runs after the operator moved the clock: the work that became due is found at once.
-    `access_keys` (id -> secret) are those a request must be signed with (SigV4); None lets any request in."""
-
-    def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        if environ.get("PATH_INFO", "/").startswith(operator.PREFIX):
-            status, answer = operator.handle(ctx, environ, clock_moved)
-            data = json.dumps(answer).encode()
-            start_response(_status_line(status), [("Content-Type", "application/json"),
-                                                  ("Content-Length", str(len(data)))])
-            return [data]
-        request_id = str(uuid.uuid4())
-        namespace = xml.NAMESPACE
-        try:
-            method, content, fields = _read(environ)
-            namespace = xml.namespace(fields.get("Version"))
-            if access_keys is not None:
-                sigv4.verify(_signed_request(environ, method, content), access_keys.get, datetime.now(UTC))
-            body, status = _answer(ctx, fields, namespace, request_id), 200
-        except RdsError as error:
-            body, status = xml.error_response(error, request_id, namespace), error.status
-        except Exception:
-            log.exception("internal failure in request %s", request_id)
-            failure = RdsError("InternalFailure", "The request processing has failed because of an unknown error.")
-            body, status = xml.error_response(failure, request_id, namespace), failure.status
-        data = body.encode()
-        start_response(_status_line(status), [
-            ("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(data))),
-            ("x-amzn-RequestId", request_id),
-        ])
-        return [data]
-
+               access_keys: dict[str, str] | None = None) -> Flask:
+    """`clock_moved` runs after the operator moved the clock; `access_keys` (id -> secret) are those a request
+    must be signed with (SigV4), None lets any request in."""
+    app = Flask(__name__)
+    # The body is bounded and read by the Query view itself (query.MAX_BODY, with its RDS error); Flask keeps
+    # no session and serves no static files here.
+    app.static_folder = None
+    app.register_blueprint(operator.blueprint(ctx, clock_moved))
+    app.register_blueprint(query.blueprint(ctx, access_keys))
+    app.register_error_handler(405, query.method_not_allowed)
     return app
 
 
-def _read(environ: WSGIEnvironment) -> tuple[str, bytes, dict[str, str]]:
-    """The request's method, body and Query fields."""
-    method = environ.get("REQUEST_METHOD", "GET")
-    if method not in METHODS:
-        failure = RdsError("MalformedQueryString", "405 Method Not Allowed: send GET or POST to /.")
-        failure.status = 405
-        raise failure
-    body = _body(environ) if method == "POST" else b""
-    return method, body, _fields(environ, body)
-
-
-def _answer(ctx: Context, fields: dict[str, str], namespace: str, request_id: str) -> str:
-    operation = query.operation_of(fields)
-    handler = ACTIONS.get(operation.name)
-    if handler is None:
-        raise RdsError(
-            "UnsupportedOperation",
-            f"The action {operation.name} is an RDS action that RDS Emulator does not support yet.",
-        )
-    return xml.response(operation, handler(ctx, query.parse_input(operation, fields)), request_id, namespace)
-
-
-def _signed_request(environ: WSGIEnvironment, method: str, body: bytes) -> sigv4.Request:
-    headers = {key[5:].replace("_", "-").lower(): value for key, value in environ.items()
-               if key.startswith("HTTP_") and isinstance(value, str)}
-    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-        if environ.get(key):
-            headers[key.replace("_", "-").lower()] = environ[key]
-    return sigv4.Request(method, environ.get("PATH_INFO") or "/", environ.get("QUERY_STRING", ""), headers, body)
-
-
-def _fields(environ: WSGIEnvironment, body: bytes) -> dict[str, str]:
-    """Query-string fields, then form-body fields (which win); bounded, UTF-8, and nothing XML forbids."""
-    try:
-        query_string = environ.get("QUERY_STRING", "").encode("latin-1").decode("utf-8")
-        pairs = parse_qsl(query_string, keep_blank_values=True, max_num_fields=MAX_FIELDS) if query_string else []
-        if body:
-            pairs += parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FIELDS)
-    except UnicodeError:
-        raise RdsError("MalformedQueryString", "The request is not valid UTF-8.") from None
-    except ValueError:
-        raise RdsError("InvalidQueryParameter", f"The request has more than {MAX_FIELDS} fields.") from None
-    if len(pairs) > MAX_FIELDS:
-        raise RdsError("InvalidQueryParameter", f"The request has more than {MAX_FIELDS} fields.")
-    for key, value in pairs:
-        if xml.forbidden_in(key) or xml.forbidden_in(value):
-            raise invalid(f"The parameter {shown(key)} contains a character that is not allowed in RDS requests.")
-    return dict(pairs)
-
-
-def _body(environ: WSGIEnvironment) -> bytes:
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > MAX_BODY:
-        raise _too_large()
-    # A server that ends the input stream (waitress, after de-chunking) lets us read to its end; otherwise
-    # Content-Length is all there is, as WSGI says.
-    stream = environ["wsgi.input"]
-    body = stream.read(MAX_BODY + 1) if environ.get("wsgi.input_terminated") else stream.read(max(length, 0))
-    if len(body) > MAX_BODY:
-        raise _too_large()
-    return body
-
-
-def _too_large() -> RdsError:
-    return RdsError("InvalidQueryParameter", f"The request body is larger than {MAX_BODY} bytes.")
-
-
-def _status_line(status: int) -> str:
-    try:
-        return f"{status} {HTTPStatus(status).phrase}"
-    except ValueError:
-        return f"{status} Error"
+def server(app: Callable, host: str, port: int):  # noqa: ANN201 - waitress's server classes share no base
+    """The HTTP server the emulator (and the benchmark's floor) answers on."""
+    return create_server(
+        app, host=host, port=port, threads=8, ident="rds-emulator",
+        connection_limit=CONNECTIONS, channel_timeout=60, cleanup_interval=10,
+        max_request_body_size=64 * 1024 * 1024,
+    )

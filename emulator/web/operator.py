@@ -8,8 +8,9 @@ window opens now instead of at its hour: only when the emulator was started with
 import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
-from wsgiref.types import WSGIEnvironment
+from typing import IO, Any
+
+from flask import Blueprint, Response, jsonify, request
 
 from emulator.context import Context
 
@@ -19,10 +20,24 @@ CLOCK_OFFSET = "clock_offset"
 MAX_BODY = 4096
 
 
-def handle(ctx: Context, environ: WSGIEnvironment, clock_moved: Callable[[], None] | None) -> tuple[int, Any]:
-    if environ.get("PATH_INFO") != PREFIX + "clock":
-        return 404, {"error": "no such operator endpoint; there is /_emulator/clock"}
-    method = environ.get("REQUEST_METHOD")
+def blueprint(ctx: Context, clock_moved: Callable[[], None] | None) -> Blueprint:
+    """`clock_moved` runs after the operator moved the clock: the work that became due is found at once."""
+    operator = Blueprint("operator", __name__, url_prefix=PREFIX.rstrip("/"))
+
+    @operator.route("/clock", methods=("GET", "POST", "PUT", "DELETE", "PATCH"))
+    def clock() -> tuple[Response, int]:
+        status, answer = _clock_request(ctx, request.method, request.stream, request.content_length, clock_moved)
+        return jsonify(answer), status
+
+    @operator.route("/<path:_other>", methods=("GET", "POST", "PUT", "DELETE", "PATCH"))
+    def other(_other: str) -> tuple[Response, int]:
+        return jsonify({"error": "no such operator endpoint; there is /_emulator/clock"}), 404
+
+    return operator
+
+
+def _clock_request(ctx: Context, method: str, stream: IO[bytes], length: int | None,
+                   clock_moved: Callable[[], None] | None) -> tuple[int, Any]:
     if method == "GET":
         return 200, _clock(ctx)
     if method != "POST":
@@ -30,7 +45,7 @@ def handle(ctx: Context, environ: WSGIEnvironment, clock_moved: Callable[[], Non
     if not ctx.settings.allow_clock:
         return 403, {"error": "moving the clock is off: start the emulator with --allow-clock-moves"}
     try:
-        delta = _delta(ctx, _body(environ))
+        delta = _delta(ctx, _body(stream, length))
     except ValueError as error:
         return 400, {"error": str(error)}
     ctx.clock.advance(delta)
@@ -45,10 +60,9 @@ def _clock(ctx: Context) -> dict[str, Any]:
             "offset_seconds": ctx.clock.offset.total_seconds()}
 
 
-def _body(environ: WSGIEnvironment) -> dict[str, Any]:
+def _body(stream: IO[bytes], length: int | None) -> dict[str, Any]:
     try:
-        length = min(int(environ.get("CONTENT_LENGTH") or 0), MAX_BODY)
-        body = json.loads(environ["wsgi.input"].read(length) or b"{}")
+        body = json.loads(stream.read(min(length or 0, MAX_BODY)) or b"{}")
     except (ValueError, UnicodeError):
         raise ValueError('the body must be JSON: {"advance_seconds": N} or {"to": "ISO 8601 time"}') from None
     if not isinstance(body, dict):

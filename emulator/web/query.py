@@ -1,0 +1,142 @@
+"""The Query endpoint: a Flask blueprint that reads the Query fields, checks the signature, dispatches on
+Action and answers XML. The view works on the WSGI environ Flask already holds, and parses the form itself
+(with the bounds below): werkzeug's form parser and a full Request per call cost more than the rest of a
+lookup by identifier (docs/benchmarks.md)."""
+
+import logging
+import uuid
+from datetime import UTC, datetime
+from urllib.parse import parse_qsl
+from wsgiref.types import WSGIEnvironment
+
+from flask import Blueprint, Response, request
+
+from emulator.api import ACTIONS
+from emulator.context import Context
+from emulator.protocol import query, sigv4, xml
+from emulator.protocol.errors import RdsError, invalid, shown
+
+log = logging.getLogger(__name__)
+# The largest real requests (a 20-parameter ModifyDBParameterGroup, 50 tags) are a few tens of kB and a
+# few hundred fields: these bounds leave room for them and none for a body that only costs us memory.
+MAX_BODY = 1024 * 1024
+MAX_FIELDS = 1000
+METHODS = ("GET", "HEAD", "POST")
+# Every method reaches the view, so that the others get RDS's 405 in XML rather than Flask's page.
+ROUTED = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")
+XML = "text/xml; charset=utf-8"
+
+
+def blueprint(ctx: Context, access_keys: dict[str, str] | None) -> Blueprint:
+    """`access_keys` (id -> secret) are those a request must be signed with (SigV4); None lets any request in.
+    The SDKs post to `/`; any other path is answered the same way, as before Flask."""
+    endpoint = Blueprint("query", __name__)
+
+    @endpoint.route("/", methods=ROUTED, provide_automatic_options=False)
+    @endpoint.route("/<path:_path>", methods=ROUTED, provide_automatic_options=False)
+    def answer(_path: str = "") -> Response:
+        body, status, request_id = respond(ctx, request.environ, access_keys)
+        return Response(body, status, {"x-amzn-RequestId": request_id}, content_type=XML)
+
+    return endpoint
+
+
+def respond(ctx: Context, environ: WSGIEnvironment,
+            access_keys: dict[str, str] | None) -> tuple[str, int, str]:
+    """The XML answer to one Query request, its HTTP status and its request id."""
+    request_id = str(uuid.uuid4())
+    namespace = xml.NAMESPACE
+    try:
+        method, content, fields = _read(environ)
+        namespace = xml.namespace(fields.get("Version"))
+        if access_keys is not None:
+            sigv4.verify(_signed_request(environ, method, content), access_keys.get, datetime.now(UTC))
+        return _answer(ctx, fields, namespace, request_id), 200, request_id
+    except RdsError as error:
+        return xml.error_response(error, request_id, namespace), error.status, request_id
+    except Exception:
+        log.exception("internal failure in request %s", request_id)
+        failure = RdsError("InternalFailure", "The request processing has failed because of an unknown error.")
+        return xml.error_response(failure, request_id, namespace), failure.status, request_id
+
+
+def method_not_allowed(_error: Exception) -> Response:
+    """A method no route takes at all (Flask's own 405): RDS's error, in XML."""
+    failure = _not_allowed()
+    request_id = str(uuid.uuid4())
+    return Response(xml.error_response(failure, request_id, xml.NAMESPACE), failure.status,
+                    {"x-amzn-RequestId": request_id}, content_type=XML)
+
+
+def _read(environ: WSGIEnvironment) -> tuple[str, bytes, dict[str, str]]:
+    """The request's method, body and Query fields."""
+    method = environ.get("REQUEST_METHOD", "GET")
+    if method not in METHODS:
+        raise _not_allowed()
+    body = _body(environ) if method == "POST" else b""
+    return method, body, _fields(environ, body)
+
+
+def _answer(ctx: Context, fields: dict[str, str], namespace: str, request_id: str) -> str:
+    operation = query.operation_of(fields)
+    handler = ACTIONS.get(operation.name)
+    if handler is None:
+        raise RdsError(
+            "UnsupportedOperation",
+            f"The action {operation.name} is an RDS action that RDS Emulator does not support yet.",
+        )
+    return xml.response(operation, handler(ctx, query.parse_input(operation, fields)), request_id, namespace)
+
+
+def _signed_request(environ: WSGIEnvironment, method: str, body: bytes) -> sigv4.Request:
+    headers = {key[5:].replace("_", "-").lower(): value for key, value in environ.items()
+               if key.startswith("HTTP_") and isinstance(value, str)}
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(key):
+            headers[key.replace("_", "-").lower()] = environ[key]
+    return sigv4.Request(method, environ.get("PATH_INFO") or "/", environ.get("QUERY_STRING", ""), headers, body)
+
+
+def _fields(environ: WSGIEnvironment, body: bytes) -> dict[str, str]:
+    """Query-string fields, then form-body fields (which win); bounded, UTF-8, and nothing XML forbids."""
+    try:
+        query_string = environ.get("QUERY_STRING", "").encode("latin-1").decode("utf-8")
+        pairs = parse_qsl(query_string, keep_blank_values=True, max_num_fields=MAX_FIELDS) if query_string else []
+        if body:
+            pairs += parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FIELDS)
+    except UnicodeError:
+        raise RdsError("MalformedQueryString", "The request is not valid UTF-8.") from None
+    except ValueError:
+        raise RdsError("InvalidQueryParameter", f"The request has more than {MAX_FIELDS} fields.") from None
+    if len(pairs) > MAX_FIELDS:
+        raise RdsError("InvalidQueryParameter", f"The request has more than {MAX_FIELDS} fields.")
+    for key, value in pairs:
+        if xml.forbidden_in(key) or xml.forbidden_in(value):
+            raise invalid(f"The parameter {shown(key)} contains a character that is not allowed in RDS requests.")
+    return dict(pairs)
+
+
+def _body(environ: WSGIEnvironment) -> bytes:
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > MAX_BODY:
+        raise _too_large()
+    # A server that ends the input stream (waitress, after de-chunking) lets us read to its end; otherwise
+    # Content-Length is all there is, as WSGI says.
+    stream = environ["wsgi.input"]
+    body = stream.read(MAX_BODY + 1) if environ.get("wsgi.input_terminated") else stream.read(max(length, 0))
+    if len(body) > MAX_BODY:
+        raise _too_large()
+    return body
+
+
+def _too_large() -> RdsError:
+    return RdsError("InvalidQueryParameter", f"The request body is larger than {MAX_BODY} bytes.")
+
+
+def _not_allowed() -> RdsError:
+    failure = RdsError("MalformedQueryString", "405 Method Not Allowed: send GET or POST to /.")
+    failure.status = 405
+    return failure
