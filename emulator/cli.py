@@ -9,7 +9,7 @@ import sys
 from types import FrameType
 
 from emulator.config import Settings
-from emulator.drivers.base import DriverError
+from emulator.failures import Failure
 from emulator.host import credentials
 from emulator.images import build, cache, recipe
 from emulator.runtime import DataDirInUse, boot
@@ -109,7 +109,7 @@ def images_command(command: str, cache_dir: pathlib.Path) -> int:
 def run_server(settings: Settings) -> int:
     try:
         runtime = boot(settings)
-    except (DataDirInUse, DriverError, ValueError) as error:  # ValueError: a setting the driver cannot take
+    except (DataDirInUse, Failure, ValueError) as error:  # ValueError: a setting the driver cannot take
         print(f"rds-emulator: {error}", file=sys.stderr)
         return 1
     _raise_file_limit()

@@ -1,12 +1,13 @@
-"""What a handler, a task and a scheduled job work with: settings, store, clock, driver and task runner."""
+"""What a handler, a task and a scheduled job work with: settings, store, clock, driver, and wake() for the
+task runner."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from emulator.clock import Clock
 from emulator.config import Settings
 from emulator.drivers.base import Driver, ServerSpec
-from emulator.engines.server import ServerBinary
 from emulator.engines.variables import Variables
 from emulator.host.backups import BackupStorage
 from emulator.host.firewall import Firewall
@@ -14,11 +15,9 @@ from emulator.model import arn, parameters
 from emulator.model.events import INSTANCE_EVENTS
 from emulator.model.instance import Instance
 from emulator.model.records import Event
+from emulator.model.server import ServerBinary
 from emulator.model.written import WrittenCache
 from emulator.store import Store
-
-if TYPE_CHECKING:
-    from emulator.work.runner import TaskRunner
 
 
 @dataclass
@@ -31,7 +30,8 @@ class Context:
     variables: Variables
     backups: BackupStorage
     firewall: Firewall
-    runner: "TaskRunner | None" = field(default=None)
+    # wakes the task runner (work/runner.py) once it runs: work was queued, or became due
+    wake: Callable[[], None] = field(default=lambda: None, repr=False)
     # each instance's DBInstance XML, by the rows it was made from (DescribeDBInstances by identifier)
     written: WrittenCache = field(default_factory=WrittenCache, repr=False)
     _catalogue: dict[str, parameters.Parameter] | None = field(default=None, repr=False)
@@ -78,5 +78,4 @@ class Context:
 
     def kick(self) -> None:
         """Wake the task runner: work was queued, or became due."""
-        if self.runner is not None:
-            self.runner.kick()
+        self.wake()

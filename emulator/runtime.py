@@ -37,6 +37,7 @@ class DataDirInUse(Exception):
 @dataclass
 class Runtime:
     ctx: Context
+    runner: TaskRunner
     app: Flask
     scheduler: BackgroundScheduler | None
     lock: IO[str]
@@ -44,8 +45,7 @@ class Runtime:
     def close(self, stop_servers: bool = True) -> None:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=True)
-        if self.ctx.runner is not None:
-            self.ctx.runner.close()
+        self.runner.close()
         if stop_servers:
             self.ctx.driver.stop_all()
             self.ctx.firewall.remove()
@@ -76,7 +76,7 @@ def boot(settings: Settings, clock: Clock | None = None, schedule: bool = True) 
     except BaseException:
         lock.close()
         raise
-    ctx.runner = TaskRunner(
+    runner = TaskRunner(
         ctx, settings.workers,
         {"db-instance": instances.INSTANCE_WORK, "db-parameter-group": parameters.GROUP_WORK,
          "db-security-group-rule": security_groups.RULE_WORK},
@@ -87,11 +87,12 @@ def boot(settings: Settings, clock: Clock | None = None, schedule: bool = True) 
         log.error("the DB security groups are not enforced: %s", error)
     for stray in ctx.driver.reconcile([ctx.spec(instance) for instance in ctx.store.list_instances()]):
         log.warning("%s: left alone; remove it by hand if it is not wanted", stray)
-    ctx.runner.resume_orphans()
-    ctx.runner.start()
+    ctx.wake = runner.kick
+    runner.resume_orphans()
+    runner.start()
     jobs.watch_servers(ctx)
     app = create_app(ctx, lambda: jobs.clock_moved(ctx), keys)
-    return Runtime(ctx, app, scheduler_service.start(ctx) if schedule else None, lock)
+    return Runtime(ctx, runner, app, scheduler_service.start(ctx) if schedule else None, lock)
 
 
 def access_keys(settings: Settings) -> dict[str, str] | None:

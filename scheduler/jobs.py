@@ -7,7 +7,8 @@ from contextlib import nullcontext
 import pymysql
 
 from emulator.context import Context
-from emulator.drivers.base import DriverError, InsufficientCapacity
+from emulator.drivers.base import InsufficientCapacity
+from emulator.failures import Failure
 from emulator.model import windows
 from emulator.model.events import RETENTION
 from emulator.model.instance import Instance, observed_allowing
@@ -135,7 +136,7 @@ def archive_binlogs(ctx: Context) -> None:
                 backups.discard(ctx, instance)
             backups.expire(ctx, instance, automated.get(instance.resource_id, []),
                                oldest.get(instance.resource_id))
-        except (DriverError, OSError, pymysql.MySQLError) as error:
+        except (Failure, OSError, pymysql.MySQLError) as error:
             # a server restarting or busy now is archived at the next look
             log.info("binary logs of %s not archived this time: %s", instance.identifier, error)
     ctx.store.set_restorable(restorable)

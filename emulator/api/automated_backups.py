@@ -4,7 +4,7 @@ instance exists, and `retained` after an instance deleted with DeleteAutomatedBa
 
 from typing import Any
 
-from emulator.api import instances
+from emulator.api import common
 from emulator.api.paging import page_sequence
 from emulator.context import Context
 from emulator.model import catalogue, network
@@ -22,16 +22,16 @@ def describe(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         wanted = _resource_id(request)
         found = [item for item in found if item["DbiResourceId"] == wanted]
         if not found:
-            raise not_found(wanted)
+            raise common.automated_backup_not_found(wanted)
     if request.get("DBInstanceIdentifier"):
-        name = instances.name_of(request["DBInstanceIdentifier"])
+        name = common.instance_name_of(request["DBInstanceIdentifier"])
         found = [item for item in found if item["DBInstanceIdentifier"] == name]
     for item in request.get("Filters", []):
         key = {"db-instance-id": "DBInstanceIdentifier", "dbi-resource-id": "DbiResourceId", "status": "Status"}.get(
             item["Name"])
         if key is None:
             raise invalid(f"Unrecognized filter name: {shown(item['Name'])}")
-        values = {instances.name_of(v) for v in item["Values"]} if key == "DBInstanceIdentifier" \
+        values = {common.instance_name_of(v) for v in item["Values"]} if key == "DBInstanceIdentifier" \
             else set(item["Values"])
         found = [backup for backup in found if backup[key] in values]
     listed, marker = page_sequence(found, request)
@@ -42,7 +42,7 @@ def delete(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     wanted = _resource_id(request)
     match = [item for item in _all(ctx) if item["DbiResourceId"] == wanted]
     if not match:
-        raise not_found(wanted)
+        raise common.automated_backup_not_found(wanted)
     if match[0]["Status"] == "active":
         raise RdsError("InvalidDBInstanceAutomatedBackupState",
                        f"The automated backup of {match[0]['DBInstanceIdentifier']} belongs to a DB instance that "
@@ -101,16 +101,6 @@ def _wire(ctx: Context, resource_id: str, snapshots: list[Snapshot], instance: I
 def _resource_id(request: dict[str, Any]) -> str:
     if request.get("DbiResourceId"):
         return request["DbiResourceId"]
-    return resource_id_of(request.get("DBInstanceAutomatedBackupsArn") or "", "DbiResourceId")
+    return common.automated_backup_resource_id(request.get("DBInstanceAutomatedBackupsArn") or "", "DbiResourceId")
 
 
-def resource_id_of(arn: str, alternative: str) -> str:
-    """The DbiResourceId an automated backup's ARN names (`...:auto-backup:ab-<resource id, lower case>`)."""
-    _, _, name = arn.rpartition(":auto-backup:ab-")
-    if not name:
-        raise invalid(f"Give {alternative} or an automated backup's ARN, not {shown(arn)!r}.")
-    return "db-" + name.upper()
-
-
-def not_found(resource_id: str) -> RdsError:
-    return RdsError("DBInstanceAutomatedBackupNotFound", f"No automated backup found for {shown(resource_id)}.")

@@ -2,26 +2,21 @@
 
 import base64
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
-from emulator.api import parameter_groups, snapshots, subnet_groups
-from emulator.api import security_groups as db_security_groups
+from emulator.api import common
 from emulator.api.paging import page
 from emulator.context import Context
-from emulator.drivers.base import InsufficientCapacity, PortUnavailable
 from emulator.engines.server import native_password_hash
-from emulator.model import arn, catalogue, network, storage, validation, windows
+from emulator.model import catalogue, network, storage, validation, windows
 from emulator.model.events import RENAMED, UPDATED_PARAMETER_GROUP
 from emulator.model.instance import Instance, not_allowed_message, observed_allowing
-from emulator.model.records import GroupValue
 from emulator.protocol import xml
 from emulator.protocol.errors import RdsError, combination, instance_exists, instance_not_found, invalid, shown
 from emulator.protocol.shapes import RDS
 from emulator.store import Store
-from emulator.store.errors import GroupGone, GroupMissing, NameTaken, PortTaken, StateConflict, TaskConflict
+from emulator.store.errors import NameTaken, StateConflict, TaskConflict
 from emulator.work import backups, configuration
 
 # Members of CreateDBInstance we honour; any other that is sent is refused, never silently dropped.
@@ -41,29 +36,16 @@ MODIFY_MEMBERS = {
 }
 # Members that infrastructure tools send by default, accepted when they ask for what every instance here
 # already is (and reported so); any other value is refused by name, since we could not honour it.
-AS_IT_IS = {
-    "MultiAZ": False,
-    "StorageEncrypted": False,
-    "EnableIAMDatabaseAuthentication": False,
-    "EnablePerformanceInsights": False,
-    "MonitoringInterval": 0,
-    "EnableCustomerOwnedIp": False,
-    "DedicatedLogVolume": False,
-    "NetworkType": "IPV4",
-    "CACertificateIdentifier": "rds-ca-rsa2048-g1",
-    "EnableCloudwatchLogsExports": [],
-}
 FILTERS = ("db-instance-id", "dbi-resource-id", "engine")
 # Creates racing for ports try this many candidates before giving up.
-PORT_TRIES = 50
 INSTANCE_SHAPE = RDS.operations["DescribeDBInstances"].output.members["DBInstances"][0].member
 
 
 def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
-    refuse_unsupported(request, CREATE_MEMBERS, "CreateDBInstance")
+    common.refuse_unsupported(request, CREATE_MEMBERS, "CreateDBInstance")
     identifier = validation.identifier(request["DBInstanceIdentifier"])
     engine = validation.engine(request["Engine"])
-    version = engine_version(ctx, engine, request.get("EngineVersion"))
+    version = common.engine_version(ctx, engine, request.get("EngineVersion"))
     storage_type = validation.storage_type(request.get("StorageType"))
     size = validation.allocated_storage(request.get("AllocatedStorage"), engine, storage_type)
     iops, throughput = storage.performance(
@@ -91,7 +73,7 @@ def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         backup_window=backup,
         maintenance_window=maintenance,
         retention=validation.retention(request.get("BackupRetentionPeriod")),
-        parameter_group=parameter_groups.for_instance(ctx, request.get("DBParameterGroupName"), version.family),
+        parameter_group=common.parameter_group_for_instance(ctx, request.get("DBParameterGroupName"), version.family),
         created_at=ctx.clock.now(),
         db_name=validation.db_name(request.get("DBName")),
         address=ctx.settings.server_host,
@@ -99,45 +81,22 @@ def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         publicly_accessible=request.get("PubliclyAccessible", False),
         deletion_protection=request.get("DeletionProtection", False),
         copy_tags_to_snapshot=request.get("CopyTagsToSnapshot", False),
-        subnet_group=subnet_groups.existing(ctx, request.get("DBSubnetGroupName")),
-        vpc_security_groups=security_groups(request.get("VpcSecurityGroupIds")),
-        db_security_groups=db_security_groups.memberships(ctx, request.get("DBSecurityGroups") or []),
+        subnet_group=common.existing_subnet_group(ctx, request.get("DBSubnetGroupName")),
+        vpc_security_groups=common.vpc_security_groups(request.get("VpcSecurityGroupIds")),
+        db_security_groups=common.security_group_memberships(ctx, request.get("DBSecurityGroups") or []),
         iops=iops,
         storage_throughput=throughput,
     )
     tag_pairs = validation.tags(request.get("Tags", []))
-    with room(ctx, instance.resource_id, instance.instance_class):
-        instance = insert(ctx, instance, validation.port(request.get("Port")), tag_pairs)
+    with common.room(ctx, instance.resource_id, instance.instance_class):
+        instance = common.insert_instance(ctx, instance, validation.port(request.get("Port")), tag_pairs)
     ctx.kick()
-    return {"DBInstance": wire(ctx, replace(instance, task="create"), validation.tag_list(tag_pairs))}
-
-
-def insert(ctx: Context, instance: Instance, requested: int | None, tag_pairs: list[tuple[str, str]],
-           task: tuple[str, dict[str, Any]] = ("create", {})) -> Instance:
-    """Claim an endpoint the driver offers and the store has not given to another instance: the store's
-    unique endpoint decides between creates racing for one port. `task` makes its server."""
-    taken = ctx.store.used_endpoints()
-    try:
-        candidates = iter(ctx.driver.endpoints(instance.address or ctx.settings.server_host, requested, taken))
-    except PortUnavailable:
-        raise invalid(f"Port {requested} is in use by another program on this host.") from None
-    for (address, port), _ in zip(candidates, range(PORT_TRIES), strict=False):
-        placed = replace(instance, address=address, port=port)
-        try:
-            with _refused_by_store(instance.parameter_group):
-                ctx.store.add_instance(placed, tag_pairs, ctx.clock.now(), task)
-        except PortTaken:
-            if requested is not None:
-                raise invalid(f"Port {requested} is already used by another DB instance of this emulator.") from None
-            continue
-        return placed
-    raise RdsError("InsufficientDBInstanceCapacity",
-                   "No free endpoint (address and port) is left for another DB instance.")
+    return {"DBInstance": common.instance_wire(ctx, replace(instance, task="create"), validation.tag_list(tag_pairs))}
 
 
 def describe(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     if request.get("DBInstanceIdentifier"):
-        return {"DBInstances": [_described(ctx, name_of(request["DBInstanceIdentifier"]))]}
+        return {"DBInstances": [_described(ctx, common.instance_name_of(request["DBInstanceIdentifier"]))]}
     criteria = _filters(request.get("Filters", []))
 
     def fetch(after: str | None, n: int) -> list[Instance]:
@@ -145,11 +104,11 @@ def describe(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
 
     found, marker = page(fetch, lambda instance: instance.identifier, request)
     tags = ctx.store.tags_of(instance.resource_id for instance in found)
-    groups = {name: subnet_groups.wire_of(ctx, name) for name in {instance.subnet_group for instance in found}}
+    groups = {name: common.subnet_group_wire_of(ctx, name) for name in {instance.subnet_group for instance in found}}
     values = configuration.group_values(ctx, {instance.parameter_group for instance in found})
     return {
         "DBInstances": [
-            wire(ctx, instance, tags.get(instance.resource_id, []), groups[instance.subnet_group],
+            common.instance_wire(ctx, instance, tags.get(instance.resource_id, []), groups[instance.subnet_group],
                   values[instance.parameter_group])
             for instance in found
         ],
@@ -168,15 +127,15 @@ def _described(ctx: Context, name: str) -> dict[str, Any] | xml.Written:
     if kept is not None:
         return kept
     instance, tags = Store.instance_of(rows)
-    value = wire(ctx, instance, tags)
+    value = common.instance_wire(ctx, instance, tags)
     if instance.parameter_group.startswith("default.") and instance.subnet_group == network.DEFAULT_SUBNET_GROUP:
         ctx.written.put(rows, xml.written(INSTANCE_SHAPE, value))
     return value
 
 
 def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
-    refuse_unsupported(request, MODIFY_MEMBERS, "ModifyDBInstance")
-    instance = existing(ctx, request["DBInstanceIdentifier"])
+    common.refuse_unsupported(request, MODIFY_MEMBERS, "ModifyDBInstance")
+    instance = common.existing_instance(ctx, request["DBInstanceIdentifier"])
     now = request.get("ApplyImmediately", False)
     work: dict[str, Any] = {}
     immediate: dict[str, Any] = {}
@@ -199,15 +158,15 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         immediate["retention"] = retention
     group = request.get("DBParameterGroupName")
     if group and group.lower() != instance.parameter_group:
-        family = engine_version(ctx, instance.engine, None).family
-        immediate["parameter_group"] = parameter_groups.for_instance(ctx, group, family)
+        family = common.engine_version(ctx, instance.engine, None).family
+        immediate["parameter_group"] = common.parameter_group_for_instance(ctx, group, family)
         events.append(UPDATED_PARAMETER_GROUP.format(name=immediate["parameter_group"]))
     if request.get("DBSubnetGroupName"):
-        immediate["subnet_group"] = subnet_groups.existing(ctx, request["DBSubnetGroupName"])
+        immediate["subnet_group"] = common.existing_subnet_group(ctx, request["DBSubnetGroupName"])
     if "VpcSecurityGroupIds" in request:
-        immediate["vpc_security_groups"] = security_groups(request["VpcSecurityGroupIds"])
+        immediate["vpc_security_groups"] = common.vpc_security_groups(request["VpcSecurityGroupIds"])
     if "DBSecurityGroups" in request:
-        immediate["db_security_groups"] = db_security_groups.memberships(ctx, request["DBSecurityGroups"])
+        immediate["db_security_groups"] = common.security_group_memberships(ctx, request["DBSecurityGroups"])
     for member, column in (
         ("AutoMinorVersionUpgrade", "auto_minor_version_upgrade"),
         ("DeletionProtection", "deletion_protection"),
@@ -229,39 +188,39 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     # a change with ApplyImmediately=true takes the waiting ones with it
     take = bool(now and instance.pending)
     new_class = work.get("instance_class") or (instance.pending.get("instance_class") if take else None)
-    with room(ctx, instance.resource_id, new_class):
+    with common.room(ctx, instance.resource_id, new_class):
         kind = _apply(ctx, instance, work, immediate, events, deferred, take)
     if "db_security_groups" in immediate:
-        db_security_groups.enforce(ctx, immediate.get("identifier", instance.identifier))
+        common.enforce_security_groups(ctx, immediate.get("identifier", instance.identifier))
     if immediate.get("retention") == 0 and instance.retention != 0:
         backups.forget(ctx, instance.resource_id)
     pending = {} if take else {**instance.pending, **deferred}
     changed = replace(instance, **immediate, pending=pending, task=kind,
                       task_params={**instance.pending, **work} if kind else None)
-    return {"DBInstance": wire(ctx, changed, tags)}
+    return {"DBInstance": common.instance_wire(ctx, changed, tags)}
 
 
 def reboot(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     if request.get("ForceFailover"):
         raise combination("ForceFailover can only be used on a Multi-AZ DB instance.")
-    return _queue(ctx, existing(ctx, request["DBInstanceIdentifier"]), "reboot")
+    return _queue(ctx, common.existing_instance(ctx, request["DBInstanceIdentifier"]), "reboot")
 
 
 def stop(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
-    instance = existing(ctx, request["DBInstanceIdentifier"])
+    instance = common.existing_instance(ctx, request["DBInstanceIdentifier"])
     if request.get("DBSnapshotIdentifier"):
         return _with_snapshot(ctx, instance, "stop", request["DBSnapshotIdentifier"], "DBSnapshotIdentifier", {})
     return _queue(ctx, instance, "stop")
 
 
 def start(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
-    instance = existing(ctx, request["DBInstanceIdentifier"])
-    with room(ctx, instance.resource_id, instance.instance_class):
+    instance = common.existing_instance(ctx, request["DBInstanceIdentifier"])
+    with common.room(ctx, instance.resource_id, instance.instance_class):
         return _queue(ctx, instance, "start")
 
 
 def delete(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
-    instance = existing(ctx, request["DBInstanceIdentifier"])
+    instance = common.existing_instance(ctx, request["DBInstanceIdentifier"])
     final, skip = request.get("FinalDBSnapshotIdentifier"), request.get("SkipFinalSnapshot", False)
     if skip and final:
         raise combination("Cannot specify both SkipFinalSnapshot and FinalDBSnapshotIdentifier.")
@@ -274,7 +233,7 @@ def delete(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         return _with_snapshot(ctx, instance, "delete", final, "FinalDBSnapshotIdentifier", params)
     tags = ctx.store.tags_for(instance.resource_id)
     _queue_task(ctx, instance, "delete", "delete", params, {})
-    return {"DBInstance": wire(ctx, replace(instance, task="delete"), tags)}
+    return {"DBInstance": common.instance_wire(ctx, replace(instance, task="delete"), tags)}
 
 
 def _with_snapshot(ctx: Context, instance: Instance, action: str, name: str, member: str,
@@ -283,83 +242,26 @@ def _with_snapshot(ctx: Context, instance: Instance, action: str, name: str, mem
     backed up hot, and RDS takes these snapshots of running instances)."""
     snapshot = backups.new_snapshot(instance, validation.snapshot_identifier(name, member), "manual",
                                         ctx.clock.now())
-    pairs = snapshots.snapshot_tags(ctx, instance, None)
+    pairs = common.snapshot_tags(ctx, instance, None)
     try:
         ctx.store.queue_snapshot(snapshot, pairs, ctx.clock.now(), action, params, ("running",))
     except NameTaken:
-        raise snapshots.already_exists(snapshot.identifier) from None
+        raise common.snapshot_exists(snapshot.identifier) from None
     except (StateConflict, TaskConflict):
         _refuse(ctx, instance, action)
     ctx.kick()
-    return {"DBInstance": wire(ctx, replace(instance, task=action), ctx.store.tags_for(instance.resource_id))}
+    tags = ctx.store.tags_for(instance.resource_id)
+    return {"DBInstance": common.instance_wire(ctx, replace(instance, task=action), tags)}
 
 
 # helpers
-
-
-@contextmanager
-def _refused_by_store(parameter_group: str | None) -> Iterator[None]:
-    """What the store refuses as it writes an instance, told as RDS tells it: its identifier taken, its
-    parameter group or a DB security group of it deleted meanwhile."""
-    try:
-        yield
-    except NameTaken:
-        raise instance_exists() from None
-    except GroupGone:
-        raise parameter_groups.not_found(parameter_group or "") from None
-    except GroupMissing as gone:
-        raise db_security_groups.not_found(gone.args[0]) from None
-
-
-@contextmanager
-def room(ctx: Context, resource_id: str, instance_class: str | None) -> Iterator[None]:
-    """The driver holds room for the instance's server while the block queues its work (none to hold when
-    no class is given)."""
-    if instance_class is None:
-        yield
-        return
-    try:
-        with ctx.driver.admit(resource_id, instance_class):
-            yield
-    except InsufficientCapacity as error:
-        raise RdsError(
-            "InsufficientDBInstanceCapacity",
-            f"Cannot start a DB instance of class {instance_class} on this host now: {error}.",
-        ) from None
-
-
-def wire(
-    ctx: Context, instance: Instance, tags: list[dict[str, str]], group: dict[str, Any] | None = None,
-    values: dict[str, GroupValue] | None = None,
-) -> dict[str, Any]:
-    group = group if group is not None else subnet_groups.wire_of(ctx, instance.subnet_group)
-    if values is None:
-        values = configuration.group_values(ctx, {instance.parameter_group})[instance.parameter_group]
-    default_group = network.default_security_group(ctx.settings.region, ctx.settings.account_id)
-    return instance.to_wire(
-        ctx.instance_arn(instance.identifier), tags, group, default_group,
-        configuration.apply_status(ctx, instance, values),
-    )
-
-
-def name_of(value: str) -> str:
-    """An identifier, or the ARN of an instance."""
-    return arn.name_of(value, "db", "DB instance")
-
-
-def existing(ctx: Context, identifier: str) -> Instance:
-    name = name_of(identifier)
-    instance = ctx.store.find_instance(name)
-    if instance is None:
-        raise instance_not_found(name)
-    return instance
 
 
 def _queue(ctx: Context, instance: Instance, action: str) -> dict[str, Any]:
     """Queue the task and answer with the status it gives; the task may finish (even delete) before we answer."""
     tags = ctx.store.tags_for(instance.resource_id)
     _queue_task(ctx, instance, action, action, {}, {})
-    return {"DBInstance": wire(ctx, replace(instance, task=action), tags)}
+    return {"DBInstance": common.instance_wire(ctx, replace(instance, task=action), tags)}
 
 
 def _queue_task(ctx: Context, instance: Instance, action: str, kind: str, params: dict, immediate: dict,
@@ -367,7 +269,7 @@ def _queue_task(ctx: Context, instance: Instance, action: str, kind: str, params
     """The store checks the instance's state and that no task is under way, as it queues: of two requests
     racing for one instance, one wins and the other is told the instance's state, as RDS tells it."""
     try:
-        with _refused_by_store(immediate.get("parameter_group")):
+        with common.refused_by_store(immediate.get("parameter_group")):
             ctx.queue("db-instance", instance.resource_id, kind, params, observed=observed_allowing(action),
                       **options, **immediate)
     except (TaskConflict, StateConflict):
@@ -390,7 +292,7 @@ def _apply(ctx: Context, instance: Instance, work: dict, immediate: dict, events
         kind = "reset-credentials" if set(work) == {"password"} and not take else "modify"
         _queue_task(ctx, instance, "modify", kind, work, immediate, take_pending=take, defer=deferred or None)
     elif immediate or deferred:
-        with _refused_by_store(immediate.get("parameter_group")):
+        with common.refused_by_store(immediate.get("parameter_group")):
             changed = ctx.store.update_instance_when(
                 instance.resource_id, observed_allowing("modify"),
                 defer=(deferred, ctx.clock.now()) if deferred else None, **immediate
@@ -434,34 +336,6 @@ def _modify_windows(request: dict[str, Any], instance: Instance, immediate: dict
         immediate["maintenance_window"] = maintenance.lower()
 
 
-def refuse_unsupported(request: dict[str, Any], supported: set[str], action: str) -> None:
-    for member in sorted(set(request) - supported):
-        if member not in AS_IT_IS:
-            raise invalid(f"The parameter {member} of {action} is not supported by RDS Emulator yet.")
-        if request[member] != AS_IT_IS[member]:
-            raise invalid(
-                f"RDS Emulator supports {member} only as {AS_IT_IS[member]!r} (what every instance here is), "
-                f"not {shown(request[member])!r}."
-            )
-
-
-def security_groups(ids: list[str] | None) -> list[str]:
-    """VPC security groups by id (none: the VPC's default group). They are records until a later release
-    enforces them at the network (docs/compatibility.md)."""
-    ids = ids or []
-    for group in ids:
-        if not validation.SECURITY_GROUP_ID.match(group):
-            raise invalid(f"Invalid security group, groupId= {shown(group)}")
-    return list(dict.fromkeys(ids))
-
-
-def engine_version(ctx: Context, engine: str, requested: str | None) -> catalogue.EngineVersion:
-    offered = catalogue.engine_version(engine, ctx.server)
-    if requested and not (offered.version == requested or offered.version.startswith(requested + ".")):
-        raise combination(f"Cannot find version {shown(requested)} for {engine}")
-    return offered
-
-
 def _filters(filters: list[dict[str, Any]]) -> dict[str, list[str]]:
     criteria: dict[str, list[str]] = {}
     for item in filters:
@@ -469,7 +343,7 @@ def _filters(filters: list[dict[str, Any]]) -> dict[str, list[str]]:
         if name not in FILTERS:
             raise invalid(f"Unrecognized filter name: {shown(name)}")
         if name == "db-instance-id":
-            criteria["identifiers"] = [name_of(value) for value in values]
+            criteria["identifiers"] = [common.instance_name_of(value) for value in values]
         elif name == "dbi-resource-id":
             criteria["resource_ids"] = list(values)
         else:

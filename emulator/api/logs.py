@@ -3,7 +3,7 @@ server writes them (a guest's logs live inside the guest)."""
 
 from typing import Any
 
-from emulator.api import instances
+from emulator.api import common
 from emulator.api.paging import page_sequence
 from emulator.context import Context
 from emulator.protocol.errors import RdsError, invalid, shown
@@ -14,7 +14,7 @@ MOST_BYTES = 1024 * 1024
 
 
 def describe(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
-    instance = instances.existing(ctx, request["DBInstanceIdentifier"])
+    instance = common.existing_instance(ctx, request["DBInstanceIdentifier"])
     if request.get("Filters"):
         raise invalid("DescribeDBLogFiles does not support Filters; use FilenameContains, FileLastWritten or FileSize.")
     contains = request.get("FilenameContains") or ""
@@ -29,7 +29,7 @@ def describe(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def download(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
-    instance = instances.existing(ctx, request["DBInstanceIdentifier"])
+    instance = common.existing_instance(ctx, request["DBInstanceIdentifier"])
     name = request["LogFileName"]
     spec = ctx.spec(instance)
     found = ctx.driver.log_files(spec).get(name)

@@ -3,7 +3,7 @@
 from dataclasses import replace
 from typing import Any
 
-from emulator.api import instances
+from emulator.api import common
 from emulator.api.paging import page_sequence
 from emulator.context import Context
 from emulator.model import arn
@@ -22,7 +22,7 @@ def describe(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     for item in request.get("Filters", []):
         if item["Name"] not in FILTERS:
             raise invalid(f"Unrecognized filter name: {shown(item['Name'])}")
-        names = {instances.name_of(value) for value in item["Values"]}
+        names = {common.instance_name_of(value) for value in item["Values"]}
         found = [instance for instance in found if instance.identifier in names]
     listed = [(instance, actions) for instance in found if (actions := maintenance.actions(ctx, instance))]
     shown_page, marker = page_sequence(listed, request)
@@ -58,7 +58,7 @@ def _by_arn(ctx: Context, value: str) -> Instance:
     kind, name = arn.parse(value)
     if kind != "db":
         raise RdsError("ResourceNotFoundFault", f"The resource {shown(value)} has no pending maintenance actions.")
-    return instances.existing(ctx, name)
+    return common.existing_instance(ctx, name)
 
 
 def _wire(ctx: Context, instance: Instance, actions: list[dict[str, Any]]) -> dict[str, Any]:

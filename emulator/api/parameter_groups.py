@@ -5,16 +5,15 @@ emulator/parameter_work.py does it)."""
 import re
 from typing import Any
 
+from emulator.api import common
 from emulator.api.paging import page, page_sequence
 from emulator.context import Context
 from emulator.model import catalogue, parameters, validation
-from emulator.model.keys import parameter_group_key
 from emulator.model.records import GroupValue, ParameterGroup
 from emulator.protocol.errors import RdsError, combination, invalid, shown
 from emulator.store.errors import NameTaken, TaskConflict
 
 _NAME = re.compile(r"^[a-z](?!.*--)[a-z0-9-]{0,254}(?<!-)$")
-DEFAULT_PREFIX = "default."
 SOURCES = ("user", "system", "engine-default")
 
 
@@ -27,11 +26,12 @@ def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def copy(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
-    source = _group(ctx, _name_of(request["SourceDBParameterGroupIdentifier"]))
+    source = common.parameter_group(ctx, _name_of(request["SourceDBParameterGroupIdentifier"]))
     name = _valid_name(request["TargetDBParameterGroupIdentifier"])
     group = ParameterGroup(name, source.family, _description(request["TargetDBParameterGroupDescription"]),
                            ctx.clock.now())
-    values = ctx.store.group_values([source.name])[source.name] if not _is_default(source.name) else {}
+    default = common.is_default_parameter_group(source.name)
+    values = {} if default else ctx.store.group_values([source.name])[source.name]
     _add(ctx, group, validation.tags(request.get("Tags", [])), values)
     return {"DBParameterGroup": _wire(ctx, group)}
 
@@ -39,10 +39,11 @@ def copy(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
 def describe(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     families = _filters(ctx, request.get("Filters", []))
     if request.get("DBParameterGroupName"):
-        group = _group(ctx, request["DBParameterGroupName"])
+        group = common.parameter_group(ctx, request["DBParameterGroupName"])
         return {"DBParameterGroups": [_wire(ctx, group)] if families is None or group.family in families else []}
     defaults = sorted(
-        (_default(ctx, family) for family in catalogue.families(ctx.server)), key=lambda group: group.name
+        (common.default_parameter_group(ctx, family) for family in catalogue.families(ctx.server)),
+        key=lambda group: group.name,
     )
 
     def fetch(after: str | None, n: int) -> list[ParameterGroup]:
@@ -57,7 +58,7 @@ def describe(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def delete(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
-    name = _custom(ctx, request["DBParameterGroupName"], "deleted")
+    name = common.custom_parameter_group(ctx, request["DBParameterGroupName"], "deleted")
     if not ctx.store.remove_parameter_group(name):
         raise RdsError(
             "InvalidDBParameterGroupState",
@@ -68,7 +69,7 @@ def delete(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
-    name = _custom(ctx, request["DBParameterGroupName"], "modified")
+    name = common.custom_parameter_group(ctx, request["DBParameterGroupName"], "modified")
     changes = request.get("Parameters") or []
     if not 1 <= len(changes) <= parameters.MOST_PER_CALL:
         raise invalid(f"Specify between 1 and {parameters.MOST_PER_CALL} parameters to modify; "
@@ -79,7 +80,7 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         parameter, value, method = parameters.checked(known, change)
         values[parameter] = GroupValue(value, method)
     if not ctx.store.set_group_values(name, values):
-        raise not_found(name)
+        raise common.parameter_group_not_found(name)
     for parameter, item in values.items():
         _event(ctx, name, f"Updated parameter {parameter} to {item.value} with apply method {item.method}")
     _apply(ctx, name)
@@ -87,7 +88,7 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def reset(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
-    name = _custom(ctx, request["DBParameterGroupName"], "reset")
+    name = common.custom_parameter_group(ctx, request["DBParameterGroupName"], "reset")
     changes = request.get("Parameters") or []
     if request.get("ResetAllParameters"):
         if changes:
@@ -114,13 +115,13 @@ def reset(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def describe_parameters(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
-    group = _group(ctx, request["DBParameterGroupName"])
+    group = common.parameter_group(ctx, request["DBParameterGroupName"])
     if request.get("Filters"):
         raise invalid("DescribeDBParameters does not support Filters; use Source.")
     source = request.get("Source")
     if source is not None and source not in SOURCES:
         raise invalid(f"Invalid source {shown(source)}: user, system or engine-default.")
-    values = {} if _is_default(group.name) else ctx.store.group_values([group.name])[group.name]
+    values = {} if common.is_default_parameter_group(group.name) else ctx.store.group_values([group.name])[group.name]
     listed = [item for item in _listing(ctx, values) if source is None or item["Source"] == source]
     found, marker = page_sequence(listed, request)
     return {"Parameters": found, "Marker": marker}
@@ -135,27 +136,6 @@ def describe_engine_defaults(ctx: Context, request: dict[str, Any]) -> dict[str,
 
 
 # what instances use
-
-
-def for_instance(ctx: Context, name: str | None, family: str) -> str:
-    """The group an instance of this family is to use: the family's default when none is named."""
-    if not name:
-        return DEFAULT_PREFIX + family
-    group = _group(ctx, name)
-    if group.family != family:
-        raise combination(
-            f"The parameter group {group.name} with DBParameterGroupFamily {group.family} cannot be used for "
-            f"this instance. Please use a Parameter Group with DBParameterGroupFamily {family}"
-        )
-    return group.name
-
-
-def tags_key(ctx: Context, name: str) -> str:
-    return parameter_group_key(_custom(ctx, name, "tagged"))
-
-
-def not_found(name: str) -> RdsError:
-    return RdsError("DBParameterGroupNotFound", f"DBParameterGroup not found: {shown(name)}")
 
 
 # helpers
@@ -186,42 +166,13 @@ def _apply(ctx: Context, name: str) -> None:
 
 def _add(ctx: Context, group: ParameterGroup, tags: list[tuple[str, str]],
          values: dict[str, GroupValue] | None = None) -> None:
-    if _is_default(group.name):
+    if common.is_default_parameter_group(group.name):
         raise invalid(f"The parameter group name {group.name} is reserved: names may not start with default.")
     try:
         ctx.store.add_parameter_group(group, tags, values)
     except NameTaken:
         raise RdsError("DBParameterGroupAlreadyExists",
                        f"Parameter group {group.name} already exists") from None
-
-
-def _group(ctx: Context, name: str) -> ParameterGroup:
-    lowered = name.lower()
-    if _is_default(lowered):
-        family = lowered.removeprefix(DEFAULT_PREFIX)
-        if family in catalogue.families(ctx.server):
-            return _default(ctx, family)
-        raise not_found(name)
-    group = ctx.store.get_parameter_group(lowered)
-    if group is None:
-        raise not_found(name)
-    return group
-
-
-def _custom(ctx: Context, name: str, what: str) -> str:
-    group = _group(ctx, name)
-    if _is_default(group.name):
-        raise RdsError("InvalidDBParameterGroupState", f"Default parameter groups cannot be {what}: {group.name}")
-    return group.name
-
-
-def _default(ctx: Context, family: str) -> ParameterGroup:
-    return ParameterGroup(DEFAULT_PREFIX + family, family, f"Default parameter group for {family}",
-                          ctx.clock.now())
-
-
-def _is_default(name: str) -> bool:
-    return name.startswith(DEFAULT_PREFIX)
 
 
 def _name_of(value: str) -> str:

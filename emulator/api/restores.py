@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from emulator.api import automated_backups, instances, parameter_groups, snapshots, subnet_groups
+from emulator.api import common
 from emulator.context import Context
 from emulator.model import catalogue, storage, validation, windows
 from emulator.model.instance import Instance
@@ -39,18 +39,18 @@ class Source:
 
 
 def from_snapshot(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
-    instances.refuse_unsupported(request, SNAPSHOT_MEMBERS, "RestoreDBInstanceFromDBSnapshot")
+    common.refuse_unsupported(request, SNAPSHOT_MEMBERS, "RestoreDBInstanceFromDBSnapshot")
     identifier = validation.identifier(request["DBInstanceIdentifier"])
     if not request.get("DBSnapshotIdentifier"):
         raise RdsError("MissingParameter", "The request must contain the parameter DBSnapshotIdentifier.")
-    snapshot = snapshots.existing(ctx, request["DBSnapshotIdentifier"])
+    snapshot = common.existing_snapshot(ctx, request["DBSnapshotIdentifier"])
     if snapshot.status != "available":
         raise RdsError("InvalidDBSnapshotState", f"Snapshot {snapshot.identifier} is not in available state.")
     return _restore(ctx, request, identifier, snapshot, {"snapshot": snapshot.identifier})
 
 
 def to_point_in_time(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
-    instances.refuse_unsupported(request, POINT_MEMBERS, "RestoreDBInstanceToPointInTime")
+    common.refuse_unsupported(request, POINT_MEMBERS, "RestoreDBInstanceToPointInTime")
     target = validation.identifier(request["TargetDBInstanceIdentifier"], "TargetDBInstanceIdentifier")
     source = _source(ctx, request)
     if source.retention == 0:
@@ -81,11 +81,11 @@ def to_point_in_time(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
 
 def _source(ctx: Context, request: dict[str, Any]) -> Source:
     if request.get("SourceDBInstanceIdentifier"):
-        return _of_instance(instances.existing(ctx, request["SourceDBInstanceIdentifier"]))
+        return _of_instance(common.existing_instance(ctx, request["SourceDBInstanceIdentifier"]))
     if request.get("SourceDbiResourceId"):
         resource_id = request["SourceDbiResourceId"]
     elif request.get("SourceDBInstanceAutomatedBackupsArn"):
-        resource_id = automated_backups.resource_id_of(request["SourceDBInstanceAutomatedBackupsArn"],
+        resource_id = common.automated_backup_resource_id(request["SourceDBInstanceAutomatedBackupsArn"],
                                                        "SourceDbiResourceId")
     else:
         raise invalid("Give SourceDBInstanceIdentifier, SourceDbiResourceId or SourceDBInstanceAutomatedBackupsArn.")
@@ -95,7 +95,7 @@ def _source(ctx: Context, request: dict[str, Any]) -> Source:
     retained = ctx.store.list_snapshots(instance_resource_ids=[resource_id], types=["automated"],
                                         statuses=["available"])
     if not retained:
-        raise automated_backups.not_found(resource_id)
+        raise common.automated_backup_not_found(resource_id)
     newest = max(retained, key=lambda snapshot: snapshot.created_at)
     # retained before their retention was recorded: restorable all the same
     return Source(newest.instance_identifier, resource_id, newest.retention or 1,
@@ -130,7 +130,7 @@ def _restore(ctx: Context, request: dict[str, Any], identifier: str, snapshot: S
     iops, throughput = storage.performance(
         storage_type, size, request.get("Iops"), request.get("StorageThroughput"), snapshot.engine
     )
-    family = instances.engine_version(ctx, snapshot.engine, None).family
+    family = common.engine_version(ctx, snapshot.engine, None).family
     resource_id = "db-" + base64.b32encode(secrets.token_bytes(20)).decode()[:26]
     backup_window, maintenance = windows.defaults(resource_id, request.get("PreferredBackupWindow"), None)
     license_model = request.get("LicenseModel", catalogue.LICENSE_MODEL)
@@ -146,19 +146,19 @@ def _restore(ctx: Context, request: dict[str, Any], identifier: str, snapshot: S
         backup_window=backup_window, maintenance_window=maintenance,
         retention=validation.retention(request.get("BackupRetentionPeriod",
                                                    source.retention if source else 1)),
-        parameter_group=parameter_groups.for_instance(ctx, request.get("DBParameterGroupName"), family),
+        parameter_group=common.parameter_group_for_instance(ctx, request.get("DBParameterGroupName"), family),
         created_at=ctx.clock.now(), db_name=snapshot.db_name, address=ctx.settings.server_host,
         auto_minor_version_upgrade=request.get("AutoMinorVersionUpgrade", True),
         publicly_accessible=request.get("PubliclyAccessible", False),
         deletion_protection=request.get("DeletionProtection", False),
         copy_tags_to_snapshot=request.get("CopyTagsToSnapshot", False),
-        subnet_group=subnet_groups.existing(ctx, request.get("DBSubnetGroupName")),
-        vpc_security_groups=instances.security_groups(request.get("VpcSecurityGroupIds")),
+        subnet_group=common.existing_subnet_group(ctx, request.get("DBSubnetGroupName")),
+        vpc_security_groups=common.vpc_security_groups(request.get("VpcSecurityGroupIds")),
         iops=iops, storage_throughput=throughput,
     )
     tag_pairs = validation.tags(request.get("Tags", []))
-    with instances.room(ctx, instance.resource_id, instance.instance_class):
-        instance = instances.insert(ctx, instance, validation.port(request.get("Port")), tag_pairs,
+    with common.room(ctx, instance.resource_id, instance.instance_class):
+        instance = common.insert_instance(ctx, instance, validation.port(request.get("Port")), tag_pairs,
                                     ("restore", params))
     ctx.kick()
-    return {"DBInstance": instances.wire(ctx, replace(instance, task="restore"), validation.tag_list(tag_pairs))}
+    return {"DBInstance": common.instance_wire(ctx, replace(instance, task="restore"), validation.tag_list(tag_pairs))}

@@ -8,14 +8,13 @@ import ipaddress
 import re
 from typing import Any
 
+from emulator.api import common
 from emulator.api.paging import page
 from emulator.context import Context
-from emulator.host.firewall import FirewallError
 from emulator.model import validation
 from emulator.model.records import IngressRule, SecurityGroup
 from emulator.protocol.errors import RdsError, combination, invalid, shown
 from emulator.store.errors import GroupMissing, NameTaken, RuleTaken
-from emulator.work import security_groups
 
 DEFAULT = "default"
 _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -38,21 +37,12 @@ def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     return {"DBSecurityGroup": wire(ctx, group, [])}
 
 
-def enforce(ctx: Context, identifier: str) -> None:
-    """An instance joined or left groups: the firewall follows at once. Should it fail, the change stays made,
-    an event says so, and the next change to any group (or the next start) tries again."""
-    try:
-        security_groups.enforce(ctx)
-    except FirewallError as error:
-        ctx.instance_event(identifier, f"Could not apply the DB security groups: {error}", "failure")
-
-
 def authorize(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     rule = _ingress(ctx, request)
     try:
         ctx.store.add_rule(rule, ctx.clock.now())
     except GroupMissing:
-        raise not_found(rule.group_name) from None
+        raise common.security_group_not_found(rule.group_name) from None
     except RuleTaken:
         raise RdsError("AuthorizationAlreadyExists", f"The ingress {rule.value} is already authorized for DB "
                                                      f"security group {rule.group_name}.") from None
@@ -64,7 +54,7 @@ def revoke(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     rule = _ingress(ctx, request)
     before = ctx.store.revoke_rule(rule, ctx.clock.now())
     if before is None:
-        existing(ctx, rule.group_name)
+        common.existing_security_group(ctx, rule.group_name)
         raise RdsError("AuthorizationNotFound", f"DB security group {rule.group_name} does not authorize the "
                                                 f"ingress {rule.value}.")
     if before != "authorized":
@@ -89,25 +79,13 @@ def describe(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def delete(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
-    name = existing(ctx, request["DBSecurityGroupName"])[0].name
+    name = common.existing_security_group(ctx, request["DBSecurityGroupName"])[0].name
     if name == DEFAULT:
         raise RdsError("InvalidDBSecurityGroupState", "The default DB security group cannot be deleted.")
     if not ctx.store.remove_security_group(name):
         raise RdsError("InvalidDBSecurityGroupState", f"DB security group {name} cannot be deleted: a DB instance "
                                                       "is in it.")
     return {}
-
-
-def existing(ctx: Context, name: str) -> tuple[SecurityGroup, list[IngressRule]]:
-    found = ctx.store.get_security_group(name.lower())
-    if found is None:
-        raise not_found(name)
-    return found
-
-
-def memberships(ctx: Context, names: list[str]) -> list[str]:
-    """The groups a CreateDBInstance or ModifyDBInstance names, each of which must exist."""
-    return sorted({existing(ctx, name)[0].name for name in names})
 
 
 def wire(ctx: Context, group: SecurityGroup, rules: list[IngressRule]) -> dict[str, Any]:
@@ -122,17 +100,13 @@ def wire(ctx: Context, group: SecurityGroup, rules: list[IngressRule]) -> dict[s
     }
 
 
-def not_found(name: str) -> RdsError:
-    return RdsError("DBSecurityGroupNotFound", f"DBSecurityGroup {shown(name)} not found.")
-
-
 def _current(ctx: Context, name: str) -> dict[str, Any]:
-    return wire(ctx, *existing(ctx, name))
+    return wire(ctx, *common.existing_security_group(ctx, name))
 
 
 def _answer(ctx: Context, changed: IngressRule, status: str) -> dict[str, Any]:
     """The group, with the rule just changed as the request left it (its task may have settled it since)."""
-    group, rules = existing(ctx, changed.group_name)
+    group, rules = common.existing_security_group(ctx, changed.group_name)
     same = (changed.kind, changed.value)
     shown_rules = [rule for rule in rules if (rule.kind, rule.value) != same]
     return {"DBSecurityGroup": wire(ctx, group, [*shown_rules, IngressRule(

@@ -4,10 +4,10 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
-from emulator.api import instances
+from emulator.api import common
 from emulator.api.paging import page
 from emulator.context import Context
-from emulator.model import arn, network, validation
+from emulator.model import network, validation
 from emulator.model.instance import Instance, observed_allowing
 from emulator.model.keys import snapshot_key
 from emulator.model.snapshot import Snapshot
@@ -23,9 +23,9 @@ MAX_SHARES = 20
 
 def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     name = validation.snapshot_identifier(request["DBSnapshotIdentifier"])
-    instance = instances.existing(ctx, request["DBInstanceIdentifier"])
+    instance = common.existing_instance(ctx, request["DBInstanceIdentifier"])
     snapshot = new_snapshot(instance, name, "manual", ctx.clock.now())
-    pairs = snapshot_tags(ctx, instance, request.get("Tags"))
+    pairs = common.snapshot_tags(ctx, instance, request.get("Tags"))
     queue(ctx, snapshot, instance, pairs, "backup", observed_allowing("backup"))
     return {"DBSnapshot": wire(ctx, snapshot, validation.tag_list(pairs))}
 
@@ -36,7 +36,7 @@ def queue(ctx: Context, snapshot: Snapshot, instance: Instance, pairs: list[tupl
     try:
         ctx.store.queue_snapshot(snapshot, pairs, ctx.clock.now(), kind, params, observed)
     except NameTaken:
-        raise already_exists(snapshot.identifier) from None
+        raise common.snapshot_exists(snapshot.identifier) from None
     except (StateConflict, TaskConflict):
         raise RdsError(
             "InvalidDBInstanceState",
@@ -46,19 +46,10 @@ def queue(ctx: Context, snapshot: Snapshot, instance: Instance, pairs: list[tupl
     ctx.kick()
 
 
-def snapshot_tags(ctx: Context, instance: Instance, requested: list[dict[str, str]] | None) -> list[tuple[str, str]]:
-    """The request's tags; with none, the instance's when it copies its tags to snapshots."""
-    if requested:
-        return validation.tags(requested)
-    if instance.copy_tags_to_snapshot:
-        return [(tag["Key"], tag["Value"]) for tag in ctx.store.tags_for(instance.resource_id)]
-    return []
-
-
 def describe(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     criteria = _criteria(ctx, request)
     if request.get("DBSnapshotIdentifier") and not ctx.store.list_snapshots(identifiers=criteria["identifiers"]):
-        raise not_found(request["DBSnapshotIdentifier"])
+        raise common.snapshot_not_found(request["DBSnapshotIdentifier"])
 
     def fetch(after: str | None, n: int) -> list[Snapshot]:
         return ctx.store.list_snapshots(after=after, limit=n, **criteria)
@@ -72,7 +63,7 @@ def describe(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def delete(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
-    snapshot = existing(ctx, request["DBSnapshotIdentifier"])
+    snapshot = common.existing_snapshot(ctx, request["DBSnapshotIdentifier"])
     if snapshot.snapshot_type == "automated":
         raise RdsError("InvalidDBSnapshotState", "Only manual snapshots may be deleted.")
     tags = ctx.store.tags_for(snapshot_key(snapshot.identifier))
@@ -80,7 +71,7 @@ def delete(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     if removed is None:
         current = ctx.store.get_snapshot(snapshot.identifier)
         if current is None:
-            raise not_found(snapshot.identifier)
+            raise common.snapshot_not_found(snapshot.identifier)
         raise RdsError("InvalidDBSnapshotState", f"Cannot delete the snapshot {snapshot.identifier} while it is "
                                                  f"{current.status}.")
     ctx.backups.delete(removed.storage_key)
@@ -89,7 +80,7 @@ def delete(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def copy(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
-    source = existing(ctx, request["SourceDBSnapshotIdentifier"])
+    source = common.existing_snapshot(ctx, request["SourceDBSnapshotIdentifier"])
     target = validation.snapshot_identifier(request["TargetDBSnapshotIdentifier"], "TargetDBSnapshotIdentifier")
     if source.status != "available":
         raise RdsError("InvalidDBSnapshotState", f"Snapshot {source.identifier} is not in available state.")
@@ -104,13 +95,13 @@ def copy(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         ctx.store.add_snapshot(made, pairs)
     except NameTaken:
         ctx.backups.delete(made.storage_key)
-        raise already_exists(target) from None
+        raise common.snapshot_exists(target) from None
     snapshot_event(ctx, target, "Manual snapshot created")
     return {"DBSnapshot": wire(ctx, made, validation.tag_list(pairs))}
 
 
 def modify_attribute(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
-    snapshot = existing(ctx, request["DBSnapshotIdentifier"])
+    snapshot = common.existing_snapshot(ctx, request["DBSnapshotIdentifier"])
     if request["AttributeName"] != "restore":
         raise invalid(f"Invalid snapshot attribute name {shown(request['AttributeName'])}: only restore is known.")
     if snapshot.snapshot_type == "automated":
@@ -127,7 +118,7 @@ def modify_attribute(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def describe_attributes(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
-    snapshot = existing(ctx, request["DBSnapshotIdentifier"])
+    snapshot = common.existing_snapshot(ctx, request["DBSnapshotIdentifier"])
     return {"DBSnapshotAttributesResult": _attributes(snapshot.identifier, snapshot.restore_accounts)}
 
 
@@ -144,33 +135,14 @@ def wire(ctx: Context, snapshot: Snapshot, tags: list[dict[str, str]]) -> dict[s
                             network.vpc_id(ctx.settings.region, ctx.settings.account_id))
 
 
-def name_of(value: str) -> str:
-    """A snapshot's identifier, or its ARN."""
-    return arn.name_of(value, "snapshot", "DB snapshot")
-
-
-def existing(ctx: Context, identifier: str) -> Snapshot:
-    snapshot = ctx.store.get_snapshot(name_of(identifier))
-    if snapshot is None:
-        raise not_found(identifier)
-    return snapshot
-
-
-def not_found(identifier: str) -> RdsError:
-    return RdsError("DBSnapshotNotFound", f"DBSnapshot {shown(identifier)} not found.")
-
-
-def already_exists(identifier: str) -> RdsError:
-    return RdsError("DBSnapshotAlreadyExists",
-                    f"Cannot create the snapshot because a snapshot with the identifier {identifier} already exists.")
 
 
 def _criteria(ctx: Context, request: dict[str, Any]) -> dict[str, list[str]]:
     criteria: dict[str, list[str]] = {}
     if request.get("DBSnapshotIdentifier"):
-        criteria["identifiers"] = [name_of(request["DBSnapshotIdentifier"])]
+        criteria["identifiers"] = [common.snapshot_name_of(request["DBSnapshotIdentifier"])]
     if request.get("DBInstanceIdentifier"):
-        criteria["instance_identifiers"] = [instances.name_of(request["DBInstanceIdentifier"])]
+        criteria["instance_identifiers"] = [common.instance_name_of(request["DBInstanceIdentifier"])]
     if request.get("DbiResourceId"):
         criteria["instance_resource_ids"] = [request["DbiResourceId"]]
     kind = request.get("SnapshotType")
@@ -187,9 +159,9 @@ def _criteria(ctx: Context, request: dict[str, Any]) -> dict[str, list[str]]:
         if column == "engines":
             values = [value.lower() for value in values]
         elif column == "instance_identifiers":
-            values = [instances.name_of(value) for value in values]
+            values = [common.instance_name_of(value) for value in values]
         elif column == "identifiers":
-            values = [name_of(value) for value in values]
+            values = [common.snapshot_name_of(value) for value in values]
         criteria[column] = [value for value in values if value in criteria[column]] if column in criteria \
             else list(values)
     # shared, public and awsbackup find nothing: no other account shares with us, and AWS Backup is not here

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from emulator.api import parameter_groups, security_groups, snapshots, subnet_groups
+from emulator.api import common
 from emulator.context import Context
 from emulator.model import arn, validation
 from emulator.model.keys import security_group_key, snapshot_key
@@ -41,16 +41,16 @@ def _resource(ctx: Context, name: str) -> str:
         return instance.resource_id
     if kind == "subgrp":
         if not here:
-            raise subnet_groups.not_found(resource)
-        return subnet_groups.tags_key(ctx, resource)
+            raise common.subnet_group_not_found(resource)
+        return common.subnet_group_tags_key(ctx, resource)
     if kind == "pg":
         if not here:
-            raise parameter_groups.not_found(resource)
-        return parameter_groups.tags_key(ctx, resource)
+            raise common.parameter_group_not_found(resource)
+        return common.parameter_group_tags_key(ctx, resource)
     if kind == "snapshot":
         if not here or ctx.store.get_snapshot(resource.lower()) is None:
-            raise snapshots.not_found(resource)
+            raise common.snapshot_not_found(resource)
         return snapshot_key(resource.lower())
     if not here:  # secgrp: the ARN's pattern allows no other kind
-        raise security_groups.not_found(resource)
-    return security_group_key(security_groups.existing(ctx, resource)[0].name)
+        raise common.security_group_not_found(resource)
+    return security_group_key(common.existing_security_group(ctx, resource)[0].name)

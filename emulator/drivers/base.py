@@ -6,12 +6,12 @@ import time
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 import pymysql
 
-if TYPE_CHECKING:
-    from emulator.engines.server import ServerBinary
+from emulator.failures import Failure
+from emulator.model.server import ServerBinary
 
 # Where instances' ports are drawn from when a create names none.
 PORT_RANGE = range(13306, 20000)
@@ -64,7 +64,7 @@ class LogFile:
     last_written: float  # seconds since the epoch
 
 
-class DriverError(Exception):
+class DriverError(Failure):
     """A server could not be brought to the state asked for. The message is for users: no SQL, no secrets."""
 
 
@@ -83,7 +83,7 @@ class PortUnavailable(Exception):
 
 class Driver(Protocol):
     # The server the driver's instances run: the engine and version they report, and that upgrades go to.
-    binary: "ServerBinary"
+    binary: ServerBinary
 
     def endpoints(self, host: str, requested: int | None, taken: set[tuple[str, int]]) -> Iterable[tuple[str, int]]:
         """Addresses and ports a new server could listen on, best first, none of them in `taken`: on `host`,

@@ -3,13 +3,11 @@ unpacking and preparing, and the binary log's fetching (over the replication pro
 A driver runs them where its server lives; the options that reach the server come from the driver."""
 
 import re
-import subprocess
 from collections.abc import Callable
 from typing import BinaryIO
 
-from emulator.drivers.base import DriverError
+from emulator.engines import tools
 
-CHUNK = 1 << 20
 _BINLOG_POINT = re.compile(r"binlog position: filename '([^']+)', position '(\d+)'")
 
 
@@ -59,27 +57,11 @@ def binlog_point(log: str) -> tuple[str | None, int | None]:
 
 def stream(argv: list[str], sink: BinaryIO, log_path: str, progress: Callable[[int], None]) -> str:
     """Run a command whose standard output is the backup, into `sink`; what it logged."""
-    with open(log_path, "wb") as log, subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=log,
-                                                       stdin=subprocess.DEVNULL) as process:
-        assert process.stdout is not None
-        copied = 0
-        while chunk := process.stdout.read(CHUNK):
-            sink.write(chunk)
-            copied += len(chunk)
-            progress(copied)
-    logged = open(log_path, encoding="utf-8", errors="replace").read()  # noqa: SIM115 - small, read once
-    if process.returncode != 0:
-        raise DriverError(f"the backup failed: {_last_line(logged)}")
-    return logged
+    with open(log_path, "w+b") as log:
+        tools.stream(argv, sink, log, progress)
+        log.seek(0)
+        return log.read().decode(errors="replace")
 
 
 def run(argv: list[str], source: BinaryIO | None = None) -> None:
-    result = subprocess.run(argv, stdin=source if source is not None else subprocess.DEVNULL,
-                            capture_output=True, check=False)
-    if result.returncode != 0:
-        raise DriverError(f"{argv[0]} failed: {_last_line(result.stderr.decode(errors='replace'))}")
-
-
-def _last_line(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1][-300:] if lines else "no message"
+    tools.run(argv, stdin=source, timeout=tools.LONG)

@@ -5,20 +5,14 @@ import hashlib
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
+
+from emulator.model.parameters import SYSTEM
+from emulator.model.server import ServerBinary
 
 # Variables a configuration file sets under another name than their own.
 OPTION_NAMES = {"tx_isolation": "transaction_isolation", "time_zone": "default_time_zone"}
 # The version reported when no server is installed (the `none` driver on a bare machine).
 NOMINAL = ("MariaDB", "10.11.6")
-
-
-@dataclass(frozen=True)
-class ServerBinary:
-    flavor: str  # "MariaDB" or "MySQL"
-    version: str  # "10.11.19"
-    server: str | None  # path of mariadbd / mysqld, None when nothing is installed
-    install_db: str | None
 
 
 @functools.cache
@@ -45,21 +39,6 @@ def native_password_hash(password: str) -> str:
     """The server's own mysql_native_password hash: what we keep and pass on instead of the password."""
     digest = hashlib.sha1(hashlib.sha1(password.encode()).digest()).hexdigest()
     return "*" + digest.upper()
-
-
-# What every server here runs with unless its parameter group says otherwise: small servers, so that many
-# fit on one machine. DescribeDBParameters reports them with Source `system`.
-SYSTEM_PARAMETERS = {
-    "innodb_buffer_pool_size": "16777216",
-    "innodb_log_file_size": "8388608",
-    "max_connections": "100",
-    "performance_schema": "0",
-    # as on RDS: the slow and general logs, once on, go to mysql.slow_log and mysql.general_log
-    "log_output": "TABLE",
-    # as on RDS: a committed transaction is in the binary log on disk, which crash recovery goes by (a guest
-    # killed takes its page cache with it)
-    "sync_binlog": "1",
-}
 
 
 def my_cnf(
@@ -98,7 +77,7 @@ def guest_cnf(parameters: dict[str, str] | None = None, port: int = 3306, server
 
 def _tuning(parameters: dict[str, str] | None) -> list[str]:
     """What every server runs with, then its group's values, which come last so that they win."""
-    lines = [f"{name}={value}" for name, value in SYSTEM_PARAMETERS.items()]
+    lines = [f"{name}={value}" for name, value in SYSTEM.items()]
     for name, value in (parameters or {}).items():
         lines.append(f"{OPTION_NAMES.get(name, name)}={_option_value(value)}")
     return lines

@@ -15,11 +15,12 @@ import subprocess
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 import pymysql
 
-from emulator.engines.server import OPTION_NAMES, ServerBinary
+from emulator.engines.server import OPTION_NAMES
+from emulator.model.server import ServerBinary, Variable
 
 log = logging.getLogger(__name__)
 START_TIMEOUT = 30.0
@@ -28,18 +29,6 @@ RECIPE = "2"
 _QUERY = """SELECT LOWER(VARIABLE_NAME), DEFAULT_VALUE, VARIABLE_TYPE, VARIABLE_COMMENT, NUMERIC_MIN_VALUE,
     NUMERIC_MAX_VALUE, ENUM_VALUE_LIST, READ_ONLY FROM information_schema.SYSTEM_VARIABLES
     WHERE VARIABLE_SCOPE <> 'SESSION ONLY' ORDER BY VARIABLE_NAME"""
-
-
-@dataclass(frozen=True)
-class Variable:
-    name: str
-    default: str | None
-    type: str  # the server's VARIABLE_TYPE: BOOLEAN, INT UNSIGNED, DOUBLE, ENUM, SET, VARCHAR, ...
-    comment: str
-    minimum: str | None
-    maximum: str | None
-    choices: str | None  # comma-separated, for BOOLEAN, ENUM, SET and FLAGSET
-    dynamic: bool  # SET GLOBAL may change it
 
 
 class Variables:

@@ -14,13 +14,13 @@ import ipaddress
 import logging
 import pathlib
 import shutil
-import subprocess
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from emulator.drivers.base import DriverError
+from emulator.engines import tools
+from emulator.failures import Failure
 
 log = logging.getLogger(__name__)
 NFT_TIMEOUT = 10.0
@@ -28,7 +28,7 @@ NFT_TIMEOUT = 10.0
 OPENING = "tcp flags & (syn | ack) == syn"
 
 
-class FirewallError(DriverError):
+class FirewallError(Failure):
     """The rules could not be put in place: its message says why, for users."""
 
 
@@ -134,16 +134,17 @@ def _nft(script: str) -> None:
         raise FirewallError("DB security groups are enforced with nftables, and nft is not installed "
                             "(run `make setup`, or install Debian's nftables)")
     try:
-        result = subprocess.run([binary, "-f", "-"], input=script.encode(), capture_output=True,
-                                timeout=NFT_TIMEOUT, check=False)
-    except subprocess.TimeoutExpired:
-        raise FirewallError(f"nft did not answer within {NFT_TIMEOUT:.0f} s") from None
-    if result.returncode != 0:
-        stderr = result.stderr.decode(errors="replace")
-        said = stderr.strip().splitlines()
-        raise FirewallError(f"nft refused the rules: {said[0] if said else 'no reason given'}"
-                            + (" (the emulator needs root, or CAP_NET_ADMIN, to enforce them)"
-                               if "Operation not permitted" in stderr else ""))
+        tools.run([binary, "-f", "-"], input=script.encode(), timeout=NFT_TIMEOUT, explain=_refusal)
+    except tools.ToolFailed as failed:
+        raise FirewallError(str(failed).replace(f"{binary} failed:", "nft refused the rules:", 1)) from None
+
+
+def _refusal(stderr: bytes) -> str:
+    """nft's first line names the rule it refused; the rest repeats the script."""
+    text = stderr.decode(errors="replace")
+    said = text.strip().splitlines()
+    return (said[0] if said else "no reason given") + (
+        " (the emulator needs root, or CAP_NET_ADMIN, to enforce them)" if "Operation not permitted" in text else "")
 
 
 def make(driver: str, data_dir: pathlib.Path) -> Firewall:

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from emulator.engines.server import ServerBinary
+from emulator.model.server import ServerBinary
 
 ENGINES = ("mysql", "mariadb")
 ENGINE_DESCRIPTIONS = {"mysql": "MySQL Community Edition", "mariadb": "MariaDB Community Edition"}

@@ -6,8 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.engines.server import SYSTEM_PARAMETERS
-from emulator.engines.variables import Variable
+from emulator.model.server import Variable
 from emulator.protocol.errors import combination, invalid, shown
 
 # What RDS keeps for itself: where the server's files are, how it is reached, what it is.
@@ -20,9 +19,19 @@ NOT_MODIFIABLE = frozenset({
     "slow_query_log_file", "socket", "tmpdir", "user", "version", "version_comment",
     "version_compile_machine", "version_compile_os", "extra_port", "core_file", "log_slow_query_file",
 })
-# What every server here runs with unless its group says otherwise: Source `system`, as RDS reports what
-# it sets itself.
-SYSTEM = SYSTEM_PARAMETERS
+# What every server here runs with unless its parameter group says otherwise: small servers, so that many
+# fit on one machine. DescribeDBParameters reports them with Source `system`, as RDS reports what it sets itself.
+SYSTEM = {
+    "innodb_buffer_pool_size": "16777216",
+    "innodb_log_file_size": "8388608",
+    "max_connections": "100",
+    "performance_schema": "0",
+    # as on RDS: the slow and general logs, once on, go to mysql.slow_log and mysql.general_log
+    "log_output": "TABLE",
+    # as on RDS: a committed transaction is in the binary log on disk, which crash recovery goes by (a guest
+    # killed takes its page cache with it)
+    "sync_binlog": "1",
+}
 # RDS's variables in formula values, e.g. {DBInstanceClassMemory*3/4}
 _FORMULA = re.compile(r"^\{(DBInstanceClassMemory|AllocatedStorage)((?:[*/]\d+)*)\}$")
 _TERM = re.compile(r"([*/])(\d+)")

@@ -9,7 +9,6 @@ import logging
 import os
 import pathlib
 import shutil
-import subprocess
 import tempfile
 import time
 import uuid
@@ -21,8 +20,10 @@ from typing import Any
 import pymysql
 
 from emulator.context import Context
-from emulator.drivers.base import DriverError, ServerSpec
+from emulator.drivers.base import ServerSpec
 from emulator.engines import backup as commands
+from emulator.engines import tools
+from emulator.failures import Failure
 from emulator.model.events import SNAPSHOT_EVENTS
 from emulator.model.instance import Instance
 from emulator.model.snapshot import AUTOMATED_NAME, Snapshot
@@ -71,7 +72,7 @@ def snapshot(ctx: Context, instance: Instance, params: dict[str, Any]) -> bool:
     try:
         with ctx.backups.writer(found.storage_key) as sink:
             point = ctx.driver.backup(ctx.spec(instance), sink, _progress(ctx, name))
-    except (DriverError, OSError, pymysql.MySQLError) as error:
+    except (Failure, OSError, pymysql.MySQLError) as error:
         ctx.store.update_snapshot(name, status="failed")
         snapshot_event(ctx, name, "Snapshot failed")
         log.error("the backup of %s into snapshot %s failed: %s", instance.identifier, name, error)
@@ -112,7 +113,7 @@ def seed(ctx: Context, spec: ServerSpec, snapshot_name: str) -> None:
     """A new instance's storage from a snapshot."""
     found = ctx.store.get_snapshot(snapshot_name)
     if found is None or found.status != "available":
-        raise DriverError(f"the snapshot {snapshot_name} was deleted before the restore could read it")
+        raise Failure(f"the snapshot {snapshot_name} was deleted before the restore could read it")
     with ctx.backups.reader(found.storage_key) as source:
         ctx.driver.seed(spec, source)
 
@@ -125,14 +126,14 @@ def replay(ctx: Context, instance: Instance, source_resource_id: str, snapshot_n
     drop what was committed in `until`'s own second)."""
     found = ctx.store.get_snapshot(snapshot_name)
     if found is None:
-        raise DriverError(f"the snapshot {snapshot_name} was deleted before the restore could read it")
+        raise Failure(f"the snapshot {snapshot_name} was deleted before the restore could read it")
     if found.binlog_file is None:
         return  # a server without a binary log (the none driver): its backup is all there is
     archived = [item for item in ctx.store.binlogs_of(source_resource_id) if item["name"] >= found.binlog_file]
     if not archived:
         return  # the server wrote nothing after the snapshot up to its restorable time
     if archived[0]["name"] != found.binlog_file:
-        raise DriverError("the binary logs to restore to that time are no longer archived")
+        raise Failure("the binary logs to restore to that time are no longer archived")
     # the files up to the first one closed at or after `until`; with none, all of them: the instance was
     # restorable to `until` because its server wrote nothing after the last one
     covering = next((item for item in archived if item["closed_at"] >= until), archived[-1])
@@ -296,26 +297,13 @@ def client_file(ctx: Context, instance: Instance, work: str) -> Iterator[str]:
 
 
 def _run(argv: list[str]) -> None:
-    result = subprocess.run(argv, capture_output=True, check=False, env=_utc())
-    if result.returncode != 0:
-        raise DriverError(f"{argv[0]} failed: {result.stderr.decode(errors='replace').strip()[-300:]}")
+    tools.run(argv, env=tools.utc(), timeout=tools.LONG)
 
 
 def _pipe(producer: list[str], consumer: list[str]) -> None:
-    """producer | consumer; either failing fails both (the producer gets SIGPIPE once the consumer is gone)."""
+    """producer | consumer; either failing fails both."""
     with tempfile.TemporaryFile() as producer_log:
-        first = subprocess.Popen(producer, stdout=subprocess.PIPE, stderr=producer_log, env=_utc())
-        assert first.stdout is not None
-        try:
-            second = subprocess.run(consumer, stdin=first.stdout, capture_output=True, check=False, env=_utc())
-        finally:
-            first.stdout.close()
-            first.wait()
-        producer_log.seek(0)
-        logged = producer_log.read()
-    for argv, code, err in ((consumer, second.returncode, second.stderr), (producer, first.returncode, logged)):
-        if code != 0:
-            raise DriverError(f"{argv[0]} failed: {_error_line(err)}")
+        tools.pipe(producer, consumer, producer_log, env=tools.utc(), error_line=_error_line)
 
 
 def _error_line(output: bytes) -> str:
@@ -325,8 +313,3 @@ def _error_line(output: bytes) -> str:
     log.error("a replay tool failed: %s", text[-2000:])
     found = [line for line in text.splitlines() if line.startswith(("ERROR", "mariadb-binlog:", "mariadb:"))]
     return found[-1][:300] if found else "see the emulator's log"
-
-
-def _utc() -> dict[str, str]:
-    return {**os.environ, "TZ": "UTC"}
-

@@ -10,8 +10,9 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from emulator.context import Context
-from emulator.drivers.base import DriverError, HostRefused, ServerSpec
+from emulator.drivers.base import HostRefused, ServerSpec
 from emulator.engines import accounts
+from emulator.failures import Failure
 from emulator.host.firewall import FirewallError
 from emulator.model.events import RENAMED, RESTORED_FROM_SNAPSHOT, RESTORED_TO_POINT
 from emulator.model.instance import Instance
@@ -85,7 +86,7 @@ def recover(ctx: Context, instance: Instance, task: Task) -> None:
         return
     try:
         ctx.driver.start(spec)
-    except DriverError as error:
+    except Failure as error:
         if task.attempts >= RECOVERY_ATTEMPTS:
             raise
         raise Retry(RECOVERY_BACKOFF * 2 ** (task.attempts - 1), str(error)) from error
@@ -181,7 +182,7 @@ def _system_updated(ctx: Context, instance: Instance) -> bool:
     not: it runs on its former system, an event says why, and the update stays pending, to be asked for again."""
     try:
         ctx.driver.update_system(ctx.spec(instance))
-    except DriverError as error:
+    except Failure as error:
         if not ctx.driver.is_running(ctx.spec(instance)):
             raise
         ctx.instance_event(instance.identifier, f"Off-line patches could not be applied to DB instance: {error}",
@@ -237,7 +238,7 @@ def _bring_up(ctx: Context, instance: Instance, bring: Callable[[ServerSpec], No
         security_groups.enforce(ctx)  # before the server listens: without its rules it would be open
     try:
         (bring or ctx.driver.provision)(spec)
-    except DriverError as error:
+    except Failure as error:
         if not configured.server_parameters or isinstance(error, HostRefused):
             raise
         ctx.store.update_instance(instance.resource_id, observed="incompatible")

@@ -6,8 +6,8 @@ import logging
 import pymysql
 
 from emulator.context import Context
-from emulator.drivers.base import DriverError
 from emulator.engines import live
+from emulator.failures import Failure
 from emulator.model.instance import Instance
 
 log = logging.getLogger(__name__)
@@ -19,6 +19,6 @@ def rotate(ctx: Context, instance: Instance, hour: int) -> None:
         ctx.driver.rotate_logs(spec, hour)
         with ctx.driver.admin(spec) as cursor:
             live.reopen_logs(cursor)
-    except (DriverError, pymysql.MySQLError, OSError) as error:
+    except (Failure, pymysql.MySQLError, OSError) as error:
         # a server that is down has nothing open; it writes new files when it starts
         log.warning("could not rotate the logs of %s: %s", instance.identifier, error)

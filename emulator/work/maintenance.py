@@ -7,13 +7,12 @@ newer server; mariadb-upgrade then brings its system tables along), and `system-
 a newer system for the instance (a guest made from an older template image than the current one).
 """
 
-import subprocess
 import tempfile
 from datetime import datetime, timedelta
 from typing import Any
 
 from emulator.context import Context
-from emulator.drivers.base import DriverError
+from emulator.engines import tools
 from emulator.model import catalogue, windows
 from emulator.model.instance import Instance
 from emulator.work import backups
@@ -23,6 +22,8 @@ SYSTEM_UPDATE = "system-update"
 OPT_IN_TYPES = ("immediate", "next-maintenance", "undo-opt-in")
 # Where each action's opt-in is kept on the instance.
 OPT_IN_COLUMNS = {UPGRADE: "upgrade_opt_in", SYSTEM_UPDATE: "system_update_opt_in"}
+# mariadb-upgrade checks and rewrites the system tables: minutes on a small server, never hours.
+UPGRADE_TIMEOUT = 1800.0
 
 
 def upgrade_to(ctx: Context, instance: Instance) -> str | None:
@@ -71,10 +72,7 @@ def upgrade_tables(ctx: Context, instance: Instance) -> None:
         return
     with tempfile.TemporaryDirectory(prefix="upgrade-") as work, \
             backups.client_file(ctx, instance, work) as options:
-        result = subprocess.run(["mariadb-upgrade", f"--defaults-extra-file={options}", "--silent"],
-                                capture_output=True, check=False)
-    if result.returncode != 0:
-        raise DriverError(f"mariadb-upgrade failed: {result.stderr.decode(errors='replace').strip()[-300:]}")
+        tools.run(["mariadb-upgrade", f"--defaults-extra-file={options}", "--silent"], timeout=UPGRADE_TIMEOUT)
 
 
 def next_window(instance: Instance, now: datetime) -> datetime:

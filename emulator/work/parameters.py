@@ -8,8 +8,8 @@ from typing import Any
 import pymysql
 
 from emulator.context import Context
-from emulator.drivers.base import DriverError
 from emulator.engines import live
+from emulator.failures import Failure
 from emulator.model import parameters
 from emulator.model.instance import Instance
 from emulator.model.records import ParameterGroup, Task
@@ -49,7 +49,7 @@ def apply_to(ctx: Context, instance: Instance) -> bool:
                     applied[name] = value
                 elif value is not None:
                     failed[name] = value
-    except (DriverError, pymysql.MySQLError, OSError) as error:
+    except (Failure, pymysql.MySQLError, OSError) as error:
         # the server went away under us: whatever brings it back starts it with the group's values
         log.warning("could not apply parameters to %s: %s", instance.identifier, error)
     ctx.store.record_applied(instance.resource_id, applied, failed)

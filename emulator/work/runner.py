@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from emulator.context import Context
-from emulator.drivers.base import DriverError
+from emulator.failures import Failure
 from emulator.model.records import Task
 
 log = logging.getLogger(__name__)
@@ -139,6 +139,6 @@ class TaskRunner:
 
 def _for_users(error: Exception) -> str:
     """A driver's message is written for users; anything else may hold SQL or worse, and stays in the log."""
-    if isinstance(error, DriverError):
+    if isinstance(error, Failure):
         return str(error)
     return "an internal error stopped the work (the emulator's log has the details)"

@@ -2,8 +2,8 @@
 
 import pytest
 
-from emulator.engines.variables import Variable
 from emulator.model import catalogue, parameters
+from emulator.model.server import Variable
 from emulator.protocol.errors import RdsError
 
 VARIABLES = [

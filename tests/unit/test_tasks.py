@@ -42,7 +42,7 @@ class Widget:
 def setup(tmp_path, clock):
     runtime = boot(Settings(data_dir=tmp_path / "data", driver="none", auth="off"), clock=clock, schedule=False)
     widget = Widget()
-    runtime.ctx.runner.kinds["widget"] = ResourceWork(
+    runtime.runner.kinds["widget"] = ResourceWork(
         load=lambda ctx, resource_id: widget,
         work={"work": widget.work, "flaky": widget.flaky, "broken": widget.broken},
         fail=widget.fail,

@@ -51,7 +51,7 @@ from emulator.drivers.libvirt.size import memory_mib, vcpus
 from emulator.drivers.libvirt.warm import Warm, building, feed, keep_stream
 from emulator.drivers.libvirt.warm import version as warm_version
 from emulator.drivers.log_dir import LogDirectory, reason
-from emulator.engines import backup
+from emulator.engines import backup, tools
 from emulator.engines import server as engine
 from emulator.host import key_file
 from emulator.images import build, cache
@@ -745,6 +745,4 @@ def _overlay(disk: pathlib.Path, backing: pathlib.Path, backing_format: str, siz
 
 
 def _run(command: list[str]) -> None:
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise DriverError(f"{command[0]} failed: {result.stderr.strip()[-300:]}")
+    tools.run(command)

@@ -1,0 +1,308 @@
+"""What the API's handlers share: finding a resource or saying it is not there, an instance's wire form and
+the one way a new instance is made (create and restore), what tags and groups an instance names."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any
+
+from emulator.context import Context
+from emulator.drivers.base import InsufficientCapacity, PortUnavailable
+from emulator.host.firewall import FirewallError
+from emulator.model import arn, catalogue, network, validation
+from emulator.model.instance import Instance
+from emulator.model.keys import parameter_group_key, subnet_group_key
+from emulator.model.records import GroupValue, IngressRule, ParameterGroup, SecurityGroup, SubnetGroup
+from emulator.model.snapshot import Snapshot
+from emulator.protocol.errors import RdsError, combination, instance_exists, instance_not_found, invalid, shown
+from emulator.store.errors import GroupGone, GroupMissing, NameTaken, PortTaken
+from emulator.work import configuration, security_groups
+
+
+def automated_backup_resource_id(arn: str, alternative: str) -> str:
+    """The DbiResourceId an automated backup's ARN names (`...:auto-backup:ab-<resource id, lower case>`)."""
+    _, _, name = arn.rpartition(":auto-backup:ab-")
+    if not name:
+        raise invalid(f"Give {alternative} or an automated backup's ARN, not {shown(arn)!r}.")
+    return "db-" + name.upper()
+
+
+def automated_backup_not_found(resource_id: str) -> RdsError:
+    return RdsError("DBInstanceAutomatedBackupNotFound", f"No automated backup found for {shown(resource_id)}.")
+
+
+def existing_subnet_group(ctx: Context, name: str | None) -> str:
+    """The name of a group that exists (the default one when none is named), or DBSubnetGroupNotFoundFault."""
+    if not name:
+        return network.DEFAULT_SUBNET_GROUP
+    lowered = name.lower()
+    if lowered != network.DEFAULT_SUBNET_GROUP and ctx.store.get_subnet_group(lowered) is None:
+        raise subnet_group_not_found(name)
+    return lowered
+
+
+def subnet_group_wire_of(ctx: Context, name: str) -> dict[str, Any]:
+    """A group as an instance reports it: the default one is computed, others read from the store."""
+    group = ctx.store.get_subnet_group(name) if name != network.DEFAULT_SUBNET_GROUP else None
+    if group is None:
+        return network.default_subnet_group_wire(*place(ctx))
+    return subnet_group_wire(ctx, group)
+
+
+def subnet_group_tags_key(ctx: Context, name: str) -> str:
+    """The store's key for the tags of the group an ARN names."""
+    return subnet_group_key(stored_subnet_group(ctx, name, "tagged"))
+
+
+def stored_subnet_group(ctx: Context, name: str, what: str) -> str:
+    lowered = name.lower()
+    if lowered == network.DEFAULT_SUBNET_GROUP:
+        raise RdsError("InvalidDBSubnetGroupStateFault", f"The default DB subnet group cannot be {what}.")
+    if ctx.store.get_subnet_group(lowered) is None:
+        raise subnet_group_not_found(name)
+    return lowered
+
+
+def place(ctx: Context) -> tuple[str, str]:
+    return ctx.settings.region, ctx.settings.account_id
+
+
+def subnet_group_wire(ctx: Context, group: SubnetGroup) -> dict[str, Any]:
+    return network.subnet_group_wire(group.name, group.description, group.subnets, *place(ctx))
+
+
+def subnet_group_not_found(name: str) -> RdsError:
+    return RdsError("DBSubnetGroupNotFoundFault", f"DBSubnetGroupName '{shown(name)}' not found.")
+
+
+def snapshot_tags(ctx: Context, instance: Instance, requested: list[dict[str, str]] | None) -> list[tuple[str, str]]:
+    """The request's tags; with none, the instance's when it copies its tags to snapshots."""
+    if requested:
+        return validation.tags(requested)
+    if instance.copy_tags_to_snapshot:
+        return [(tag["Key"], tag["Value"]) for tag in ctx.store.tags_for(instance.resource_id)]
+    return []
+
+
+def existing_snapshot(ctx: Context, identifier: str) -> Snapshot:
+    snapshot = ctx.store.get_snapshot(snapshot_name_of(identifier))
+    if snapshot is None:
+        raise snapshot_not_found(identifier)
+    return snapshot
+
+
+def snapshot_not_found(identifier: str) -> RdsError:
+    return RdsError("DBSnapshotNotFound", f"DBSnapshot {shown(identifier)} not found.")
+
+
+def snapshot_exists(identifier: str) -> RdsError:
+    return RdsError("DBSnapshotAlreadyExists",
+                    f"Cannot create the snapshot because a snapshot with the identifier {identifier} already exists.")
+
+
+def enforce_security_groups(ctx: Context, identifier: str) -> None:
+    """An instance joined or left groups: the firewall follows at once. Should it fail, the change stays made,
+    an event says so, and the next change to any group (or the next start) tries again."""
+    try:
+        security_groups.enforce(ctx)
+    except FirewallError as error:
+        ctx.instance_event(identifier, f"Could not apply the DB security groups: {error}", "failure")
+
+
+def existing_security_group(ctx: Context, name: str) -> tuple[SecurityGroup, list[IngressRule]]:
+    found = ctx.store.get_security_group(name.lower())
+    if found is None:
+        raise security_group_not_found(name)
+    return found
+
+
+def security_group_memberships(ctx: Context, names: list[str]) -> list[str]:
+    """The groups a CreateDBInstance or ModifyDBInstance names, each of which must exist."""
+    return sorted({existing_security_group(ctx, name)[0].name for name in names})
+
+
+def security_group_not_found(name: str) -> RdsError:
+    return RdsError("DBSecurityGroupNotFound", f"DBSecurityGroup {shown(name)} not found.")
+
+
+DEFAULT_PREFIX = "default."
+
+
+def parameter_group_for_instance(ctx: Context, name: str | None, family: str) -> str:
+    """The group an instance of this family is to use: the family's default when none is named."""
+    if not name:
+        return DEFAULT_PREFIX + family
+    group = parameter_group(ctx, name)
+    if group.family != family:
+        raise combination(
+            f"The parameter group {group.name} with DBParameterGroupFamily {group.family} cannot be used for "
+            f"this instance. Please use a Parameter Group with DBParameterGroupFamily {family}"
+        )
+    return group.name
+
+
+def parameter_group_tags_key(ctx: Context, name: str) -> str:
+    return parameter_group_key(custom_parameter_group(ctx, name, "tagged"))
+
+
+def parameter_group_not_found(name: str) -> RdsError:
+    return RdsError("DBParameterGroupNotFound", f"DBParameterGroup not found: {shown(name)}")
+
+
+def parameter_group(ctx: Context, name: str) -> ParameterGroup:
+    lowered = name.lower()
+    if is_default_parameter_group(lowered):
+        family = lowered.removeprefix(DEFAULT_PREFIX)
+        if family in catalogue.families(ctx.server):
+            return default_parameter_group(ctx, family)
+        raise parameter_group_not_found(name)
+    group = ctx.store.get_parameter_group(lowered)
+    if group is None:
+        raise parameter_group_not_found(name)
+    return group
+
+
+def custom_parameter_group(ctx: Context, name: str, what: str) -> str:
+    group = parameter_group(ctx, name)
+    if is_default_parameter_group(group.name):
+        raise RdsError("InvalidDBParameterGroupState", f"Default parameter groups cannot be {what}: {group.name}")
+    return group.name
+
+
+def default_parameter_group(ctx: Context, family: str) -> ParameterGroup:
+    return ParameterGroup(DEFAULT_PREFIX + family, family, f"Default parameter group for {family}",
+                          ctx.clock.now())
+
+
+def is_default_parameter_group(name: str) -> bool:
+    return name.startswith(DEFAULT_PREFIX)
+
+
+AS_IT_IS = {
+    "MultiAZ": False,
+    "StorageEncrypted": False,
+    "EnableIAMDatabaseAuthentication": False,
+    "EnablePerformanceInsights": False,
+    "MonitoringInterval": 0,
+    "EnableCustomerOwnedIp": False,
+    "DedicatedLogVolume": False,
+    "NetworkType": "IPV4",
+    "CACertificateIdentifier": "rds-ca-rsa2048-g1",
+    "EnableCloudwatchLogsExports": [],
+}
+
+
+PORT_TRIES = 50
+
+
+def insert_instance(ctx: Context, instance: Instance, requested: int | None, tag_pairs: list[tuple[str, str]],
+           task: tuple[str, dict[str, Any]] = ("create", {})) -> Instance:
+    """Claim an endpoint the driver offers and the store has not given to another instance: the store's
+    unique endpoint decides between creates racing for one port. `task` makes its server."""
+    taken = ctx.store.used_endpoints()
+    try:
+        candidates = iter(ctx.driver.endpoints(instance.address or ctx.settings.server_host, requested, taken))
+    except PortUnavailable:
+        raise invalid(f"Port {requested} is in use by another program on this host.") from None
+    for (address, port), _ in zip(candidates, range(PORT_TRIES), strict=False):
+        placed = replace(instance, address=address, port=port)
+        try:
+            with refused_by_store(instance.parameter_group):
+                ctx.store.add_instance(placed, tag_pairs, ctx.clock.now(), task)
+        except PortTaken:
+            if requested is not None:
+                raise invalid(f"Port {requested} is already used by another DB instance of this emulator.") from None
+            continue
+        return placed
+    raise RdsError("InsufficientDBInstanceCapacity",
+                   "No free endpoint (address and port) is left for another DB instance.")
+
+
+@contextmanager
+def refused_by_store(parameter_group: str | None) -> Iterator[None]:
+    """What the store refuses as it writes an instance, told as RDS tells it: its identifier taken, its
+    parameter group or a DB security group of it deleted meanwhile."""
+    try:
+        yield
+    except NameTaken:
+        raise instance_exists() from None
+    except GroupGone:
+        raise parameter_group_not_found(parameter_group or "") from None
+    except GroupMissing as gone:
+        raise security_group_not_found(gone.args[0]) from None
+
+
+@contextmanager
+def room(ctx: Context, resource_id: str, instance_class: str | None) -> Iterator[None]:
+    """The driver holds room for the instance's server while the block queues its work (none to hold when
+    no class is given)."""
+    if instance_class is None:
+        yield
+        return
+    try:
+        with ctx.driver.admit(resource_id, instance_class):
+            yield
+    except InsufficientCapacity as error:
+        raise RdsError(
+            "InsufficientDBInstanceCapacity",
+            f"Cannot start a DB instance of class {instance_class} on this host now: {error}.",
+        ) from None
+
+
+def instance_wire(
+    ctx: Context, instance: Instance, tags: list[dict[str, str]], group: dict[str, Any] | None = None,
+    values: dict[str, GroupValue] | None = None,
+) -> dict[str, Any]:
+    group = group if group is not None else subnet_group_wire_of(ctx, instance.subnet_group)
+    if values is None:
+        values = configuration.group_values(ctx, {instance.parameter_group})[instance.parameter_group]
+    default_group = network.default_security_group(ctx.settings.region, ctx.settings.account_id)
+    return instance.to_wire(
+        ctx.instance_arn(instance.identifier), tags, group, default_group,
+        configuration.apply_status(ctx, instance, values),
+    )
+
+
+def instance_name_of(value: str) -> str:
+    """An identifier, or the ARN of an instance."""
+    return arn.name_of(value, "db", "DB instance")
+
+
+def existing_instance(ctx: Context, identifier: str) -> Instance:
+    name = instance_name_of(identifier)
+    instance = ctx.store.find_instance(name)
+    if instance is None:
+        raise instance_not_found(name)
+    return instance
+
+
+def refuse_unsupported(request: dict[str, Any], supported: set[str], action: str) -> None:
+    for member in sorted(set(request) - supported):
+        if member not in AS_IT_IS:
+            raise invalid(f"The parameter {member} of {action} is not supported by RDS Emulator yet.")
+        if request[member] != AS_IT_IS[member]:
+            raise invalid(
+                f"RDS Emulator supports {member} only as {AS_IT_IS[member]!r} (what every instance here is), "
+                f"not {shown(request[member])!r}."
+            )
+
+
+def vpc_security_groups(ids: list[str] | None) -> list[str]:
+    """VPC security groups by id (none: the VPC's default group). They are records until a later release
+    enforces them at the network (docs/compatibility.md)."""
+    ids = ids or []
+    for group in ids:
+        if not validation.SECURITY_GROUP_ID.match(group):
+            raise invalid(f"Invalid security group, groupId= {shown(group)}")
+    return list(dict.fromkeys(ids))
+
+
+def engine_version(ctx: Context, engine: str, requested: str | None) -> catalogue.EngineVersion:
+    offered = catalogue.engine_version(engine, ctx.server)
+    if requested and not (offered.version == requested or offered.version.startswith(requested + ".")):
+        raise combination(f"Cannot find version {shown(requested)} for {engine}")
+    return offered
+
+def snapshot_name_of(value: str) -> str:
+    """A snapshot's identifier, or its ARN."""
+    return arn.name_of(value, "snapshot", "DB snapshot")
