@@ -48,7 +48,7 @@ def available(runtime, *identifiers: str) -> None:
 def test_of_concurrent_reboots_one_is_accepted_and_the_rest_told_the_state(runtime):
     Client(runtime.app).post("/", data=CREATE | {"DBInstanceIdentifier": "one"})
     available(runtime, "one")
-    runtime.ctx.runner.close()  # the accepted reboot stays under way, so nothing else may start
+    runtime.runner.close()  # the accepted reboot stays under way, so nothing else may start
     one = {"DBInstanceIdentifier": "one"}
     results = at_once(runtime, [{"Action": "RebootDBInstance", **one}] * 12 + [{"Action": "StopDBInstance", **one}] * 4
                       + [{"Action": "DeleteDBInstance", "SkipFinalSnapshot": "true", **one}] * 4)
