@@ -12,7 +12,7 @@ from emulator.engines.variables import Variables
 from emulator.host.backups import BackupStorage
 from emulator.host.firewall import Firewall
 from emulator.model import arn, parameters
-from emulator.model.events import INSTANCE_EVENTS
+from emulator.model.events import INSTANCE_EVENTS, SNAPSHOT_EVENTS
 from emulator.model.instance import Instance
 from emulator.model.records import Event
 from emulator.model.server import ServerBinary
@@ -54,6 +54,11 @@ class Context:
 
     def event(self, source_type: str, source_id: str, source_arn: str, message: str, category: str) -> None:
         self.store.add_event(Event(self.clock.now(), source_type, source_id, source_arn, message, [category]))
+
+    def snapshot_event(self, name: str, message: str) -> Event:
+        """An event of a DB snapshot, to be written with the change it tells of."""
+        return Event(self.clock.now(), "db-snapshot", name, self.arn("snapshot", name), message,
+                     [SNAPSHOT_EVENTS[message]])
 
     def spec(self, instance: Instance) -> ServerSpec:
         return ServerSpec(

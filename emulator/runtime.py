@@ -22,7 +22,7 @@ from emulator.host.backups import LocalStorage
 from emulator.store import Store
 from emulator.web import operator
 from emulator.web.app import create_app
-from emulator.work import instances, parameters, security_groups
+from emulator.work import instances, parameters, security_groups, storage
 from emulator.work.runner import TaskRunner
 from scheduler import jobs
 from scheduler import service as scheduler_service
@@ -79,7 +79,8 @@ def boot(settings: Settings, clock: Clock | None = None, schedule: bool = True) 
     runner = TaskRunner(
         ctx, settings.workers,
         {"db-instance": instances.INSTANCE_WORK, "db-parameter-group": parameters.GROUP_WORK,
-         "db-security-group-rule": security_groups.RULE_WORK},
+         "db-security-group-rule": security_groups.RULE_WORK, "firewall": security_groups.FIREWALL_WORK,
+         "db-snapshot": storage.SNAPSHOT_WORK, "backup-storage": storage.STORAGE_WORK},
     )
     try:
         security_groups.enforce(ctx)

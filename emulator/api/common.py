@@ -8,7 +8,6 @@ from typing import Any
 
 from emulator.context import Context
 from emulator.drivers.base import InsufficientCapacity, PortUnavailable
-from emulator.host.firewall import FirewallError
 from emulator.model import arn, catalogue, network, validation
 from emulator.model.instance import Instance
 from emulator.model.keys import parameter_group_key, subnet_group_key
@@ -16,7 +15,7 @@ from emulator.model.records import GroupValue, IngressRule, ParameterGroup, Secu
 from emulator.model.snapshot import Snapshot
 from emulator.protocol.errors import RdsError, combination, instance_exists, instance_not_found, invalid, shown
 from emulator.store.errors import GroupGone, GroupMissing, NameTaken, PortTaken
-from emulator.work import configuration, security_groups
+from emulator.work import configuration
 
 
 def automated_backup_resource_id(arn: str, alternative: str) -> str:
@@ -98,15 +97,6 @@ def snapshot_not_found(identifier: str) -> RdsError:
 def snapshot_exists(identifier: str) -> RdsError:
     return RdsError("DBSnapshotAlreadyExists",
                     f"Cannot create the snapshot because a snapshot with the identifier {identifier} already exists.")
-
-
-def enforce_security_groups(ctx: Context, identifier: str) -> None:
-    """An instance joined or left groups: the firewall follows at once. Should it fail, the change stays made,
-    an event says so, and the next change to any group (or the next start) tries again."""
-    try:
-        security_groups.enforce(ctx)
-    except FirewallError as error:
-        ctx.instance_event(identifier, f"Could not apply the DB security groups: {error}", "failure")
 
 
 def existing_security_group(ctx: Context, name: str) -> tuple[SecurityGroup, list[IngressRule]]:

@@ -17,7 +17,7 @@ from emulator.protocol.errors import RdsError, combination, instance_exists, ins
 from emulator.protocol.shapes import RDS
 from emulator.store import Store
 from emulator.store.errors import NameTaken, StateConflict, TaskConflict
-from emulator.work import backups, configuration
+from emulator.work import backups, configuration, security_groups
 
 # Members of CreateDBInstance we honour; any other that is sent is refused, never silently dropped.
 CREATE_MEMBERS = {
@@ -188,10 +188,9 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     # a change with ApplyImmediately=true takes the waiting ones with it
     take = bool(now and instance.pending)
     new_class = work.get("instance_class") or (instance.pending.get("instance_class") if take else None)
+    also = [security_groups.firewall_sync(ctx, instance.resource_id)] if "db_security_groups" in immediate else []
     with common.room(ctx, instance.resource_id, new_class):
-        kind = _apply(ctx, instance, work, immediate, events, deferred, take)
-    if "db_security_groups" in immediate:
-        common.enforce_security_groups(ctx, immediate.get("identifier", instance.identifier))
+        kind = _apply(ctx, instance, work, immediate, events, deferred, take, also)
     if immediate.get("retention") == 0 and instance.retention != 0:
         backups.forget(ctx, instance.resource_id)
     pending = {} if take else {**instance.pending, **deferred}
@@ -284,21 +283,24 @@ def _refuse(ctx: Context, instance: Instance, action: str) -> None:
 
 
 def _apply(ctx: Context, instance: Instance, work: dict, immediate: dict, events: list[str], deferred: dict,
-           take: bool) -> str | None:
-    """Immediate changes, those deferred to the maintenance window, and the task that carries out the rest
-    (with the waiting changes, when `take`), in one transaction; the task's kind."""
+           take: bool, also: list[tuple]) -> str | None:
+    """Immediate changes, those deferred to the maintenance window, the task that carries out the rest (with
+    the waiting changes, when `take`) and `also` (other resources' tasks), in one transaction; the task's kind."""
     kind = None
     if work or take:
         kind = "reset-credentials" if set(work) == {"password"} and not take else "modify"
-        _queue_task(ctx, instance, "modify", kind, work, immediate, take_pending=take, defer=deferred or None)
+        _queue_task(ctx, instance, "modify", kind, work, immediate, take_pending=take, defer=deferred or None,
+                    also=also)
     elif immediate or deferred:
         with common.refused_by_store(immediate.get("parameter_group")):
             changed = ctx.store.update_instance_when(
                 instance.resource_id, observed_allowing("modify"),
-                defer=(deferred, ctx.clock.now()) if deferred else None, **immediate
+                defer=(deferred, ctx.clock.now()) if deferred else None, also=also, **immediate
             )
         if not changed:
             _refuse(ctx, instance, "modify")
+    if also:
+        ctx.kick()
     for message in events:
         ctx.instance_event(immediate.get("identifier", instance.identifier), message, "configuration change")
     return kind

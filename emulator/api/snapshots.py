@@ -13,7 +13,7 @@ from emulator.model.keys import snapshot_key
 from emulator.model.snapshot import Snapshot
 from emulator.protocol.errors import RdsError, invalid, shown
 from emulator.store.errors import NameTaken, StateConflict, TaskConflict
-from emulator.work.backups import new_snapshot, snapshot_event
+from emulator.work.backups import new_snapshot
 
 FILTERS = ("db-instance-id", "db-snapshot-id", "dbi-resource-id", "snapshot-type", "engine")
 TYPES = ("automated", "manual", "shared", "public", "awsbackup")
@@ -67,15 +67,14 @@ def delete(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     if snapshot.snapshot_type == "automated":
         raise RdsError("InvalidDBSnapshotState", "Only manual snapshots may be deleted.")
     tags = ctx.store.tags_for(snapshot_key(snapshot.identifier))
-    removed = ctx.store.remove_snapshot(snapshot.identifier)
+    gone = ctx.snapshot_event(snapshot.identifier, "Deleted user snapshot")
+    removed = ctx.store.remove_snapshot(snapshot.identifier, ctx.clock.now(), events=[gone])
     if removed is None:
         current = ctx.store.get_snapshot(snapshot.identifier)
         if current is None:
             raise common.snapshot_not_found(snapshot.identifier)
         raise RdsError("InvalidDBSnapshotState", f"Cannot delete the snapshot {snapshot.identifier} while it is "
                                                  f"{current.status}.")
-    ctx.backups.delete(removed.storage_key)
-    snapshot_event(ctx, removed.identifier, "Deleted user snapshot")
     return {"DBSnapshot": wire(ctx, replace(removed, status="deleted"), tags)}
 
 
@@ -87,16 +86,14 @@ def copy(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     pairs = [(tag["Key"], tag["Value"]) for tag in ctx.store.tags_for(snapshot_key(source.identifier))] \
         if request.get("CopyTags") else []
     pairs = list(dict(pairs + validation.tags(request.get("Tags", []))).items())
-    made = replace(source, identifier=target, snapshot_type="manual", created_at=ctx.clock.now(),
-                   storage_key=f"snapshots/{uuid.uuid4().hex}.mbstream", source_snapshot=source.identifier,
-                   restore_accounts=[])
-    ctx.backups.copy(source.storage_key, made.storage_key)
+    made = replace(source, identifier=target, snapshot_type="manual", status="creating", progress=0,
+                   created_at=ctx.clock.now(), storage_key=f"snapshots/{uuid.uuid4().hex}.mbstream",
+                   source_snapshot=source.identifier, restore_accounts=[])
     try:
-        ctx.store.add_snapshot(made, pairs)
+        ctx.store.add_copy(made, pairs, source.storage_key, ctx.clock.now())
     except NameTaken:
-        ctx.backups.delete(made.storage_key)
         raise common.snapshot_exists(target) from None
-    snapshot_event(ctx, target, "Manual snapshot created")
+    ctx.kick()
     return {"DBSnapshot": wire(ctx, made, validation.tag_list(pairs))}
 
 

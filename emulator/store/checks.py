@@ -8,9 +8,10 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection
 
+from emulator.model.records import Event
 from emulator.model.validation import MAX_TAGS
 from emulator.store.errors import GroupGone, GroupMissing, StateConflict, TooManyTags
-from emulator.store.prepared import INSERT_TAG, INSERT_TASK
+from emulator.store.prepared import INSERT_EVENT, INSERT_TAG, INSERT_TASK
 from emulator.store.schema import db_security_groups, instances, parameter_groups, tags
 
 
@@ -79,3 +80,15 @@ def insert_task(
     )
     return int(result.inserted_primary_key[0])
 
+
+def insert_events(conn: Connection, events: Iterable[Event]) -> None:
+    """Events written with the change they tell of: a crash never leaves one without the other."""
+    for event in events:
+        conn.execute(INSERT_EVENT, event.__dict__ | {"categories": "," + ",".join(event.categories) + ","})
+
+
+def queue_storage_removal(conn: Connection, keys: Iterable[str], now: datetime) -> None:
+    """Backup objects no row names any more are removed by a task queued with the rows' removal: the files
+    go after the rows, never before, and a crash between the two only delays their removal."""
+    for key in keys:
+        insert_task(conn, "backup-storage", key, "delete", {}, now)

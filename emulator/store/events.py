@@ -7,7 +7,7 @@ from sqlalchemy import delete, or_, select
 
 from emulator.model.records import Event
 from emulator.store.base import StoreBase
-from emulator.store.prepared import INSERT_EVENT
+from emulator.store.checks import insert_events
 from emulator.store.schema import events
 
 
@@ -15,9 +15,8 @@ class Events(StoreBase):
     # events
 
     def add_event(self, event_: Event) -> None:
-        row = event_.__dict__ | {"categories": "," + ",".join(event_.categories) + ","}
         with self._tx() as conn:
-            conn.execute(INSERT_EVENT, row)
+            insert_events(conn, [event_])
 
     def list_events(
         self,

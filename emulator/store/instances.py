@@ -159,11 +159,12 @@ class Instances(StoreBase):
 
     def update_instance_when(
         self, resource_id: str, observed: Iterable[str], defer: tuple[dict[str, Any], datetime] | None = None,
-        **values: Any,
+        also: Iterable[tuple[str, str, str, dict[str, Any], datetime]] = (), **values: Any,
     ) -> bool:
         """Update the instance only while it has no task under way and its observed state is one of
         `observed`; False when it had not. `defer` (changes, now): the changes join those waiting for the
-        maintenance window. NameTaken as update_instance."""
+        maintenance window; `also`: other resources' tasks the change asks for (resource type, id, kind,
+        params, now), queued with it. NameTaken as update_instance."""
         idle = ~select(tasks.c.id).where(tasks.c.resource_id == resource_id, tasks.c.state.in_(ACTIVE)).exists()
         try:
             with self._tx() as conn:
@@ -171,13 +172,15 @@ class Instances(StoreBase):
                 check_security_groups(conn, values.get("db_security_groups"))
                 if defer:
                     values |= deferred(conn, resource_id, *defer)
-                return bool(
-                    conn.execute(
-                        update(instances)
-                        .where(instances.c.resource_id == resource_id, instances.c.observed.in_(list(observed)), idle)
-                        .values(**values)
-                    ).rowcount
-                )
+                changed = conn.execute(
+                    update(instances)
+                    .where(instances.c.resource_id == resource_id, instances.c.observed.in_(list(observed)), idle)
+                    .values(**values)
+                ).rowcount
+                if changed:
+                    for task in also:
+                        insert_task(conn, *task)
+                return bool(changed)
         except IntegrityError:
             raise NameTaken(values.get("identifier")) from None
 

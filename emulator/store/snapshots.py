@@ -8,9 +8,10 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from emulator.model.keys import snapshot_key
+from emulator.model.records import Event
 from emulator.model.snapshot import Snapshot
 from emulator.store.base import StoreBase
-from emulator.store.checks import check_observed, insert_task, upsert_tags
+from emulator.store.checks import check_observed, insert_events, insert_task, queue_storage_removal, upsert_tags
 from emulator.store.errors import NameTaken, TaskConflict
 from emulator.store.schema import binlogs, snapshots, tags
 
@@ -38,11 +39,22 @@ class Snapshots(StoreBase):
             raise TaskConflict(snapshot.instance_resource_id) from None
 
     def add_snapshot(self, snapshot: Snapshot, pairs: list[tuple[str, str]]) -> None:
-        """A snapshot made whole at once (a copy); NameTaken when the name is in use."""
+        """NameTaken when the name is in use."""
         try:
             with self._tx() as conn:
                 conn.execute(insert(snapshots).values(snapshot.to_row()))
                 upsert_tags(conn, snapshot_key(snapshot.identifier), pairs)
+        except IntegrityError:
+            raise NameTaken(snapshot.identifier) from None
+
+    def add_copy(self, snapshot: Snapshot, pairs: list[tuple[str, str]], source_key: str, now: datetime) -> None:
+        """A copy of a snapshot (status `creating`), its tags, and the task that copies the bytes, in one
+        transaction; NameTaken when the name is in use."""
+        try:
+            with self._tx() as conn:
+                conn.execute(insert(snapshots).values(snapshot.to_row()))
+                upsert_tags(conn, snapshot_key(snapshot.identifier), pairs)
+                insert_task(conn, "db-snapshot", snapshot.identifier, "copy", {"source_key": source_key}, now)
         except IntegrityError:
             raise NameTaken(snapshot.identifier) from None
 
@@ -75,9 +87,11 @@ class Snapshots(StoreBase):
         with self._read() as conn:
             return [Snapshot(*row) for row in conn.execute(query.order_by(snapshots.c.identifier).limit(limit))]
 
-    def update_snapshot(self, identifier: str, **values: Any) -> None:
+    def update_snapshot(self, identifier: str, events: Iterable[Event] = (), **values: Any) -> None:
+        """Change the snapshot, and write the events that tell of it in the same transaction."""
         with self._tx() as conn:
             conn.execute(update(snapshots).where(snapshots.c.identifier == identifier).values(**values))
+            insert_events(conn, events)
 
     def retain_automated(self, resource_id: str, days: int, until: datetime | None) -> None:
         """The instance's automated snapshots outlive it, for `days` days each, restorable up to `until`."""
@@ -86,8 +100,10 @@ class Snapshots(StoreBase):
                                                  snapshots.c.snapshot_type == "automated")
                          .values(retention=days, retained_until=until))
 
-    def remove_snapshot(self, identifier: str, statuses: Iterable[str] = ("available", "failed")) -> Snapshot | None:
-        """Remove the snapshot and its tags if its status is one of `statuses`; what was removed, or None."""
+    def remove_snapshot(self, identifier: str, now: datetime, statuses: Iterable[str] = ("available", "failed"),
+                        events: Iterable[Event] = ()) -> Snapshot | None:
+        """Remove the snapshot and its tags if its status is one of `statuses`, queue the removal of its bytes,
+        and write `events`, in one transaction; what was removed, or None."""
         with self._tx() as conn:
             row = conn.execute(
                 select(snapshots).where(snapshots.c.identifier == identifier, snapshots.c.status.in_(list(statuses)))
@@ -96,6 +112,8 @@ class Snapshots(StoreBase):
                 return None
             conn.execute(delete(snapshots).where(snapshots.c.identifier == identifier))
             conn.execute(delete(tags).where(tags.c.resource_id == snapshot_key(identifier)))
+            queue_storage_removal(conn, [row.storage_key], now)
+            insert_events(conn, events)
         return Snapshot(*row)
 
     # archived binary logs
@@ -121,8 +139,11 @@ class Snapshots(StoreBase):
         with self._read() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
 
-    def remove_binlogs(self, resource_id: str, names: Iterable[str]) -> None:
+    def remove_binlogs(self, resource_id: str, names: Iterable[str], now: datetime) -> None:
+        """Forget these archived logs, and queue the removal of their bytes."""
+        which = (binlogs.c.instance_resource_id == resource_id, binlogs.c.name.in_(list(names)))
         with self._tx() as conn:
-            conn.execute(delete(binlogs).where(binlogs.c.instance_resource_id == resource_id,
-                                               binlogs.c.name.in_(list(names))))
+            keys = conn.scalars(select(binlogs.c.storage_key).where(*which)).all()
+            conn.execute(delete(binlogs).where(*which))
+            queue_storage_removal(conn, keys, now)
 

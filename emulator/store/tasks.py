@@ -31,13 +31,14 @@ class Tasks(StoreBase):
         key: str | None = None,
         take_pending: bool = False,
         defer: dict[str, Any] | None = None,
+        also: Iterable[tuple[str, str, str, dict[str, Any], datetime]] = (),
         **instance_values: Any,
     ) -> int | None:
         """Queue a task, and apply instance_values, in one transaction. TaskConflict when the resource has a
         task under way; StateConflict when an instance's observed state is not one of `observed`; None
         (and nothing done) when a task with this key was queued before. `take_pending`: the changes that
         waited for the maintenance window become the task's (under its own params); `defer`: these changes
-        join them instead."""
+        join them instead; `also`: other resources' tasks the change asks for (type, id, kind, params, now)."""
         try:
             with self._tx() as conn:
                 if key is not None and conn.scalar(select(tasks.c.id).where(tasks.c.key == key)) is not None:
@@ -56,6 +57,8 @@ class Tasks(StoreBase):
                     conn.execute(
                         update(instances).where(instances.c.resource_id == resource_id).values(**instance_values)
                     )
+                for task in also:
+                    insert_task(conn, *task)
                 return insert_task(conn, resource_type, resource_id, kind, params, now, not_before, key)
         except IntegrityError:
             if instance_values.get("identifier") and self.find_instance(instance_values["identifier"]):

@@ -24,7 +24,6 @@ from emulator.drivers.base import ServerSpec
 from emulator.engines import backup as commands
 from emulator.engines import tools
 from emulator.failures import Failure
-from emulator.model.events import SNAPSHOT_EVENTS
 from emulator.model.instance import Instance
 from emulator.model.snapshot import AUTOMATED_NAME, Snapshot
 from emulator.store.errors import NameTaken
@@ -73,16 +72,15 @@ def snapshot(ctx: Context, instance: Instance, params: dict[str, Any]) -> bool:
         with ctx.backups.writer(found.storage_key) as sink:
             point = ctx.driver.backup(ctx.spec(instance), sink, _progress(ctx, name))
     except (Failure, OSError, pymysql.MySQLError) as error:
-        ctx.store.update_snapshot(name, status="failed")
-        snapshot_event(ctx, name, "Snapshot failed")
+        ctx.store.update_snapshot(name, [ctx.snapshot_event(name, "Snapshot failed")], status="failed")
         log.error("the backup of %s into snapshot %s failed: %s", instance.identifier, name, error)
         return False
+    made = ctx.snapshot_event(name, "Automated snapshot created" if automated else "Manual snapshot created")
     ctx.store.update_snapshot(
-        name, status="available", progress=100, size=ctx.backups.size(found.storage_key),
+        name, [made], status="available", progress=100, size=ctx.backups.size(found.storage_key),
         binlog_file=point[0], binlog_position=point[1], data_time=ctx.clock.now(),
     )
     ctx.instance_event(instance.identifier, "Finished DB Instance backup")
-    snapshot_event(ctx, name, "Automated snapshot created" if automated else "Manual snapshot created")
     return True
 
 
@@ -101,12 +99,12 @@ def _progress(ctx: Context, name: str) -> Callable[[float], None]:
 def abandon(ctx: Context, resource_id: str) -> None:
     """The instance's task failed for good: a snapshot it was taking will not be finished."""
     for found in ctx.store.list_snapshots(instance_resource_ids=[resource_id], statuses=["creating"]):
-        ctx.store.update_snapshot(found.identifier, status="failed")
-        snapshot_event(ctx, found.identifier, "Snapshot failed")
+        ctx.store.update_snapshot(found.identifier, [ctx.snapshot_event(found.identifier, "Snapshot failed")],
+                                  status="failed")
 
 
 def snapshot_event(ctx: Context, name: str, message: str) -> None:
-    ctx.event("db-snapshot", name, ctx.arn("snapshot", name), message, SNAPSHOT_EVENTS[message])
+    ctx.store.add_event(ctx.snapshot_event(name, message))
 
 
 def seed(ctx: Context, spec: ServerSpec, snapshot_name: str) -> None:
@@ -217,8 +215,7 @@ def discard(ctx: Context, instance: Instance) -> None:
 def forget(ctx: Context, resource_id: str) -> None:
     """Delete an instance's automated snapshots and archived logs (backups disabled, instance deleted)."""
     for found in ctx.store.list_snapshots(instance_resource_ids=[resource_id], types=["automated"]):
-        if ctx.store.remove_snapshot(found.identifier) is not None:
-            ctx.backups.delete(found.storage_key)
+        ctx.store.remove_snapshot(found.identifier, ctx.clock.now())
     drop_binlogs(ctx, resource_id, None)
 
 
@@ -231,12 +228,12 @@ def expire(ctx: Context, instance: Instance, automated: list[Snapshot], oldest_b
         if automated or oldest_binlog:
             forget(ctx, instance.resource_id)
         return
-    cutoff = ctx.clock.now() - timedelta(days=instance.retention)
+    now = ctx.clock.now()
+    cutoff = now - timedelta(days=instance.retention)
     found = [snapshot for snapshot in automated if snapshot.status == "available"]
     older = sorted((snapshot for snapshot in found if snapshot.created_at < cutoff), key=lambda s: s.created_at)
     for snapshot in older[:-1]:
-        if ctx.store.remove_snapshot(snapshot.identifier) is not None:
-            ctx.backups.delete(snapshot.storage_key)
+        ctx.store.remove_snapshot(snapshot.identifier, now)
     kept = [snapshot.binlog_file for snapshot in found if snapshot not in older[:-1] and snapshot.binlog_file]
     if kept and oldest_binlog is not None and oldest_binlog < min(kept):
         drop_binlogs(ctx, instance.resource_id, min(kept))
@@ -266,8 +263,8 @@ def expire_retained(ctx: Context) -> None:
         kept = left.setdefault(snapshot.instance_resource_id, [])
         if snapshot.created_at + timedelta(days=snapshot.retention) > now:
             kept.append(snapshot)
-        elif ctx.store.remove_snapshot(snapshot.identifier) is not None:
-            ctx.backups.delete(snapshot.storage_key)
+        else:
+            ctx.store.remove_snapshot(snapshot.identifier, now)
     for resource_id, kept in left.items():
         if not kept:
             drop_binlogs(ctx, resource_id, None)
@@ -276,11 +273,10 @@ def expire_retained(ctx: Context) -> None:
 
 
 def drop_binlogs(ctx: Context, resource_id: str, before: str | None) -> None:
-    """Archived logs older than `before` (all, when None)."""
-    gone = [item for item in ctx.store.binlogs_of(resource_id) if before is None or item["name"] < before]
-    ctx.store.remove_binlogs(resource_id, [item["name"] for item in gone])
-    for item in gone:
-        ctx.backups.delete(item["storage_key"])
+    """Archived logs older than `before` (all, when None); their files go in a task of their own."""
+    gone = [item["name"] for item in ctx.store.binlogs_of(resource_id) if before is None or item["name"] < before]
+    if gone:
+        ctx.store.remove_binlogs(resource_id, gone, ctx.clock.now())
 
 
 @contextmanager

@@ -3,6 +3,8 @@ becomes `authorized`, a `revoking` one is gone, with an event. Each change to a 
 queued in the change's transaction, so none is missed and none waits for another."""
 
 import logging
+import uuid
+from datetime import datetime
 
 from emulator.context import Context
 from emulator.host.firewall import Guard
@@ -31,6 +33,24 @@ def enforce(ctx: Context) -> None:
                                for address, port, cidrs in ctx.store.guarded_endpoints()])
 
 
+def firewall_sync(ctx: Context, resource_id: str) -> tuple[str, str, str, dict, datetime]:
+    """The task that makes the firewall follow an instance's new DB security groups, to be queued with the
+    change: each change has its own (so that none reads the store before the change it follows)."""
+    return ("firewall", f"{resource_id}:{uuid.uuid4().hex[:12]}", "sync", {"resource_id": resource_id},
+            ctx.clock.now())
+
+
+def sync(ctx: Context, _key: str, task: Task) -> None:
+    enforce(ctx)
+
+
+def sync_failed(ctx: Context, _key: str, reason: str) -> None:
+    """The change stays made, and the next change to any group (or the next start) tries again."""
+    instance = ctx.store.get_instance(_key.partition(":")[0])
+    if instance is not None:
+        ctx.instance_event(instance.identifier, f"Could not apply the DB security groups: {reason}", "failure")
+
+
 def _source(rule: IngressRule) -> str:
     return rule.value if rule.kind == "cidr" else f"EC2 security group {rule.value} (owner {rule.owner_id})"
 
@@ -40,3 +60,4 @@ def _event(ctx: Context, name: str, message: str, category: str) -> None:
 
 
 RULE_WORK = ResourceWork(load=lambda ctx, key: ctx.store.get_rule(key), work={"apply": apply}, fail=fail)
+FIREWALL_WORK = ResourceWork(load=lambda ctx, key: key, work={"sync": sync}, fail=sync_failed)

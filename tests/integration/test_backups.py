@@ -177,7 +177,8 @@ def test_final_snapshot_copy_share_and_delete(emulator_factory, rds_client):
 
     copied = client.copy_db_snapshot(SourceDBSnapshotIdentifier="doomed-final",
                                      TargetDBSnapshotIdentifier="kept-copy", CopyTags=True)["DBSnapshot"]
-    assert copied["Status"] == "available" and copied["SourceDBSnapshotIdentifier"] == "doomed-final"
+    assert copied["Status"] == "creating" and copied["SourceDBSnapshotIdentifier"] == "doomed-final"
+    assert wait_snapshot(client, "kept-copy")["TagList"] == [{"Key": "app", "Value": "shop"}]
     assert error_code(client.copy_db_snapshot, SourceDBSnapshotIdentifier="doomed-final",
                       TargetDBSnapshotIdentifier="kept-copy") == "DBSnapshotAlreadyExists"
     client.modify_db_snapshot_attribute(DBSnapshotIdentifier="kept-copy", AttributeName="restore",

@@ -58,7 +58,8 @@ def test_instances_in_db_security_groups_are_guarded_with_their_groups_ranges(ap
     api.wait_available("guarded")
     api.ok(Action="ModifyDBInstance", DBInstanceIdentifier="guarded", ApplyImmediately="true",
            **{"DBSecurityGroups.DBSecurityGroupName.1": "office"})
-    assert guarding(api, Guard("127.0.0.1", 4000, ()))  # at once, by the modify itself
+    # by the task the modify queued with the change (a request runs no tool itself)
+    wait_for(lambda: guarding(api, Guard("127.0.0.1", 4000, ())), 10, "the new groups guarding")
     api.ok(Action="DeleteDBInstance", DBInstanceIdentifier="guarded", SkipFinalSnapshot="true")
     wait_for(lambda: guarding(api), 10, "the deleted instance unguarded")
 

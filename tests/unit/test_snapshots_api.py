@@ -139,6 +139,7 @@ def test_many_clients_at_once_on_one_snapshot(api):
     copies = all_at_once(code, [{"Action": "CopyDBSnapshot", "SourceDBSnapshotIdentifier": "one",
                                  "TargetDBSnapshotIdentifier": "two"}] * 6)
     assert Counter(copies) == {True: 1, "DBSnapshotAlreadyExists": 5}
+    wait_for(lambda: snapshot_status(api, "two") == "available", 10, "the copy")
     restores = all_at_once(code, [{"Action": "RestoreDBInstanceFromDBSnapshot", "DBSnapshotIdentifier": "one",
                                    "DBInstanceIdentifier": "back"}] * 6)
     assert Counter(restores) == {True: 1, "DBInstanceAlreadyExists": 5}
@@ -184,3 +185,20 @@ def test_an_instances_older_backups_and_their_logs_expire_by_its_retention(api, 
     jobs.archive_binlogs(ctx)
     assert names(api.ok(**automated)) == [second]
     assert [item["name"] for item in ctx.store.binlogs_of(resource_id)] == ["bin.000003"]
+
+
+def test_a_copy_is_made_and_a_deleted_snapshots_bytes_removed_by_tasks_not_by_the_request(api):
+    api.create("db1", BackupRetentionPeriod="0")
+    api.wait_available("db1")
+    api.ok(Action="CreateDBSnapshot", DBInstanceIdentifier="db1", DBSnapshotIdentifier="one")
+    wait_for(lambda: snapshot_status(api, "one") == "available", 10, "the snapshot")
+    copied = api.ok(Action="CopyDBSnapshot", SourceDBSnapshotIdentifier="one", TargetDBSnapshotIdentifier="two")
+    assert copied.findtext(f".//{NS}Status") == "creating"  # the bytes are copied by a task
+    wait_for(lambda: snapshot_status(api, "two") == "available", 10, "the copy")
+    objects = api.runtime.ctx.settings.data_dir / "backups" / "snapshots"
+    assert len(list(objects.iterdir())) == 2
+    api.ok(Action="DeleteDBSnapshot", DBSnapshotIdentifier="one")
+    wait_for(lambda: len(list(objects.iterdir())) == 1, 10, "the deleted snapshot's bytes removed")
+    events = api.ok(Action="DescribeEvents", SourceType="db-snapshot", Duration="60")
+    messages = [(e.findtext(f"{NS}SourceIdentifier"), e.findtext(f"{NS}Message")) for e in events.iter(f"{NS}Event")]
+    assert ("two", "Manual snapshot created") in messages and ("one", "Deleted user snapshot") in messages
