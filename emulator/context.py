@@ -26,7 +26,6 @@ class Context:
     store: Store
     clock: Clock
     driver: Driver
-    server: ServerBinary
     variables: Variables
     backups: BackupStorage
     firewall: Firewall
@@ -35,6 +34,11 @@ class Context:
     # each instance's DBInstance XML, by the rows it was made from (DescribeDBInstances by identifier)
     written: WrittenCache = field(default_factory=WrittenCache, repr=False)
     _catalogue: dict[str, parameters.Parameter] | None = field(default=None, repr=False)
+
+    @property
+    def server(self) -> ServerBinary:
+        """The server the driver's instances run (the guest image's, once it is built)."""
+        return self.driver.binary
 
     def parameters(self) -> dict[str, parameters.Parameter]:
         """The parameters of every family this machine serves (one server serves them all)."""

@@ -67,7 +67,6 @@ def boot(settings: Settings, clock: Clock | None = None, schedule: bool = True) 
             store=store,
             clock=clock or Clock(timedelta(seconds=float(store.state(operator.CLOCK_OFFSET) or 0))),
             driver=driver,
-            server=driver.binary,
             variables=Variables(server.installed(), settings.cache_dir),
             backups=LocalStorage(settings.data_dir / "backups"),
             firewall=firewall.make(settings.driver, settings.data_dir),

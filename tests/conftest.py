@@ -2,6 +2,7 @@ import os
 import pathlib
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -31,6 +32,28 @@ def pytest_collection_modifyitems(items):
         for item in items:
             if "guests" in item.keywords:
                 item.add_marker(skip)
+
+
+# A cold build of the guest image is 1-2 minutes here (debootstrap from Debian's mirror): the deadline leaves
+# room for a slow mirror, and for the first build of a new recipe.
+COLD_BUILD = 1200
+
+
+@pytest.fixture(scope="session")
+def guest_image() -> pathlib.Path:
+    """The guest image, found in the cache or built once per session, before the first test that boots a
+    guest: an emulator started on a machine without one would build it in the background, and each test's
+    own deadlines are sized for booting, not building."""
+    result = subprocess.run([sys.executable, "-m", "emulator.cli", "image", "build"], capture_output=True,
+                            text=True, timeout=COLD_BUILD, check=False)
+    assert result.returncode == 0, f"the guest image could not be built: {result.stderr[-2000:]}"
+    return pathlib.Path(result.stdout.split()[-1])
+
+
+@pytest.fixture(autouse=True)
+def guest_image_first(request):
+    if "guests" in request.keywords:
+        request.getfixturevalue("guest_image")
 
 
 @pytest.fixture(params=["process", pytest.param("libvirt", marks=pytest.mark.guests)])

@@ -28,6 +28,10 @@ class BuildError(Exception):
     """The image could not be built; the message says which step and why."""
 
 
+class Cancelled(Exception):
+    """The build was told to stop (the emulator is shutting down); its staging is removed."""
+
+
 def ensure(cache_dir: pathlib.Path, progress: Progress | None = None) -> cache.Image:
     """The image of the current recipe: the cached one, or a new build."""
     fingerprint = recipe.fingerprint()

@@ -26,8 +26,8 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def image():
-    return build.ensure(Settings.from_env().cache_dir)
+def image(guest_image):
+    return build.ensure(Settings.from_env().cache_dir)  # built once for the session by guest_image
 
 
 class Guest:

@@ -34,6 +34,7 @@ from emulator.drivers.libvirt.domain import Guest, domain_xml
 from emulator.drivers.libvirt.jobs import GuestJobs
 from emulator.drivers.libvirt.network import BridgeMode, UserMode
 from emulator.drivers.libvirt.shared import (
+    BUILD_TIMEOUT,
     LOG_PORTS,
     POLL,
     READY_TIMEOUT,
@@ -55,7 +56,8 @@ from emulator.drivers.libvirt.warm import Warm
 from emulator.drivers.log_dir import LogDirectory, reason
 from emulator.engines import server as engine
 from emulator.host import key_file
-from emulator.images import build, cache
+from emulator.images import build, cache, recipe
+from emulator.model.server import ServerBinary
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +68,16 @@ class LibvirtDriver(GuestJobs, Templates, SystemUpdates):
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
         self.cache_dir = cache_dir
-        self.image = build.ensure(cache_dir)
-        self.binary = engine.ServerBinary(*engine.parse_version(self.image.manifest.get("server", "")), None, None)
+        # The image is built (on a new machine, 1-2 minutes of debootstrap) or found in the background, so that
+        # the emulator serves at once; work on a guest waits for it (`image`). Until then the engine version
+        # reported is the host's MariaDB, which setup installs from the suite the image is built from.
+        self._image: cache.Image | None = None
+        self._kvm = False
+        self._unbuilt: str | None = None
+        self._prepared = threading.Event()
+        self._closing = threading.Event()
+        found = cache.find(cache_dir, recipe.fingerprint())
+        self.binary = _binary_of(found) if found is not None else engine.installed()
         self.key = key_file.ensure(root.parent / "guest-admin.key")
         self.memory_factor = memory_factor
         self.network = network
@@ -76,16 +86,55 @@ class LibvirtDriver(GuestJobs, Templates, SystemUpdates):
         self.socket_dir = pathlib.Path(tempfile.gettempdir()) / "rds-emulator" / f"guests-{self.tag}"
         self.socket_dir.mkdir(parents=True, exist_ok=True)
         self.conn = connect()
-        self.kvm = hypervisor.kvm_works(self.image, cache_dir)
-        log.info("libvirt guests run under %s", "KVM" if self.kvm else
-                 "QEMU's software emulation (TCG): KVM did not boot the guest's kernel")
         self.capacity = Capacity(self._committed)
-        # the saved template guest new instances start from, made in the background (drivers/warm.py)
+        # the saved template guest new instances start from, made in the background too (warm.py); a bridge
+        # guest's address is fixed at its boot, so bridged guests always boot
         self.warm: Warm | None = None
-        self._warming: threading.Thread | None = None
-        if restore and isinstance(network, UserMode):  # a bridge guest's address is fixed at its boot
-            self._warming = threading.Thread(target=self._prepare_warm, name="warm-template", daemon=True)
-            self._warming.start()
+        self._preparing = threading.Thread(target=self._prepare, args=(restore and isinstance(network, UserMode),),
+                                           name="guest-image", daemon=True)
+        self._preparing.start()
+
+    # the image, found or built in the background
+
+    def _prepare(self, warm: bool) -> None:
+        try:
+            image = build.ensure(self.cache_dir, self._build_progress)
+            kvm = hypervisor.kvm_works(image, self.cache_dir)
+        except build.Cancelled:
+            log.info("the guest image's build was stopped with the emulator; the next start builds it again")
+            self._unbuilt = "the emulator is stopping"
+            self._prepared.set()
+            return
+        except (build.BuildError, OSError) as error:
+            log.error("the guest image could not be built: %s", error)
+            self._unbuilt = f"the guest image could not be built: {error}"
+            self._prepared.set()
+            return
+        self._image, self._kvm, self.binary = image, kvm, _binary_of(image)
+        log.info("guest image %s ready; libvirt guests run under %s", image.fingerprint, "KVM" if kvm else
+                 "QEMU's software emulation (TCG): KVM did not boot the guest's kernel")
+        self._prepared.set()
+        if warm and not self._closing.is_set():
+            self._prepare_warm()
+
+    def _build_progress(self, number: int, total: int, name: str, elapsed: float) -> None:
+        if self._closing.is_set():
+            raise build.Cancelled()
+        log.info("building the guest image, step %d of %d (%.0f s so far): %s", number, total, elapsed, name)
+
+    @property
+    def image(self) -> cache.Image:
+        """The guest image, once built: work on a guest waits here while it is (instances stay `creating`),
+        and fails with the build's reason if it could not be."""
+        if not self._prepared.wait(BUILD_TIMEOUT):
+            raise DriverError(f"the guest image was not built within {BUILD_TIMEOUT:.0f} s")
+        if self._image is None:
+            raise DriverError(self._unbuilt or "the guest image could not be built")
+        return self._image
+
+    @property
+    def kvm(self) -> bool:
+        return bool(self.image) and self._kvm
 
     # names and paths
 
@@ -281,9 +330,11 @@ class LibvirtDriver(GuestJobs, Templates, SystemUpdates):
 
     def stop_all(self) -> None:
         """Guests outlive the emulator: one that starts again finds them running and takes them back. A
-        template being saved is let finish, so that no half-made one is left running."""
-        if self._warming is not None:
-            self._warming.join()
+        template being saved is let finish, so that no half-made one is left running; an image being built
+        stops at its next step (its staging is removed then, or by the next build)."""
+        self._closing.set()
+        if self._prepared.is_set():
+            self._preparing.join()
         with contextlib.suppress(OSError):  # only starts from the template put sockets here, for a moment
             self.socket_dir.rmdir()
 
@@ -370,3 +421,6 @@ class LibvirtDriver(GuestJobs, Templates, SystemUpdates):
                 or f"see {home / 'logs' / 'error.log'} and {home / 'console.log'}")
 
 
+def _binary_of(image: cache.Image) -> ServerBinary:
+    """The server the image carries, as its manifest recorded it at the build."""
+    return ServerBinary(*engine.parse_version(image.manifest.get("server", "")), None, None)

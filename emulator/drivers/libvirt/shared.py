@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 URI = "qemu:///system"
 ADMIN = "rdsadmin"
 READY_TIMEOUT = 180.0
+# A cold build of the guest image takes 1-2 minutes here (debootstrap from the mirror); a slow mirror, more.
+BUILD_TIMEOUT = 1800.0
 STOP_TIMEOUT = 60.0
 POLL = 0.1
 # The class whose guests start from the saved template (other sizes boot: a saved state has one memory size).
