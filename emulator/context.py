@@ -53,8 +53,12 @@ class Context:
         return arn.instance_arn(self.settings.region, self.settings.account_id, identifier)
 
     def instance_event(self, identifier: str, message: str, category: str | None = None) -> None:
-        self.event("db-instance", identifier, self.instance_arn(identifier), message,
-                   category or INSTANCE_EVENTS[message])
+        self.store.add_event(self.told(identifier, message, category))
+
+    def told(self, identifier: str, message: str, category: str | None = None) -> Event:
+        """An event of a DB instance, to be written with the change it tells of."""
+        return Event(self.clock.now(), "db-instance", identifier, self.instance_arn(identifier), message,
+                     [category or INSTANCE_EVENTS[message]])
 
     def event(self, source_type: str, source_id: str, source_arn: str, message: str, category: str) -> None:
         self.store.add_event(Event(self.clock.now(), source_type, source_id, source_arn, message, [category]))

@@ -1,5 +1,6 @@
 """Events, kept for RETENTION and listed by source and category."""
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -15,8 +16,11 @@ class Events(StoreBase):
     # events
 
     def add_event(self, event_: Event) -> None:
+        self.add_events([event_])
+
+    def add_events(self, events: Iterable[Event]) -> None:
         with self._tx() as conn:
-            insert_events(conn, [event_])
+            insert_events(conn, events)
 
     def list_events(
         self,

@@ -8,8 +8,9 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from emulator.model.instance import Instance
+from emulator.model.records import Event
 from emulator.store.base import StoreBase
-from emulator.store.checks import check_group, check_security_groups, deferred, insert_task, upsert_tags
+from emulator.store.checks import check_group, check_security_groups, deferred, insert_events, insert_task, upsert_tags
 from emulator.store.errors import NameTaken, PortTaken
 from emulator.store.prepared import (
     ACTIVE_TASK,
@@ -140,11 +141,14 @@ class Instances(StoreBase):
                 update(instances).where(instances.c.resource_id == resource_id, unchanged).values(logs_rotated_at=hour)
             ).rowcount)
 
-    def update_instance(self, resource_id: str, **values: Any) -> None:
-        """NameTaken when a rename meets another instance's identifier."""
+    def update_instance(self, resource_id: str, events: Iterable[Event] = (), **values: Any) -> None:
+        """Change the instance and write the events that tell of it, in one transaction. NameTaken when a
+        rename meets another instance's identifier."""
         try:
             with self._tx() as conn:
-                conn.execute(update(instances).where(instances.c.resource_id == resource_id).values(**values))
+                if values:
+                    conn.execute(update(instances).where(instances.c.resource_id == resource_id).values(**values))
+                insert_events(conn, events)
         except IntegrityError:
             raise NameTaken(values.get("identifier")) from None
 

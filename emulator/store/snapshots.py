@@ -38,12 +38,13 @@ class Snapshots(StoreBase):
         except IntegrityError:
             raise TaskConflict(snapshot.instance_resource_id) from None
 
-    def add_snapshot(self, snapshot: Snapshot, pairs: list[tuple[str, str]]) -> None:
-        """NameTaken when the name is in use."""
+    def add_snapshot(self, snapshot: Snapshot, pairs: list[tuple[str, str]], events: Iterable[Event] = ()) -> None:
+        """The snapshot, its tags, and the events that tell of it; NameTaken when the name is in use."""
         try:
             with self._tx() as conn:
                 conn.execute(insert(snapshots).values(snapshot.to_row()))
                 upsert_tags(conn, snapshot_key(snapshot.identifier), pairs)
+                insert_events(conn, events)
         except IntegrityError:
             raise NameTaken(snapshot.identifier) from None
 

@@ -57,17 +57,20 @@ def snapshot(ctx: Context, instance: Instance, params: dict[str, Any]) -> bool:
     An automated one's record is made here (a manual one's was made with the request). A backup that
     fails fails the snapshot, not the instance."""
     name = params["snapshot"]
-    if params.get("automated") and ctx.store.get_snapshot(name) is None:
+    automated = bool(params.get("automated"))
+    started = [ctx.told(instance.identifier, "Backing up DB instance"),
+               ctx.snapshot_event(name, "Creating automated snapshot" if automated else "Creating manual snapshot")]
+    if automated and ctx.store.get_snapshot(name) is None:
         try:
-            ctx.store.add_snapshot(new_snapshot(instance, name, "automated", ctx.clock.now()), [])
+            ctx.store.add_snapshot(new_snapshot(instance, name, "automated", ctx.clock.now()), [], started)
+            started = []  # written with the record
         except NameTaken:  # made by this task's earlier, interrupted run
             pass
     found = ctx.store.get_snapshot(name)
     if found is None or found.status != "creating":
         return found is not None and found.status == "available"
-    automated = found.snapshot_type == "automated"
-    ctx.instance_event(instance.identifier, "Backing up DB instance")
-    snapshot_event(ctx, name, "Creating automated snapshot" if automated else "Creating manual snapshot")
+    if started:  # a manual snapshot's record was made with the request
+        ctx.store.add_events(started)
     try:
         with ctx.backups.writer(found.storage_key) as sink:
             point = ctx.driver.backup(ctx.spec(instance), sink, _progress(ctx, name))
@@ -75,12 +78,12 @@ def snapshot(ctx: Context, instance: Instance, params: dict[str, Any]) -> bool:
         ctx.store.update_snapshot(name, [ctx.snapshot_event(name, "Snapshot failed")], status="failed")
         log.error("the backup of %s into snapshot %s failed: %s", instance.identifier, name, error)
         return False
-    made = ctx.snapshot_event(name, "Automated snapshot created" if automated else "Manual snapshot created")
+    made = [ctx.told(instance.identifier, "Finished DB Instance backup"),
+            ctx.snapshot_event(name, "Automated snapshot created" if automated else "Manual snapshot created")]
     ctx.store.update_snapshot(
-        name, [made], status="available", progress=100, size=ctx.backups.size(found.storage_key),
+        name, made, status="available", progress=100, size=ctx.backups.size(found.storage_key),
         binlog_file=point[0], binlog_position=point[1], data_time=ctx.clock.now(),
     )
-    ctx.instance_event(instance.identifier, "Finished DB Instance backup")
     return True
 
 

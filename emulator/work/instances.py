@@ -31,8 +31,9 @@ RECOVERY_BACKOFF = timedelta(seconds=1)
 
 def create(ctx: Context, instance: Instance, task: Task) -> Then | None:
     if _bring_up(ctx, instance):
-        ctx.store.update_instance(instance.resource_id, observed="running")
-        ctx.instance_event(instance.identifier, "DB instance created")
+        ctx.store.update_instance(
+            instance.resource_id, [ctx.told(instance.identifier, "DB instance created")], observed="running"
+        )
         return first_backup(ctx, instance)
     return None
 
@@ -54,8 +55,9 @@ def restore(ctx: Context, instance: Instance, task: Task) -> Then | None:
         message = RESTORED_TO_POINT.format(source=params["source"], target=instance.identifier)
     else:
         message = RESTORED_FROM_SNAPSHOT.format(name=params["snapshot"])
-    ctx.store.update_instance(instance.resource_id, observed="running")
-    ctx.instance_event(instance.identifier, message, "restoration")
+    ctx.store.update_instance(
+        instance.resource_id, [ctx.told(instance.identifier, message, "restoration")], observed="running"
+    )
     return first_backup(ctx, instance)
 
 
@@ -74,8 +76,9 @@ def backup(ctx: Context, instance: Instance, task: Task) -> None:
 def reboot(ctx: Context, instance: Instance, task: Task) -> None:
     ctx.instance_event(instance.identifier, "DB instance shutdown")
     if _bring_up(ctx, instance, ctx.driver.restart):
-        ctx.store.update_instance(instance.resource_id, observed="running")
-        ctx.instance_event(instance.identifier, "DB instance restarted")
+        ctx.store.update_instance(
+            instance.resource_id, [ctx.told(instance.identifier, "DB instance restarted")], observed="running"
+        )
 
 
 def recover(ctx: Context, instance: Instance, task: Task) -> None:
@@ -97,14 +100,18 @@ def stop(ctx: Context, instance: Instance, task: Task) -> None:
     if task.params.get("snapshot") and not backups.snapshot(ctx, instance, task.params):
         return
     ctx.driver.stop(ctx.spec(instance))
-    ctx.store.update_instance(instance.resource_id, observed="stopped", stopped_at=ctx.clock.now())
-    ctx.instance_event(instance.identifier, "DB instance stopped")
+    ctx.store.update_instance(
+        instance.resource_id, [ctx.told(instance.identifier, "DB instance stopped")], observed="stopped",
+        stopped_at=ctx.clock.now(),
+    )
 
 
 def start(ctx: Context, instance: Instance, task: Task) -> None:
     if _bring_up(ctx, instance):
-        ctx.store.update_instance(instance.resource_id, observed="running", stopped_at=None)
-        ctx.instance_event(instance.identifier, "DB instance started")
+        ctx.store.update_instance(
+            instance.resource_id, [ctx.told(instance.identifier, "DB instance started")], observed="running",
+            stopped_at=None,
+        )
 
 
 def modify(ctx: Context, instance: Instance, task: Task) -> None:
@@ -155,8 +162,10 @@ def _upgrade(ctx: Context, instance: Instance, version: str, task: Task) -> None
     if instance.observed == "running" and not _restarted_on_newer(ctx, instance, task):
         ctx.store.update_instance(instance.resource_id, upgrade_opt_in=None)
         return
-    ctx.store.update_instance(instance.resource_id, engine_version=version, upgrade_opt_in=None)
-    ctx.instance_event(instance.identifier, PATCHED, "maintenance")
+    ctx.store.update_instance(
+        instance.resource_id, [ctx.told(instance.identifier, PATCHED, "maintenance")], engine_version=version,
+        upgrade_opt_in=None,
+    )
 
 
 def _restarted_on_newer(ctx: Context, instance: Instance, task: Task) -> bool:
