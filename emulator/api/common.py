@@ -11,7 +11,7 @@ from emulator.drivers.base import InsufficientCapacity, PortUnavailable
 from emulator.model import arn, catalogue, network, validation
 from emulator.model.instance import Instance
 from emulator.model.keys import parameter_group_key, subnet_group_key
-from emulator.model.records import GroupValue, IngressRule, ParameterGroup, SecurityGroup, SubnetGroup
+from emulator.model.records import IngressRule, ParameterGroup, SecurityGroup, SubnetGroup, Surroundings
 from emulator.model.snapshot import Snapshot
 from emulator.protocol.errors import RdsError, combination, instance_exists, instance_not_found, invalid, shown
 from emulator.store.errors import GroupGone, GroupMissing, NameTaken, PortTaken
@@ -239,18 +239,22 @@ def room(ctx: Context, resource_id: str, instance_class: str | None) -> Iterator
         ) from None
 
 
-def instance_wire(
-    ctx: Context, instance: Instance, tags: list[dict[str, str]], group: dict[str, Any] | None = None,
-    values: dict[str, GroupValue] | None = None,
-) -> dict[str, Any]:
-    group = group if group is not None else subnet_group_wire_of(ctx, instance.subnet_group)
-    if values is None:
-        values = configuration.group_values(ctx, {instance.parameter_group})[instance.parameter_group]
-    default_group = network.default_security_group(ctx.settings.region, ctx.settings.account_id)
+def instance_wire(ctx: Context, instance: Instance, around: Surroundings) -> dict[str, Any]:
+    """An instance as the API shows it, from its row and what was read with it: no further read."""
+    place = ctx.settings.region, ctx.settings.account_id
+    group = network.default_subnet_group_wire(*place) if around.subnet_group is None else network.subnet_group_wire(
+        around.subnet_group.name, around.subnet_group.description, around.subnet_group.subnets, *place)
     return instance.to_wire(
-        ctx.instance_arn(instance.identifier), tags, group, default_group,
-        configuration.apply_status(ctx, instance, values),
+        ctx.instance_arn(instance.identifier), around.tags, group, network.default_security_group(*place),
+        configuration.apply_status(ctx, instance, around.values),
     )
+
+
+def instance_answer(ctx: Context, instance: Instance, around: Surroundings | None = None) -> dict[str, Any]:
+    """A handler's answer about one instance: `around` read before a change that may take it away (a
+    delete's task may end before the answer), or read now."""
+    around = around or ctx.store.surroundings([instance])[instance.resource_id]
+    return {"DBInstance": instance_wire(ctx, instance, around)}
 
 
 def instance_name_of(value: str) -> str:

@@ -17,7 +17,7 @@ from emulator.protocol.errors import RdsError, combination, instance_exists, ins
 from emulator.protocol.shapes import RDS
 from emulator.store import Store
 from emulator.store.errors import NameTaken, StateConflict, TaskConflict
-from emulator.work import backups, configuration, security_groups
+from emulator.work import backups, security_groups
 
 # Members of CreateDBInstance we honour; any other that is sent is refused, never silently dropped.
 CREATE_MEMBERS = {
@@ -91,7 +91,8 @@ def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     with common.room(ctx, instance.resource_id, instance.instance_class):
         instance = common.insert_instance(ctx, instance, validation.port(request.get("Port")), tag_pairs)
     ctx.kick()
-    return {"DBInstance": common.instance_wire(ctx, replace(instance, task="create"), validation.tag_list(tag_pairs))}
+    around = ctx.store.surroundings([instance], {instance.resource_id: validation.tag_list(tag_pairs)})
+    return common.instance_answer(ctx, replace(instance, task="create"), around[instance.resource_id])
 
 
 def describe(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
@@ -103,17 +104,9 @@ def describe(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         return ctx.store.list_instances(after=after, limit=n, **criteria)
 
     found, marker = page(fetch, lambda instance: instance.identifier, request)
-    tags = ctx.store.tags_of(instance.resource_id for instance in found)
-    groups = {name: common.subnet_group_wire_of(ctx, name) for name in {instance.subnet_group for instance in found}}
-    values = configuration.group_values(ctx, {instance.parameter_group for instance in found})
-    return {
-        "DBInstances": [
-            common.instance_wire(ctx, instance, tags.get(instance.resource_id, []), groups[instance.subnet_group],
-                  values[instance.parameter_group])
-            for instance in found
-        ],
-        "Marker": marker,
-    }
+    around = ctx.store.surroundings(found)
+    return {"DBInstances": [common.instance_wire(ctx, instance, around[instance.resource_id]) for instance in found],
+            "Marker": marker}
 
 
 def _described(ctx: Context, name: str) -> dict[str, Any] | xml.Written:
@@ -127,7 +120,8 @@ def _described(ctx: Context, name: str) -> dict[str, Any] | xml.Written:
     if kept is not None:
         return kept
     instance, tags = Store.instance_of(rows)
-    value = common.instance_wire(ctx, instance, tags)
+    value = common.instance_wire(ctx, instance, ctx.store.surroundings([instance], {instance.resource_id: tags})[
+        instance.resource_id])
     if instance.parameter_group.startswith("default.") and instance.subnet_group == network.DEFAULT_SUBNET_GROUP:
         ctx.written.put(rows, xml.written(INSTANCE_SHAPE, value))
     return value
@@ -184,7 +178,6 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         elif new != instance.identifier:
             immediate["identifier"] = new
             events.append(RENAMED.format(old=instance.identifier, new=new))
-    tags = ctx.store.tags_for(instance.resource_id)
     # a change with ApplyImmediately=true takes the waiting ones with it
     take = bool(now and instance.pending)
     new_class = work.get("instance_class") or (instance.pending.get("instance_class") if take else None)
@@ -196,7 +189,7 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     pending = {} if take else {**instance.pending, **deferred}
     changed = replace(instance, **immediate, pending=pending, task=kind,
                       task_params={**instance.pending, **work} if kind else None)
-    return {"DBInstance": common.instance_wire(ctx, changed, tags)}
+    return common.instance_answer(ctx, changed)
 
 
 def reboot(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
@@ -230,9 +223,9 @@ def delete(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     params = {"delete_automated_backups": request.get("DeleteAutomatedBackups", True)}
     if final:
         return _with_snapshot(ctx, instance, "delete", final, "FinalDBSnapshotIdentifier", params)
-    tags = ctx.store.tags_for(instance.resource_id)
+    around = ctx.store.surroundings([instance])[instance.resource_id]
     _queue_task(ctx, instance, "delete", "delete", params, {})
-    return {"DBInstance": common.instance_wire(ctx, replace(instance, task="delete"), tags)}
+    return common.instance_answer(ctx, replace(instance, task="delete"), around)
 
 
 def _with_snapshot(ctx: Context, instance: Instance, action: str, name: str, member: str,
@@ -242,6 +235,7 @@ def _with_snapshot(ctx: Context, instance: Instance, action: str, name: str, mem
     snapshot = backups.new_snapshot(instance, validation.snapshot_identifier(name, member), "manual",
                                         ctx.clock.now())
     pairs = common.snapshot_tags(ctx, instance, None)
+    around = ctx.store.surroundings([instance])[instance.resource_id]
     try:
         ctx.store.queue_snapshot(snapshot, pairs, ctx.clock.now(), action, params, ("running",))
     except NameTaken:
@@ -249,8 +243,7 @@ def _with_snapshot(ctx: Context, instance: Instance, action: str, name: str, mem
     except (StateConflict, TaskConflict):
         _refuse(ctx, instance, action)
     ctx.kick()
-    tags = ctx.store.tags_for(instance.resource_id)
-    return {"DBInstance": common.instance_wire(ctx, replace(instance, task=action), tags)}
+    return common.instance_answer(ctx, replace(instance, task=action), around)
 
 
 # helpers
@@ -258,9 +251,9 @@ def _with_snapshot(ctx: Context, instance: Instance, action: str, name: str, mem
 
 def _queue(ctx: Context, instance: Instance, action: str) -> dict[str, Any]:
     """Queue the task and answer with the status it gives; the task may finish (even delete) before we answer."""
-    tags = ctx.store.tags_for(instance.resource_id)
+    around = ctx.store.surroundings([instance])[instance.resource_id]
     _queue_task(ctx, instance, action, action, {}, {})
-    return {"DBInstance": common.instance_wire(ctx, replace(instance, task=action), tags)}
+    return common.instance_answer(ctx, replace(instance, task=action), around)
 
 
 def _queue_task(ctx: Context, instance: Instance, action: str, kind: str, params: dict, immediate: dict,

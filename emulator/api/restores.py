@@ -161,4 +161,5 @@ def _restore(ctx: Context, request: dict[str, Any], identifier: str, snapshot: S
         instance = common.insert_instance(ctx, instance, validation.port(request.get("Port")), tag_pairs,
                                     ("restore", params))
     ctx.kick()
-    return {"DBInstance": common.instance_wire(ctx, replace(instance, task="restore"), validation.tag_list(tag_pairs))}
+    around = ctx.store.surroundings([instance], {instance.resource_id: validation.tag_list(tag_pairs)})
+    return common.instance_answer(ctx, replace(instance, task="restore"), around[instance.resource_id])

@@ -65,3 +65,11 @@ class GroupValue:
     method: str
 
 
+@dataclass(frozen=True)
+class Surroundings:
+    """What an instance's wire form needs besides its own row, read with it: its tags, the values users set in
+    its parameter group (none in a default one), its DB subnet group (None: the default one)."""
+
+    tags: list[dict[str, str]]
+    values: dict[str, GroupValue]
+    subnet_group: SubnetGroup | None

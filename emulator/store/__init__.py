@@ -13,7 +13,8 @@ from emulator.store.instances import Instances
 from emulator.store.snapshots import Snapshots
 from emulator.store.tags import Tags
 from emulator.store.tasks import Tasks
+from emulator.store.views import Views
 
 
-class Store(Instances, Tasks, Groups, Snapshots, Tags, Events):
+class Store(Instances, Views, Tasks, Groups, Snapshots, Tags, Events):
     """The store's parts, over one engine (store/base.py)."""
