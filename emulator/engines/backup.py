@@ -8,6 +8,9 @@ from typing import BinaryIO
 
 from emulator.engines import tools
 
+# the size backup streams are copied in
+CHUNK = tools.CHUNK
+
 _BINLOG_POINT = re.compile(r"binlog position: filename '([^']+)', position '(\d+)'")
 
 

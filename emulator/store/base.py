@@ -17,6 +17,43 @@ from emulator.store.schema import emulator_state
 MIGRATIONS = pathlib.Path(__file__).with_name("migrations")
 
 
+class WriteTurns:
+    """One writer at a time, a thread's nested transactions included; a writer of a request goes before the
+    background's writers that wait. Background work only waits longer, and still goes in turn: a request's
+    write is short, and requests come one at a time per client."""
+
+    def __init__(self) -> None:
+        self._free = threading.Condition()
+        self._owner: int | None = None
+        self._depth = 0
+        self._urgent = 0
+        self.background = threading.local()
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        me = threading.get_ident()
+        urgent = not getattr(self.background, "marked", False)
+        with self._free:
+            if self._owner == me:
+                self._depth += 1
+            else:
+                self._urgent += urgent
+                try:
+                    while self._owner is not None or (not urgent and self._urgent):
+                        self._free.wait()
+                finally:
+                    self._urgent -= urgent
+                self._owner, self._depth = me, 1
+        try:
+            yield
+        finally:
+            with self._free:
+                self._depth -= 1
+                if not self._depth:
+                    self._owner = None
+                    self._free.notify_all()
+
+
 class StoreBase:
     """What every part of the store shares: the engine, the write lock, the prepared reads' connections."""
 
@@ -27,7 +64,7 @@ class StoreBase:
         # SQLite lets one writer in at a time. Writers of this process queue here, and the next goes in as
         # soon as the last is done; waiting in SQLite's busy handler instead sleeps 1, 2, 5, 10 ms... between
         # tries, which cost each request that met a task's transaction 8 ms on average.
-        self._writing = threading.RLock()
+        self._writing = WriteTurns()
         self._readers = Readers(self.engine)
         self.upgrade()
 
@@ -46,8 +83,13 @@ class StoreBase:
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
         """A write transaction: it takes the write lock at BEGIN, so its reads see what it will write over."""
-        with self._writing, self.engine.connect().execution_options(write=True) as conn, conn.begin():
+        with self._writing.turn(), self.engine.connect().execution_options(write=True) as conn, conn.begin():
             yield conn
+
+    def in_background(self) -> None:
+        """This thread does background work: its writes give way to those of requests waiting (a create
+        waited 3.7 ms on average behind the tasks of the creates before it)."""
+        self._writing.background.marked = True
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:

@@ -50,7 +50,9 @@ class Instances(StoreBase):
             raise PortTaken(instance.port) from None
 
     def used_endpoints(self) -> set[tuple[str, int]]:
-        return set(FAST_ENDPOINTS.rows(self._readers))
+        listed = FAST_ENDPOINTS.raw(self._readers)[0][0]
+        return {(address, int(port)) for address, port in (item.split(" ") for item in listed.split(","))} \
+            if listed else set()
 
     def find_instance(self, identifier: str) -> Instance | None:
         with self._read() as conn:

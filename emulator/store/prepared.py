@@ -4,7 +4,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import fields
 from typing import Any
 
-from sqlalchemy import JSON, and_, bindparam, insert, literal_column, select
+from sqlalchemy import JSON, String, and_, bindparam, cast, func, insert, literal_column, select
 from sqlalchemy.engine import Engine
 
 from emulator.model.instance import TASK_FIELDS, Instance
@@ -123,7 +123,9 @@ class Readers:
 
 
 FAST_WITH_TAGS = Prepared(WITH_TAGS)
-FAST_ENDPOINTS = Prepared(select(instances.c.address, instances.c.port))
+# Every endpoint in use as one row of text: a thousand rows cost a thousand hand-overs of the GIL (3 ms per
+# create at 1000 instances, under background work), one row costs one.
+FAST_ENDPOINTS = Prepared(select(func.group_concat(instances.c.address + " " + cast(instances.c.port, String), ",")))
 # A DescribeDBInstances page with no filter: the first one, and those after a marker.
 ORDERED = INSTANCES.order_by(instances.c.identifier).limit(bindparam("limit"))
 FAST_FIRST_PAGE = Prepared(ORDERED)

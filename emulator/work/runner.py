@@ -89,6 +89,7 @@ class TaskRunner:
                 thread.join()
 
     def _loop(self) -> None:
+        self.ctx.store.in_background()
         while True:
             with self._wake:
                 if self._closed:
