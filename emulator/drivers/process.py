@@ -34,11 +34,13 @@ from emulator.drivers.base import (
     until,
 )
 from emulator.drivers.log_dir import LogDirectory, reason
-from emulator.engines import backup
+from emulator.engines import backup, tools
 from emulator.engines import server as engine
 
 log = logging.getLogger(__name__)
 READY_TIMEOUT = 60.0
+# mariadb-install-db makes the system tables: seconds here
+INSTALL_TIMEOUT = 300.0
 STOP_TIMEOUT = 60.0
 POLL = 0.01
 
@@ -296,20 +298,8 @@ class ProcessDriver:
         cnf = home / "my.cnf"
         cnf.write_text(self._cnf(home, home / "data", sock, "127.0.0.1", 0))
         assert self.binary.install_db is not None
-        result = subprocess.run(
-            [
-                self.binary.install_db,
-                f"--defaults-file={cnf}",
-                "--auth-root-authentication-method=socket",
-                f"--auth-root-socket-user={self.os_user}",
-                "--skip-test-db",
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise DriverError(f"mariadb-install-db failed: {result.stderr.strip()[-500:]}")
+        tools.run([self.binary.install_db, f"--defaults-file={cnf}", "--auth-root-authentication-method=socket",
+                   f"--auth-root-socket-user={self.os_user}", "--skip-test-db"], timeout=INSTALL_TIMEOUT)
 
 
 class _AdminCursor:

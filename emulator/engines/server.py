@@ -4,8 +4,8 @@ import functools
 import hashlib
 import re
 import shutil
-import subprocess
 
+from emulator.engines import tools
 from emulator.model.parameters import SYSTEM
 from emulator.model.server import ServerBinary
 
@@ -20,7 +20,7 @@ def installed() -> ServerBinary:
     for name in ("mariadbd", "mysqld"):
         path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/local/sbin")
         if path:
-            out = subprocess.run([path, "--version"], capture_output=True, text=True, check=False).stdout
+            out = tools.run([path, "--version"]).decode(errors="replace")
             flavor, version = parse_version(out)
             install_db = shutil.which("mariadb-install-db") or shutil.which("mysql_install_db")
             return ServerBinary(flavor, version, path, install_db)

@@ -16,7 +16,11 @@ LONG = 6 * 3600.0
 
 
 class ToolFailed(Failure):
-    """A tool exited with an error, or did not finish in its time."""
+    """A tool exited with an error, or did not finish in its time; `output` is what it wrote to stdout."""
+
+    def __init__(self, message: str, output: bytes = b""):
+        super().__init__(message)
+        self.output = output
 
 
 def run(argv: list[str], *, timeout: float = QUICK, stdin: IO[bytes] | None = None, input: bytes | None = None,
@@ -29,7 +33,7 @@ def run(argv: list[str], *, timeout: float = QUICK, stdin: IO[bytes] | None = No
     except subprocess.TimeoutExpired:
         raise ToolFailed(f"{argv[0]} did not finish within {timeout:.0f} s") from None
     if result.returncode != 0:
-        raise ToolFailed(f"{argv[0]} failed: {(explain or last_line)(result.stderr)}")
+        raise ToolFailed(f"{argv[0]} failed: {(explain or last_line)(result.stderr)}", result.stdout)
     return result.stdout
 
 

@@ -19,6 +19,7 @@ from dataclasses import asdict
 
 import pymysql
 
+from emulator.engines import tools
 from emulator.engines.server import OPTION_NAMES
 from emulator.model.server import ServerBinary, Variable
 
@@ -128,8 +129,8 @@ def _query(sock: str, process: subprocess.Popen[bytes]) -> list[tuple]:
 
 def _options(server: str) -> set[str]:
     """The variables `--verbose --help` lists: those a configuration file may set."""
-    text = subprocess.run([server, "--no-defaults", "--verbose", "--help", f"--user={_os_user()}"],
-                          capture_output=True, text=True, check=False).stdout
+    text = tools.run([server, "--no-defaults", "--verbose", "--help", f"--user={_os_user()}"]).decode(
+        errors="replace")
     names, listing = set(), False
     for line in text.splitlines():
         if line.startswith("-------------------------"):

@@ -9,12 +9,12 @@ import lzma
 import os
 import pathlib
 import shutil
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from emulator.engines import tools
 from emulator.images import cache, cpio, recipe
 
 # A step's name, for the progress display, and what it does in the staging folder.
@@ -22,6 +22,10 @@ Step = tuple[str, Callable[[pathlib.Path], None]]
 Progress = Callable[[int, int, str, float], None]
 # Compressed kernels start their payload with one of these (Debian's cloud kernel: LZ4).
 _PAYLOADS = [(b"\x02\x21\x4c\x18", ["lz4", "-dc"]), (b"\xfd7zXZ\x00", None)]
+
+
+# debootstrap and apt-get from the mirror take a minute or two each here; a slow mirror, more.
+STEP_TIMEOUT = 1800.0
 
 
 class BuildError(Exception):
@@ -132,7 +136,10 @@ def vmlinux(bzimage: bytes) -> bytes:
         if command is None:
             data = lzma.LZMADecompressor().decompress(bzimage[start:])
         else:  # the decompressor complains of what follows the payload: only its output counts
-            data = subprocess.run(command, input=bzimage[start:], capture_output=True, check=False).stdout
+            try:
+                data = tools.run(command, input=bzimage[start:])
+            except tools.ToolFailed as failed:
+                data = failed.output
         if data.startswith(b"\x7fELF"):
             return data
     raise BuildError("extract the kernel: no LZ4 or XZ payload holding an ELF kernel was found")
@@ -165,7 +172,7 @@ def _trim(staging: pathlib.Path) -> None:
 
 def _root_fs(staging: pathlib.Path) -> None:
     tree = staging / "tree"
-    used = int(subprocess.run(["du", "-sm", str(tree)], capture_output=True, text=True, check=True).stdout.split()[0])
+    used = int(tools.run(["du", "-sm", str(tree)]).split()[0])
     size = used + used // 4 + recipe.RECIPE["spare_mib"]
     _run("mkfs.ext4", ["mkfs.ext4", "-q", "-F", "-L", "rds-root", "-d", str(tree), str(staging / cache.ROOT_FS),
                        f"{size}M"])
@@ -174,8 +181,7 @@ def _root_fs(staging: pathlib.Path) -> None:
 
 
 def _manifest(staging: pathlib.Path, fingerprint: str, seconds: float) -> None:
-    version = subprocess.run(["chroot", str(staging / "tree"), "mariadbd", "--version"], capture_output=True,
-                             text=True, check=False).stdout.strip()
+    version = tools.run(["chroot", str(staging / "tree"), "mariadbd", "--version"]).decode().strip()
     manifest = {
         "fingerprint": fingerprint,
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -189,6 +195,7 @@ def _manifest(staging: pathlib.Path, fingerprint: str, seconds: float) -> None:
 
 
 def _run(step: str, command: list[str], env: dict[str, str] | None = None, stdin: str | None = None) -> None:
-    result = subprocess.run(command, input=stdin, capture_output=True, text=True, env=env, check=False)
-    if result.returncode != 0:
-        raise BuildError(f"{step} failed ({result.returncode}): {result.stderr.strip()[-800:]}")
+    try:
+        tools.run(command, input=stdin.encode() if stdin is not None else None, env=env, timeout=STEP_TIMEOUT)
+    except tools.ToolFailed as failed:
+        raise BuildError(f"{step} failed: {failed}") from None

@@ -6,8 +6,8 @@ at once; the answer is kept for as long as the host stays up."""
 import logging
 import os
 import pathlib
-import subprocess
 
+from emulator.engines import tools
 from emulator.images.cache import Image
 
 log = logging.getLogger(__name__)
@@ -38,9 +38,9 @@ def _probe(image: Image) -> bool:
                "-nodefaults", "-no-user-config", "-display", "none", "-serial", "stdio", "-no-reboot",
                "-kernel", str(image.kernel), "-initrd", str(image.initrd), "-append", "console=ttyS0 rds.probe"]
     try:
-        said = subprocess.run(command, capture_output=True, timeout=PROBE_SECONDS, check=False).stdout
-    except subprocess.TimeoutExpired:
-        said = b""
+        said = tools.run(command, timeout=PROBE_SECONDS)
+    except tools.ToolFailed as failed:  # a hung kernel meets the deadline: it said nothing then
+        said = failed.output
     except OSError as error:
         log.warning("could not run QEMU to probe KVM: %s", error)
         return False

@@ -5,8 +5,8 @@ is made; a home from before the record finds it at the end of its disk's backing
 
 import json
 import pathlib
-import subprocess
 
+from emulator.engines import tools
 from emulator.images import cache
 
 RECORD = "image"
@@ -34,11 +34,11 @@ def _from_backing_chain(disk: pathlib.Path, images: pathlib.Path) -> str | None:
     if not disk.exists():
         return None
     # -U: the guest that runs holds the disk's lock
-    result = subprocess.run(["qemu-img", "info", "-U", "--backing-chain", "--output=json", str(disk)],
-                            capture_output=True, text=True, check=False)
-    if result.returncode != 0:
+    try:
+        said = tools.run(["qemu-img", "info", "-U", "--backing-chain", "--output=json", str(disk)])
+    except tools.ToolFailed:
         return None
-    for layer in json.loads(result.stdout):
+    for layer in json.loads(said):
         path = pathlib.Path(layer.get("filename", "")).resolve()
         if path.is_relative_to(images):
             return path.relative_to(images).parts[0]

@@ -1,13 +1,13 @@
 """What every part of the libvirt driver shares: its settings, the connection to libvirt, and what it reads
 off (and sets on) a domain."""
 
+import contextlib
 import hashlib
 import logging
 import os
 import pathlib
 import shutil
 import socket
-import subprocess
 import time
 import xml.etree.ElementTree as ET
 
@@ -138,7 +138,8 @@ def connect() -> "libvirt.virConnect":
     except libvirt.libvirtError:
         pass
     for daemon in ("virtlogd", "libvirtd"):
-        subprocess.run([daemon, "-d"], check=False, capture_output=True)
+        with contextlib.suppress(tools.ToolFailed, OSError):  # one already running refuses a second: fine
+            tools.run([daemon, "-d"])
     deadline = time.monotonic() + 60
     while True:
         try:

@@ -16,17 +16,19 @@ import secrets
 import shutil
 import socket
 import struct
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from emulator.engines import tools
+
 DISK, STREAM, KEY, READY = "disk.qcow2", "state.stream", "admin.key", "ready"
 # libvirt's save image: a 92-byte header (magic, version, XML length, ...), the domain XML, then QEMU's stream.
 _HEADER = struct.Struct("<16s5I56x")
 _MAGIC = b"LibvirtQemudSave"
+
 
 
 @dataclass(frozen=True)
@@ -51,8 +53,8 @@ class Warm:
 
 
 def version(domain_xml: str) -> str:
-    qemu = subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True, text=True, check=False).stdout
-    return hashlib.sha256((domain_xml + qemu).encode()).hexdigest()[:12]
+    qemu = tools.run(["qemu-system-x86_64", "--version"])
+    return hashlib.sha256(domain_xml.encode() + qemu).hexdigest()[:12]
 
 
 @contextmanager
