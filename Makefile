@@ -4,7 +4,7 @@ PORT ?= 8765
 DATA ?= $(CURDIR)/data
 PY := $(VENV)/bin/python
 
-.PHONY: setup run test lint bench drift lock clean
+.PHONY: setup run test test-unit lint bench drift lock clean
 
 setup:
 	@scripts/setup.sh
@@ -23,6 +23,10 @@ lint: setup
 
 test: setup lint
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+# The inner loop: the tests that need no real server (no MariaDB process, no guest), in well under a minute.
+test-unit: setup lint
+	$(PY) -m pytest -q -p no:cacheprovider tests/unit $(PYTEST_ARGS)
 
 bench: setup
 	$(PY) bench/run.py

@@ -1,9 +1,15 @@
-"""The store's fast read of the Describe path gives exactly what the ordinary one gives."""
+"""The store's fast read of the Describe path gives exactly what the ordinary one gives; its writers take turns,
+requests first."""
 
+import threading
 from datetime import UTC, datetime
+
+import pytest
 
 from emulator.model.instance import Instance
 from emulator.store import Store
+from emulator.store.base import WriteTurns
+from tests.emulator_process import wait_for
 
 
 def test_the_prepared_describe_read_converts_every_type_as_sqlalchemy_does(tmp_path):
@@ -39,4 +45,54 @@ def test_the_prepared_pages_list_what_the_general_query_lists(tmp_path):
     assert store.list_instances(limit=4) == everything[:4]
     assert store.list_instances(after="name-3", limit=10) == everything[4:]
     assert [i.task for i in store.list_instances(limit=2)] == ["create", "create"]
+    store.close()
+
+
+@pytest.mark.parametrize("attempt", range(5))  # without the rule, the two waiting go in either order
+def test_a_requests_write_goes_before_the_background_writes_waiting(attempt):
+    turns = WriteTurns()
+    order: list[str] = []
+    holding, release = threading.Event(), threading.Event()
+
+    def write(name: str, background: bool, hold: bool = False) -> None:
+        if background:
+            turns.background.marked = True
+        with turns.turn():
+            order.append(name)
+            if hold:
+                holding.set()
+                release.wait(10)
+
+    first = threading.Thread(target=write, args=("task", True, True))
+    first.start()
+    assert holding.wait(10)
+    waiting = threading.Thread(target=write, args=("another task", True))
+    waiting.start()
+    wait_for(lambda: turns._free._waiters, 10, "the second task to wait")  # noqa: SLF001
+    request = threading.Thread(target=write, args=("request", False))
+    request.start()
+    wait_for(lambda: turns._urgent == 1, 10, "the request to wait")  # noqa: SLF001
+    release.set()
+    for thread in (first, waiting, request):
+        thread.join(10)
+    assert order == ["task", "request", "another task"]
+
+
+def test_a_threads_nested_transactions_share_its_turn():
+    turns = WriteTurns()
+    with turns.turn(), turns.turn():
+        pass
+    with turns.turn():  # released to the last
+        pass
+
+
+def test_the_endpoints_in_use_are_read_back_whole(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    assert store.used_endpoints() == set()
+    for n, (address, port) in enumerate([("127.0.0.1", 13306), ("127.0.0.2", 13306), ("127.0.0.1", 13400)]):
+        made = Instance(f"db-{n}", f"i{n}", "mysql", "10.11.6", "db.t3.micro", "admin", "*AB", 20, "gp2", port,
+                        "us-east-1a", "03:00-03:30", "mon:04:00-mon:04:30", 1, "default.mysql8.0",
+                        datetime(2026, 11, 24, tzinfo=UTC), address=address)
+        store.add_instance(made, [], datetime(2026, 11, 24, tzinfo=UTC))
+    assert store.used_endpoints() == {("127.0.0.1", 13306), ("127.0.0.2", 13306), ("127.0.0.1", 13400)}
     store.close()
