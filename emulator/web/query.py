@@ -36,7 +36,7 @@ def blueprint(ctx: Context, access_keys: dict[str, str] | None) -> Blueprint:
     @endpoint.route("/<path:_path>", methods=ROUTED, provide_automatic_options=False)
     def answer(_path: str = "") -> Response:
         body, status, request_id = respond(ctx, request.environ, access_keys)
-        return Response(body, status, {"x-amzn-RequestId": request_id}, content_type=XML)
+        return Response(body, status, [("Content-Type", XML), ("x-amzn-RequestId", request_id)])
 
     return endpoint
 
@@ -65,7 +65,7 @@ def method_not_allowed(_error: Exception) -> Response:
     failure = _not_allowed()
     request_id = str(uuid.uuid4())
     return Response(xml.error_response(failure, request_id, xml.NAMESPACE), failure.status,
-                    {"x-amzn-RequestId": request_id}, content_type=XML)
+                    [("Content-Type", XML), ("x-amzn-RequestId", request_id)])
 
 
 def _read(environ: WSGIEnvironment) -> tuple[str, bytes, dict[str, str]]:

@@ -71,7 +71,7 @@ class LibvirtDriver(GuestJobs, Templates, SystemUpdates):
         # The image is built (on a new machine, 1-2 minutes of debootstrap) or found in the background, so that
         # the emulator serves at once; work on a guest waits for it (`image`). Until then the engine version
         # reported is the host's MariaDB, which setup installs from the suite the image is built from.
-        self._image: cache.Image | None = None
+        self._built: cache.Image | None = None
         self._kvm = False
         self._unbuilt: str | None = None
         self._prepared = threading.Event()
@@ -110,7 +110,7 @@ class LibvirtDriver(GuestJobs, Templates, SystemUpdates):
             self._unbuilt = f"the guest image could not be built: {error}"
             self._prepared.set()
             return
-        self._image, self._kvm, self.binary = image, kvm, _binary_of(image)
+        self._built, self._kvm, self.binary = image, kvm, _binary_of(image)
         log.info("guest image %s ready; libvirt guests run under %s", image.fingerprint, "KVM" if kvm else
                  "QEMU's software emulation (TCG): KVM did not boot the guest's kernel")
         self._prepared.set()
@@ -128,9 +128,9 @@ class LibvirtDriver(GuestJobs, Templates, SystemUpdates):
         and fails with the build's reason if it could not be."""
         if not self._prepared.wait(BUILD_TIMEOUT):
             raise DriverError(f"the guest image was not built within {BUILD_TIMEOUT:.0f} s")
-        if self._image is None:
+        if self._built is None:
             raise DriverError(self._unbuilt or "the guest image could not be built")
-        return self._image
+        return self._built
 
     @property
     def kvm(self) -> bool:
