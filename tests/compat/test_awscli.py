@@ -6,7 +6,9 @@ import pathlib
 import subprocess
 import sys
 
+import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.emulator_process import wait_for
 from tests.mysql_client import read_rows, refused, write_rows
@@ -34,7 +36,33 @@ def aws(emulator, *args, check=True):
 
 
 def status(emulator, name):
+    """An instance as the CLI prints it."""
     return aws(emulator, "describe-db-instances", "--db-instance-identifier", name)["DBInstances"][0]
+
+
+def seen(emulator, name):
+    """An instance as boto3 reads it, for polling: the CLI's own start-up is a second a call."""
+    keys = emulator.credentials()
+    client = boto3.client("rds", endpoint_url=emulator.url, region_name="us-east-1", **keys)
+    try:
+        return client.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "DBInstanceNotFound":
+            return None
+        raise
+
+
+def wait(emulator, waiter, name, done, timeout=300):
+    """`aws rds wait ...` as users run it, once polling has seen `done`: the CLI's waiters check first, then
+    sleep 30 s between checks, which was most of this module's time; so the CLI's waiter is run where its first
+    check must succeed, and still has to agree."""
+    wait_for(lambda: done(seen(emulator, name)), timeout, f"{waiter} of {name}", interval=0.2)
+    flag = "--db-snapshot-identifier" if "snapshot" in waiter else "--db-instance-identifier"
+    aws(emulator, "wait", waiter, flag, name)
+
+
+def available(instance):
+    return instance is not None and instance["DBInstanceStatus"] == "available"
 
 
 def test_instance_life_through_the_aws_cli(server_driver, emulator_factory):
@@ -45,26 +73,25 @@ def test_instance_life_through_the_aws_cli(server_driver, emulator_factory):
         "--master-user-password", FIRST, "--db-name", "app", "--tags", "Key=owner,Value=cli",
     )["DBInstance"]
     assert created["DBInstanceStatus"] == "creating"
-    aws(emulator, "wait", "db-instance-available", "--db-instance-identifier", "cli-db")
+    wait(emulator, "db-instance-available", "cli-db", available)
     instance = status(emulator, "cli-db")
     endpoint = instance["Endpoint"]
     assert instance["TagList"] == [{"Key": "owner", "Value": "cli"}]
     write_rows(endpoint, "admin", FIRST, "app", ["a", "b", "c"])
 
     aws(emulator, "reboot-db-instance", "--db-instance-identifier", "cli-db")
-    wait_for(lambda: status(emulator, "cli-db")["DBInstanceStatus"] == "available", 60, "reboot")
-    aws(emulator, "wait", "db-instance-available", "--db-instance-identifier", "cli-db")
+    wait(emulator, "db-instance-available", "cli-db", available, 60)
     assert read_rows(endpoint, "admin", FIRST, "app") == ["a", "b", "c"]
 
     aws(emulator, "stop-db-instance", "--db-instance-identifier", "cli-db")
-    wait_for(lambda: status(emulator, "cli-db")["DBInstanceStatus"] == "stopped", 60, "stopped")
+    wait_for(lambda: seen(emulator, "cli-db")["DBInstanceStatus"] == "stopped", 60, "stopped", interval=0.2)
     aws(emulator, "start-db-instance", "--db-instance-identifier", "cli-db")
-    wait_for(lambda: status(emulator, "cli-db")["DBInstanceStatus"] == "available", 60, "started")
+    wait_for(lambda: available(seen(emulator, "cli-db")), 60, "started", interval=0.2)
     assert read_rows(endpoint, "admin", FIRST, "app") == ["a", "b", "c"]
 
     aws(emulator, "modify-db-instance", "--db-instance-identifier", "cli-db", "--master-user-password", SECOND,
         "--apply-immediately")
-    wait_for(lambda: status(emulator, "cli-db")["DBInstanceStatus"] == "available", 60, "new password")
+    wait_for(lambda: available(seen(emulator, "cli-db")), 60, "new password", interval=0.2)
     assert read_rows(endpoint, "admin", SECOND, "app") == ["a", "b", "c"]
     assert refused(endpoint, "admin", FIRST)
 
@@ -72,7 +99,7 @@ def test_instance_life_through_the_aws_cli(server_driver, emulator_factory):
     assert "Reset master credentials" in [e["Message"] for e in events["Events"]]
 
     aws(emulator, "delete-db-instance", "--db-instance-identifier", "cli-db", "--skip-final-snapshot")
-    aws(emulator, "wait", "db-instance-deleted", "--db-instance-identifier", "cli-db")
+    wait(emulator, "db-instance-deleted", "cli-db", lambda instance: instance is None)
     missing = aws(emulator, "describe-db-instances", "--db-instance-identifier", "cli-db", check=False)
     assert missing.returncode != 0 and "DBInstanceNotFound" in missing.stderr
     assert emulator.server_pids() == []
@@ -98,13 +125,17 @@ def test_snapshots_and_restores_through_the_aws_cli(emulator_factory):
     aws(emulator, "create-db-instance", "--db-instance-identifier", "cli-src", "--db-instance-class", "db.t3.micro",
         "--engine", "mariadb", "--allocated-storage", "20", "--master-username", "admin",
         "--master-user-password", FIRST, "--db-name", "app", "--copy-tags-to-snapshot", "--tags", "Key=team,Value=a")
-    aws(emulator, "wait", "db-instance-available", "--db-instance-identifier", "cli-src")
+    wait(emulator, "db-instance-available", "cli-src", available)
     endpoint = status(emulator, "cli-src")["Endpoint"]
     write_rows(endpoint, "admin", FIRST, "app", ["kept"])
 
     made = aws(emulator, "create-db-snapshot", "--db-instance-identifier", "cli-src",
                "--db-snapshot-identifier", "cli-snap")["DBSnapshot"]
     assert made["Status"] == "creating"
+    keys = emulator.credentials()
+    client = boto3.client("rds", endpoint_url=emulator.url, region_name="us-east-1", **keys)
+    wait_for(lambda: client.describe_db_snapshots(DBSnapshotIdentifier="cli-snap")["DBSnapshots"][0]["Status"]
+             == "available", 120, "the snapshot", interval=0.2)
     aws(emulator, "wait", "db-snapshot-available", "--db-snapshot-identifier", "cli-snap")
     listed = aws(emulator, "describe-db-snapshots", "--db-instance-identifier", "cli-src",
                  "--snapshot-type", "manual")["DBSnapshots"]
@@ -115,13 +146,14 @@ def test_snapshots_and_restores_through_the_aws_cli(emulator_factory):
     aws(emulator, "restore-db-instance-from-db-snapshot", "--db-instance-identifier", "cli-copy",
         "--db-snapshot-identifier", "cli-snap", "--db-instance-class", "db.t3.small")
     wait_for(lambda: status(emulator, "cli-src").get("LatestRestorableTime", "") > made["SnapshotCreateTime"]
-             and "later" in read_rows(endpoint, "admin", FIRST, "app"), 30, "the later row archived")
+             and "later" in read_rows(endpoint, "admin", FIRST, "app"), 30, "the later row archived", interval=0.2)
     latest = status(emulator, "cli-src")["LatestRestorableTime"]
-    wait_for(lambda: status(emulator, "cli-src")["LatestRestorableTime"] > latest, 30, "the next archive")
+    wait_for(lambda: status(emulator, "cli-src")["LatestRestorableTime"] > latest, 30, "the next archive",
+             interval=0.2)
     aws(emulator, "restore-db-instance-to-point-in-time", "--source-db-instance-identifier", "cli-src",
         "--target-db-instance-identifier", "cli-latest", "--use-latest-restorable-time")
-    aws(emulator, "wait", "db-instance-available", "--db-instance-identifier", "cli-copy")
-    aws(emulator, "wait", "db-instance-available", "--db-instance-identifier", "cli-latest")
+    wait(emulator, "db-instance-available", "cli-copy", available)
+    wait(emulator, "db-instance-available", "cli-latest", available)
     copy = status(emulator, "cli-copy")
     assert copy["DBInstanceClass"] == "db.t3.small"
     assert read_rows(copy["Endpoint"], "admin", FIRST, "app") == ["kept"]

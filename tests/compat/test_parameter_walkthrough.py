@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from tests.compat.test_awscli import AWS, aws, cli_env
+from tests.compat.test_awscli import AWS, available, aws, cli_env, wait
 from tests.emulator_process import wait_for
 from tests.integration.instances import describe, wait_status
 from tests.mysql_client import connect
@@ -161,11 +161,11 @@ def test_the_walkthrough_with_the_aws_cli(emulator_factory):
         "long_query_time": "2", "slow_query_log": "1"}
     everything = aws(emulator, "describe-db-parameters", "--db-parameter-group-name", "cli-custom")["Parameters"]
     assert len(everything) > 500
-    aws(emulator, "wait", "db-instance-available", "--db-instance-identifier", "clidb")
+    wait(emulator, "db-instance-available", "clidb", available)
     aws(emulator, "modify-db-instance", "--db-instance-identifier", "clidb", "--db-parameter-group-name",
         "cli-custom")
     aws(emulator, "reboot-db-instance", "--db-instance-identifier", "clidb")
-    aws(emulator, "wait", "db-instance-available", "--db-instance-identifier", "clidb")
+    wait(emulator, "db-instance-available", "clidb", available)
     instance = aws(emulator, "describe-db-instances", "--db-instance-identifier", "clidb")["DBInstances"][0]
     assert instance["DBParameterGroups"] == [{"DBParameterGroupName": "cli-custom", "ParameterApplyStatus": "in-sync"}]
     assert variable(instance["Endpoint"], "long_query_time") == "2.000000"
