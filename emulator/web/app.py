@@ -3,7 +3,7 @@
 from collections.abc import Callable
 
 from flask import Flask
-from waitress.server import create_server
+from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
 from emulator.context import Context
 from emulator.web import operator, query
@@ -27,7 +27,7 @@ def create_app(ctx: Context, clock_moved: Callable[[], None] | None = None,
     return app
 
 
-def server(app: Callable, host: str, port: int):  # noqa: ANN201 - waitress's server classes share no base
+def server(app: Callable, host: str, port: int) -> BaseWSGIServer | MultiSocketServer:
     """The HTTP server the emulator (and the benchmark's floor) answers on."""
     return create_server(
         app, host=host, port=port, threads=8, ident="rds-emulator",

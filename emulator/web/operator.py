@@ -29,8 +29,9 @@ def blueprint(ctx: Context, clock_moved: Callable[[], None] | None) -> Blueprint
         status, answer = _clock_request(ctx, request.method, request.stream, request.content_length, clock_moved)
         return jsonify(answer), status
 
+    @operator.route("/", methods=("GET", "POST", "PUT", "DELETE", "PATCH"))
     @operator.route("/<path:_other>", methods=("GET", "POST", "PUT", "DELETE", "PATCH"))
-    def other(_other: str) -> tuple[Response, int]:
+    def other(_other: str = "") -> tuple[Response, int]:
         return jsonify({"error": "no such operator endpoint; there is /_emulator/clock"}), 404
 
     return operator
