@@ -1,9 +1,6 @@
 """What the store refuses, as it writes."""
 
 
-
-
-
 class GroupMissing(Exception):
     """The DB security group named is not there (any more)."""
 

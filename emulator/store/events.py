@@ -13,8 +13,6 @@ from emulator.store.schema import events
 
 
 class Events(StoreBase):
-    # events
-
     def add_event(self, event_: Event) -> None:
         self.add_events([event_])
 

@@ -25,8 +25,6 @@ from emulator.store.schema import (
 
 
 class Groups(StoreBase):
-    # subnet groups
-
     def add_subnet_group(self, group: SubnetGroup, pairs: list[tuple[str, str]]) -> None:
         try:
             with self._tx() as conn:

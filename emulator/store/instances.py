@@ -29,8 +29,6 @@ from emulator.store.schema import ACTIVE, instances, tags, tasks
 
 
 class Instances(StoreBase):
-    # instances
-
     def add_instance(
         self, instance: Instance, pairs: list[tuple[str, str]], now: datetime,
         task: tuple[str, dict[str, Any]] = ("create", {}),

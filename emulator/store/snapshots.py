@@ -17,8 +17,6 @@ from emulator.store.schema import binlogs, snapshots, tags
 
 
 class Snapshots(StoreBase):
-    # snapshots
-
     def queue_snapshot(
         self, snapshot: Snapshot, pairs: list[tuple[str, str]], now: datetime, kind: str = "backup",
         params: dict[str, Any] | None = None, observed: Iterable[str] = ("running",),

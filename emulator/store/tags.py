@@ -11,8 +11,6 @@ from emulator.store.schema import tags
 
 
 class Tags(StoreBase):
-    # tags
-
     def tags_of(self, resource_ids: Iterable[str]) -> dict[str, list[dict[str, str]]]:
         found: dict[str, list[dict[str, str]]] = {}
         with self._read() as conn:

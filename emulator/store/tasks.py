@@ -16,8 +16,6 @@ from emulator.store.schema import instances, tasks
 
 
 class Tasks(StoreBase):
-    # tasks
-
     def queue_task(
         self,
         resource_type: str,
