@@ -46,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         help="process: a real MariaDB/MySQL server per instance (default); libvirt: a QEMU guest per instance; "
              "none: control plane only",
     )
+    serve.add_argument("--ports", default=None, metavar="FIRST-LAST",
+                       help="the ports instances get when a create names none (default 13306-19999)")
     serve.add_argument("--guest-memory-factor", type=float, default=None,
                        help="libvirt: the share of its class's memory a guest gets (default 0.375)")
     serve.add_argument("--guest-network", choices=("user", "bridge"), default=None,
@@ -78,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     settings = Settings.from_env(host=args.host, port=args.port, data_dir=args.data_dir, driver=args.driver,
-                                 server_host=args.server_host,
+                                 server_host=args.server_host, ports=args.ports,
                                  guest_memory_factor=args.guest_memory_factor, guest_network=args.guest_network,
                                  guest_start=args.guest_start, bridge_pool=args.bridge_pool,
                                  allow_clock=args.allow_clock_moves, archive_seconds=args.archive_seconds,

@@ -16,6 +16,9 @@ class Settings:
     # Where DB servers listen and what endpoints report: a loopback address unless clients come from elsewhere
     # (another network namespace, a container's network), when DB security groups decide who gets in.
     server_host: str = "127.0.0.1"
+    # The ports instances' servers are given when a create names none, `FIRST-LAST`: emulators that share a
+    # host each draw from a range of their own (two could otherwise give one port to two servers at once).
+    ports: str = "13306-19999"
     # How often the monitor looks for servers that died on their own.
     monitor_seconds: float = 2.0
     workers: int = 4
@@ -53,6 +56,7 @@ class Settings:
             "guest_start": os.environ.get("RDS_EMULATOR_GUEST_START"),
             "bridge_pool": os.environ.get("RDS_EMULATOR_BRIDGE_POOL"),
             "auth": os.environ.get("RDS_EMULATOR_AUTH"),
+            "ports": os.environ.get("RDS_EMULATOR_PORTS"),
             "access_keys": os.environ.get("RDS_EMULATOR_ACCESS_KEYS"),
         }
         values = {k: v for k, v in env.items() if v} | {k: v for k, v in overrides.items() if v is not None}
@@ -62,6 +66,18 @@ class Settings:
         if "guest_memory_factor" in values:
             values["guest_memory_factor"] = float(str(values["guest_memory_factor"]))
         return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def port_range(self) -> range:
+        """ValueError when `ports` is not FIRST-LAST within 1024-65535."""
+        first, _, last = self.ports.partition("-")
+        try:
+            low, high = int(first), int(last)
+        except ValueError:
+            raise ValueError(f"--ports {self.ports!r} is not FIRST-LAST, such as 13306-19999") from None
+        if not 1024 <= low <= high <= 65535:
+            raise ValueError(f"--ports {self.ports!r} is not a range of ports from 1024 to 65535")
+        return range(low, high + 1)
 
     @property
     def database_url(self) -> str:

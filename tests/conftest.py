@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+from emulator.host import firewall
 from tests.emulator_process import EmulatorProcess, kill_servers_under, remove_guests
 from tests.model_check import emitted_as_declared
 
@@ -20,6 +21,9 @@ GUEST_TOOLS = ("debootstrap", "qemu-system-x86_64", "libvirtd")
 
 
 def pytest_collection_modifyitems(items):
+    for item in items:  # guests share libvirt and the template: in parallel runs, one worker takes them all
+        if "guests" in item.keywords:
+            item.add_marker(pytest.mark.xdist_group("guests"))
     if not (shutil.which("mariadbd") or shutil.which("mariadbd", path="/usr/sbin")):
         skip = pytest.mark.skip(reason="no mariadbd installed: run `make setup`")
         for item in items:
@@ -92,11 +96,12 @@ def no_servers_left_behind(tmp_path: pathlib.Path):
 
 
 @pytest.fixture(autouse=True)
-def no_firewall_rules_left_behind():
-    """Fail any test that leaves an emulator's nftables table (DB security groups) on the host."""
-    before = _firewall_tables()
+def no_firewall_rules_left_behind(tmp_path: pathlib.Path):
+    """Fail any test that leaves an emulator's nftables table (DB security groups) on the host: the tables of
+    the data directories under its own temporary directory (the tests that run beside it have their own)."""
     yield
-    left = _firewall_tables() - before
+    own = {firewall.table_name(path) for path in (tmp_path, *tmp_path.rglob("*")) if path.is_dir()}
+    left = {table for table in _firewall_tables() if table.split()[-1] in own}
     for table in left:
         subprocess.run([_nft(), "delete", "table", *table.split()], check=False, capture_output=True)
     assert not left, f"the test left nftables tables behind: {sorted(left)}"
@@ -113,17 +118,32 @@ def _firewall_tables() -> set[str]:
     return {line.removeprefix("table ").strip() for line in listed.splitlines() if "rds_emulator_" in line}
 
 
-@pytest.fixture(scope="session", autouse=True)
-def no_daemons_left_behind():
-    """The libvirt driver starts libvirtd (and virtlogd) when they do not run: stop those the tests started."""
-    before = {name for name in DAEMONS if _running(name)}
-    yield
-    for name in DAEMONS:
-        if name not in before:
-            subprocess.run(["pkill", "-x", name], check=False)
-
-
 DAEMONS = ("libvirtd", "virtlogd")
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1 ... when the tests run in parallel; None otherwise
+# Each worker's emulators draw their instances' ports from a range of their own: two emulators checking one
+# free port at one moment would both take it.
+if WORKER is not None:
+    _first = 13306 + int(WORKER.removeprefix("gw")) * 1000
+    os.environ["RDS_EMULATOR_PORTS"] = f"{_first}-{_first + 999}"
+
+
+def pytest_sessionstart(session):
+    """The libvirt driver starts libvirtd (and virtlogd) when they do not run: the daemons running before the
+    tests are noted by the session that ends last (the controller, when the tests run in parallel)."""
+    if WORKER is None:
+        session.config.stash[_BEFORE] = {name for name in DAEMONS if _running(name)}
+
+
+def pytest_sessionfinish(session):
+    """...which stops those the tests started."""
+    if WORKER is None:
+        before = session.config.stash.get(_BEFORE, set(DAEMONS))
+        for name in DAEMONS:
+            if name not in before:
+                subprocess.run(["pkill", "-x", name], check=False)
+
+
+_BEFORE = pytest.StashKey[set]()
 
 
 def _running(name: str) -> bool:

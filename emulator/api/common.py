@@ -191,7 +191,8 @@ def insert_instance(ctx: Context, instance: Instance, requested: int | None, tag
     unique endpoint decides between creates racing for one port. `task` makes its server."""
     taken = ctx.store.used_endpoints()
     try:
-        candidates = iter(ctx.driver.endpoints(instance.address or ctx.settings.server_host, requested, taken))
+        candidates = iter(ctx.driver.endpoints(instance.address or ctx.settings.server_host, requested, taken,
+                                               ctx.settings.port_range))
     except PortUnavailable:
         raise invalid(f"Port {requested} is in use by another program on this host.") from None
     for (address, port), _ in zip(candidates, range(PORT_TRIES), strict=False):

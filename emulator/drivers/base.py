@@ -13,8 +13,6 @@ import pymysql
 from emulator.failures import Failure
 from emulator.model.server import ServerBinary
 
-# Where instances' ports are drawn from when a create names none.
-PORT_RANGE = range(13306, 20000)
 # The DB log files as RDS names them, and the file each server writes them to in its log directory.
 LOG_FILES = {
     "error/mysql-error.log": "error.log",
@@ -85,9 +83,10 @@ class Driver(Protocol):
     # The server the driver's instances run: the engine and version they report, and that upgrades go to.
     binary: ServerBinary
 
-    def endpoints(self, host: str, requested: int | None, taken: set[tuple[str, int]]) -> Iterable[tuple[str, int]]:
+    def endpoints(self, host: str, requested: int | None, taken: set[tuple[str, int]],
+                  ports: range) -> Iterable[tuple[str, int]]:
         """Addresses and ports a new server could listen on, best first, none of them in `taken`: on `host`,
-        the requested port alone or free ones from PORT_RANGE (or on addresses of the driver's own).
+        the requested port alone or free ones of `ports` (or on addresses of the driver's own).
         PortUnavailable when the requested port is held by another program."""
 
     def admit(self, resource_id: str, instance_class: str) -> AbstractContextManager[None]:
@@ -192,10 +191,11 @@ def bindable(host: str, port: int) -> bool:
     return True
 
 
-def local_endpoints(host: str, requested: int | None, taken: set[tuple[str, int]]) -> Iterable[tuple[str, int]]:
+def local_endpoints(host: str, requested: int | None, taken: set[tuple[str, int]],
+                    ports: range) -> Iterable[tuple[str, int]]:
     """Ports on this machine's loopback: what processes (and user-mode guests' forwards) listen on."""
     if requested is not None:
         if (host, requested) not in taken and not bindable(host, requested):
             raise PortUnavailable(requested)
         return [(host, requested)]
-    return ((host, port) for port in PORT_RANGE if (host, port) not in taken and bindable(host, port))
+    return ((host, port) for port in ports if (host, port) not in taken and bindable(host, port))

@@ -92,8 +92,9 @@ class ProcessDriver:
 
     # the interface
 
-    def endpoints(self, host: str, requested: int | None, taken: set[tuple[str, int]]) -> Iterable[tuple[str, int]]:
-        return local_endpoints(host, requested, taken)
+    def endpoints(self, host: str, requested: int | None, taken: set[tuple[str, int]],
+                  ports: range) -> Iterable[tuple[str, int]]:
+        return local_endpoints(host, requested, taken, ports)
 
     def provision(self, spec: ServerSpec) -> None:
         home = self._home(spec)

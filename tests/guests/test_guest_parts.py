@@ -18,6 +18,8 @@ from emulator.drivers.libvirt.size import memory_mib, vcpus
 from emulator.drivers.log_dir import LogDirectory
 from emulator.images.cache import ROOT_FS, images_dir
 
+PORTS = range(13306, 20000)
+
 POOL = "br0:192.168.10.20-192.168.10.22/24,gateway=192.168.10.1,nameserver=192.168.10.2"
 
 
@@ -40,10 +42,10 @@ def test_a_malformed_pool_is_refused_with_its_expected_form(bad):
 def test_bridge_guests_take_free_addresses_of_the_pool_on_the_port_asked_for():
     bridge = mode("bridge", POOL)
     taken = {("192.168.10.20", 3306), ("127.0.0.1", 13306)}
-    assert list(bridge.endpoints("127.0.0.1", None, taken)) == [("192.168.10.21", 3306), ("192.168.10.22", 3306)]
-    assert next(iter(bridge.endpoints("127.0.0.1", 3307, taken))) == ("192.168.10.21", 3307)
+    assert list(bridge.endpoints("127.0.0.1", None, taken, PORTS)) == [("192.168.10.21", 3306), ("192.168.10.22", 3306)]
+    assert next(iter(bridge.endpoints("127.0.0.1", 3307, taken, PORTS))) == ("192.168.10.21", 3307)
     everything = {(address, 3306) for address in BridgePool.parse(POOL).addresses()}
-    assert list(bridge.endpoints("127.0.0.1", None, everything)) == []
+    assert list(bridge.endpoints("127.0.0.1", None, everything, PORTS)) == []
     assert bridge.guest_port(3307) == 3307 and UserMode().guest_port(13306) == 3306
 
 
@@ -61,7 +63,7 @@ def test_a_bridge_guest_is_described_with_its_address_gateway_and_a_mac_of_its_o
 
 def test_user_mode_forwards_free_loopback_ports():
     taken = {("127.0.0.1", 13306)}
-    first = next(iter(UserMode().endpoints("127.0.0.1", None, taken)))
+    first = next(iter(UserMode().endpoints("127.0.0.1", None, taken, PORTS)))
     assert first[0] == "127.0.0.1" and first != ("127.0.0.1", 13306)
     with pytest.raises(ValueError, match="needs a pool of addresses"):
         mode("bridge", None)

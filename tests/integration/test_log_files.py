@@ -33,7 +33,8 @@ class Api(api_client.Api):
 @pytest.fixture
 def setup(tmp_path, server_driver):
     clock = ManualClock(datetime(2026, 11, 24, 12, 10, tzinfo=UTC))
-    runtime = boot(Settings(data_dir=tmp_path / "data", driver=server_driver, auth="off"), clock=clock, schedule=False)
+    settings = Settings.from_env(data_dir=tmp_path / "data", driver=server_driver, auth="off")
+    runtime = boot(settings, clock=clock, schedule=False)
     api = Api(runtime)
     api.ok(Action="CreateDBParameterGroup", DBParameterGroupName="logged", DBParameterGroupFamily="mysql8.0",
            Description="general log to a file")

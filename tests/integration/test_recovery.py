@@ -69,7 +69,7 @@ def test_a_server_that_cannot_come_back_fails_with_a_reason_and_starts_again_lat
 
 @pytest.fixture
 def runtime(tmp_path):
-    runtime = boot(Settings(data_dir=tmp_path / "data", driver="process", auth="off"), schedule=False)
+    runtime = boot(Settings.from_env(data_dir=tmp_path / "data", driver="process", auth="off"), schedule=False)
     yield runtime
     runtime.close()
 

@@ -152,8 +152,9 @@ class LibvirtDriver(GuestJobs, Templates, SystemUpdates):
 
     # the interface
 
-    def endpoints(self, host: str, requested: int | None, taken: set[tuple[str, int]]) -> Iterable[tuple[str, int]]:
-        return self.network.endpoints(host, requested, taken)
+    def endpoints(self, host: str, requested: int | None, taken: set[tuple[str, int]],
+                  ports: range) -> Iterable[tuple[str, int]]:
+        return self.network.endpoints(host, requested, taken, ports)
 
     def admit(self, resource_id: str, instance_class: str) -> AbstractContextManager[None]:
         return self.capacity.held_for(resource_id, self._memory(instance_class))

@@ -14,7 +14,7 @@ from emulator.drivers.base import bindable, local_endpoints
 from emulator.drivers.libvirt.domain import JOB_PORT, BridgeNetwork, UserNetwork
 
 MYSQL_PORT = 3306
-# Where user-mode guests' job ports are forwarded from, apart from instances' ports (PORT_RANGE).
+# Where user-mode guests' job ports are forwarded from, apart from instances' ports (--ports).
 JOB_PORTS = range(20000, 30000)
 # Where the template guest's server is forwarded from while it is being saved: apart from instances' ports,
 # which a create may have chosen but not yet bound.
@@ -56,8 +56,9 @@ class UserMode:
     def __init__(self) -> None:
         self._choosing = threading.Lock()
 
-    def endpoints(self, host: str, requested: int | None, taken: set[tuple[str, int]]) -> Iterable[tuple[str, int]]:
-        return local_endpoints(host, requested, taken)
+    def endpoints(self, host: str, requested: int | None, taken: set[tuple[str, int]],
+                  ports: range) -> Iterable[tuple[str, int]]:
+        return local_endpoints(host, requested, taken, ports)
 
     def network(self, address: str, port: int, home: pathlib.Path) -> UserNetwork:
         return UserNetwork(address, port, self._job_port(address, home))
@@ -85,8 +86,9 @@ class BridgeMode:
     def __init__(self, pool: BridgePool):
         self.pool = pool
 
-    def endpoints(self, host: str, requested: int | None, taken: set[tuple[str, int]]) -> Iterable[tuple[str, int]]:
-        """Each guest has an address of its own: the port is the one asked for, or MySQL's."""
+    def endpoints(self, host: str, requested: int | None, taken: set[tuple[str, int]],
+                  ports: range) -> Iterable[tuple[str, int]]:
+        """Each guest has an address of its own: the port is the one asked for, or MySQL's (not `ports`)."""
         used = {address for address, _ in taken}
         port = requested or MYSQL_PORT
         return ((address, port) for address in self.pool.addresses() if address not in used)
