@@ -180,10 +180,13 @@ def until(condition: Callable[[], bool], timeout: float, poll: float) -> bool:
     return condition()
 
 
-def bindable(host: str, port: int) -> bool:
-    """Whether a server could listen on host:port now."""
+def bindable(host: str, port: int, reuse: bool = True) -> bool:
+    """Whether a server could listen on host:port now. `reuse`: as a server that sets SO_REUSEADDR (MariaDB);
+    QEMU's forwarded ports do not, and a connection of a guest gone a moment ago (TIME_WAIT) still holds the
+    port for them: it failed a guest started after another on the same port."""
     with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:
@@ -191,11 +194,11 @@ def bindable(host: str, port: int) -> bool:
     return True
 
 
-def local_endpoints(host: str, requested: int | None, taken: set[tuple[str, int]],
-                    ports: range) -> Iterable[tuple[str, int]]:
+def local_endpoints(host: str, requested: int | None, taken: set[tuple[str, int]], ports: range,
+                    reuse: bool = True) -> Iterable[tuple[str, int]]:
     """Ports on this machine's loopback: what processes (and user-mode guests' forwards) listen on."""
     if requested is not None:
-        if (host, requested) not in taken and not bindable(host, requested):
+        if (host, requested) not in taken and not bindable(host, requested, reuse):
             raise PortUnavailable(requested)
         return [(host, requested)]
-    return ((host, port) for port in ports if (host, port) not in taken and bindable(host, port))
+    return ((host, port) for port in ports if (host, port) not in taken and bindable(host, port, reuse))

@@ -4,12 +4,13 @@ disk is on."""
 
 import pathlib
 import re
+import socket
 import subprocess
 import threading
 
 import pytest
 
-from emulator.drivers.base import InsufficientCapacity
+from emulator.drivers.base import InsufficientCapacity, bindable
 from emulator.drivers.libvirt import hypervisor
 from emulator.drivers.libvirt import image as guest_image
 from emulator.drivers.libvirt.capacity import OVERHEAD_MIB, RESERVE_MIB, Capacity
@@ -238,3 +239,18 @@ def test_a_guest_home_from_before_the_image_record_finds_its_image_in_its_disks_
     (home / "image").write_text("fedcba9876543210\n")
     assert guest_image.fingerprint(home, cache_dir) == "fedcba9876543210"
     assert guest_image.fingerprint(tmp_path / "guests" / "db-new", cache_dir) is None  # no disk yet
+
+
+def test_a_port_a_gone_connection_still_holds_is_not_offered_to_a_guests_forward():
+    """QEMU binds its forwards without SO_REUSEADDR: a port whose last connection is in TIME_WAIT is free for
+    MariaDB but not for a guest (a guest created just after another on the same port failed to start)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _ = listener.accept()
+    accepted.close()  # the side that closes first waits in TIME_WAIT, on the listening port
+    client.close()
+    listener.close()
+    assert bindable("127.0.0.1", port)
+    assert not bindable("127.0.0.1", port, reuse=False)
+    assert [] == [p for _, p in UserMode().endpoints("127.0.0.1", None, set(), range(port, port + 1))]

@@ -58,7 +58,7 @@ class UserMode:
 
     def endpoints(self, host: str, requested: int | None, taken: set[tuple[str, int]],
                   ports: range) -> Iterable[tuple[str, int]]:
-        return local_endpoints(host, requested, taken, ports)
+        return local_endpoints(host, requested, taken, ports, reuse=False)
 
     def network(self, address: str, port: int, home: pathlib.Path) -> UserNetwork:
         return UserNetwork(address, port, self._job_port(address, home))
@@ -73,7 +73,7 @@ class UserMode:
         with self._choosing:
             if not kept.exists():
                 taken = {path.read_text().strip() for path in home.parent.glob("*/job-port")}
-                port = next(port for port in JOB_PORTS if str(port) not in taken and bindable(address, port))
+                port = next(port for port in JOB_PORTS if str(port) not in taken and bindable(address, port, False))
                 home.mkdir(parents=True, exist_ok=True)
                 kept.write_text(f"{port}\n")
             return int(kept.read_text())
@@ -106,7 +106,7 @@ class BridgeMode:
 
 
 def template_port(address: str) -> int:
-    return next(port for port in TEMPLATE_PORTS if bindable(address, port))
+    return next(port for port in TEMPLATE_PORTS if bindable(address, port, False))
 
 
 def mac(home: pathlib.Path) -> str:
