@@ -21,8 +21,9 @@ run: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 
+# Two workers: the guests' tests (one worker takes them all, see tests/conftest.py) beside all the others.
 test: setup lint
-	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 # The inner loop: the tests that need no real server (no MariaDB process, no guest), in well under a minute.
 test-unit: setup lint
