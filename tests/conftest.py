@@ -24,6 +24,8 @@ def pytest_collection_modifyitems(items):
     for item in items:  # guests share libvirt and the template: in parallel runs, one worker takes them all
         if "guests" in item.keywords:
             item.add_marker(pytest.mark.xdist_group("guests"))
+    # ...first, since theirs is the longest share: the other worker runs everything else beside them
+    items.sort(key=lambda item: "guests" not in item.keywords)
     if not (shutil.which("mariadbd") or shutil.which("mariadbd", path="/usr/sbin")):
         skip = pytest.mark.skip(reason="no mariadbd installed: run `make setup`")
         for item in items:

@@ -21,6 +21,7 @@ from emulator.store.schema import (
     parameter_groups,
     subnet_groups,
     tags,
+    tasks,
 )
 
 
@@ -115,8 +116,10 @@ class Groups(StoreBase):
                 *_rule_is(IngressRule(group_name, kind, value, None, "")))).first()
         return IngressRule(*row) if row else None
 
-    def settle_rule(self, rule: IngressRule) -> bool:
-        """An authorizing rule is authorized, a revoking one gone; False when it has neither status now."""
+    def settle_rule(self, rule: IngressRule, task_id: int) -> bool:
+        """An authorizing rule is authorized, a revoking one gone, and the task that applied it done, in one
+        transaction: a revoke of a rule seen `authorized` never meets its authorization's task still under way.
+        False when the rule has neither status now."""
         with self._tx() as conn:
             if rule.status == "revoking":
                 statement = delete(db_security_group_rules).where(*_rule_is(rule),
@@ -124,7 +127,9 @@ class Groups(StoreBase):
             else:
                 statement = update(db_security_group_rules).where(
                     *_rule_is(rule), db_security_group_rules.c.status == "authorizing").values(status="authorized")
-            return conn.execute(statement).rowcount == 1
+            settled = conn.execute(statement).rowcount == 1
+            conn.execute(update(tasks).where(tasks.c.id == task_id).values(state="done"))
+            return settled
 
     def guarded_endpoints(self) -> list[tuple[str | None, int, list[str]]]:
         """Each endpoint of an instance in DB security groups, with the CIDR ranges they let in: those

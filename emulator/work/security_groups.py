@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 def apply(ctx: Context, rule: IngressRule, task: Task) -> None:
     enforce(ctx)
-    if ctx.store.settle_rule(rule):
+    if ctx.store.settle_rule(rule, task.id):
         verb = "Revoked" if rule.status == "revoking" else "Authorized"
         _event(ctx, rule.group_name, f"{verb} ingress from {_source(rule)}", "configuration change")
 

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from emulator.model.instance import Instance
+from emulator.model.keys import rule_key
+from emulator.model.records import IngressRule, SecurityGroup
 from emulator.store import Store
 from emulator.store.base import WriteTurns
 from tests.emulator_process import wait_for
@@ -95,4 +97,20 @@ def test_the_endpoints_in_use_are_read_back_whole(tmp_path):
                         datetime(2026, 11, 24, tzinfo=UTC), address=address)
         store.add_instance(made, [], datetime(2026, 11, 24, tzinfo=UTC))
     assert store.used_endpoints() == {("127.0.0.1", 13306), ("127.0.0.2", 13306), ("127.0.0.1", 13400)}
+    store.close()
+
+
+def test_a_rule_seen_authorized_can_be_revoked_at_once(tmp_path):
+    """The authorization's task ends with the status it sets: a revoke right after it never meets that task
+    still under way (it answered 500 once, when the task's end came in a transaction of its own)."""
+    store = Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    now = datetime(2026, 11, 24, tzinfo=UTC)
+    store.add_security_group(SecurityGroup("office", "desk", now), [])
+    rule = IngressRule("office", "cidr", "10.1.0.0/16", None, "authorizing")
+    store.add_rule(rule, now)
+    task = store.claim_due_task("worker", now)
+    assert task is not None and task.resource_type == "db-security-group-rule"
+    assert store.settle_rule(rule, task.id)  # the runner has not ended the task yet
+    assert store.revoke_rule(rule, now) == "authorized"
+    assert store.get_rule(rule_key(rule)).status == "revoking"
     store.close()
