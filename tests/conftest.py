@@ -121,24 +121,28 @@ def _firewall_tables() -> set[str]:
 
 
 DAEMONS = ("libvirtd", "virtlogd")
-WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1 ... when the tests run in parallel; None otherwise
-# Each worker's emulators draw their instances' ports from a range of their own: two emulators checking one
-# free port at one moment would both take it.
-if WORKER is not None:
-    _first = 13306 + int(WORKER.removeprefix("gw")) * 1000
-    os.environ["RDS_EMULATOR_PORTS"] = f"{_first}-{_first + 999}"
+
+
+def pytest_configure(config):
+    """When the tests run in parallel, each worker's emulators draw their instances' ports from a range of their
+    own: two emulators checking one free port at one moment would both take it."""
+    worker = getattr(config, "workerinput", {}).get("workerid")  # gw0, gw1 ...; none outside parallel runs
+    if worker is not None:
+        first = 13306 + int(worker.removeprefix("gw")) * 1000
+        os.environ["RDS_EMULATOR_PORTS"] = f"{first}-{first + 999}"
 
 
 def pytest_sessionstart(session):
     """The libvirt driver starts libvirtd (and virtlogd) when they do not run: the daemons running before the
-    tests are noted by the session that ends last (the controller, when the tests run in parallel)."""
-    if WORKER is None:
+    tests are noted by the session that ends last (the controller, when the tests run in parallel; a worker
+    that ended early would stop them under the other's guests)."""
+    if not hasattr(session.config, "workerinput"):
         session.config.stash[_BEFORE] = {name for name in DAEMONS if _running(name)}
 
 
 def pytest_sessionfinish(session):
     """...which stops those the tests started."""
-    if WORKER is None:
+    if not hasattr(session.config, "workerinput"):
         before = session.config.stash.get(_BEFORE, set(DAEMONS))
         for name in DAEMONS:
             if name not in before:

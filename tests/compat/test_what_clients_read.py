@@ -101,6 +101,8 @@ def test_subnet_groups_as_rds_keeps_them(client):
     with pytest.raises(client.exceptions.DBSubnetGroupNotFoundFault):
         client.create_db_instance(DBInstanceIdentifier="nowhere", AllocatedStorage=20, DBSubnetGroupName="ghost",
                                   **BASE)
+    # as on RDS, an instance is deleted once it is available (its first backup done), not while it is made
+    client.get_waiter("db_instance_available").wait(DBInstanceIdentifier="inside", WaiterConfig={"Delay": 1})
     client.delete_db_instance(DBInstanceIdentifier="inside", SkipFinalSnapshot=True)
     client.get_waiter("db_instance_deleted").wait(DBInstanceIdentifier="inside", WaiterConfig={"Delay": 1})
     client.delete_db_subnet_group(DBSubnetGroupName="app-subnets")
