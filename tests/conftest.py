@@ -20,6 +20,7 @@ os.environ.pop("AWS_PROFILE", None)
 GUEST_TOOLS = ("debootstrap", "qemu-system-x86_64", "libvirtd")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups off the marks
 def pytest_collection_modifyitems(items):
     for item in items:  # guests share libvirt and the template: in parallel runs, one worker takes them all
         if "guests" in item.keywords:

@@ -167,6 +167,8 @@ def test_snapshots_restores_parameters_and_the_old_confirmation(old_tools):
     xml = rds("rds-describe-db-engine-versions", "--engine", "mysql", "--show-xml").stdout
     assert xml.startswith("<DescribeDBEngineVersionsResponse")
 
+    # an instance is deleted once it is available (a restore's first backup done), as a client must wait for
+    wait_for(lambda: "  available  " in rds("rds-describe-db-instances", "copied").stdout, 120, "the restore")
     kept = rds("rds-delete-db-instance", "copied", "--skip-final-snapshot", stdin="n\n", check=False)
     assert kept.returncode != 0 and "Are you sure you want to delete this database? [Ny]" in kept.stdout
     assert "copied" in rds("rds-describe-db-instances", "copied").stdout
