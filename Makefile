@@ -21,9 +21,9 @@ run: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 
-# Two workers: the guests' tests (one worker takes them all, see tests/conftest.py) beside all the others.
+# The guests' tests beside all the others, two pytest runs at once (scripts/test.sh).
 test: setup lint
-	$(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadgroup $(PYTEST_ARGS)
+	@PY=$(PY) scripts/test.sh $(PYTEST_ARGS)
 
 # The inner loop: the tests that need no real server (no MariaDB process, no guest), in well under a minute.
 test-unit: setup lint

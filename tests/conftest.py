@@ -20,13 +20,7 @@ os.environ.pop("AWS_PROFILE", None)
 GUEST_TOOLS = ("debootstrap", "qemu-system-x86_64", "libvirtd")
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups off the marks
 def pytest_collection_modifyitems(items):
-    for item in items:  # guests share libvirt and the template: in parallel runs, one worker takes them all
-        if "guests" in item.keywords:
-            item.add_marker(pytest.mark.xdist_group("guests"))
-    # ...first, since theirs is the longest share: the other worker runs everything else beside them
-    items.sort(key=lambda item: "guests" not in item.keywords)
     if not (shutil.which("mariadbd") or shutil.which("mariadbd", path="/usr/sbin")):
         skip = pytest.mark.skip(reason="no mariadbd installed: run `make setup`")
         for item in items:
@@ -124,26 +118,16 @@ def _firewall_tables() -> set[str]:
 DAEMONS = ("libvirtd", "virtlogd")
 
 
-def pytest_configure(config):
-    """When the tests run in parallel, each worker's emulators draw their instances' ports from a range of their
-    own: two emulators checking one free port at one moment would both take it."""
-    worker = getattr(config, "workerinput", {}).get("workerid")  # gw0, gw1 ...; none outside parallel runs
-    if worker is not None:
-        first = 13306 + int(worker.removeprefix("gw")) * 1000
-        os.environ["RDS_EMULATOR_PORTS"] = f"{first}-{first + 999}"
-
-
 def pytest_sessionstart(session):
     """The libvirt driver starts libvirtd (and virtlogd) when they do not run: the daemons running before the
-    tests are noted by the session that ends last (the controller, when the tests run in parallel; a worker
-    that ended early would stop them under the other's guests)."""
-    if not hasattr(session.config, "workerinput"):
-        session.config.stash[_BEFORE] = {name for name in DAEMONS if _running(name)}
+    tests are noted..."""
+    session.config.stash[_BEFORE] = {name for name in DAEMONS if _running(name)}
 
 
 def pytest_sessionfinish(session):
-    """...which stops those the tests started."""
-    if not hasattr(session.config, "workerinput"):
+    """...and a run that had guests' tests stops those they started. A run without any leaves them be: beside a
+    run of the guests' tests (scripts/test.sh), the daemons are that run's."""
+    if any("guests" in item.keywords for item in getattr(session, "items", [])):
         before = session.config.stash.get(_BEFORE, set(DAEMONS))
         for name in DAEMONS:
             if name not in before:
