@@ -59,8 +59,11 @@ def test_only_authorized_ranges_reach_the_server(namespaces, server_driver, tmp_
     if server_driver == "libvirt":
         # libvirtd runs guests in the network namespace it was started in: the emulator starts its own
         # there (the driver starts one again, on the host, for the next test that needs it)
-        subprocess.run(["pkill", "-x", "libvirtd"], check=False)
-        subprocess.run(["pkill", "-x", "virtlogd"], check=False)
+        for daemon in ("libvirtd", "virtlogd"):
+            subprocess.run(["pkill", "-x", daemon], check=False)
+        # gone, not only told to go: one still exiting makes the emulator's own refuse to start
+        wait_for(lambda: subprocess.run(["pgrep", "-x", "libvirtd|virtlogd"], capture_output=True,
+                                        check=False).returncode == 1, 60, "libvirtd and virtlogd to exit")
     with netns.inside(namespaces.server):
         emulator = EmulatorProcess(data_dir, server_driver, options=("--server-host", netns.SERVER))
         try:
