@@ -62,8 +62,8 @@ def test_only_authorized_ranges_reach_the_server(namespaces, server_driver, tmp_
         for daemon in ("libvirtd", "virtlogd"):
             subprocess.run(["pkill", "-x", daemon], check=False)
         # gone, not only told to go: one still exiting makes the emulator's own refuse to start
-        wait_for(lambda: subprocess.run(["pgrep", "-x", "libvirtd|virtlogd"], capture_output=True,
-                                        check=False).returncode == 1, 60, "libvirtd and virtlogd to exit")
+        wait_for(lambda: all(subprocess.run(["pgrep", "-x", daemon], capture_output=True, check=False).returncode
+                             == 1 for daemon in ("libvirtd", "virtlogd")), 60, "libvirtd and virtlogd to exit")
     with netns.inside(namespaces.server):
         emulator = EmulatorProcess(data_dir, server_driver, options=("--server-host", netns.SERVER))
         try:
