@@ -56,12 +56,15 @@ def available_instance(client) -> None:
                  for e in root.iter(f"{NS}DBInstance")}
         return found.get("fuzzed")
 
-    if status() is None:
+    # an action fuzzed before may have left it being deleted or stopped: let that end first
+    settled = wait_for(lambda: (found := status()) in (None, "available", "stopped") and (found or "gone"), 60,
+                       "the fuzzed instance to settle")
+    if settled == "gone":
         client.post("/", data=CREATE)
     client.post("/", data=GROUP)
-    if status() == "stopped":
+    if settled == "stopped":
         client.post("/", data={"Action": "StartDBInstance", "DBInstanceIdentifier": "fuzzed"})
-    wait_for(lambda: status() == "available", 10, "the fuzzed instance")
+    wait_for(lambda: status() == "available", 60, "the fuzzed instance")
 
 
 @pytest.mark.parametrize("action", sorted(set(RDS.operations) - set(ACTIONS)))
