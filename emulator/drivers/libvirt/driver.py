@@ -55,6 +55,7 @@ from emulator.drivers.libvirt.templates import Templates
 from emulator.drivers.libvirt.warm import Warm
 from emulator.drivers.log_dir import LogDirectory, reason
 from emulator.engines import server as engine
+from emulator.failures import Failure
 from emulator.host import key_file
 from emulator.images import build, cache, recipe
 from emulator.model.server import ServerBinary
@@ -105,9 +106,14 @@ class LibvirtDriver(GuestJobs, Templates, SystemUpdates):
             self._unbuilt = "the emulator is stopping"
             self._prepared.set()
             return
-        except (build.BuildError, OSError) as error:
+        except (build.BuildError, Failure, OSError) as error:
             log.error("the guest image could not be built: %s", error)
             self._unbuilt = f"the guest image could not be built: {error}"
+            self._prepared.set()
+            return
+        except Exception:  # noqa: BLE001 - a bug: logged, and no instance waits for the image for ever
+            log.exception("the guest image could not be built")
+            self._unbuilt = "the guest image could not be built (the emulator's log has the details)"
             self._prepared.set()
             return
         self._built, self._kvm, self.binary = image, kvm, _binary_of(image)
