@@ -14,7 +14,16 @@ from emulator.drivers.base import InsufficientCapacity, bindable
 from emulator.drivers.libvirt import hypervisor
 from emulator.drivers.libvirt import image as guest_image
 from emulator.drivers.libvirt.capacity import OVERHEAD_MIB, RESERVE_MIB, Capacity
-from emulator.drivers.libvirt.network import JOB_PORTS, BridgeMode, BridgePool, UserMode, mac, mode
+from emulator.drivers.libvirt.network import (
+    JOB_PORTS,
+    TEMPLATE_PORTS,
+    BridgeMode,
+    BridgePool,
+    UserMode,
+    mac,
+    mode,
+    template_ports,
+)
 from emulator.drivers.libvirt.size import memory_mib, vcpus
 from emulator.drivers.log_dir import LogDirectory
 from emulator.images.cache import ROOT_FS, images_dir
@@ -254,3 +263,12 @@ def test_a_port_a_gone_connection_still_holds_is_not_offered_to_a_guests_forward
     assert bindable("127.0.0.1", port)
     assert not bindable("127.0.0.1", port, reuse=False)
     assert [] == [p for _, p in UserMode().endpoints("127.0.0.1", None, set(), range(port, port + 1))]
+
+
+def test_the_template_guest_takes_ports_apart_from_instances_and_keeps_none(tmp_path):
+    """The template is saved at start-up while the first instance may be choosing its job port: the template's
+    come from a range of their own (both once took 20000, and the instance's guest failed to start)."""
+    server, job = template_ports("127.0.0.1")
+    assert server != job and {server, job} <= set(TEMPLATE_PORTS) and not {server, job} & set(JOB_PORTS)
+    made = UserMode().network("127.0.0.1", server, tmp_path / "template", job_port=job)
+    assert made.job_port == job and not (tmp_path / "template" / "job-port").exists()

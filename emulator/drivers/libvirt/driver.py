@@ -245,13 +245,13 @@ class LibvirtDriver(GuestJobs, Templates, SystemUpdates):
             self.capacity.release(spec.resource_id)
 
     def _guest(self, spec: ServerSpec, home: pathlib.Path, memory: int, image: cache.Image,
-               incoming: str | None = None) -> Guest:
+               incoming: str | None = None, job_port: int | None = None) -> Guest:
         return Guest(
             name=self._name(spec.resource_id), title=spec.identifier, resource_id=spec.resource_id,
             memory_mib=memory, vcpus=vcpus(spec.instance_class, self.kvm), kvm=self.kvm,
             kernel=str(image.kernel), initrd=str(image.initrd), disk=str(home / "disk.qcow2"),
             console_log=str(home / "console.log"), hostname=spec.identifier,
-            network=self.network.network(spec.host, spec.port, home),
+            network=self.network.network(spec.host, spec.port, home, job_port),
             files={"my.cnf": str(home / "my.cnf"), "first-boot.sql": str(home / "first-boot.sql")},
             ports={port: str(home / "logs" / name) for port, name in LOG_PORTS.items()},
             incoming=incoming,

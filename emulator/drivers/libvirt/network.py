@@ -60,8 +60,9 @@ class UserMode:
                   ports: range) -> Iterable[tuple[str, int]]:
         return local_endpoints(host, requested, taken, ports, reuse=False)
 
-    def network(self, address: str, port: int, home: pathlib.Path) -> UserNetwork:
-        return UserNetwork(address, port, self._job_port(address, home))
+    def network(self, address: str, port: int, home: pathlib.Path, job_port: int | None = None) -> UserNetwork:
+        """`job_port`: the template guest's, which is not an instance's and keeps none in its home."""
+        return UserNetwork(address, port, job_port if job_port is not None else self._job_port(address, home))
 
     def job_endpoint(self, address: str, home: pathlib.Path) -> tuple[str, int]:
         return address, self._job_port(address, home)
@@ -93,7 +94,7 @@ class BridgeMode:
         port = requested or MYSQL_PORT
         return ((address, port) for address in self.pool.addresses() if address not in used)
 
-    def network(self, address: str, port: int, home: pathlib.Path) -> BridgeNetwork:
+    def network(self, address: str, port: int, home: pathlib.Path, job_port: int | None = None) -> BridgeNetwork:
         return BridgeNetwork(self.pool.bridge, mac(home), f"{address}/{self.pool.prefix}", self.pool.gateway,
                              self.pool.nameserver)
 
@@ -105,8 +106,11 @@ class BridgeMode:
         return address, JOB_PORT
 
 
-def template_port(address: str) -> int:
-    return next(port for port in TEMPLATE_PORTS if bindable(address, port, False))
+def template_ports(address: str) -> tuple[int, int]:
+    """The template guest's server and job ports, while it is saved: apart from instances' job ports too (it
+    is saved at start-up, while the first instance may be choosing its own)."""
+    free = (port for port in TEMPLATE_PORTS if bindable(address, port, False))
+    return next(free), next(free)
 
 
 def mac(home: pathlib.Path) -> str:

@@ -10,7 +10,7 @@ import pymysql
 
 from emulator.drivers.base import DriverError, ServerSpec
 from emulator.drivers.libvirt.domain import domain_xml
-from emulator.drivers.libvirt.network import MYSQL_PORT, template_port
+from emulator.drivers.libvirt.network import MYSQL_PORT, template_ports
 from emulator.drivers.libvirt.shared import ADMIN, TEMPLATE_CLASS, AdminCursor, admin_sql, overlay, resumed
 from emulator.drivers.libvirt.warm import Warm, building, feed, keep_stream
 from emulator.drivers.libvirt.warm import version as warm_version
@@ -25,7 +25,8 @@ class Templates:
     def _prepare_warm(self) -> None:
         memory = self._memory(TEMPLATE_CLASS)
         # the version: the template's machine, whatever the data directory or port
-        probe = replace(self._guest(self._template_spec(0), self.image.path, memory, self.image), name="rds-template")
+        probe = replace(self._guest(self._template_spec(0), self.image.path, memory, self.image, job_port=0),
+                        name="rds-template")
         warm = Warm(self.image.path / f"warm-{memory}-{warm_version(domain_xml(probe))}")
         try:
             with building(warm) as todo:
@@ -47,12 +48,14 @@ class Templates:
         overlay(warm.disk, self.image.root_fs, "raw")
         (warm.path / "my.cnf").write_text(engine.guest_cnf({}, MYSQL_PORT))
         (warm.path / "first-boot.sql").write_text(admin_sql(warm.password))
-        spec = self._template_spec(template_port("127.0.0.1"))
+        server_port, job_port = template_ports("127.0.0.1")
+        spec = self._template_spec(server_port)
         name = f"rds-template-{warm.path.name}"
         with contextlib.suppress(libvirt.libvirtError):  # one an emulator stopped as it saved it
             self.conn.lookupByName(name).destroy()
         with self._room(spec):
-            domain = self._create(replace(self._guest(spec, warm.path, memory, self.image), name=name))
+            domain = self._create(replace(self._guest(spec, warm.path, memory, self.image, job_port=job_port),
+                                          name=name))
             try:
                 self._wait_ready(spec, domain, password=warm.password)
                 domain.save(str(warm.path / "saved"))
