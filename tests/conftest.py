@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from emulator.host import firewall
-from tests.emulator_process import EmulatorProcess, kill_servers_under, remove_guests
+from tests.emulator_process import EmulatorProcess, kill_servers_under, remove_guests, servers_under, wait_for
 from tests.model_check import emitted_as_declared
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
@@ -86,8 +86,13 @@ def results_fit_the_model(monkeypatch):
 
 @pytest.fixture(autouse=True)
 def no_servers_left_behind(tmp_path: pathlib.Path):
-    """Fail any test that leaves a DB server running under its temporary directory (and stop it)."""
+    """Fail any test that leaves a DB server running under its temporary directory (and stop it). A guest told
+    to go a moment ago may still be exiting (its QEMU killed, not yet reaped): it is given a few seconds."""
     yield
+    try:
+        wait_for(lambda: not servers_under(tmp_path), 10, "the test's servers to exit", interval=0.1)
+    except AssertionError:
+        pass
     left = kill_servers_under(tmp_path)
     assert not left, f"the test left DB servers running: pids {left}"
 
