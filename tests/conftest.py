@@ -134,9 +134,11 @@ def pytest_sessionfinish(session):
     run of the guests' tests (scripts/test.sh), the daemons are that run's."""
     if any("guests" in item.keywords for item in getattr(session, "items", [])):
         before = session.config.stash.get(_BEFORE, set(DAEMONS))
-        for name in DAEMONS:
-            if name not in before:
-                subprocess.run(["pkill", "-x", name], check=False)
+        started = [name for name in DAEMONS if name not in before]
+        for name in started:
+            subprocess.run(["pkill", "-x", name], check=False)
+        # gone, not only told to go: the next run's emulator would connect to one still exiting and lose it
+        wait_for(lambda: not any(_running(name) for name in started), 60, "the daemons the tests started to exit")
 
 
 _BEFORE = pytest.StashKey[set]()
