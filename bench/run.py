@@ -117,26 +117,17 @@ def api_bench(clients: dict[str, QueryClient], floor: QueryClient, instances: in
 
 
 def start_floor(port: int) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, str(ROOT / "bench" / "floor.py"), str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = QueryClient(f"http://127.0.0.1:{port}", MOTO_KEYS)
-
-    def answers() -> bool:
-        try:
-            return client.raw("DescribeDBInstances")[0] == 200
-        except OSError:
-            client.connection.close()
-            return False
-
-    wait_for(answers, 60, "the Flask floor")
-    client.close()
-    return process
+    return _started([sys.executable, str(ROOT / "bench" / "floor.py"), str(port)], port, "the Flask floor")
 
 
 def start_moto(port: int) -> subprocess.Popen:
     moto = shutil.which("moto_server", path=str(pathlib.Path(sys.executable).parent))
-    process = subprocess.Popen([moto, "-H", "127.0.0.1", "-p", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return _started([moto, "-H", "127.0.0.1", "-p", str(port)], port, "moto_server")
+
+
+def _started(command: list[str], port: int, what: str) -> subprocess.Popen:
+    """A server started, once it answers a DescribeDBInstances on its port."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     client = QueryClient(f"http://127.0.0.1:{port}", MOTO_KEYS)
 
     def answers() -> bool:
@@ -146,7 +137,7 @@ def start_moto(port: int) -> subprocess.Popen:
             client.connection.close()
             return False
 
-    wait_for(answers, 60, "moto_server")
+    wait_for(answers, 60, what)
     client.close()
     return process
 

@@ -242,11 +242,10 @@ def room(ctx: Context, resource_id: str, instance_class: str | None) -> Iterator
 
 def instance_wire(ctx: Context, instance: Instance, around: Surroundings) -> dict[str, Any]:
     """An instance as the API shows it, from its row and what was read with it: no further read."""
-    place = ctx.settings.region, ctx.settings.account_id
-    group = network.default_subnet_group_wire(*place) if around.subnet_group is None else network.subnet_group_wire(
-        around.subnet_group.name, around.subnet_group.description, around.subnet_group.subnets, *place)
+    group = network.default_subnet_group_wire(*place(ctx)) if around.subnet_group is None else \
+        subnet_group_wire(ctx, around.subnet_group)
     return instance.to_wire(
-        ctx.instance_arn(instance.identifier), around.tags, group, network.default_security_group(*place),
+        ctx.instance_arn(instance.identifier), around.tags, group, network.default_security_group(*place(ctx)),
         configuration.apply_status(ctx, instance, around.values),
     )
 

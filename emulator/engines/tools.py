@@ -3,6 +3,7 @@ nft, ...) runs through here: with a timeout sized to its work, and failing with 
 
 import os
 import subprocess
+import time
 from collections.abc import Callable
 from typing import IO, BinaryIO
 
@@ -41,7 +42,7 @@ def stream(argv: list[str], sink: BinaryIO, log: IO[bytes], progress: Callable[[
            timeout: float = LONG) -> None:
     """Run a tool whose standard output goes into `sink`, its stderr into `log`; `progress` hears the bytes
     copied so far. ToolFailed when it fails or outlives its time (it is killed then)."""
-    deadline = _Deadline(timeout)
+    deadline = time.monotonic() + timeout
     with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL) as process:
         assert process.stdout is not None
         copied = 0
@@ -49,7 +50,7 @@ def stream(argv: list[str], sink: BinaryIO, log: IO[bytes], progress: Callable[[
             sink.write(chunk)
             copied += len(chunk)
             progress(copied)
-            if deadline.passed():
+            if time.monotonic() > deadline:
                 process.kill()
                 raise ToolFailed(f"{argv[0]} did not finish within {timeout:.0f} s")
     if process.returncode != 0:
@@ -89,14 +90,3 @@ def utc() -> dict[str, str]:
     """The environment with TZ=UTC: the binary log tools print and take times in the local zone."""
     return {**os.environ, "TZ": "UTC"}
 
-
-class _Deadline:
-    def __init__(self, seconds: float):
-        self.at = _now() + seconds
-
-    def passed(self) -> bool:
-        return _now() > self.at
-
-
-def _now() -> float:
-    return os.times().elapsed

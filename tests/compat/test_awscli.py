@@ -1,5 +1,6 @@
 """The official AWS CLI, run as a user runs it, with --endpoint-url."""
 
+import functools
 import json
 import os
 import pathlib
@@ -40,12 +41,16 @@ def status(emulator, name):
     return aws(emulator, "describe-db-instances", "--db-instance-identifier", name)["DBInstances"][0]
 
 
+@functools.cache
+def polling(emulator):
+    """A boto3 client for polling (the CLI's own start-up is a second a call), one per emulator."""
+    return boto3.client("rds", endpoint_url=emulator.url, region_name="us-east-1", **emulator.credentials())
+
+
 def seen(emulator, name):
-    """An instance as boto3 reads it, for polling: the CLI's own start-up is a second a call."""
-    keys = emulator.credentials()
-    client = boto3.client("rds", endpoint_url=emulator.url, region_name="us-east-1", **keys)
+    """An instance as boto3 reads it, or None once it is gone."""
     try:
-        return client.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]
+        return polling(emulator).describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]
     except ClientError as error:
         if error.response["Error"]["Code"] == "DBInstanceNotFound":
             return None
@@ -132,8 +137,7 @@ def test_snapshots_and_restores_through_the_aws_cli(emulator_factory):
     made = aws(emulator, "create-db-snapshot", "--db-instance-identifier", "cli-src",
                "--db-snapshot-identifier", "cli-snap")["DBSnapshot"]
     assert made["Status"] == "creating"
-    keys = emulator.credentials()
-    client = boto3.client("rds", endpoint_url=emulator.url, region_name="us-east-1", **keys)
+    client = polling(emulator)
     wait_for(lambda: client.describe_db_snapshots(DBSnapshotIdentifier="cli-snap")["DBSnapshots"][0]["Status"]
              == "available", 120, "the snapshot", interval=0.2)
     aws(emulator, "wait", "db-snapshot-available", "--db-snapshot-identifier", "cli-snap")

@@ -101,26 +101,21 @@ class LibvirtDriver(GuestJobs, Templates, SystemUpdates):
         try:
             image = build.ensure(self.cache_dir, self._build_progress)
             kvm = hypervisor.kvm_works(image, self.cache_dir)
+            self._built, self._kvm, self.binary = image, kvm, _binary_of(image)
+            log.info("guest image %s ready; libvirt guests run under %s", image.fingerprint, "KVM" if kvm else
+                     "QEMU's software emulation (TCG): KVM did not boot the guest's kernel")
         except build.Cancelled:
             log.info("the guest image's build was stopped with the emulator; the next start builds it again")
             self._unbuilt = "the emulator is stopping"
-            self._prepared.set()
-            return
         except (build.BuildError, Failure, OSError) as error:
             log.error("the guest image could not be built: %s", error)
             self._unbuilt = f"the guest image could not be built: {error}"
-            self._prepared.set()
-            return
         except Exception:  # noqa: BLE001 - a bug: logged, and no instance waits for the image for ever
             log.exception("the guest image could not be built")
             self._unbuilt = "the guest image could not be built (the emulator's log has the details)"
+        finally:
             self._prepared.set()
-            return
-        self._built, self._kvm, self.binary = image, kvm, _binary_of(image)
-        log.info("guest image %s ready; libvirt guests run under %s", image.fingerprint, "KVM" if kvm else
-                 "QEMU's software emulation (TCG): KVM did not boot the guest's kernel")
-        self._prepared.set()
-        if warm and not self._closing.is_set():
+        if warm and self._built is not None and not self._closing.is_set():
             self._prepare_warm()
 
     def _build_progress(self, number: int, total: int, name: str, elapsed: float) -> None:
@@ -140,7 +135,8 @@ class LibvirtDriver(GuestJobs, Templates, SystemUpdates):
 
     @property
     def kvm(self) -> bool:
-        return bool(self.image) and self._kvm
+        """Known with the image (the probe boots its kernel): waits as `image` does."""
+        return self.image is not None and self._kvm
 
     # names and paths
 
