@@ -148,6 +148,18 @@ def _running(name: str) -> bool:
     return subprocess.run(["pgrep", "-x", name], capture_output=True, check=False).returncode == 0
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test's report carries the end of each emulator's log: a failure seen only in CI is read there."""
+    report = yield
+    factory = getattr(item, "funcargs", {}).get("emulator_factory")
+    if report.failed and factory is not None:
+        for emulator in factory.started:
+            if emulator.log.exists():
+                report.sections.append((f"emulator log {emulator.log.name}", emulator.log.read_text()[-6000:]))
+    return report
+
+
 @pytest.fixture
 def emulator_factory(tmp_path: pathlib.Path):
     started: list[EmulatorProcess] = []
@@ -157,6 +169,7 @@ def emulator_factory(tmp_path: pathlib.Path):
         started.append(emulator)
         return emulator.start()
 
+    make.started = started  # for the report of a failed test
     yield make
     for emulator in started:
         emulator.stop()

@@ -215,6 +215,7 @@ class LibvirtDriver(GuestJobs, Templates, SystemUpdates):
 
     def start(self, spec: ServerSpec) -> None:
         if not self.is_running(spec):
+            self._until_forgotten(spec)  # a guest that just died keeps its name a moment: ours to take again
             self._boot(spec, self._image(spec))
 
     def _boot(self, spec: ServerSpec, image: cache.Image, former_disk: pathlib.Path | None = None) -> None:
