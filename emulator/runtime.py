@@ -56,8 +56,7 @@ class Runtime:
 def boot(settings: Settings, clock: Clock | None = None, schedule: bool = True) -> Runtime:
     """Reload the store, resume interrupted work, bring servers to their recorded state, and start."""
     _check_server_host(settings.server_host)
-    if not settings.port_range:  # ValueError, with the reason, for a range it cannot read
-        raise ValueError("--ports names no port")
+    settings.port_range  # noqa: B018 - read now: ValueError, with the reason, for a range it cannot read
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     keys = access_keys(settings)
     lock = _lock(settings)

@@ -1,9 +1,10 @@
 """What the API's handlers share: finding a resource or saying it is not there, an instance's wire form and
 the one way a new instance is made (create and restore), what tags and groups an instance names."""
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from itertools import chain
 from typing import Any
 
 from emulator.context import Context
@@ -189,10 +190,9 @@ def insert_instance(ctx: Context, instance: Instance, requested: int | None, tag
            task: tuple[str, dict[str, Any]] = ("create", {})) -> Instance:
     """Claim an endpoint the driver offers and the store has not given to another instance: the store's
     unique endpoint decides between creates racing for one port. `task` makes its server."""
-    taken = ctx.store.used_endpoints()
+    host = instance.address or ctx.settings.server_host
     try:
-        candidates = iter(ctx.driver.endpoints(instance.address or ctx.settings.server_host, requested, taken,
-                                               ctx.settings.port_range))
+        candidates = iter(ctx.driver.endpoints(host, requested, ctx.store, port_order(ctx, host)))
     except PortUnavailable:
         raise invalid(f"Port {requested} is in use by another program on this host.") from None
     for (address, port), _ in zip(candidates, range(PORT_TRIES), strict=False):
@@ -207,6 +207,16 @@ def insert_instance(ctx: Context, instance: Instance, requested: int | None, tag
         return placed
     raise RdsError("InsufficientDBInstanceCapacity",
                    "No free endpoint (address and port) is left for another DB instance.")
+
+
+def port_order(ctx: Context, host: str) -> Iterable[int]:
+    """The ports of the range above the highest one in use first, then those below it: a create then finds a
+    free port at its first try, however many instances there are."""
+    ports = ctx.settings.port_range
+    highest = ctx.store.highest_port(host, ports)
+    if highest is None:
+        return ports
+    return chain(range(highest + 1, ports.stop), range(ports.start, highest + 1))
 
 
 @contextmanager

@@ -4,7 +4,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, BinaryIO
 
-from emulator.drivers.base import BinlogPoint, LogFile, ServerSpec
+from emulator.drivers.base import BinlogPoint, InUse, LogFile, ServerSpec
 from emulator.engines import server
 
 
@@ -12,12 +12,12 @@ class NoServerDriver:
     def __init__(self) -> None:
         self.binary = server.installed()  # what it would run: the nominal version on a bare machine
 
-    def endpoints(self, host: str, requested: int | None, taken: set[tuple[str, int]],
-                  ports: range) -> Iterable[tuple[str, int]]:
+    def endpoints(self, host: str, requested: int | None, in_use: InUse,
+                  ports: Iterable[int]) -> Iterable[tuple[str, int]]:
         # nothing will listen, so the machine's other programs do not matter, only other instances
         if requested is not None:
             return [(host, requested)]
-        return ((host, port) for port in ports if (host, port) not in taken)
+        return ((host, port) for port in ports if not in_use.endpoint_held(host, port))
 
     def admit(self, resource_id: str, instance_class: str) -> AbstractContextManager[None]:
         return nullcontext()

@@ -27,6 +27,7 @@ from emulator.drivers.base import (
     LOG_FILES,
     BinlogPoint,
     DriverError,
+    InUse,
     LogFile,
     ServerSpec,
     answers,
@@ -92,9 +93,9 @@ class ProcessDriver:
 
     # the interface
 
-    def endpoints(self, host: str, requested: int | None, taken: set[tuple[str, int]],
-                  ports: range) -> Iterable[tuple[str, int]]:
-        return local_endpoints(host, requested, taken, ports)
+    def endpoints(self, host: str, requested: int | None, in_use: InUse,
+                  ports: Iterable[int]) -> Iterable[tuple[str, int]]:
+        return local_endpoints(host, requested, in_use, ports)
 
     def provision(self, spec: ServerSpec) -> None:
         home = self._home(spec)

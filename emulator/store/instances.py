@@ -16,9 +16,11 @@ from emulator.store.prepared import (
     ACTIVE_TASK,
     BY_IDENTIFIER,
     BY_RESOURCE_ID,
+    FAST_ADDRESS_HELD,
     FAST_ALL,
-    FAST_ENDPOINTS,
+    FAST_ENDPOINT_HELD,
     FAST_FIRST_PAGE,
+    FAST_HIGHEST_PORT,
     FAST_NEXT_PAGE,
     FAST_WITH_TAGS,
     INSERT_INSTANCE,
@@ -47,10 +49,16 @@ class Instances(StoreBase):
                 raise NameTaken(instance.identifier) from None
             raise PortTaken(instance.port) from None
 
-    def used_endpoints(self) -> set[tuple[str, int]]:
-        listed = FAST_ENDPOINTS.raw(self._readers)[0][0]
-        return {(address, int(port)) for address, port in (item.split(" ") for item in listed.split(","))} \
-            if listed else set()
+    def endpoint_held(self, address: str, port: int) -> bool:
+        return bool(FAST_ENDPOINT_HELD.raw(self._readers, address=address, port=port))
+
+    def address_held(self, address: str) -> bool:
+        return bool(FAST_ADDRESS_HELD.raw(self._readers, address=address))
+
+    def highest_port(self, address: str, ports: range) -> int | None:
+        """The highest port of `ports` an instance holds on the address."""
+        found = FAST_HIGHEST_PORT.raw(self._readers, address=address, low=ports.start, high=ports.stop - 1)
+        return found[0][0] if found else None
 
     def find_instance(self, identifier: str) -> Instance | None:
         with self._read() as conn:

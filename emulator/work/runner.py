@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from emulator.context import Context
@@ -21,6 +22,8 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
 # How often an idle worker looks for work that became due without anyone waking it (wall-clock seconds).
 POLL = 0.5
+# A task whose resource could not be read (the store busy a moment, say) is tried again after this long.
+UNREAD_RETRY = timedelta(seconds=5)
 
 
 class Retry(Exception):
@@ -57,6 +60,7 @@ class TaskRunner:
         self._wake = threading.Condition()
         self._generation = 0
         self._closed = False
+        self._unrecorded: list[Callable[[], None]] = []
         self._threads = [
             threading.Thread(target=self._loop, name=f"task-{n}", daemon=True) for n in range(workers)
         ]
@@ -95,47 +99,87 @@ class TaskRunner:
                 if self._closed:
                     return
                 seen = self._generation
+            self._record_late()
             try:
                 task = self.ctx.store.claim_due_task(self.owner, self.ctx.clock.now())
             except Exception:  # noqa: BLE001 - a store hiccup must not end the worker
                 log.exception("could not claim a task")
                 task = None
             if task is not None:
-                try:
-                    self._execute(task)
-                except Exception:  # noqa: BLE001 - the store failed under a task: log it, keep the worker
-                    log.exception("task %s (%s) could not be recorded", task.id, task.kind)
+                self._execute(task)
                 continue
             with self._wake:
                 if not self._closed and self._generation == seen:
                     self._wake.wait(POLL)
 
     def _execute(self, task: Task) -> None:
-        kind = self.kinds[task.resource_type]
-        resource = kind.load(self.ctx, task.resource_id)
+        self._record(self._outcome(task))
+
+    def _outcome(self, task: Task) -> Callable[[], None]:
+        """Run the task; what it came to, as the write that records it. No failure escapes: a task that
+        raised anywhere (its kind unknown, its resource unreadable, its work broken) ends or waits."""
+        store, now = self.ctx.store, self.ctx.clock.now()
+        kind = self.kinds.get(task.resource_type)
+        if kind is None or task.kind not in kind.work:
+            log.error("task %s names work this emulator does not do: %s on a %s", task.id, task.kind,
+                      task.resource_type)
+            return partial(store.finish_task, task.id, "failed", "this emulator does not do such work")
+        try:
+            resource = kind.load(self.ctx, task.resource_id)
+        except Exception:  # noqa: BLE001 - a store busy a moment, most likely: the task waits and tries again
+            log.exception("task %s (%s) could not read %s", task.id, task.kind, task.resource_id)
+            if task.attempts < MAX_ATTEMPTS:
+                return partial(store.retry_task, task.id, now + UNREAD_RETRY)
+            return partial(store.finish_task, task.id, "failed", "its resource could not be read")
         if resource is None:
-            self.ctx.store.finish_task(task.id, "done")
-            return
+            return partial(store.finish_task, task.id, "done")
         try:
             then = kind.work[task.kind](self.ctx, resource, task)
         except Retry as retry:
             log.warning("task %s (%s) for %s will be retried: %s", task.id, task.kind, task.resource_id, retry)
-            self.ctx.store.retry_task(task.id, self.ctx.clock.now() + retry.after)
+            return partial(store.retry_task, task.id, self.ctx.clock.now() + retry.after)
         except Exception as error:  # noqa: BLE001 - any failure ends the task `failed`, never stuck
             log.exception("task %s (%s) for %s failed", task.id, task.kind, task.resource_id)
-            self._fail(task, _for_users(error), resource)
-        else:
-            follow = (then.kind, then.params, self.ctx.clock.now()) if then is not None else None
-            self.ctx.store.finish_task(task.id, "done", then=follow)
+            return self._failed(task, _for_users(error), kind, resource)
+        follow = (then.kind, then.params, self.ctx.clock.now()) if then is not None else None
+        return partial(store.finish_task, task.id, "done", then=follow)
 
-    def _fail(self, task: Task, reason: str, resource: Any = None) -> None:
+    def _failed(self, task: Task, reason: str, kind: ResourceWork, resource: Any) -> Callable[[], None]:
+        """The resource failed (its status and event), then the task's end to record."""
         try:
-            kind = self.kinds[task.resource_type]
-            resource = resource if resource is not None else kind.load(self.ctx, task.resource_id)
-            if resource is not None:
-                kind.fail(self.ctx, resource, reason)
-        finally:
-            self.ctx.store.finish_task(task.id, "failed", reason)
+            kind.fail(self.ctx, resource, reason)
+        except Exception:  # noqa: BLE001 - the task ends `failed` all the same
+            log.exception("could not mark %s failed after task %s", task.resource_id, task.id)
+        return partial(self.ctx.store.finish_task, task.id, "failed", reason)
+
+    def _fail(self, task: Task, reason: str) -> None:
+        kind = self.kinds.get(task.resource_type)
+        try:
+            resource = kind.load(self.ctx, task.resource_id) if kind is not None else None
+        except Exception:  # noqa: BLE001 - the task ends `failed` all the same
+            log.exception("task %s could not read %s", task.id, task.resource_id)
+            resource = None
+        if kind is None or resource is None:
+            self._record(partial(self.ctx.store.finish_task, task.id, "failed", reason))
+        else:
+            self._record(self._failed(task, reason, kind, resource))
+
+    def _record(self, write: Callable[[], None]) -> None:
+        """Write a task's end; one the store refused (locked, say) is written again at each worker's next
+        look, never dropped: until it is, the task would hold its resource `running`."""
+        try:
+            write()
+        except Exception:  # noqa: BLE001
+            log.exception("could not record a task's end: tried again shortly")
+            self._unrecorded.append(write)
+
+    def _record_late(self) -> None:
+        for _ in range(len(self._unrecorded)):
+            try:
+                write = self._unrecorded.pop(0)
+            except IndexError:
+                return
+            self._record(write)
 
 
 def _for_users(error: Exception) -> str:

@@ -30,6 +30,16 @@ from emulator.images.cache import ROOT_FS, images_dir
 
 PORTS = range(13306, 20000)
 
+
+class Held(set):
+    """Endpoints instances hold, as the store answers about them."""
+
+    def endpoint_held(self, address: str, port: int) -> bool:
+        return (address, port) in self
+
+    def address_held(self, address: str) -> bool:
+        return any(held == address for held, _ in self)
+
 POOL = "br0:192.168.10.20-192.168.10.22/24,gateway=192.168.10.1,nameserver=192.168.10.2"
 
 
@@ -51,10 +61,10 @@ def test_a_malformed_pool_is_refused_with_its_expected_form(bad):
 
 def test_bridge_guests_take_free_addresses_of_the_pool_on_the_port_asked_for():
     bridge = mode("bridge", POOL)
-    taken = {("192.168.10.20", 3306), ("127.0.0.1", 13306)}
+    taken = Held({("192.168.10.20", 3306), ("127.0.0.1", 13306)})
     assert list(bridge.endpoints("127.0.0.1", None, taken, PORTS)) == [("192.168.10.21", 3306), ("192.168.10.22", 3306)]
     assert next(iter(bridge.endpoints("127.0.0.1", 3307, taken, PORTS))) == ("192.168.10.21", 3307)
-    everything = {(address, 3306) for address in BridgePool.parse(POOL).addresses()}
+    everything = Held((address, 3306) for address in BridgePool.parse(POOL).addresses())
     assert list(bridge.endpoints("127.0.0.1", None, everything, PORTS)) == []
     assert bridge.guest_port(3307) == 3307 and UserMode().guest_port(13306) == 3306
 
@@ -72,7 +82,7 @@ def test_a_bridge_guest_is_described_with_its_address_gateway_and_a_mac_of_its_o
 
 
 def test_user_mode_forwards_free_loopback_ports():
-    taken = {("127.0.0.1", 13306)}
+    taken = Held({("127.0.0.1", 13306)})
     first = next(iter(UserMode().endpoints("127.0.0.1", None, taken, PORTS)))
     assert first[0] == "127.0.0.1" and first != ("127.0.0.1", 13306)
     with pytest.raises(ValueError, match="needs a pool of addresses"):
@@ -262,7 +272,7 @@ def test_a_port_a_gone_connection_still_holds_is_not_offered_to_a_guests_forward
     listener.close()
     assert bindable("127.0.0.1", port)
     assert not bindable("127.0.0.1", port, reuse=False)
-    assert [] == [p for _, p in UserMode().endpoints("127.0.0.1", None, set(), range(port, port + 1))]
+    assert [] == [p for _, p in UserMode().endpoints("127.0.0.1", None, Held(), range(port, port + 1))]
 
 
 def test_the_template_guest_takes_ports_apart_from_instances_and_keeps_none(tmp_path):

@@ -5,8 +5,10 @@ from datetime import timedelta
 
 import pytest
 
+from emulator.config import Settings
+from emulator.runtime import boot
 from scheduler import jobs
-from tests.api_client import CREATE, NS
+from tests.api_client import CREATE, NS, Api
 from tests.emulator_process import wait_for
 
 
@@ -349,3 +351,29 @@ def test_requests_are_routed_by_action_whatever_the_signature_scope_says(api):
                                headers={"Authorization": authorization})
     assert response.status_code == 200
     assert b"<DescribeEventCategoriesResult>" in response.data
+
+
+def test_a_create_takes_the_port_above_the_highest_in_use_then_comes_round_to_those_let_go(tmp_path, clock):
+    runtime = boot(Settings(data_dir=tmp_path / "data", driver="none", auth="off", ports="13306-13309"),
+                   clock=clock, schedule=False)
+    api = Api(runtime)
+
+    def port(identifier):
+        api.wait_available(identifier)
+        described = api.ok(Action="DescribeDBInstances", DBInstanceIdentifier=identifier)
+        return int(described.findtext(f".//{NS}Endpoint/{NS}Port"))
+
+    try:
+        for name in ("a", "b", "c"):
+            api.create(name, BackupRetentionPeriod="0")
+        assert [port(name) for name in ("a", "b", "c")] == [13306, 13307, 13308]
+        api.ok(Action="DeleteDBInstance", DBInstanceIdentifier="a", SkipFinalSnapshot="true")
+        wait_for(lambda: api.call(Action="DescribeDBInstances", DBInstanceIdentifier="a")[0].status_code == 404,
+                 10, "a to be deleted")
+        api.create("d", BackupRetentionPeriod="0")
+        assert port("d") == 13309
+        api.create("e", BackupRetentionPeriod="0")
+        assert port("e") == 13306
+        api.error(400, "InsufficientDBInstanceCapacity", **(CREATE | {"DBInstanceIdentifier": "f"}))
+    finally:
+        runtime.close()

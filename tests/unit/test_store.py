@@ -88,15 +88,18 @@ def test_a_threads_nested_transactions_share_its_turn():
         pass
 
 
-def test_the_endpoints_in_use_are_read_back_whole(tmp_path):
+def test_the_store_answers_which_endpoints_instances_hold(tmp_path):
     store = Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
-    assert store.used_endpoints() == set()
+    assert not store.endpoint_held("127.0.0.1", 13306) and store.highest_port("127.0.0.1", range(13306, 14000)) is None
     for n, (address, port) in enumerate([("127.0.0.1", 13306), ("127.0.0.2", 13306), ("127.0.0.1", 13400)]):
         made = Instance(f"db-{n}", f"i{n}", "mysql", "10.11.6", "db.t3.micro", "admin", "*AB", 20, "gp2", port,
                         "us-east-1a", "03:00-03:30", "mon:04:00-mon:04:30", 1, "default.mysql8.0",
                         datetime(2026, 11, 24, tzinfo=UTC), address=address)
         store.add_instance(made, [], datetime(2026, 11, 24, tzinfo=UTC))
-    assert store.used_endpoints() == {("127.0.0.1", 13306), ("127.0.0.2", 13306), ("127.0.0.1", 13400)}
+    assert store.endpoint_held("127.0.0.2", 13306) and not store.endpoint_held("127.0.0.2", 13400)
+    assert store.address_held("127.0.0.2") and not store.address_held("127.0.0.3")
+    assert store.highest_port("127.0.0.1", range(13306, 14000)) == 13400
+    assert store.highest_port("127.0.0.1", range(13306, 13400)) == 13306  # the range's own, not the address's
     store.close()
 
 

@@ -1,16 +1,18 @@
 """Background work as rows: a task names its resource's kind, may wait for a time of the emulator's clock or
 carry a key that queues it once, is found by the workers without being woken, and never stays `running`."""
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from emulator.config import Settings
 from emulator.model.records import Task
 from emulator.runtime import boot
 from emulator.store.schema import tasks
-from emulator.work.runner import ResourceWork, Retry
+from emulator.work.runner import MAX_ATTEMPTS, UNREAD_RETRY, ResourceWork, Retry
 from tests.emulator_process import wait_for
 
 
@@ -94,3 +96,60 @@ def test_a_failed_step_fails_its_own_resource_and_never_strands_the_task(setup):
     wait_for(lambda: states(runtime) == ["failed"], 5, "the task to fail")
     assert widget.failed == ["an internal error stopped the work (the emulator's log has the details)"]
     assert runtime.ctx.store.list_instances() == []
+
+
+def test_a_task_of_a_kind_nobody_does_ends_failed_instead_of_holding_its_resource(setup):
+    runtime, _ = setup
+    runtime.ctx.queue("gizmo", "g1", "work")
+    runtime.ctx.queue("widget", "w1", "vanish")
+    wait_for(lambda: states(runtime) == ["failed"] and gizmo_states(runtime) == ["failed"], 5, "both to fail")
+
+
+def test_a_resource_that_cannot_be_read_a_moment_is_tried_again_then_given_up_on(setup, clock):
+    runtime, widget = setup
+    reads = []
+
+    def unreadable(ctx, resource_id):
+        reads.append(resource_id)
+        if resource_id == "w1" and len(reads) == 1 or resource_id == "w2":
+            raise OperationalError("SELECT", {}, Exception("database is locked"))
+        return widget
+
+    runtime.runner.kinds["widget"] = replace(runtime.runner.kinds["widget"], load=unreadable)
+    runtime.ctx.queue("widget", "w1", "work")
+    wait_for(lambda: reads and states(runtime) == ["queued"], 5, "the task to wait after its first read failed")
+    clock.advance(UNREAD_RETRY)
+    runtime.ctx.kick()
+    wait_for(lambda: states(runtime) == ["done"], 5, "the task done at its second read")
+    assert len(widget.done) == 1
+
+    runtime.ctx.queue("widget", "w2", "work")
+    for attempt in range(1, MAX_ATTEMPTS):
+        wait_for(lambda: reads.count("w2") == attempt and states(runtime)[-1] == "queued", 5,  # noqa: B023
+                 "the task to wait")
+        clock.advance(UNREAD_RETRY)
+        runtime.ctx.kick()
+    wait_for(lambda: states(runtime) == ["done", "failed"], 5, "the task to be given up on")
+
+
+def test_a_task_end_the_store_refuses_is_written_again(setup):
+    runtime, widget = setup
+    store = runtime.ctx.store
+    finish = store.finish_task
+    refusals = []
+
+    def locked_once(*args, **kwargs):
+        if not refusals:
+            refusals.append(args)
+            raise OperationalError("UPDATE", {}, Exception("database is locked"))
+        return finish(*args, **kwargs)
+
+    store.finish_task = locked_once
+    runtime.ctx.queue("widget", "w1", "work")
+    wait_for(lambda: states(runtime) == ["done"], 5, "the task's end written at the next look")
+    assert len(refusals) == 1 and len(widget.done) == 1
+
+
+def gizmo_states(runtime) -> list[str]:
+    with runtime.ctx.store.engine.connect() as conn:
+        return list(conn.scalars(select(tasks.c.state).where(tasks.c.resource_type == "gizmo")))

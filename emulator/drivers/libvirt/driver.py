@@ -26,7 +26,16 @@ from dataclasses import replace
 import libvirt
 import pymysql
 
-from emulator.drivers.base import DriverError, HostRefused, InsufficientCapacity, LogFile, ServerSpec, answers, until
+from emulator.drivers.base import (
+    DriverError,
+    HostRefused,
+    InsufficientCapacity,
+    InUse,
+    LogFile,
+    ServerSpec,
+    answers,
+    until,
+)
 from emulator.drivers.libvirt import hypervisor
 from emulator.drivers.libvirt import image as guest_image
 from emulator.drivers.libvirt.capacity import Capacity
@@ -154,9 +163,9 @@ class LibvirtDriver(GuestJobs, Templates, SystemUpdates):
 
     # the interface
 
-    def endpoints(self, host: str, requested: int | None, taken: set[tuple[str, int]],
-                  ports: range) -> Iterable[tuple[str, int]]:
-        return self.network.endpoints(host, requested, taken, ports)
+    def endpoints(self, host: str, requested: int | None, in_use: InUse,
+                  ports: Iterable[int]) -> Iterable[tuple[str, int]]:
+        return self.network.endpoints(host, requested, in_use, ports)
 
     def admit(self, resource_id: str, instance_class: str) -> AbstractContextManager[None]:
         return self.capacity.held_for(resource_id, self._memory(instance_class))

@@ -10,7 +10,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from emulator.drivers.base import bindable, local_endpoints
+from emulator.drivers.base import InUse, bindable, local_endpoints
 from emulator.drivers.libvirt.domain import JOB_PORT, BridgeNetwork, UserNetwork
 
 MYSQL_PORT = 3306
@@ -56,9 +56,9 @@ class UserMode:
     def __init__(self) -> None:
         self._choosing = threading.Lock()
 
-    def endpoints(self, host: str, requested: int | None, taken: set[tuple[str, int]],
-                  ports: range) -> Iterable[tuple[str, int]]:
-        return local_endpoints(host, requested, taken, ports, reuse=False)
+    def endpoints(self, host: str, requested: int | None, in_use: InUse,
+                  ports: Iterable[int]) -> Iterable[tuple[str, int]]:
+        return local_endpoints(host, requested, in_use, ports, reuse=False)
 
     def network(self, address: str, port: int, home: pathlib.Path, job_port: int | None = None) -> UserNetwork:
         """`job_port`: the template guest's, which is not an instance's and keeps none in its home."""
@@ -87,12 +87,11 @@ class BridgeMode:
     def __init__(self, pool: BridgePool):
         self.pool = pool
 
-    def endpoints(self, host: str, requested: int | None, taken: set[tuple[str, int]],
-                  ports: range) -> Iterable[tuple[str, int]]:
+    def endpoints(self, host: str, requested: int | None, in_use: InUse,
+                  ports: Iterable[int]) -> Iterable[tuple[str, int]]:
         """Each guest has an address of its own: the port is the one asked for, or MySQL's (not `ports`)."""
-        used = {address for address, _ in taken}
         port = requested or MYSQL_PORT
-        return ((address, port) for address in self.pool.addresses() if address not in used)
+        return ((address, port) for address in self.pool.addresses() if not in_use.address_held(address))
 
     def network(self, address: str, port: int, home: pathlib.Path, job_port: int | None = None) -> BridgeNetwork:
         return BridgeNetwork(self.pool.bridge, mac(home), f"{address}/{self.pool.prefix}", self.pool.gateway,
