@@ -1,5 +1,6 @@
 """An emulator run the way a user runs it: `rds-emulator serve` in a subprocess, on a free loopback port."""
 
+import json
 import os
 import pathlib
 import signal
@@ -70,6 +71,22 @@ class EmulatorProcess:
         """The data directory's access key, which the emulator made at its first start, as boto3 takes it."""
         access_key, secret = credentials.data_dir_pair(self.data_dir)
         return {"aws_access_key_id": access_key, "aws_secret_access_key": secret}
+
+    def operator(self, path: str, body: dict | None = None) -> dict:
+        """An operator's request (/_emulator/...), signed with the data directory's key as every request must
+        be; a JSON body makes it a POST. HTTPError for an answer other than 200."""
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+
+        access_key, secret = credentials.data_dir_pair(self.data_dir)
+        data = json.dumps(body).encode() if body is not None else None
+        signed = AWSRequest(method="POST" if data else "GET", url=f"{self.url}/_emulator/{path}", data=data,
+                            headers={"Content-Type": "application/json"})
+        SigV4Auth(Credentials(access_key, secret), "rds", "us-east-1").add_auth(signed)
+        request = urllib.request.Request(signed.url, data=data, method=signed.method, headers=dict(signed.headers))
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return json.load(answer)
 
     def stop(self) -> None:
         """A clean stop: SIGTERM, which also stops the DB servers."""

@@ -21,7 +21,7 @@ def create_app(ctx: Context, clock_moved: Callable[[], None] | None = None,
     # The body is bounded and read by the Query view itself (query.MAX_BODY, with its RDS error); Flask keeps
     # no session and serves no static files here.
     app.static_folder = None
-    app.register_blueprint(operator.blueprint(ctx, clock_moved))
+    app.register_blueprint(operator.blueprint(ctx, clock_moved, access_keys))
     app.register_blueprint(query.blueprint(ctx, access_keys))
     app.register_error_handler(405, query.method_not_allowed)
     return app

@@ -5,7 +5,6 @@ lookup by identifier (docs/benchmarks.md)."""
 
 import logging
 import uuid
-from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 from wsgiref.types import WSGIEnvironment
 
@@ -13,8 +12,9 @@ from flask import Blueprint, Response, request
 
 from emulator.api import ACTIONS
 from emulator.context import Context
-from emulator.protocol import query, sigv4, xml
+from emulator.protocol import query, xml
 from emulator.protocol.errors import RdsError, invalid, shown
+from emulator.web import signing
 
 log = logging.getLogger(__name__)
 # The largest real requests (a 20-parameter ModifyDBParameterGroup, 50 tags) are a few tens of kB and a
@@ -49,8 +49,7 @@ def respond(ctx: Context, environ: WSGIEnvironment,
     try:
         method, content, fields = _read(environ)
         namespace = xml.namespace(fields.get("Version"))
-        if access_keys is not None:
-            sigv4.verify(_signed_request(environ, method, content), access_keys.get, datetime.now(UTC))
+        signing.check(access_keys, environ, method, content)
         return _answer(ctx, fields, namespace, request_id), 200, request_id
     except RdsError as error:
         return xml.error_response(error, request_id, namespace), error.status, request_id
@@ -86,15 +85,6 @@ def _answer(ctx: Context, fields: dict[str, str], namespace: str, request_id: st
             f"The action {operation.name} is an RDS action that RDS Emulator does not support yet.",
         )
     return xml.response(operation, handler(ctx, query.parse_input(operation, fields)), request_id, namespace)
-
-
-def _signed_request(environ: WSGIEnvironment, method: str, body: bytes) -> sigv4.Request:
-    headers = {key[5:].replace("_", "-").lower(): value for key, value in environ.items()
-               if key.startswith("HTTP_") and isinstance(value, str)}
-    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-        if environ.get(key):
-            headers[key.replace("_", "-").lower()] = environ[key]
-    return sigv4.Request(method, environ.get("PATH_INFO") or "/", environ.get("QUERY_STRING", ""), headers, body)
 
 
 def _fields(environ: WSGIEnvironment, body: bytes) -> dict[str, str]:

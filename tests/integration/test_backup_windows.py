@@ -2,7 +2,6 @@
 it; each window gives one automated backup, also when it opened while the emulator was down; retention
 keeps what a restore to any time in the last BackupRetentionPeriod days needs, and 0 removes everything."""
 
-import json
 import urllib.error
 import urllib.request
 from datetime import datetime, timedelta
@@ -16,15 +15,11 @@ pytestmark = pytest.mark.mariadb
 
 
 def move_clock(emulator, **body) -> datetime:
-    request = urllib.request.Request(f"{emulator.url}/_emulator/clock", data=json.dumps(body).encode(),
-                                     method="POST", headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as answer:
-        return datetime.fromisoformat(json.load(answer)["now"].replace("Z", "+00:00"))
+    return datetime.fromisoformat(emulator.operator("clock", body)["now"].replace("Z", "+00:00"))
 
 
 def emulator_now(emulator) -> datetime:
-    with urllib.request.urlopen(f"{emulator.url}/_emulator/clock", timeout=10) as answer:
-        return datetime.fromisoformat(json.load(answer)["now"].replace("Z", "+00:00"))
+    return datetime.fromisoformat(emulator.operator("clock")["now"].replace("Z", "+00:00"))
 
 
 def automated(client, identifier):

@@ -128,3 +128,43 @@ def test_with_auth_off_anything_goes(tmp_path):
         assert Client(runtime.app).post("/", data={"Action": "DescribeDBInstances"}).status_code == 200
     finally:
         runtime.close()
+
+
+def operator_signed(access_key, secret, method="POST", path="/_emulator/clock", body=b""):
+    request = AWSRequest(method=method, url=f"http://{HOST}{path}", data=body,
+                         headers={"Content-Type": "application/json"})
+    SigV4Auth(Credentials(access_key, secret), "rds", "us-east-1").add_auth(request)
+    return {k: v for k, v in request.headers.items() if k.lower() != "content-type"}
+
+
+def test_the_operators_endpoints_take_only_signed_requests(tmp_path):
+    settings = Settings(data_dir=tmp_path / "data", driver="none", allow_clock=True)
+    runtime = boot(settings, schedule=False)
+    client, (access_key, secret) = Client(runtime.app), credentials.data_dir_pair(settings.data_dir)
+    year = b'{"advance_seconds": 31536000}'
+
+    def send(headers, method="POST", path="/_emulator/clock", body=year):
+        return client.open(path, method=method, data=body, headers=headers, content_type="application/json",
+                           environ_overrides={"HTTP_HOST": HOST})
+
+    try:
+        before = runtime.ctx.clock.now()
+        for path in ("/_emulator/clock", "/_emulator/", "/_emulator/anything"):
+            for method in ("GET", "POST"):
+                refused = send({}, method, path)
+                assert (refused.status_code, refused.get_json()["code"]) == (403, "MissingAuthenticationToken")
+        wrong = send(operator_signed(access_key, "not-the-secret", body=year))
+        assert (wrong.status_code, wrong.get_json()["code"]) == (403, "SignatureDoesNotMatch")
+        stranger = send(operator_signed("AKIANOBODYKNOWS00000", secret, body=year))
+        assert (stranger.status_code, stranger.get_json()["code"]) == (403, "InvalidClientTokenId")
+        tampered = send(operator_signed(access_key, secret, body=b'{"advance_seconds": 1}'))
+        assert (tampered.status_code, tampered.get_json()["code"]) == (403, "SignatureDoesNotMatch")
+        assert runtime.ctx.clock.now() - before < timedelta(minutes=1)  # not moved by any of them
+
+        moved = send(operator_signed(access_key, secret, body=year))
+        assert moved.status_code == 200, moved.get_data(as_text=True)
+        assert moved.get_json()["offset_seconds"] == 31536000
+        read = send(operator_signed(access_key, secret, "GET", body=b""), "GET", body=b"")
+        assert read.status_code == 200 and read.get_json()["offset_seconds"] == 31536000
+    finally:
+        runtime.close()
