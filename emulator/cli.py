@@ -114,8 +114,17 @@ def run_server(settings: Settings) -> int:
     except (DataDirInUse, Failure, ValueError) as error:  # ValueError: a setting the driver cannot take
         print(f"rds-emulator: {error}", file=sys.stderr)
         return 1
+    except Exception as error:  # boot gave back all it took; what failed is in the log
+        logging.getLogger(__name__).exception("the emulator could not start")
+        print(f"rds-emulator: could not start ({type(error).__name__}): the log above says why", file=sys.stderr)
+        return 1
     _raise_file_limit()
-    server = web.server(runtime.app, settings.host, settings.port)
+    try:
+        server = web.server(runtime.app, settings.host, settings.port)
+    except OSError as error:
+        runtime.close()
+        print(f"rds-emulator: cannot listen on {settings.host}:{settings.port}: {error.strerror}", file=sys.stderr)
+        return 1
     url = f"http://{settings.host}:{server.effective_port}"
 
     def stop(signum: int, frame: FrameType | None) -> None:

@@ -4,6 +4,7 @@ import fcntl
 import ipaddress
 import logging
 import os
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import IO
@@ -59,10 +60,14 @@ def boot(settings: Settings, clock: Clock | None = None, schedule: bool = True) 
     settings.port_range  # noqa: B018 - read now: ValueError, with the reason, for a range it cannot read
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     keys = access_keys(settings)
-    lock = _lock(settings)
-    try:
+    # what is taken is given back, the last first, if a later step fails: no lock held, no thread left
+    with ExitStack() as undo:
+        lock = _lock(settings)
+        undo.callback(lock.close)
         store = Store(settings.database_url)
+        undo.callback(store.close)
         driver = make_driver(settings)
+        undo.callback(driver.stop_all)
         ctx = Context(
             settings=settings,
             store=store,
@@ -73,27 +78,38 @@ def boot(settings: Settings, clock: Clock | None = None, schedule: bool = True) 
             firewall=firewall.make(settings.driver, settings.data_dir),
         )
         ctx.variables.warm()
-    except BaseException:
-        lock.close()
-        raise
-    runner = TaskRunner(
-        ctx, settings.workers,
-        {"db-instance": instances.INSTANCE_WORK, "db-parameter-group": parameters.GROUP_WORK,
-         "db-security-group-rule": security_groups.RULE_WORK, "firewall": security_groups.FIREWALL_WORK,
-         "db-snapshot": storage.SNAPSHOT_WORK, "backup-storage": storage.STORAGE_WORK},
-    )
+        undo.callback(ctx.firewall.remove)
+        _enforce(ctx)
+        runner = _resume(ctx, undo)
+        jobs.watch_servers(ctx)
+        app = create_app(ctx, lambda: jobs.clock_moved(ctx), keys)
+        scheduler = scheduler_service.start(ctx) if schedule else None
+        undo.pop_all()
+    return Runtime(ctx, runner, app, scheduler, lock)
+
+
+def _enforce(ctx: Context) -> None:
     try:
         security_groups.enforce(ctx)
     except firewall.FirewallError as error:
         log.error("the DB security groups are not enforced: %s", error)
     for stray in ctx.driver.reconcile([ctx.spec(instance) for instance in ctx.store.list_instances()]):
         log.warning("%s: left alone; remove it by hand if it is not wanted", stray)
+
+
+def _resume(ctx: Context, undo: ExitStack) -> TaskRunner:
+    """The task runner, working again on what a former run left under way."""
+    runner = TaskRunner(
+        ctx, ctx.settings.workers,
+        {"db-instance": instances.INSTANCE_WORK, "db-parameter-group": parameters.GROUP_WORK,
+         "db-security-group-rule": security_groups.RULE_WORK, "firewall": security_groups.FIREWALL_WORK,
+         "db-snapshot": storage.SNAPSHOT_WORK, "backup-storage": storage.STORAGE_WORK},
+    )
     ctx.wake = runner.kick
     runner.resume_orphans()
     runner.start()
-    jobs.watch_servers(ctx)
-    app = create_app(ctx, lambda: jobs.clock_moved(ctx), keys)
-    return Runtime(ctx, runner, app, scheduler_service.start(ctx) if schedule else None, lock)
+    undo.callback(runner.close)
+    return runner
 
 
 def access_keys(settings: Settings) -> dict[str, str] | None:
