@@ -15,7 +15,7 @@ from emulator.model.keys import parameter_group_key, subnet_group_key
 from emulator.model.records import IngressRule, ParameterGroup, SecurityGroup, SubnetGroup, Surroundings
 from emulator.model.snapshot import Snapshot
 from emulator.protocol.errors import RdsError, combination, instance_exists, instance_not_found, invalid, shown
-from emulator.store.errors import GroupGone, GroupMissing, NameTaken, PortTaken
+from emulator.store.errors import GroupGone, GroupMissing, NameTaken, PortTaken, SnapshotGone
 from emulator.work import configuration
 
 
@@ -222,11 +222,13 @@ def port_order(ctx: Context, host: str) -> Iterable[int]:
 @contextmanager
 def refused_by_store(parameter_group: str | None) -> Iterator[None]:
     """What the store refuses as it writes an instance, told as RDS tells it: its identifier taken, its
-    parameter group or a DB security group of it deleted meanwhile."""
+    parameter group or a DB security group of it deleted meanwhile, the snapshot it restores from as well."""
     try:
         yield
     except NameTaken:
         raise instance_exists() from None
+    except SnapshotGone as gone:
+        raise snapshot_not_found(gone.args[0]) from None
     except GroupGone:
         raise parameter_group_not_found(parameter_group or "") from None
     except GroupMissing as gone:

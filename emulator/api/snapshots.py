@@ -12,7 +12,7 @@ from emulator.model.instance import Instance, observed_allowing
 from emulator.model.keys import snapshot_key
 from emulator.model.snapshot import Snapshot
 from emulator.protocol.errors import RdsError, invalid, shown
-from emulator.store.errors import NameTaken, StateConflict, TaskConflict
+from emulator.store.errors import NameTaken, SnapshotGone, SnapshotInUse, StateConflict, TaskConflict
 from emulator.work.backups import new_snapshot
 
 FILTERS = ("db-instance-id", "db-snapshot-id", "dbi-resource-id", "snapshot-type", "engine")
@@ -68,7 +68,11 @@ def delete(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         raise RdsError("InvalidDBSnapshotState", "Only manual snapshots may be deleted.")
     tags = ctx.store.tags_for(snapshot_key(snapshot.identifier))
     gone = ctx.snapshot_event(snapshot.identifier, "Deleted user snapshot")
-    removed = ctx.store.remove_snapshot(snapshot.identifier, ctx.clock.now(), events=[gone])
+    try:
+        removed = ctx.store.remove_snapshot(snapshot.identifier, ctx.clock.now(), events=[gone])
+    except SnapshotInUse:
+        raise RdsError("InvalidDBSnapshotState", f"Cannot delete the snapshot {snapshot.identifier} while a copy of "
+                                                 "it is made or a DB instance is restored from it.") from None
     if removed is None:
         current = ctx.store.get_snapshot(snapshot.identifier)
         if current is None:
@@ -93,6 +97,8 @@ def copy(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         ctx.store.add_copy(made, pairs, source.storage_key, ctx.clock.now())
     except NameTaken:
         raise common.snapshot_exists(target) from None
+    except SnapshotGone:
+        raise common.snapshot_not_found(source.identifier) from None
     ctx.kick()
     return {"DBSnapshot": wire(ctx, made, validation.tag_list(pairs))}
 

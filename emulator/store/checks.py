@@ -10,9 +10,9 @@ from sqlalchemy.engine import Connection
 
 from emulator.model.records import Event
 from emulator.model.validation import MAX_TAGS
-from emulator.store.errors import GroupGone, GroupMissing, StateConflict, TooManyTags
+from emulator.store.errors import GroupGone, GroupMissing, SnapshotGone, SnapshotInUse, StateConflict, TooManyTags
 from emulator.store.prepared import INSERT_EVENT, INSERT_TAG, INSERT_TASK
-from emulator.store.schema import db_security_groups, instances, parameter_groups, tags
+from emulator.store.schema import ACTIVE, db_security_groups, instances, parameter_groups, snapshots, tags, tasks
 
 
 def check_group(conn: Connection, name: str | None) -> None:
@@ -22,6 +22,28 @@ def check_group(conn: Connection, name: str | None) -> None:
         return
     if conn.scalar(select(parameter_groups.c.name).where(parameter_groups.c.name == name)) is None:
         raise GroupGone(name)
+
+
+def check_snapshot_available(conn: Connection, identifier: str) -> None:
+    """Inside the transaction that makes a copy of the snapshot, or an instance restored from it: it is still
+    there and available (a delete checks its readers in its own transaction), SnapshotGone otherwise."""
+    found = select(snapshots.c.identifier).where(snapshots.c.identifier == identifier,
+                                                 snapshots.c.status == "available")
+    if conn.scalar(found) is None:
+        raise SnapshotGone(identifier)
+
+
+def check_snapshot_unread(conn: Connection, identifier: str) -> None:
+    """Inside the transaction that removes a snapshot: no copy of it is being made, and no restore from it is
+    under way (each reads its bytes), SnapshotInUse otherwise."""
+    copying = select(snapshots.c.identifier).where(snapshots.c.source_snapshot == identifier,
+                                                   snapshots.c.status == "creating").limit(1)
+    restoring = select(tasks.c.id).where(
+        tasks.c.kind == "restore", tasks.c.state.in_(ACTIVE),
+        func.json_extract(tasks.c.params, "$.snapshot") == identifier,
+    ).limit(1)
+    if conn.scalar(copying) is not None or conn.scalar(restoring) is not None:
+        raise SnapshotInUse(identifier)
 
 
 def check_security_groups(conn: Connection, names: list[str] | None) -> None:

@@ -33,3 +33,9 @@ class GroupGone(Exception):
     """The DB parameter group an instance was to use does not exist (any more)."""
 
 
+class SnapshotGone(Exception):
+    """The snapshot a copy or a restore is to read is not there (any more), or not available."""
+
+
+class SnapshotInUse(Exception):
+    """A copy or a restore is reading the snapshot: its bytes must stay until it is done."""

@@ -10,7 +10,15 @@ from sqlalchemy.exc import IntegrityError
 from emulator.model.instance import Instance
 from emulator.model.records import Event
 from emulator.store.base import StoreBase
-from emulator.store.checks import check_group, check_security_groups, deferred, insert_events, insert_task, upsert_tags
+from emulator.store.checks import (
+    check_group,
+    check_security_groups,
+    check_snapshot_available,
+    deferred,
+    insert_events,
+    insert_task,
+    upsert_tags,
+)
 from emulator.store.errors import NameTaken, PortTaken
 from emulator.store.prepared import (
     ACTIVE_TASK,
@@ -36,11 +44,14 @@ class Instances(StoreBase):
         task: tuple[str, dict[str, Any]] = ("create", {}),
     ) -> None:
         """Insert the instance, its tags and the task that makes its server (create, or restore with its
-        params); NameTaken or PortTaken when either is in use."""
+        params); NameTaken or PortTaken when either is in use, SnapshotGone when the snapshot a restore starts
+        from is no longer available."""
         try:
             with self._tx() as conn:
                 check_group(conn, instance.parameter_group)
                 check_security_groups(conn, instance.db_security_groups)
+                if task[0] == "restore":
+                    check_snapshot_available(conn, task[1]["snapshot"])
                 conn.execute(INSERT_INSTANCE, instance.to_row())
                 upsert_tags(conn, instance.resource_id, pairs)
                 insert_task(conn, "db-instance", instance.resource_id, *task, now)

@@ -11,7 +11,15 @@ from emulator.model.keys import snapshot_key
 from emulator.model.records import Event
 from emulator.model.snapshot import Snapshot
 from emulator.store.base import StoreBase
-from emulator.store.checks import check_observed, insert_events, insert_task, queue_storage_removal, upsert_tags
+from emulator.store.checks import (
+    check_observed,
+    check_snapshot_available,
+    check_snapshot_unread,
+    insert_events,
+    insert_task,
+    queue_storage_removal,
+    upsert_tags,
+)
 from emulator.store.errors import NameTaken, TaskConflict
 from emulator.store.schema import binlogs, snapshots, tags
 
@@ -48,9 +56,10 @@ class Snapshots(StoreBase):
 
     def add_copy(self, snapshot: Snapshot, pairs: list[tuple[str, str]], source_key: str, now: datetime) -> None:
         """A copy of a snapshot (status `creating`), its tags, and the task that copies the bytes, in one
-        transaction; NameTaken when the name is in use."""
+        transaction; NameTaken when the name is in use, SnapshotGone when the source is no longer available."""
         try:
             with self._tx() as conn:
+                check_snapshot_available(conn, snapshot.source_snapshot)
                 conn.execute(insert(snapshots).values(snapshot.to_row()))
                 upsert_tags(conn, snapshot_key(snapshot.identifier), pairs)
                 insert_task(conn, "db-snapshot", snapshot.identifier, "copy", {"source_key": source_key}, now)
@@ -102,13 +111,15 @@ class Snapshots(StoreBase):
     def remove_snapshot(self, identifier: str, now: datetime, statuses: Iterable[str] = ("available", "failed"),
                         events: Iterable[Event] = ()) -> Snapshot | None:
         """Remove the snapshot and its tags if its status is one of `statuses`, queue the removal of its bytes,
-        and write `events`, in one transaction; what was removed, or None."""
+        and write `events`, in one transaction; what was removed, or None. SnapshotInUse while a copy or a
+        restore reads it."""
         with self._tx() as conn:
             row = conn.execute(
                 select(snapshots).where(snapshots.c.identifier == identifier, snapshots.c.status.in_(list(statuses)))
             ).first()
             if row is None:
                 return None
+            check_snapshot_unread(conn, identifier)
             conn.execute(delete(snapshots).where(snapshots.c.identifier == identifier))
             conn.execute(delete(tags).where(tags.c.resource_id == snapshot_key(identifier)))
             queue_storage_removal(conn, [row.storage_key], now)

@@ -26,7 +26,7 @@ from emulator.engines import tools
 from emulator.failures import Failure
 from emulator.model.instance import Instance
 from emulator.model.snapshot import AUTOMATED_NAME, Snapshot
-from emulator.store.errors import NameTaken
+from emulator.store.errors import NameTaken, SnapshotInUse
 
 log = logging.getLogger(__name__)
 # How often a snapshot's PercentProgress is written while its backup runs (seconds of wall time).
@@ -218,7 +218,7 @@ def discard(ctx: Context, instance: Instance) -> None:
 def forget(ctx: Context, resource_id: str) -> None:
     """Delete an instance's automated snapshots and archived logs (backups disabled, instance deleted)."""
     for found in ctx.store.list_snapshots(instance_resource_ids=[resource_id], types=["automated"]):
-        ctx.store.remove_snapshot(found.identifier, ctx.clock.now())
+        _remove(ctx, found, ctx.clock.now())
     drop_binlogs(ctx, resource_id, None)
 
 
@@ -236,7 +236,7 @@ def expire(ctx: Context, instance: Instance, automated: list[Snapshot], oldest_b
     found = [snapshot for snapshot in automated if snapshot.status == "available"]
     older = sorted((snapshot for snapshot in found if snapshot.created_at < cutoff), key=lambda s: s.created_at)
     for snapshot in older[:-1]:
-        ctx.store.remove_snapshot(snapshot.identifier, now)
+        _remove(ctx, snapshot, now)
     kept = [snapshot.binlog_file for snapshot in found if snapshot not in older[:-1] and snapshot.binlog_file]
     if kept and oldest_binlog is not None and oldest_binlog < min(kept):
         drop_binlogs(ctx, instance.resource_id, min(kept))
@@ -267,7 +267,7 @@ def expire_retained(ctx: Context) -> None:
         if snapshot.created_at + timedelta(days=snapshot.retention) > now:
             kept.append(snapshot)
         else:
-            ctx.store.remove_snapshot(snapshot.identifier, now)
+            _remove(ctx, snapshot, now)
     for resource_id, kept in left.items():
         if not kept:
             drop_binlogs(ctx, resource_id, None)
@@ -312,3 +312,11 @@ def _error_line(output: bytes) -> str:
     log.error("a replay tool failed: %s", text[-2000:])
     found = [line for line in text.splitlines() if line.startswith(("ERROR", "mariadb-binlog:", "mariadb:"))]
     return found[-1][:300] if found else "see the emulator's log"
+
+
+def _remove(ctx: Context, snapshot: Snapshot, now: datetime) -> None:
+    """An expired automated snapshot goes, unless a restore or a copy reads it: then it goes at a later look."""
+    try:
+        ctx.store.remove_snapshot(snapshot.identifier, now)
+    except SnapshotInUse:
+        log.info("snapshot %s is kept while a restore or a copy reads it", snapshot.identifier)

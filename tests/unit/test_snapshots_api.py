@@ -2,8 +2,12 @@
 instant): filters, paging, sharing, refusals, and automated backups kept after their instance."""
 
 from collections import Counter
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from emulator.store.errors import SnapshotGone
 from scheduler import jobs
 from tests.api_client import NS
 from tests.emulator_process import wait_for
@@ -202,3 +206,57 @@ def test_a_copy_is_made_and_a_deleted_snapshots_bytes_removed_by_tasks_not_by_th
     events = api.ok(Action="DescribeEvents", SourceType="db-snapshot", Duration="60")
     messages = [(e.findtext(f"{NS}SourceIdentifier"), e.findtext(f"{NS}Message")) for e in events.iter(f"{NS}Event")]
     assert ("two", "Manual snapshot created") in messages and ("one", "Deleted user snapshot") in messages
+
+
+def test_a_snapshot_being_copied_or_restored_from_cannot_be_deleted_under_the_reader(api):
+    api.create("db1", BackupRetentionPeriod="0")
+    api.wait_available("db1")
+    api.ok(Action="CreateDBSnapshot", DBInstanceIdentifier="db1", DBSnapshotIdentifier="one")
+    wait_for(lambda: snapshot_status(api, "one") == "available", 10, "the snapshot")
+    api.runtime.runner.close()  # the workers stop: the copy and the restore stay under way
+    api.ok(Action="CopyDBSnapshot", SourceDBSnapshotIdentifier="one", TargetDBSnapshotIdentifier="two")
+    assert "while a copy of it is made" in api.error(400, "InvalidDBSnapshotState", Action="DeleteDBSnapshot",
+                                                     DBSnapshotIdentifier="one")
+    api.ok(Action="CreateDBSnapshot", DBInstanceIdentifier="db1", DBSnapshotIdentifier="three")
+    api.runtime.ctx.store.update_snapshot("three", status="available")  # as its (stopped) task would leave it
+    api.ok(Action="RestoreDBInstanceFromDBSnapshot", DBSnapshotIdentifier="three", DBInstanceIdentifier="back")
+    api.error(400, "InvalidDBSnapshotState", Action="DeleteDBSnapshot", DBSnapshotIdentifier="three")
+    assert snapshot_status(api, "one") == snapshot_status(api, "three") == "available"
+
+
+def test_a_copy_or_a_restore_racing_the_delete_of_its_snapshot_is_refused_by_name(api):
+    api.create("db1", BackupRetentionPeriod="0")
+    api.wait_available("db1")
+
+    def code(fields):
+        response, root = api.call(**fields)
+        return response.status_code == 200 or root.findtext(f"{NS}Error/{NS}Code")
+
+    for n in range(8):
+        api.ok(Action="CreateDBSnapshot", DBInstanceIdentifier="db1", DBSnapshotIdentifier=f"s{n}")
+        wait_for(lambda n=n: snapshot_status(api, f"s{n}") == "available", 10, "the snapshot")
+        reader = ({"Action": "CopyDBSnapshot", "SourceDBSnapshotIdentifier": f"s{n}",
+                   "TargetDBSnapshotIdentifier": f"c{n}"} if n % 2 else
+                  {"Action": "RestoreDBInstanceFromDBSnapshot", "DBSnapshotIdentifier": f"s{n}",
+                   "DBInstanceIdentifier": f"r{n}"})
+        read, deleted = all_at_once(code, [reader, {"Action": "DeleteDBSnapshot", "DBSnapshotIdentifier": f"s{n}"}])
+        assert read in (True, "DBSnapshotNotFound") and deleted in (True, "InvalidDBSnapshotState"), (read, deleted)
+        if read is True:  # what was accepted is done with the bytes it read
+            if n % 2:
+                wait_for(lambda n=n: snapshot_status(api, f"c{n}") == "available", 10, "the copy")
+            else:
+                api.wait_available(f"r{n}")
+
+
+def test_the_store_refuses_a_copy_or_restore_of_a_snapshot_removed_since_it_was_read(api):
+    api.create("db1", BackupRetentionPeriod="0")
+    api.wait_available("db1")
+    api.ok(Action="CreateDBSnapshot", DBInstanceIdentifier="db1", DBSnapshotIdentifier="one")
+    wait_for(lambda: snapshot_status(api, "one") == "available", 10, "the snapshot")
+    store = api.runtime.ctx.store
+    source = store.get_snapshot("one")
+    store.remove_snapshot("one", datetime.now(UTC))
+    copy = replace(source, identifier="two", status="creating", source_snapshot="one")
+    with pytest.raises(SnapshotGone):
+        store.add_copy(copy, [], source.storage_key, datetime.now(UTC))
+    assert store.get_snapshot("two") is None
