@@ -36,6 +36,8 @@ def immediate(ctx: Context, instance: Instance, values: dict[str, GroupValue]) -
 
 
 def apply_status(ctx: Context, instance: Instance, values: dict[str, GroupValue]) -> str:
+    if instance.observed == "incompatible":  # its server would not start with them: they are not in sync
+        return "failed-to-apply"
     if instance.server_parameter_group is None:  # never started: it will start with the group's values
         return "in-sync"
     if not values and not instance.server_parameters and instance.server_parameter_group == instance.parameter_group:

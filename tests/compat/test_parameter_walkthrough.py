@@ -138,6 +138,7 @@ def test_a_value_the_server_refuses_is_reported_and_undone(server_driver, emulat
     change(rds, "broken", "character_set_server", "nonesuch", "pending-reboot")
     rds.reboot_db_instance(DBInstanceIdentifier="db1")
     wait_status(rds, "db1", "incompatible-parameters")
+    assert group_status(rds, "db1") == ("broken", "failed-to-apply")  # not in-sync: its server is down
     messages = [e["Message"] for e in rds.describe_events(SourceType="db-instance", SourceIdentifier="db1")["Events"]]
     assert any("character set this server does not have" in m for m in messages)
     rds.reset_db_parameter_group(DBParameterGroupName="broken", ResetAllParameters=True)
