@@ -104,7 +104,7 @@ def maintenance_windows(ctx: Context, found: list[Instance] | None = None) -> No
         opened, params, take = due
         new_class = instance.pending.get("instance_class") if take else None
         # a new class needs room for its server, as at ModifyDBInstance; the server it has holds its own
-        room = ctx.driver.admit(instance.resource_id, new_class) if new_class else nullcontext()
+        room = ctx.driver.admit(configuration.sized(ctx, instance, new_class)) if new_class else nullcontext()
         try:
             with room:
                 ctx.queue("db-instance", instance.resource_id, "modify", params, observed=("running",),

@@ -236,14 +236,14 @@ def refused_by_store(parameter_group: str | None) -> Iterator[None]:
 
 
 @contextmanager
-def room(ctx: Context, resource_id: str, instance_class: str | None) -> Iterator[None]:
-    """The driver holds room for the instance's server while the block queues its work (none to hold when
-    no class is given)."""
+def room(ctx: Context, instance: Instance, instance_class: str | None) -> Iterator[None]:
+    """The driver holds room for the instance's server, of this class and with its parameter group's values,
+    while the block queues its work (none to hold when no class is given)."""
     if instance_class is None:
         yield
         return
     try:
-        with ctx.driver.admit(resource_id, instance_class):
+        with ctx.driver.admit(configuration.sized(ctx, instance, instance_class)):
             yield
     except InsufficientCapacity as error:
         raise RdsError(

@@ -88,7 +88,7 @@ def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         storage_throughput=throughput,
     )
     tag_pairs = validation.tags(request.get("Tags", []))
-    with common.room(ctx, instance.resource_id, instance.instance_class):
+    with common.room(ctx, instance, instance.instance_class):
         instance = common.insert_instance(ctx, instance, validation.port(request.get("Port")), tag_pairs)
     ctx.kick()
     around = ctx.store.surroundings([instance], {instance.resource_id: validation.tag_list(tag_pairs)})
@@ -182,7 +182,7 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     take = bool(now and instance.pending)
     new_class = work.get("instance_class") or (instance.pending.get("instance_class") if take else None)
     also = [security_groups.firewall_sync(ctx, instance.resource_id)] if "db_security_groups" in immediate else []
-    with common.room(ctx, instance.resource_id, new_class):
+    with common.room(ctx, instance, new_class):
         kind = _apply(ctx, instance, work, immediate, events, deferred, take, also)
     if immediate.get("retention") == 0 and instance.retention != 0:
         backups.forget(ctx, instance.resource_id)
@@ -207,7 +207,7 @@ def stop(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
 
 def start(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     instance = common.existing_instance(ctx, request["DBInstanceIdentifier"])
-    with common.room(ctx, instance.resource_id, instance.instance_class):
+    with common.room(ctx, instance, instance.instance_class):
         return _queue(ctx, instance, "start")
 
 

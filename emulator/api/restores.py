@@ -157,7 +157,7 @@ def _restore(ctx: Context, request: dict[str, Any], identifier: str, snapshot: S
         iops=iops, storage_throughput=throughput,
     )
     tag_pairs = validation.tags(request.get("Tags", []))
-    with common.room(ctx, instance.resource_id, instance.instance_class):
+    with common.room(ctx, instance, instance.instance_class):
         instance = common.insert_instance(ctx, instance, validation.port(request.get("Port")), tag_pairs,
                                     ("restore", params))
     ctx.kick()

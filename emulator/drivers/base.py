@@ -99,9 +99,10 @@ class Driver(Protocol):
         driver's own).
         PortUnavailable when the requested port is held by another program."""
 
-    def admit(self, resource_id: str, instance_class: str) -> AbstractContextManager[None]:
-        """Room for a server of this class, held for the resource from entering the block until its server
-        runs (released if the block fails); InsufficientCapacity when the host has none."""
+    def admit(self, spec: ServerSpec) -> AbstractContextManager[None]:
+        """Room for the spec's server (its class, its parameters), held for its resource from entering the
+        block until its server runs (released if the block fails); InsufficientCapacity when the host has
+        none."""
 
     def provision(self, spec: ServerSpec) -> None:
         """Create the server's storage and start it. Idempotent."""

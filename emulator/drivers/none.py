@@ -19,7 +19,7 @@ class NoServerDriver:
             return [(host, requested)]
         return ((host, port) for port in ports if not in_use.endpoint_held(host, port))
 
-    def admit(self, resource_id: str, instance_class: str) -> AbstractContextManager[None]:
+    def admit(self, spec: ServerSpec) -> AbstractContextManager[None]:
         return nullcontext()
 
     def provision(self, spec: ServerSpec) -> None:

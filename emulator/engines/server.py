@@ -75,6 +75,16 @@ def guest_cnf(parameters: dict[str, str] | None = None, port: int = 3306, server
     return "\n".join(lines + _tuning(parameters)) + "\n"
 
 
+def buffer_pool_mib(parameters: dict[str, str]) -> int:
+    """The InnoDB buffer pool (MiB) a server of these values runs with: what, beyond its fixed overhead, it
+    comes to hold as it works."""
+    value = parameters.get("innodb_buffer_pool_size", SYSTEM["innodb_buffer_pool_size"])
+    try:
+        return max(int(value), 0) // 2**20
+    except ValueError:  # the group refuses non-numbers; the server would refuse one too
+        return int(SYSTEM["innodb_buffer_pool_size"]) // 2**20
+
+
 def _tuning(parameters: dict[str, str] | None) -> list[str]:
     """What every server runs with, then its group's values, which come last so that they win."""
     lines = [f"{name}={value}" for name, value in SYSTEM.items()]

@@ -1,7 +1,10 @@
 """What each instance's server should run with, and how far it is from it: its parameter group's values
 worked out for the instance, the changes to apply at once, and ParameterApplyStatus, decided here alone."""
 
+from dataclasses import replace
+
 from emulator.context import Context
+from emulator.drivers.base import ServerSpec
 from emulator.model import catalogue, parameters
 from emulator.model.instance import Instance
 from emulator.model.records import GroupValue
@@ -61,3 +64,11 @@ def group_values(ctx: Context, group_names: set[str]) -> dict[str, dict[str, Gro
 def _dynamic(ctx: Context, name: str) -> bool:
     known = ctx.parameters().get(name)
     return known is not None and known.dynamic
+
+
+def sized(ctx: Context, instance: Instance, instance_class: str) -> ServerSpec:
+    """The spec of the instance's server at this class, with its group's values worked out for it: what
+    room for the server is asked by."""
+    resized = replace(instance, instance_class=instance_class)
+    values = group_values(ctx, {instance.parameter_group})[instance.parameter_group]
+    return replace(ctx.spec(resized), parameters=wanted(resized, values))

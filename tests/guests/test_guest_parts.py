@@ -11,9 +11,10 @@ import threading
 import pytest
 
 from emulator.drivers.base import InsufficientCapacity, bindable
+from emulator.drivers.capacity import RESERVE_MIB, Capacity
 from emulator.drivers.libvirt import hypervisor
 from emulator.drivers.libvirt import image as guest_image
-from emulator.drivers.libvirt.capacity import OVERHEAD_MIB, RESERVE_MIB, Capacity
+from emulator.drivers.libvirt.driver import QEMU_OVERHEAD_MIB as OVERHEAD_MIB
 from emulator.drivers.libvirt.network import (
     JOB_PORTS,
     TEMPLATE_PORTS,
@@ -114,10 +115,10 @@ def _meminfo(tmp_path: pathlib.Path, available_mib: int) -> pathlib.Path:
     return path
 
 
-def test_a_guest_is_admitted_only_while_the_host_has_room_for_it(tmp_path, monkeypatch):
-    monkeypatch.setattr("emulator.drivers.libvirt.capacity._qemu_rss_mib", lambda: 0)
+def test_a_guest_is_admitted_only_while_the_host_has_room_for_it(tmp_path):
     running: dict[str, int] = {}
-    capacity = Capacity(lambda: running, _meminfo(tmp_path, RESERVE_MIB + 2 * (384 + OVERHEAD_MIB)))
+    capacity = Capacity(lambda: running, lambda: 0, OVERHEAD_MIB,
+                        meminfo=_meminfo(tmp_path, RESERVE_MIB + 2 * (384 + OVERHEAD_MIB)))
     capacity.admit("db-A", 384)
     capacity.admit("db-B", 384)
     with pytest.raises(InsufficientCapacity, match="has 0 MiB left for guests"):
@@ -131,9 +132,8 @@ def test_a_guest_is_admitted_only_while_the_host_has_room_for_it(tmp_path, monke
     assert set(capacity.held) == {"db-C"}
 
 
-def test_a_failed_start_gives_its_room_back(tmp_path, monkeypatch):
-    monkeypatch.setattr("emulator.drivers.libvirt.capacity._qemu_rss_mib", lambda: 0)
-    capacity = Capacity(dict, _meminfo(tmp_path, RESERVE_MIB + 384 + OVERHEAD_MIB))
+def test_a_failed_start_gives_its_room_back(tmp_path):
+    capacity = Capacity(dict, lambda: 0, OVERHEAD_MIB, meminfo=_meminfo(tmp_path, RESERVE_MIB + 384 + OVERHEAD_MIB))
     with pytest.raises(RuntimeError), capacity.held_for("db-A", 384):
         raise RuntimeError("the create failed")
     with capacity.held_for("db-B", 384):
@@ -141,9 +141,9 @@ def test_a_failed_start_gives_its_room_back(tmp_path, monkeypatch):
     assert set(capacity.held) == {"db-B"}
 
 
-def test_creates_racing_for_the_last_room_are_admitted_once(tmp_path, monkeypatch):
-    monkeypatch.setattr("emulator.drivers.libvirt.capacity._qemu_rss_mib", lambda: 0)
-    capacity = Capacity(dict, _meminfo(tmp_path, RESERVE_MIB + 3 * (384 + OVERHEAD_MIB)))
+def test_creates_racing_for_the_last_room_are_admitted_once(tmp_path):
+    capacity = Capacity(dict, lambda: 0, OVERHEAD_MIB,
+                        meminfo=_meminfo(tmp_path, RESERVE_MIB + 3 * (384 + OVERHEAD_MIB)))
     admitted, refused = [], []
     barrier = threading.Barrier(12)
 

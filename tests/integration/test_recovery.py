@@ -16,6 +16,7 @@ from emulator.config import Settings
 from emulator.drivers.base import ServerSpec
 from emulator.runtime import boot
 from scheduler import jobs
+from tests.api_client import CREATE, Api
 from tests.emulator_process import ROOT, free_port, wait_for
 from tests.integration.instances import wait_status
 from tests.mysql_client import read_rows, write_rows
@@ -136,3 +137,26 @@ def test_a_second_emulator_on_the_same_data_directory_refuses_to_start(runtime):
     )
     assert second.returncode == 1
     assert f"another RDS Emulator (pid {os.getpid()}) is serving the data directory" in second.stderr
+
+
+def test_servers_are_admitted_by_the_buffer_pool_they_will_run_with(runtime):
+    api = Api(runtime)
+    api.ok(Action="CreateDBParameterGroup", DBParameterGroupName="big", DBParameterGroupFamily="mysql8.0",
+           Description="RDS's own buffer pool formula")
+    api.ok(Action="ModifyDBParameterGroup", DBParameterGroupName="big",
+           **{"Parameters.member.1.ParameterName": "innodb_buffer_pool_size",
+              "Parameters.member.1.ParameterValue": "{DBInstanceClassMemory*3/4}",
+              "Parameters.member.1.ApplyMethod": "pending-reboot"})
+    huge = {"DBInstanceClass": "db.r5.24xlarge", "DBParameterGroupName": "big", "BackupRetentionPeriod": "0"}
+    message = api.error(400, "InsufficientDBInstanceCapacity", **(CREATE | {"DBInstanceIdentifier": "huge"} | huge))
+    assert "a server of 589824 MiB" in message  # 768 GiB of class memory, three quarters of it
+    assert api.call(Action="DescribeDBInstances", DBInstanceIdentifier="huge")[0].status_code == 404
+
+    # the class alone takes nothing: with the 16 MiB pool every server here starts with, it runs
+    api.create("roomy", DBInstanceClass="db.r5.24xlarge", BackupRetentionPeriod="0")
+    api.create("small", DBParameterGroupName="big", BackupRetentionPeriod="0")
+    api.wait_available("roomy")
+    api.wait_available("small")
+    api.error(400, "InsufficientDBInstanceCapacity", Action="ModifyDBInstance", DBInstanceIdentifier="small",
+              DBInstanceClass="db.r5.24xlarge", ApplyImmediately="true")
+    assert api.status("small") == "available"

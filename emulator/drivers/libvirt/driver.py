@@ -36,9 +36,9 @@ from emulator.drivers.base import (
     answers,
     until,
 )
+from emulator.drivers.capacity import Capacity, qemu_rss_mib
 from emulator.drivers.libvirt import hypervisor
 from emulator.drivers.libvirt import image as guest_image
-from emulator.drivers.libvirt.capacity import Capacity
 from emulator.drivers.libvirt.domain import Guest, domain_xml
 from emulator.drivers.libvirt.jobs import GuestJobs
 from emulator.drivers.libvirt.network import BridgeMode, UserMode
@@ -70,6 +70,8 @@ from emulator.images import build, cache, recipe
 from emulator.model.server import ServerBinary
 
 log = logging.getLogger(__name__)
+# QEMU's own memory beyond the guest's RAM: its code, TCG's translation cache (64 MiB), device buffers.
+QEMU_OVERHEAD_MIB = 100
 
 
 class LibvirtDriver(GuestJobs, Templates, SystemUpdates):
@@ -96,7 +98,7 @@ class LibvirtDriver(GuestJobs, Templates, SystemUpdates):
         self.socket_dir = pathlib.Path(tempfile.gettempdir()) / "rds-emulator" / f"guests-{self.tag}"
         self.socket_dir.mkdir(parents=True, exist_ok=True)
         self.conn = connect()
-        self.capacity = Capacity(self._committed)
+        self.capacity = Capacity(self._committed, qemu_rss_mib, QEMU_OVERHEAD_MIB)
         # the saved template guest new instances start from, made in the background too (warm.py); a bridge
         # guest's address is fixed at its boot, so bridged guests always boot
         self.warm: Warm | None = None
@@ -167,8 +169,8 @@ class LibvirtDriver(GuestJobs, Templates, SystemUpdates):
                   ports: Iterable[int]) -> Iterable[tuple[str, int]]:
         return self.network.endpoints(host, requested, in_use, ports)
 
-    def admit(self, resource_id: str, instance_class: str) -> AbstractContextManager[None]:
-        return self.capacity.held_for(resource_id, self._memory(instance_class))
+    def admit(self, spec: ServerSpec) -> AbstractContextManager[None]:
+        return self.capacity.held_for(spec.resource_id, self._memory(spec.instance_class))
 
     def provision(self, spec: ServerSpec) -> None:
         home = self._home(spec)
