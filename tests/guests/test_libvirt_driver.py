@@ -157,3 +157,50 @@ def titles() -> str:
 def domain_pid(emulator, title: str) -> int:
     domain = domain_of(emulator, title)
     return int(open(f"/run/libvirt/qemu/{domain.name()}.pid").read())
+
+
+def pid_of(emulator, title: str) -> int | None:
+    """The guest's QEMU, or None while it is between lives."""
+    try:
+        return domain_pid(emulator, title)
+    except (ValueError, OSError, libvirt.libvirtError):
+        return None
+
+
+def daemon_runs(name: str) -> bool:
+    return subprocess.run(["pgrep", "-x", name], capture_output=True, check=False).returncode == 0
+
+
+def stop_daemon(name: str) -> None:
+    subprocess.run(["pkill", "-x", name], check=False)
+    wait_for(lambda: not daemon_runs(name), 60, f"{name} to exit")
+
+
+def test_libvirtd_restarting_under_the_emulator_is_connected_to_again(emulator_factory, rds_client):
+    # libvirtd up without virtlogd, as a host can be left: the driver starts virtlogd, or no guest starts
+    stop_daemon("libvirtd")
+    stop_daemon("virtlogd")
+    subprocess.run(["libvirtd", "-d"], check=True, timeout=60)
+    emulator = emulator_factory("libvirt")
+    rds = rds_client(emulator)
+    create(rds, "first", BackupRetentionPeriod=0)
+    endpoint = wait_status(rds, "first", "available", timeout=300)["Endpoint"]
+    assert daemon_runs("virtlogd")
+    write_rows(endpoint, "admin", PASSWORD, "app", ["before libvirtd restarted"])
+
+    # as a package upgrade restarts it: the guests run on, and the emulator must reach the new libvirtd
+    stop_daemon("libvirtd")
+    subprocess.run(["libvirtd", "-d"], check=True, timeout=60)
+    rds.reboot_db_instance(DBInstanceIdentifier="first")
+    wait_status(rds, "first", "available", timeout=300)
+    assert read_rows(endpoint, "admin", PASSWORD, "app") == ["before libvirtd restarted"]
+    create(rds, "second", BackupRetentionPeriod=0)
+    wait_status(rds, "second", "available", timeout=300)
+    # and the watch sees again: a guest that dies is started again
+    pid = domain_pid(emulator, "second")
+    subprocess.run(["kill", "-9", str(pid)], check=True)
+    wait_for(lambda: "second" in guests_of(emulator).values() and pid_of(emulator, "second") not in (None, pid),
+             120, "the guest to be started again")
+    wait_status(rds, "second", "available", timeout=300)
+    assert len(servers_under(emulator.data_dir)) == 2
+    assert "the connection to libvirt was lost: connecting again" in emulator.log.read_text()

@@ -19,9 +19,10 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
+from typing import TypeVar
 
 import libvirt
 import pymysql
@@ -55,8 +56,10 @@ from emulator.drivers.libvirt.shared import (
     connect,
     label,
     overlay,
+    raise_unless_gone,
     run,
     server_id,
+    virtlogd,
 )
 from emulator.drivers.libvirt.size import memory_mib, vcpus
 from emulator.drivers.libvirt.system_update import SystemUpdates
@@ -70,6 +73,7 @@ from emulator.images import build, cache, recipe
 from emulator.model.server import ServerBinary
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 # QEMU's own memory beyond the guest's RAM: its code, TCG's translation cache (64 MiB), device buffers.
 QEMU_OVERHEAD_MIB = 100
 
@@ -97,7 +101,10 @@ class LibvirtDriver(GuestJobs, Templates, SystemUpdates):
         self.tag = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:8]
         self.socket_dir = pathlib.Path(tempfile.gettempdir()) / "rds-emulator" / f"guests-{self.tag}"
         self.socket_dir.mkdir(parents=True, exist_ok=True)
-        self.conn = connect()
+        self._conn = connect()
+        self._connecting = threading.Lock()
+        # the name each running guest was last labelled with, by resource id
+        self._labels: dict[str, str] = {}
         self.capacity = Capacity(self._committed, qemu_rss_mib, QEMU_OVERHEAD_MIB)
         # the saved template guest new instances start from, made in the background too (warm.py); a bridge
         # guest's address is fixed at its boot, so bridged guests always boot
@@ -269,6 +276,7 @@ class LibvirtDriver(GuestJobs, Templates, SystemUpdates):
         pathlib.Path(guest.console_log).with_name("logs").mkdir(exist_ok=True)
         # transient: libvirt forgets the guest when it powers off, and each start describes it anew (a class
         # changed since takes effect); the store and the guest's home are what persist
+        virtlogd()  # gone since we connected, every guest would fail to start
         try:
             return self.conn.createXML(as_root(domain_xml(guest)))
         except libvirt.libvirtError as error:
@@ -356,14 +364,17 @@ class LibvirtDriver(GuestJobs, Templates, SystemUpdates):
     def reconcile(self, specs: list[ServerSpec]) -> list[str]:
         known = {spec.resource_id: spec for spec in specs}
         strays = []
-        for name, _, domain in self._running():
+        for domain in self._ask(lambda conn: conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)):
+            name = domain.name()  # kept by the domain object: no call to libvirt
             resource_id = name.removeprefix(f"rds-{self.tag}-")
             if resource_id == name:
                 continue
             if resource_id not in known:
                 strays.append(f"guest {name} (libvirt domain) runs no DB instance this emulator knows")
-            else:
+            elif self._labels.get(resource_id) != known[resource_id].identifier:
+                # once a guest, then at a rename: relabelling every guest at every look was two calls each
                 label(domain, known[resource_id])
+                self._labels[resource_id] = known[resource_id].identifier
         for home in sorted(self.root.iterdir()):
             if home.is_dir() and home.name not in known:
                 strays.append(f"guest home {home} belongs to no DB instance this emulator knows")
@@ -383,6 +394,33 @@ class LibvirtDriver(GuestJobs, Templates, SystemUpdates):
 
     # the guests
 
+    @property
+    def conn(self) -> "libvirt.virConnect":
+        """The connection to libvirtd, opened again once it was lost (a package upgrade restarts libvirtd; the
+        call that met the closed socket failed, and the work it served is tried again)."""
+        with self._connecting:
+            if self._conn.isAlive() != 1:
+                log.warning("the connection to libvirt was lost: connecting again")
+                with contextlib.suppress(libvirt.libvirtError):
+                    self._conn.close()
+                self._conn = connect()
+            return self._conn
+
+    def _ask(self, question: Callable[["libvirt.virConnect"], T]) -> T:
+        """A question to libvirt, asked again on a new connection when the first met a closed one. (Only
+        questions: a change that met a closed socket may have been made, and is never sent twice.)"""
+        try:
+            return question(self.conn)
+        except libvirt.libvirtError as error:
+            if self._conn.isAlive() == 1:
+                raise
+            try:
+                return question(self.conn)
+            except libvirt.libvirtError as again:
+                if again.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                    raise
+                raise DriverError(f"libvirt did not answer: {again.get_error_message()}") from error
+
     def _committed(self) -> dict[str, int]:
         """MiB of memory of each running guest of this libvirt (other emulators' too), by name."""
         return {name.removeprefix(f"rds-{self.tag}-"): memory for name, memory, _ in self._running()}
@@ -390,7 +428,7 @@ class LibvirtDriver(GuestJobs, Templates, SystemUpdates):
     def _running(self) -> list[tuple[str, int, "libvirt.virDomain"]]:
         """The guests that run: name, memory (MiB), domain; one that goes away as it is listed is left out."""
         found = []
-        for domain in self.conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE):
+        for domain in self._ask(lambda conn: conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)):
             try:
                 found.append((domain.name(), domain.maxMemory() // 1024, domain))
             except libvirt.libvirtError:
@@ -404,8 +442,9 @@ class LibvirtDriver(GuestJobs, Templates, SystemUpdates):
 
     def _domain(self, spec: ServerSpec) -> "libvirt.virDomain | None":
         try:
-            return self.conn.lookupByName(self._name(spec.resource_id))
-        except libvirt.libvirtError:
+            return self._ask(lambda conn: conn.lookupByName(self._name(spec.resource_id)))
+        except libvirt.libvirtError as error:
+            raise_unless_gone(error)
             return None
 
     def _wait_ready(self, spec: ServerSpec, domain: "libvirt.virDomain", since: float | None = None,

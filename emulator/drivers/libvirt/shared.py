@@ -21,6 +21,7 @@ from emulator.engines import server as engine
 
 log = logging.getLogger(__name__)
 URI = "qemu:///system"
+VIRTLOGD_SOCKET = "/run/libvirt/virtlogd-sock"
 ADMIN = "rdsadmin"
 READY_TIMEOUT = 180.0
 # A cold build of the guest image takes 1-2 minutes here (debootstrap from the mirror); a slow mirror, more.
@@ -113,8 +114,17 @@ def active(domain: "libvirt.virDomain") -> bool:
     """Whether the guest runs; a transient guest that powered off is gone altogether."""
     try:
         return bool(domain.isActive())
-    except libvirt.libvirtError:
+    except libvirt.libvirtError as error:
+        raise_unless_gone(error)
         return False
+
+
+def raise_unless_gone(error: "libvirt.libvirtError") -> None:
+    """DriverError unless libvirt says the guest does not exist: when it could not say (libvirtd went away,
+    say), a guest that may still run must never be taken for gone, or it would be started twice."""
+    if error.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+        return
+    raise DriverError(f"libvirt could not tell whether a guest runs: {error.get_error_message()}") from None
 
 
 def label(domain: "libvirt.virDomain", spec: ServerSpec) -> None:
@@ -133,6 +143,7 @@ def connect() -> "libvirt.virConnect":
     # the library prints every error to stderr by default, a guest not found included: we handle them
     libvirt.registerErrorHandler(lambda context, error: None, None)
     kvm_as_udev_leaves_it()
+    virtlogd()
     try:
         return libvirt.open(URI)
     except libvirt.libvirtError:
@@ -148,6 +159,26 @@ def connect() -> "libvirt.virConnect":
             if time.monotonic() > deadline:
                 raise DriverError(f"libvirt did not answer at {URI}: {error.get_error_message()}") from None
             time.sleep(0.2)
+
+
+def virtlogd() -> None:
+    """libvirtd hands each guest's console to virtlogd: with libvirtd up and virtlogd gone, every guest fails
+    to start. Started here when its socket does not answer."""
+    if _answers(VIRTLOGD_SOCKET):
+        return
+    with contextlib.suppress(tools.ToolFailed, OSError):  # one that has just started refuses a second: fine
+        tools.run(["virtlogd", "-d"])
+    if not until(lambda: _answers(VIRTLOGD_SOCKET), 30, POLL):
+        raise DriverError(f"virtlogd did not answer at {VIRTLOGD_SOCKET}: guests cannot start without it")
+
+
+def _answers(path: str) -> bool:
+    with socket.socket(socket.AF_UNIX) as probe:
+        try:
+            probe.connect(path)
+        except OSError:
+            return False
+    return True
 
 
 def kvm_as_udev_leaves_it() -> None:
