@@ -7,14 +7,17 @@ import re
 import socket
 import subprocess
 import threading
+from dataclasses import replace
 
+import libvirt
 import pytest
 
-from emulator.drivers.base import InsufficientCapacity, bindable
+from emulator.drivers.base import InsufficientCapacity, ServerSpec, bindable
 from emulator.drivers.capacity import RESERVE_MIB, Capacity
 from emulator.drivers.libvirt import hypervisor
 from emulator.drivers.libvirt import image as guest_image
 from emulator.drivers.libvirt.driver import QEMU_OVERHEAD_MIB as OVERHEAD_MIB
+from emulator.drivers.libvirt.driver import LibvirtDriver
 from emulator.drivers.libvirt.network import (
     JOB_PORTS,
     TEMPLATE_PORTS,
@@ -282,3 +285,37 @@ def test_the_template_guest_takes_ports_apart_from_instances_and_keeps_none(tmp_
     assert server != job and {server, job} <= set(TEMPLATE_PORTS) and not {server, job} & set(JOB_PORTS)
     made = UserMode().network("127.0.0.1", server, tmp_path / "template", job_port=job)
     assert made.job_port == job and not (tmp_path / "template" / "job-port").exists()
+
+
+class Domain:
+    """A running guest as libvirt hands it out, counting the calls that reach libvirtd."""
+
+    def __init__(self, name: str, title: str):
+        self._name, self.title, self.calls = name, title, 0
+
+    def name(self) -> str:
+        return self._name
+
+    def metadata(self, kind, uri, flags):
+        self.calls += 1
+        return self.title if kind == libvirt.VIR_DOMAIN_METADATA_TITLE else None
+
+    def setMetadata(self, kind, value, key, uri, flags):  # noqa: N802 - libvirt's name
+        self.calls += 1
+        if kind == libvirt.VIR_DOMAIN_METADATA_TITLE:
+            self.title = value
+
+
+def test_the_watch_labels_a_guest_once_and_again_only_at_a_rename(tmp_path):
+    driver = object.__new__(LibvirtDriver)  # no libvirtd: the guest below is all the driver sees
+    driver.root, driver.tag, driver._labels = tmp_path, "t", {}
+    domain = Domain("rds-t-db-ONE", "one")
+    driver._ask = lambda question: [domain]
+    spec = ServerSpec("db-ONE", "one", "127.0.0.1", 13306, "admin", "*AB", None)
+    (tmp_path / "db-ONE").mkdir()
+    for _ in range(5):
+        assert driver.reconcile([spec]) == []
+    assert domain.calls == 1  # read once; the same every look after
+    driver.reconcile([replace(spec, identifier="renamed")])
+    driver.reconcile([replace(spec, identifier="renamed")])
+    assert domain.title == "renamed" and domain.calls == 4  # read, title, metadata element: once
