@@ -18,7 +18,7 @@ from emulator.context import Context
 from emulator.drivers.factory import make_driver
 from emulator.engines import server
 from emulator.engines.variables import Variables
-from emulator.host import credentials, firewall
+from emulator.host import credentials, firewall, work_dirs
 from emulator.host.backups import LocalStorage
 from emulator.store import Store
 from emulator.web import operator
@@ -78,6 +78,7 @@ def boot(settings: Settings, clock: Clock | None = None, schedule: bool = True) 
             firewall=firewall.make(settings.driver, settings.data_dir),
         )
         ctx.variables.warm()
+        work_dirs.sweep(settings.data_dir)
         undo.callback(ctx.firewall.remove)
         _enforce(ctx)
         runner = _resume(ctx, undo)

@@ -128,7 +128,7 @@ class ProcessDriver:
             logged = backup.stream(
                 backup.hot_backup(str(home / "my.cnf"), str(work),
                                   [f"--socket={self._socket(spec)}", f"--user={self.os_user}"]),
-                sink, str(home / "backup.log"), lambda copied: progress(min(copied / total, 0.99)),
+                sink, str(home / "backup.log"), lambda copied: progress(min(copied / total, 0.99)), total,
             )
         finally:
             shutil.rmtree(work, ignore_errors=True)
@@ -141,8 +141,9 @@ class ProcessDriver:
         staging = home / "restoring"
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
-        backup.run(backup.unpack(str(staging)), source)
-        backup.run(backup.prepare(str(staging)))
+        size = os.fstat(source.fileno()).st_size
+        backup.run(backup.unpack(str(staging)), size, source)
+        backup.run(backup.prepare(str(staging)), size)
         shutil.rmtree(home / "data", ignore_errors=True)
         staging.rename(home / "data")
         (home / "provisioned").touch()

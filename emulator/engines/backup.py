@@ -58,13 +58,15 @@ def binlog_point(log: str) -> tuple[str | None, int | None]:
     return (match.group(1), int(match.group(2))) if match else (None, None)
 
 
-def stream(argv: list[str], sink: BinaryIO, log_path: str, progress: Callable[[int], None]) -> str:
-    """Run a command whose standard output is the backup, into `sink`; what it logged."""
+def stream(argv: list[str], sink: BinaryIO, log_path: str, progress: Callable[[int], None], size: int) -> str:
+    """Run a command whose standard output is the backup of `size` bytes of data, into `sink`; what it
+    logged."""
     with open(log_path, "w+b") as log:
-        tools.stream(argv, sink, log, progress)
+        tools.stream(argv, sink, log, progress, timeout=tools.for_bytes(size))
         log.seek(0)
         return log.read().decode(errors="replace")
 
 
-def run(argv: list[str], source: BinaryIO | None = None) -> None:
-    tools.run(argv, stdin=source, timeout=tools.LONG)
+def run(argv: list[str], size: int, source: BinaryIO | None = None) -> None:
+    """A tool that works through `size` bytes of a backup."""
+    tools.run(argv, stdin=source, timeout=tools.for_bytes(size))

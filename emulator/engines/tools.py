@@ -2,18 +2,28 @@
 nft, ...) runs through here: with a timeout sized to its work, and failing with the tail of its stderr."""
 
 import os
+import shutil
 import subprocess
-import time
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import IO, BinaryIO
 
 from emulator.failures import Failure
 
 CHUNK = 1 << 20
+SETPRIV = shutil.which("setpriv")
 # A tool that only looks or configures (qemu-img create, nft, --version) answers in seconds.
 QUICK = 60.0
-# A tool that copies or replays a database's data: generous, so that only a hung tool meets it.
-LONG = 6 * 3600.0
+# A tool that copies or replays a database's data has this long, plus a second for every SLOWEST bytes it
+# moves: a healthy one is far quicker, so that only a hung one meets it (a 20 GiB copy: 1 h 35 min).
+BASE = 600.0
+SLOWEST = 4 * 2**20
+
+
+def for_bytes(size: int) -> float:
+    """The time a tool that moves `size` bytes of a database has."""
+    return BASE + max(size, 0) / SLOWEST
 
 
 class ToolFailed(Failure):
@@ -29,7 +39,7 @@ def run(argv: list[str], *, timeout: float = QUICK, stdin: IO[bytes] | None = No
     """Run the tool to its end; its standard output. ToolFailed with the tail of its stderr when it fails
     (`explain` picks another line of it: a tool's last line may hold a row's data)."""
     try:
-        result = subprocess.run(argv, stdin=stdin if input is None else None, input=input, capture_output=True,
+        result = subprocess.run(_bound(argv), stdin=stdin if input is None else None, input=input, capture_output=True,
                                 timeout=timeout, env=env, check=False)
     except subprocess.TimeoutExpired:
         raise ToolFailed(f"{argv[0]} did not finish within {timeout:.0f} s") from None
@@ -39,45 +49,75 @@ def run(argv: list[str], *, timeout: float = QUICK, stdin: IO[bytes] | None = No
 
 
 def stream(argv: list[str], sink: BinaryIO, log: IO[bytes], progress: Callable[[int], None],
-           timeout: float = LONG) -> None:
+           timeout: float) -> None:
     """Run a tool whose standard output goes into `sink`, its stderr into `log`; `progress` hears the bytes
-    copied so far. ToolFailed when it fails or outlives its time (it is killed then)."""
-    deadline = time.monotonic() + timeout
-    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL) as process:
+    copied so far. ToolFailed when it fails or outlives its time (it is killed then, silent or not)."""
+    with subprocess.Popen(_bound(argv), stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL) as process, \
+            _killed_after(timeout, process) as expired:
         assert process.stdout is not None
         copied = 0
         while chunk := process.stdout.read(CHUNK):
             sink.write(chunk)
             copied += len(chunk)
             progress(copied)
-            if time.monotonic() > deadline:
-                process.kill()
-                raise ToolFailed(f"{argv[0]} did not finish within {timeout:.0f} s")
+    if expired.is_set():
+        raise ToolFailed(f"{argv[0]} did not finish within {timeout:.0f} s")
     if process.returncode != 0:
         log.seek(0)
         raise ToolFailed(f"{argv[0]} failed: {last_line(log.read())}")
 
 
-def pipe(producer: list[str], consumer: list[str], log: IO[bytes], *, timeout: float = LONG,
+def pipe(producer: list[str], consumer: list[str], log: IO[bytes], *, timeout: float,
          env: dict[str, str] | None = None, error_line: Callable[[bytes], str] | None = None) -> None:
     """producer | consumer; either failing fails both (the producer gets SIGPIPE once the consumer is gone).
-    The producer's stderr goes to `log`; `error_line` picks what of a tool's output a user may read."""
+    The producer's stderr goes to `log`; `error_line` picks what of a tool's output a user may read. Both are
+    killed when they outlive `timeout` together, whichever of them hangs."""
     explain = error_line or last_line
-    first = subprocess.Popen(producer, stdout=subprocess.PIPE, stderr=log, env=env)
+    first = subprocess.Popen(_bound(producer), stdout=subprocess.PIPE, stderr=log, env=env)
     assert first.stdout is not None
-    try:
-        second = subprocess.run(consumer, stdin=first.stdout, capture_output=True, timeout=timeout, env=env,
-                                check=False)
-    except subprocess.TimeoutExpired:
-        first.kill()
-        raise ToolFailed(f"{consumer[0]} did not finish within {timeout:.0f} s") from None
-    finally:
-        first.stdout.close()
-        first.wait()
+    together = f"{producer[0]} | {consumer[0]}"
+    with _killed_after(timeout, first) as expired:
+        try:
+            second = subprocess.run(_bound(consumer), stdin=first.stdout, capture_output=True, timeout=timeout, env=env,
+                                    check=False)
+        except subprocess.TimeoutExpired:  # the one waits on the other: either may be the one that hangs
+            first.kill()
+            raise ToolFailed(f"{together} did not finish within {timeout:.0f} s") from None
+        finally:
+            first.stdout.close()
+            first.wait()
+    if expired.is_set():
+        raise ToolFailed(f"{together} did not finish within {timeout:.0f} s")
     log.seek(0)
     for argv, code, err in ((consumer, second.returncode, second.stderr), (producer, first.returncode, log.read())):
         if code != 0:
             raise ToolFailed(f"{argv[0]} failed: {explain(err)}")
+
+
+def _bound(argv: list[str]) -> list[str]:
+    """The tool dies with the emulator (a parent-death signal, set by util-linux's setpriv as it execs the
+    tool): a replay left running after a kill -9 went on writing into a server the next run restores
+    again. A daemon a tool starts (libvirtd -d) forks away from it, and keeps running."""
+    return [SETPRIV, "--pdeathsig", "KILL", "--", *argv] if SETPRIV else argv
+
+
+@contextmanager
+def _killed_after(timeout: float, process: subprocess.Popen[bytes]) -> Iterator[threading.Event]:
+    """The process is killed once `timeout` passes (a hung tool may be silent: no read returns to look at
+    the time); the event says whether it was."""
+    expired = threading.Event()
+
+    def kill() -> None:
+        expired.set()
+        process.kill()
+
+    timer = threading.Timer(timeout, kill)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield expired
+    finally:
+        timer.cancel()
 
 
 def last_line(output: bytes | str) -> str:

@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,6 +25,7 @@ from emulator.drivers.base import ServerSpec
 from emulator.engines import backup as commands
 from emulator.engines import tools
 from emulator.failures import Failure
+from emulator.host.work_dirs import work_dir
 from emulator.model.instance import Instance
 from emulator.model.snapshot import AUTOMATED_NAME, Snapshot
 from emulator.store.errors import NameTaken, SnapshotInUse
@@ -75,7 +77,10 @@ def snapshot(ctx: Context, instance: Instance, params: dict[str, Any]) -> bool:
         with ctx.backups.writer(found.storage_key) as sink:
             point = ctx.driver.backup(ctx.spec(instance), sink, _progress(ctx, name))
     except (Failure, OSError, pymysql.MySQLError) as error:
-        ctx.store.update_snapshot(name, [ctx.snapshot_event(name, "Snapshot failed")], status="failed")
+        failed = ctx.snapshot_event(name, "Snapshot failed")
+        if isinstance(error, Failure):  # written for users: which tool, and why (a hung one, say)
+            failed = replace(failed, message=f"Snapshot failed: {error}")
+        ctx.store.update_snapshot(name, [failed], status="failed")
         log.error("the backup of %s into snapshot %s failed: %s", instance.identifier, name, error)
         return False
     made = [ctx.told(instance.identifier, "Finished DB Instance backup"),
@@ -140,16 +145,17 @@ def replay(ctx: Context, instance: Instance, source_resource_id: str, snapshot_n
     covering = next((item for item in archived if item["closed_at"] >= until), archived[-1])
     host_time = until - timedelta(seconds=covering["clock_offset"])
     with ctx.driver.admin(ctx.spec(instance)) as cursor, _packets_of_any_size(cursor), \
-            tempfile.TemporaryDirectory(prefix="replay-") as work:
+            work_dir(ctx.settings.data_dir, f"replay-{instance.resource_id}") as work:
         files = []
         for item in archived[: archived.index(covering) + 1]:
-            path = pathlib.Path(work) / item["name"]
+            path = work / item["name"]
             with ctx.backups.reader(item["storage_key"]) as src, open(path, "wb") as dst:
                 shutil.copyfileobj(src, dst, commands.CHUNK)
             files.append(str(path))
         with client_file(ctx, instance, work) as options:
             stop = None if everything else f"{host_time:%Y-%m-%d %H:%M:%S}"
-            _pipe(commands.replay_binlogs(files, found.binlog_position or 4, stop), commands.sql_client(options))
+            _pipe(commands.replay_binlogs(files, found.binlog_position or 4, stop), commands.sql_client(options),
+                  sum(pathlib.Path(path).stat().st_size for path in files))
 
 
 @contextmanager
@@ -189,17 +195,18 @@ def archive(ctx: Context, instance: Instance) -> datetime | None:
         cursor.execute("SHOW MASTER STATUS")
         file, position = cursor.fetchone()[:2]
         cursor.execute("SHOW BINARY LOGS")
-        closed = [row[0] for row in cursor.fetchall() if row[0] != file]
+        sizes = {row[0]: int(row[1]) for row in cursor.fetchall() if row[0] != file}
+        closed = list(sizes)
     done = {item["name"] for item in ctx.store.binlogs_of(instance.resource_id)}
     wanted = [name for name in closed if name not in done]
     offset = ctx.clock.offset.total_seconds()
-    with tempfile.TemporaryDirectory(prefix="binlogs-") as work:
+    with work_dir(ctx.settings.data_dir, f"binlogs-{instance.resource_id}") as work:
         if wanted:
             with client_file(ctx, instance, work) as options:
-                _run(commands.fetch_binlogs(options, wanted, work))
+                _run(commands.fetch_binlogs(options, wanted, str(work)), sum(sizes[name] for name in wanted))
         for name in wanted:
             key = f"binlogs/{instance.resource_id}/{name}"
-            with open(pathlib.Path(work) / name, "rb") as src, ctx.backups.writer(key) as dst:
+            with open(work / name, "rb") as src, ctx.backups.writer(key) as dst:
                 shutil.copyfileobj(src, dst, commands.CHUNK)
             ctx.store.add_binlog(instance.resource_id, name, key, ctx.backups.size(key), now, offset)
     with ctx.driver.admin(ctx.spec(instance)) as cursor:
@@ -283,9 +290,9 @@ def drop_binlogs(ctx: Context, resource_id: str, before: str | None) -> None:
 
 
 @contextmanager
-def client_file(ctx: Context, instance: Instance, work: str) -> Iterator[str]:
+def client_file(ctx: Context, instance: Instance, work: pathlib.Path) -> Iterator[str]:
     """An option file, the owner's only, that takes the engine's command-line tools to the server."""
-    path = pathlib.Path(work) / "client.cnf"
+    path = work / "client.cnf"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(commands.client_file(ctx.driver.client_options(ctx.spec(instance)) or {}))
@@ -295,14 +302,15 @@ def client_file(ctx: Context, instance: Instance, work: str) -> Iterator[str]:
         path.unlink(missing_ok=True)
 
 
-def _run(argv: list[str]) -> None:
-    tools.run(argv, env=tools.utc(), timeout=tools.LONG)
+def _run(argv: list[str], size: int) -> None:
+    tools.run(argv, env=tools.utc(), timeout=tools.for_bytes(size))
 
 
-def _pipe(producer: list[str], consumer: list[str]) -> None:
-    """producer | consumer; either failing fails both."""
+def _pipe(producer: list[str], consumer: list[str], size: int) -> None:
+    """producer | consumer, through `size` bytes of binary logs; either failing fails both."""
     with tempfile.TemporaryFile() as producer_log:
-        tools.pipe(producer, consumer, producer_log, env=tools.utc(), error_line=_error_line)
+        tools.pipe(producer, consumer, producer_log, env=tools.utc(), error_line=_error_line,
+                   timeout=tools.for_bytes(size))
 
 
 def _error_line(output: bytes) -> str:

@@ -7,12 +7,12 @@ newer server; mariadb-upgrade then brings its system tables along), and `system-
 a newer system for the instance (a guest made from an older template image than the current one).
 """
 
-import tempfile
 from datetime import datetime, timedelta
 from typing import Any
 
 from emulator.context import Context
 from emulator.engines import tools
+from emulator.host.work_dirs import work_dir
 from emulator.model import catalogue, windows
 from emulator.model.instance import Instance
 from emulator.work import backups
@@ -70,7 +70,7 @@ def upgrade_tables(ctx: Context, instance: Instance) -> None:
     """mariadb-upgrade on the restarted server: its system tables as the newer server wants them."""
     if ctx.driver.client_options(ctx.spec(instance)) is None:
         return
-    with tempfile.TemporaryDirectory(prefix="upgrade-") as work, \
+    with work_dir(ctx.settings.data_dir, f"upgrade-{instance.resource_id}") as work, \
             backups.client_file(ctx, instance, work) as options:
         tools.run(["mariadb-upgrade", f"--defaults-extra-file={options}", "--silent"], timeout=UPGRADE_TIMEOUT)
 

@@ -2,6 +2,8 @@
 read back through the new instance's endpoint, on both drivers (the rest of the API's behaviour, which
 does not depend on where the server lives, on processes only)."""
 
+import pathlib
+import tempfile
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -80,6 +82,7 @@ def test_snapshots_and_point_in_time_restore_give_back_exactly_the_committed_row
     wait_for(lambda: describe(client, "source").get("LatestRestorableTime", cut) > cut + timedelta(seconds=1),
              30, "the logs after the cut to be archived")
 
+    in_tmp = set(pathlib.Path(tempfile.gettempdir()).glob("replay-*"))
     client.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="from-snap", DBSnapshotIdentifier="manual-1")
     client.restore_db_instance_to_point_in_time(SourceDBInstanceIdentifier="source",
                                                 TargetDBInstanceIdentifier="at-cut", RestoreTime=cut)
@@ -87,6 +90,9 @@ def test_snapshots_and_point_in_time_restore_give_back_exactly_the_committed_row
     assert read_rows(restored["Endpoint"], "master", PASSWORD, "app") == ["in-snapshot"]
     at_cut = wait_status(client, "at-cut", "available", timeout=300)
     assert read_rows(at_cut["Endpoint"], "master", PASSWORD, "app") == ["in-snapshot", "before-cut"]
+    # the replay's copies of the logs, and its file that logs in to the server, are gone with it
+    assert set(pathlib.Path(tempfile.gettempdir()).glob("replay-*")) <= in_tmp
+    assert list((emulator.data_dir / "work").glob("replay-*")) == []
     assert at_cut["MasterUsername"] == "master" and at_cut["DBInstanceClass"] == "db.t3.micro"
 
     messages = {(e["SourceIdentifier"], e["Message"]) for e in client.describe_events(Duration=60)["Events"]}

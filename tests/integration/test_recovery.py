@@ -14,9 +14,10 @@ from werkzeug.test import Client
 
 from emulator.config import Settings
 from emulator.drivers.base import ServerSpec
+from emulator.engines import backup, tools
 from emulator.runtime import boot
 from scheduler import jobs
-from tests.api_client import CREATE, Api
+from tests.api_client import CREATE, NS, Api
 from tests.emulator_process import ROOT, free_port, wait_for
 from tests.integration.instances import wait_status
 from tests.mysql_client import read_rows, write_rows
@@ -160,3 +161,19 @@ def test_servers_are_admitted_by_the_buffer_pool_they_will_run_with(runtime):
     api.error(400, "InsufficientDBInstanceCapacity", Action="ModifyDBInstance", DBInstanceIdentifier="small",
               DBInstanceClass="db.r5.24xlarge", ApplyImmediately="true")
     assert api.status("small") == "available"
+
+
+def test_a_backup_tool_that_hangs_fails_its_snapshot_with_an_event_that_names_it(runtime, monkeypatch):
+    # a hung mariadb-backup cannot be had on demand: `sleep` stands in for it, with a deadline of a second
+    monkeypatch.setattr(backup, "hot_backup", lambda *args: ["sleep", "60"])
+    monkeypatch.setattr(tools, "BASE", 1.0)
+    monkeypatch.setattr(tools, "SLOWEST", 2**40)
+    api = Api(runtime)
+    api.create("busy", BackupRetentionPeriod="0")
+    api.wait_available("busy")
+    api.ok(Action="CreateDBSnapshot", DBInstanceIdentifier="busy", DBSnapshotIdentifier="stuck")
+    wait_for(lambda: api.ok(Action="DescribeDBSnapshots", DBSnapshotIdentifier="stuck").findtext(
+        f".//{NS}Status") == "failed", 30, "the snapshot to fail")
+    events = api.ok(Action="DescribeEvents", SourceType="db-snapshot", SourceIdentifier="stuck", Duration="60")
+    assert "Snapshot failed: sleep did not finish within 1 s" in [e.text for e in events.iter(f"{NS}Message")]
+    assert api.status("busy") == "available"
