@@ -83,8 +83,10 @@ class ProcessDriver:
 
     def _cnf(self, home: pathlib.Path, datadir: pathlib.Path, sock: str, host: str, port: int,
              parameters: dict[str, str] | None = None) -> str:
+        (home / "tmp").mkdir(mode=0o700, exist_ok=True)
         return engine.my_cnf(
             datadir=str(datadir),
+            tmpdir=str(home / "tmp"),
             socket=sock,
             pid_file=str(home / "mysqld.pid"),
             log_error=str(home / LOG_FILES["error/mysql-error.log"]),

@@ -42,15 +42,17 @@ def native_password_hash(password: str) -> str:
 
 
 def my_cnf(
-    *, datadir: str, socket: str, pid_file: str, log_error: str, host: str, port: int, user: str,
+    *, datadir: str, tmpdir: str, socket: str, pid_file: str, log_error: str, host: str, port: int, user: str,
     logs: dict[str, str] | None = None, parameters: dict[str, str] | None = None,
 ) -> str:
     """A small server, loopback only, with a binary log (which point-in-time restore replays); `logs`
     places the slow and general query logs (slow_query_log_file, general_log_file); `parameters` (the
-    group's values) come last, so they win."""
+    group's values) come last, so they win. Its temporary tables live in a `tmpdir` of its own, not in the
+    host's /tmp, where whatever cleans it would take them from under the server."""
     lines = [
         "[mysqld]",
         f"datadir={datadir}",
+        f"tmpdir={tmpdir}",
         f"socket={socket}",
         f"pid-file={pid_file}",
         f"log-error={log_error}",

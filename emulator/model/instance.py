@@ -26,6 +26,10 @@ OBSERVED_STATUS = {
     "none": "creating", "running": "available", "stopped": "stopped", "failed": "failed",
     # the server would not start with its parameter group's values
     "incompatible": "incompatible-parameters",
+    # a restore that could not finish: its server (stopped) holds part of what was asked, and only goes
+    # away; RDS's two words, for a point-in-time restore and for a snapshot's
+    "incompatible-restore": "incompatible-restore",
+    "restore-error": "restore-error",
 }
 
 
@@ -38,7 +42,7 @@ ALLOWED_FROM = {
     "reboot": ("available", "failed", "incompatible-parameters"),
     "stop": ("available",),
     "start": ("stopped", "failed", "incompatible-parameters"),
-    "delete": ("available", "stopped", "failed", "incompatible-parameters"),
+    "delete": ("available", "stopped", "failed", "incompatible-parameters", "incompatible-restore", "restore-error"),
     "recover": ("available",),
     "backup": ("available",),
 }

@@ -4,6 +4,7 @@ reboot, recover, stop, start, modify, delete; and what a task that cannot finish
 Every function is safe to run twice: a task interrupted by a crash is run again from the start.
 """
 
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import replace
@@ -39,8 +40,12 @@ def create(ctx: Context, instance: Instance, task: Task) -> Then | None:
 
 
 def restore(ctx: Context, instance: Instance, task: Task) -> Then | None:
-    """A new instance from a snapshot, and for a point-in-time restore the source's logs up to its time."""
+    """A new instance from a snapshot, and for a point-in-time restore the source's logs up to its time.
+    A restore taken up again (the emulator died under it) starts over from the snapshot: what a replay had
+    applied cannot be told from what it had not, and applying it twice fails or doubles rows."""
     params = task.params
+    if task.attempts > 1:
+        ctx.driver.destroy(ctx.spec(instance))
 
     def seeded_then_started(spec: ServerSpec) -> None:
         backups.seed(ctx, spec, params["snapshot"])
@@ -226,8 +231,14 @@ def _unguard(ctx: Context) -> None:
 
 def fail(ctx: Context, instance: Instance, reason: str) -> None:
     """The task could not finish: the instance is `failed`, and an event says why (never SQL or a secret:
-    `reason` is a driver's message for users, or a pointer to the emulator's log)."""
-    ctx.store.update_instance(instance.resource_id, observed="failed")
+    `reason` is a driver's message for users, or a pointer to the emulator's log). A restore that could not
+    finish leaves a server with part of what was asked: it is stopped, and the instance can only be deleted."""
+    observed = "failed"
+    if instance.task == "restore":
+        observed = "incompatible-restore" if (instance.task_params or {}).get("until") else "restore-error"
+        with contextlib.suppress(Failure):
+            ctx.driver.stop(ctx.spec(instance))
+    ctx.store.update_instance(instance.resource_id, observed=observed)
     backups.abandon(ctx, instance.resource_id)
     ctx.instance_event(instance.identifier, f"DB instance failed: {reason}", "failure")
     log.error("instance %s failed: %s", instance.identifier, reason)

@@ -225,3 +225,26 @@ def test_snapshots_race_and_refusals(emulator_factory, rds_client):
     assert error_code(client.create_db_snapshot, DBInstanceIdentifier="busy",
                       DBSnapshotIdentifier="bad--name") == "InvalidParameterValue"
     assert error_code(client.delete_db_snapshot, DBSnapshotIdentifier="nope") == "DBSnapshotNotFound"
+
+
+def test_a_restore_that_cannot_finish_stops_its_server_and_may_only_be_deleted(emulator_factory, rds_client):
+    emulator = emulator_factory("process", None, "--archive-seconds", "1")
+    client = rds_client(emulator)
+    create(client, "source")
+    endpoint = wait_status(client, "source", "available")["Endpoint"]
+    write_rows(endpoint, "master", PASSWORD, "app", ["after the snapshot"])
+    written = next_second()
+    wait_for(lambda: describe(client, "source").get("LatestRestorableTime", written) > written, 30, "archived")
+    for archived in (emulator.data_dir / "backups" / "binlogs").rglob("*"):  # as a lost disk would take them
+        if archived.is_file():
+            archived.unlink()
+
+    client.restore_db_instance_to_point_in_time(SourceDBInstanceIdentifier="source", TargetDBInstanceIdentifier="part",
+                                                UseLatestRestorableTime=True)
+    wait_status(client, "part", "incompatible-restore", timeout=180)
+    assert len(emulator.server_pids()) == 1  # the source's alone: the part-restored server is stopped
+    for refused in (client.reboot_db_instance, client.start_db_instance):
+        assert error_code(refused, DBInstanceIdentifier="part") == "InvalidDBInstanceState"
+    client.delete_db_instance(DBInstanceIdentifier="part", SkipFinalSnapshot=True)
+    wait_for(lambda: not [i for i in client.describe_db_instances()["DBInstances"]
+                          if i["DBInstanceIdentifier"] == "part"], 60, "part to be deleted")

@@ -1,16 +1,23 @@
 """Real MariaDB servers behind the API: restarts, crashes and kill -9 of the emulator lose nothing."""
 
+import contextlib
 import os
+import pathlib
 import signal
+import sqlite3
+import time
 
+import pymysql
 import pytest
 
 from tests.emulator_process import servers_under, wait_for
-from tests.integration.instances import wait_status
-from tests.mysql_client import read_rows, write_rows
+from tests.integration.instances import describe, wait_status
+from tests.mysql_client import connect, read_rows, write_rows
 
 pytestmark = pytest.mark.mariadb
 PASSWORD = "Sup3r-secret!"
+# rows a point-in-time restore replays: enough that its replay runs for a while
+ROWS = 100_000
 
 
 def create(client, identifier, engine="mariadb"):
@@ -115,3 +122,65 @@ def test_mysql_and_mariadb_engines_both_run_and_report_the_real_version(emulator
         assert cursor.fetchone()[0].startswith(found["EngineVersion"])
     if "MariaDB" in versions["mysql"]["DBEngineVersionDescription"]:
         assert "served by MariaDB" in versions["mysql"]["DBEngineDescription"]
+
+
+def endpoint_in_store(data_dir, identifier) -> dict:
+    with contextlib.closing(sqlite3.connect(data_dir / "emulator.sqlite")) as store:
+        address, port = store.execute("SELECT address, port FROM instances WHERE identifier = ?",
+                                      (identifier,)).fetchone()
+    return {"Address": address, "Port": port}
+
+
+def count(endpoint) -> int:
+    """Rows the server has in the table so far (0 before it answers)."""
+    try:
+        with connect(endpoint, "master", PASSWORD, "app") as conn, conn.cursor() as cursor:
+            cursor.execute("SELECT COUNT(*) FROM notes")
+            return cursor.fetchone()[0]
+    except pymysql.MySQLError:
+        return 0
+
+
+def replaying(data_dir) -> list[int]:
+    """The replay's processes: their command lines name the task's work folder under the data directory."""
+    marker = str(data_dir / "work" / "replay-").encode()
+    found = []
+    for entry in pathlib.Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and marker in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_a_point_in_time_restore_killed_in_its_replay_starts_over_and_restores_every_row(
+    emulator_factory, rds_client
+):
+    emulator = emulator_factory("process", None, "--archive-seconds", "1")
+    client = rds_client(emulator)
+    create(client, "source")
+    endpoint = wait_status(client, "source", "available")["Endpoint"]
+    write_rows(endpoint, "master", PASSWORD, "app", ["first"])
+    with connect(endpoint, "master", PASSWORD, "app") as conn, conn.cursor() as cursor:
+        for batch in range(ROWS // 1000):  # a transaction each: the replay takes a while
+            cursor.executemany("INSERT INTO notes (body) VALUES (%s)",
+                               [(f"row {batch * 1000 + n}",) for n in range(1000)])
+    written = time.time()
+    wait_for(lambda: describe(client, "source").get("LatestRestorableTime").timestamp() > written + 1, 60,
+             "the rows to be archived")
+
+    client.restore_db_instance_to_point_in_time(SourceDBInstanceIdentifier="source", TargetDBInstanceIdentifier="copy",
+                                                UseLatestRestorableTime=True)
+    target = endpoint_in_store(emulator.data_dir, "copy")  # RDS shows none while an instance is creating
+    wait_for(lambda: replaying(emulator.data_dir) and 1 < count(target) < ROWS, 120, "the replay to be half-way",
+             interval=0.005)
+    emulator.kill9()
+    wait_for(lambda: not replaying(emulator.data_dir), 10, "the replay to die with the emulator")
+
+    client = rds_client(emulator_factory("process", emulator.data_dir, "--archive-seconds", "1"))
+    copied = wait_status(client, "copy", "available", timeout=180)["Endpoint"]
+    with connect(copied, "master", PASSWORD, "app") as conn, conn.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*), COUNT(DISTINCT body) FROM notes")
+        assert cursor.fetchone() == (ROWS + 1, ROWS + 1)
+    assert list((emulator.data_dir / "work").glob("replay-*")) == []
