@@ -1,8 +1,10 @@
 """Every external tool the emulator runs (mariadb-backup, mbstream, mariadb-binlog, mariadb-upgrade, qemu-img,
 nft, ...) runs through here: with a timeout sized to its work, and failing with the tail of its stderr."""
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
@@ -38,21 +40,25 @@ def run(argv: list[str], *, timeout: float = QUICK, stdin: IO[bytes] | None = No
         env: dict[str, str] | None = None, explain: Callable[[bytes], str] | None = None) -> bytes:
     """Run the tool to its end; its standard output. ToolFailed with the tail of its stderr when it fails
     (`explain` picks another line of it: a tool's last line may hold a row's data)."""
-    try:
-        result = subprocess.run(_bound(argv), stdin=stdin if input is None else None, input=input, capture_output=True,
-                                timeout=timeout, env=env, check=False)
-    except subprocess.TimeoutExpired:
-        raise ToolFailed(f"{argv[0]} did not finish within {timeout:.0f} s") from None
-    if result.returncode != 0:
-        raise ToolFailed(f"{argv[0]} failed: {(explain or last_line)(result.stderr)}", result.stdout)
-    return result.stdout
+    with subprocess.Popen(_bound(argv), stdin=subprocess.PIPE if input is not None else stdin,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True) as process:
+        try:
+            out, err = process.communicate(input, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(process)
+            process.communicate()
+            raise ToolFailed(f"{argv[0]} did not finish within {timeout:.0f} s") from None
+    if process.returncode != 0:
+        raise ToolFailed(f"{argv[0]} failed: {(explain or last_line)(err)}", out)
+    return out
 
 
 def stream(argv: list[str], sink: BinaryIO, log: IO[bytes], progress: Callable[[int], None],
            timeout: float) -> None:
     """Run a tool whose standard output goes into `sink`, its stderr into `log`; `progress` hears the bytes
     copied so far. ToolFailed when it fails or outlives its time (it is killed then, silent or not)."""
-    with subprocess.Popen(_bound(argv), stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL) as process, \
+    with subprocess.Popen(_bound(argv), stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL,
+                          start_new_session=True) as process, \
             _killed_after(timeout, process) as expired:
         assert process.stdout is not None
         copied = 0
@@ -73,7 +79,7 @@ def pipe(producer: list[str], consumer: list[str], log: IO[bytes], *, timeout: f
     The producer's stderr goes to `log`; `error_line` picks what of a tool's output a user may read. Both are
     killed when they outlive `timeout` together, whichever of them hangs."""
     explain = error_line or last_line
-    first = subprocess.Popen(_bound(producer), stdout=subprocess.PIPE, stderr=log, env=env)
+    first = subprocess.Popen(_bound(producer), stdout=subprocess.PIPE, stderr=log, env=env, start_new_session=True)
     assert first.stdout is not None
     together = f"{producer[0]} | {consumer[0]}"
     with _killed_after(timeout, first) as expired:
@@ -81,7 +87,7 @@ def pipe(producer: list[str], consumer: list[str], log: IO[bytes], *, timeout: f
             second = subprocess.run(_bound(consumer), stdin=first.stdout, capture_output=True, timeout=timeout, env=env,
                                     check=False)
         except subprocess.TimeoutExpired:  # the one waits on the other: either may be the one that hangs
-            first.kill()
+            _kill_group(first)
             raise ToolFailed(f"{together} did not finish within {timeout:.0f} s") from None
         finally:
             first.stdout.close()
@@ -109,7 +115,7 @@ def _killed_after(timeout: float, process: subprocess.Popen[bytes]) -> Iterator[
 
     def kill() -> None:
         expired.set()
-        process.kill()
+        _kill_group(process)
 
     timer = threading.Timer(timeout, kill)
     timer.daemon = True
@@ -118,6 +124,13 @@ def _killed_after(timeout: float, process: subprocess.Popen[bytes]) -> Iterator[
         yield expired
     finally:
         timer.cancel()
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    """The tool and whatever it started (debootstrap's dpkg, a shell's commands): each tool leads a process
+    group of its own."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 def last_line(output: bytes | str) -> str:

@@ -3,6 +3,7 @@ filesystem with the MariaDB server, a kernel for direct boot (PVH needs the unco
 busybox initramfs. Needs root (debootstrap, chroot). Built aside and renamed into the cache when whole, so a
 build cut short is never taken for an image."""
 
+import contextlib
 import fcntl
 import json
 import lzma
@@ -50,7 +51,7 @@ def ensure(cache_dir: pathlib.Path, progress: Progress | None = None) -> cache.I
         if found is not None:
             return found
         for leftover in images.glob(".staging-*"):
-            shutil.rmtree(leftover, ignore_errors=True)
+            remove_staging(leftover)
         return _build(images, fingerprint, progress)
 
 
@@ -69,7 +70,7 @@ def _build(images: pathlib.Path, fingerprint: str, progress: Progress | None) ->
         staging.chmod(0o755)
         staging.rename(images / fingerprint)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        remove_staging(staging)
     image = cache.find(images.parent, fingerprint)
     assert image is not None
     return image
@@ -89,8 +90,25 @@ def _steps() -> list[Step]:
 
 
 def _debootstrap(staging: pathlib.Path) -> None:
-    _run("debootstrap", ["debootstrap", f"--variant={recipe.RECIPE['variant']}", recipe.RECIPE["suite"],
-                         str(staging / "tree"), recipe.RECIPE["mirror"]])
+    _run("debootstrap", own_mounts(["debootstrap", f"--variant={recipe.RECIPE['variant']}",
+                                    recipe.RECIPE["suite"], str(staging / "tree"), recipe.RECIPE["mirror"]]))
+
+
+def own_mounts(command: list[str]) -> list[str]:
+    """The command in a mount namespace of its own: what it mounts in the tree (debootstrap mounts /proc
+    there) goes with it, also when it is killed half-way."""
+    return ["unshare", "--mount", "--propagation", "private", "--", *command]
+
+
+def remove_staging(staging: pathlib.Path) -> None:
+    """A staging folder an interrupted build left, with whatever is still mounted under it (a build of an
+    older release, killed, left /proc mounted in its tree): unmounted first, the deepest first."""
+    inside = str(staging.resolve()) + "/"
+    mounted = [line.split()[4] for line in pathlib.Path("/proc/self/mountinfo").read_text().splitlines()]
+    for point in sorted((point for point in mounted if point.startswith(inside)), key=len, reverse=True):
+        with contextlib.suppress(tools.ToolFailed, OSError):
+            tools.run(["umount", "--lazy", point])
+    shutil.rmtree(staging, ignore_errors=True)
 
 
 def _install(staging: pathlib.Path) -> None:

@@ -2,6 +2,7 @@
 memory admission, the KVM verdict kept per host boot, logs that QEMU appends to, and which image a guest's
 disk is on."""
 
+import os
 import pathlib
 import re
 import socket
@@ -30,6 +31,8 @@ from emulator.drivers.libvirt.network import (
 )
 from emulator.drivers.libvirt.size import memory_mib, vcpus
 from emulator.drivers.log_dir import LogDirectory
+from emulator.engines import tools
+from emulator.images import build
 from emulator.images.cache import ROOT_FS, images_dir
 
 PORTS = range(13306, 20000)
@@ -319,3 +322,32 @@ def test_the_watch_labels_a_guest_once_and_again_only_at_a_rename(tmp_path):
     driver.reconcile([replace(spec, identifier="renamed")])
     driver.reconcile([replace(spec, identifier="renamed")])
     assert domain.title == "renamed" and domain.calls == 4  # read, title, metadata element: once
+
+
+def mounted_under(path: pathlib.Path) -> list[str]:
+    inside = str(path.resolve()) + "/"
+    return [line.split()[4] for line in pathlib.Path("/proc/self/mountinfo").read_text().splitlines()
+            if line.split()[4].startswith(inside)]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting /proc needs root")
+def test_a_build_step_killed_half_way_leaves_nothing_mounted_in_the_tree(tmp_path):
+    proc = tmp_path / "tree" / "proc"
+    proc.mkdir(parents=True)
+    # debootstrap mounts /proc in the tree; a step killed at its deadline never unmounts it
+    with pytest.raises(tools.ToolFailed, match="did not finish"):
+        tools.run(build.own_mounts(["sh", "-c", f"mount -t proc proc {proc} && sleep 60"]), timeout=2)
+    assert mounted_under(tmp_path) == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting /proc needs root")
+def test_a_staging_folder_left_with_proc_mounted_is_unmounted_and_removed(tmp_path):
+    staging = tmp_path / ".staging-old"
+    proc = staging / "tree" / "proc"
+    proc.mkdir(parents=True)
+    subprocess.run(["mount", "-t", "proc", "proc", str(proc)], check=True)  # as an older release left it
+    try:
+        build.remove_staging(staging)
+        assert mounted_under(tmp_path) == [] and not staging.exists()
+    finally:
+        subprocess.run(["umount", "--lazy", str(proc)], check=False, capture_output=True)
