@@ -24,9 +24,16 @@ pytestmark = pytest.mark.guests
 def guests_of(emulator) -> dict[str, str]:
     """The libvirt domains this emulator's data directory runs, with their titles."""
     connection = libvirt.open("qemu:///system")
+    found = {}
     try:
-        return {d.name(): d.metadata(libvirt.VIR_DOMAIN_METADATA_TITLE, None) for d in connection.listAllDomains()
-                if d.name().startswith("rds-") and (emulator.data_dir / "guests" / d.name().split("-", 2)[2]).exists()}
+        for domain in connection.listAllDomains():
+            name = domain.name()
+            if name.startswith("rds-") and (emulator.data_dir / "guests" / name.split("-", 2)[2]).exists():
+                try:
+                    found[name] = domain.metadata(libvirt.VIR_DOMAIN_METADATA_TITLE, None)
+                except libvirt.libvirtError:  # gone since it was listed (a guest that died, say)
+                    continue
+        return found
     finally:
         connection.close()
 
