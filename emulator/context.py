@@ -33,6 +33,9 @@ class Context:
     wake: Callable[[], None] = field(default=lambda: None, repr=False)
     # each instance's DBInstance XML, by the rows it was made from (DescribeDBInstances by identifier)
     written: WrittenCache = field(default_factory=WrittenCache, repr=False)
+    # instances whose server's storage the watch last found full (status storage-full): an observation it
+    # renews every few seconds, kept here, since the store may be on that very disk and unable to take it
+    full: set[str] = field(default_factory=set, repr=False)
     _catalogue: dict[str, parameters.Parameter] | None = field(default=None, repr=False)
 
     @property

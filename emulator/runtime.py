@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import IO
 
-from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
 from emulator.clock import Clock
@@ -40,12 +39,12 @@ class Runtime:
     ctx: Context
     runner: TaskRunner
     app: Flask
-    scheduler: BackgroundScheduler | None
+    scheduler: scheduler_service.Schedule | None
     lock: IO[str]
 
     def close(self, stop_servers: bool = True) -> None:
         if self.scheduler is not None:
-            self.scheduler.shutdown(wait=True)
+            self.scheduler.shutdown()
         self.runner.close()
         if stop_servers:
             self.ctx.driver.stop_all()

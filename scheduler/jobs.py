@@ -3,6 +3,7 @@ instances, backup and maintenance windows, binary log archiving, backup retentio
 
 import logging
 from contextlib import nullcontext
+from datetime import datetime
 
 import pymysql
 
@@ -10,11 +11,12 @@ from emulator.context import Context
 from emulator.drivers.base import InsufficientCapacity
 from emulator.failures import Failure
 from emulator.model import windows
-from emulator.model.events import RETENTION
+from emulator.model.events import RETENTION, STORAGE_BACK, STORAGE_FULL
 from emulator.model.instance import Instance, observed_allowing
 from emulator.model.snapshot import Snapshot
-from emulator.store.errors import StateConflict, TaskConflict
+from emulator.store.errors import StateConflict, StoreFull, TaskConflict
 from emulator.work import backups, configuration, log_rotation, maintenance
+from scheduler.archivers import Archivers
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,9 @@ def watch_servers(ctx: Context, found: list[Instance] | None = None) -> None:
         if instance.observed == "running" and not ctx.driver.is_running(ctx.spec(instance)):
             if _queue(ctx, instance.resource_id, "recover"):
                 log.warning("the server of %s is not running: starting it again", instance.identifier)
+        elif instance.observed == "running" and (full := ctx.driver.storage_full(ctx.spec(instance))) != (
+                instance.resource_id in ctx.full):
+            _storage_seen(ctx, instance, full)
         elif instance.observed == "running" and configuration.immediate(
             ctx, instance, values[instance.parameter_group]
         ):
@@ -55,6 +60,18 @@ def watch_servers(ctx: Context, found: list[Instance] | None = None) -> None:
             restart = instance.automatic_restart_time
             if restart is not None and restart <= now:
                 _queue(ctx, instance.resource_id, "start")
+
+
+def _storage_seen(ctx: Context, instance: Instance, full: bool) -> None:
+    """The server's storage became full, or has room again: its status says so (storage-full, as on RDS),
+    and an event, when the store has the room to write it."""
+    (ctx.full.add if full else ctx.full.discard)(instance.resource_id)
+    message = STORAGE_FULL if full else STORAGE_BACK
+    log.log(logging.WARNING if full else logging.INFO, "%s: %s", instance.identifier, message)
+    try:
+        ctx.store.add_event(ctx.told(instance.identifier, message))
+    except StoreFull:
+        log.warning("%s: the event could not be written, the store's disk is full too", instance.identifier)
 
 
 def rotate_logs(ctx: Context) -> None:
@@ -115,31 +132,31 @@ def maintenance_windows(ctx: Context, found: list[Instance] | None = None) -> No
             log.warning("maintenance of %s waits: %s", instance.identifier, error)
 
 
-def archive_binlogs(ctx: Context) -> None:
+def archive_binlogs(ctx: Context, archivers: Archivers) -> None:
     """Close and archive each running instance's binary log, so that it is restorable to about now; and
     keep only the automated backups (and the logs after them) its retention period asks for, deleted
     instances' retained ones included. What is the same for every instance is read once, and the times of
     those that only became restorable to now are written in one transaction."""
-    found = ctx.store.list_instances()
     automated: dict[str, list[Snapshot]] = {}
     for snapshot in ctx.store.list_snapshots(types=["automated"]):
         automated.setdefault(snapshot.instance_resource_id, []).append(snapshot)
     oldest = ctx.store.oldest_binlogs()
-    restorable = {}
-    for instance in found:
+
+    def archive(instance: Instance) -> datetime | None:
+        until = None
         try:
             serving = instance.observed == "running" and instance.task not in ("create", "restore")
             if serving and instance.retention > 0:
-                if (until := backups.archive(ctx, instance)) is not None:
-                    restorable[instance.resource_id] = until
+                until = backups.archive(ctx, instance)
             elif serving:
                 backups.discard(ctx, instance)
-            backups.expire(ctx, instance, automated.get(instance.resource_id, []),
-                               oldest.get(instance.resource_id))
+            backups.expire(ctx, instance, automated.get(instance.resource_id, []), oldest.get(instance.resource_id))
         except (Failure, OSError, pymysql.MySQLError) as error:
             # a server restarting or busy now is archived at the next look
             log.info("binary logs of %s not archived this time: %s", instance.identifier, error)
-    ctx.store.set_restorable(restorable)
+        return until
+
+    ctx.store.set_restorable(archivers.each(ctx.store.list_instances(), archive))
     backups.expire_retained(ctx)
 
 

@@ -255,6 +255,8 @@ def room(ctx: Context, instance: Instance, instance_class: str | None) -> Iterat
 
 def instance_wire(ctx: Context, instance: Instance, around: Surroundings) -> dict[str, Any]:
     """An instance as the API shows it, from its row and what was read with it: no further read."""
+    if instance.observed == "running" and instance.resource_id in ctx.full:
+        instance = replace(instance, observed="storage-full")
     group = network.default_subnet_group_wire(*place(ctx)) if around.subnet_group is None else \
         subnet_group_wire(ctx, around.subnet_group)
     return instance.to_wire(

@@ -116,13 +116,14 @@ def _described(ctx: Context, name: str) -> dict[str, Any] | xml.Written:
     rows = ctx.store.instance_rows(name)
     if not rows:
         raise instance_not_found(name)
-    kept = ctx.written.get(rows)
+    kept = ctx.written.get(rows) if not ctx.full else None  # rows do not say what the watch sees of storage
     if kept is not None:
         return kept
     instance, tags = Store.instance_of(rows)
     value = common.instance_wire(ctx, instance, ctx.store.surroundings([instance], {instance.resource_id: tags})[
         instance.resource_id])
-    if instance.parameter_group.startswith("default.") and instance.subnet_group == network.DEFAULT_SUBNET_GROUP:
+    if instance.parameter_group.startswith("default.") and instance.subnet_group == network.DEFAULT_SUBNET_GROUP \
+            and not ctx.full:
         ctx.written.put(rows, xml.written(INSTANCE_SHAPE, value))
     return value
 

@@ -1,6 +1,8 @@
 """Where a DB server lives, behind one small interface (drivers/factory.py picks one by name); what every
 driver shares: the spec of a server, its errors, its ports, and waiting for it to answer."""
 
+import os
+import pathlib
 import socket
 import time
 from collections.abc import Callable, Iterable
@@ -22,6 +24,11 @@ LOG_FILES = {
 # The logs RDS rotates every hour: the hour a file covers (UTC, 0-23) becomes its suffix, so that the
 # file of the same hour a day later replaces it and 24 hours are kept.
 ROTATED = ("slowquery/mysql-slowquery.log", "general/mysql-general.log")
+# How long the emulator's own statements may wait on a server (seconds): each is quick, and one that waits
+# this long is on a server that blocks (its disk full, say), whose connection is let go.
+ADMIN_TIMEOUT = 60
+# Below this much room a server's storage is full: InnoDB grows its files by several MiB at a time.
+FULL_BELOW = 16 * 2**20
 
 
 def log_file_of(name: str) -> str | None:
@@ -161,6 +168,9 @@ class Driver(Protocol):
 
     def is_running(self, spec: ServerSpec) -> bool: ...
 
+    def storage_full(self, spec: ServerSpec) -> bool:
+        """Whether the server's storage has no room left: its writes wait until there is."""
+
     def destroy(self, spec: ServerSpec) -> None:
         """Stop the server and remove everything it kept. Idempotent."""
 
@@ -179,6 +189,17 @@ def answers(spec: ServerSpec, admin: Callable[[ServerSpec], AbstractContextManag
             return cursor.fetchone() == (1,)
     except (OSError, pymysql.MySQLError):
         return False
+
+
+def no_room(path: pathlib.Path) -> bool:
+    """Whether the filesystem holding `path` is full for a server: what root may still write (servers here
+    run as root, who may use the blocks kept back from other users) is below what a server needs to go on."""
+    try:
+        found = os.statvfs(path)
+    except OSError:
+        return False
+    blocks = found.f_bfree if os.geteuid() == 0 else found.f_bavail
+    return blocks * found.f_frsize < FULL_BELOW
 
 
 def until(condition: Callable[[], bool], timeout: float, poll: float) -> bool:

@@ -74,6 +74,9 @@ class NoServerDriver:
     def is_running(self, spec: ServerSpec) -> bool:
         return True
 
+    def storage_full(self, spec: ServerSpec) -> bool:
+        return False
+
     def destroy(self, spec: ServerSpec) -> None:
         pass
 

@@ -24,6 +24,7 @@ from typing import BinaryIO
 import pymysql
 
 from emulator.drivers.base import (
+    ADMIN_TIMEOUT,
     LOG_FILES,
     BinlogPoint,
     DriverError,
@@ -32,6 +33,7 @@ from emulator.drivers.base import (
     ServerSpec,
     answers,
     local_endpoints,
+    no_room,
     until,
 )
 from emulator.drivers.capacity import Capacity, rss_mib
@@ -232,6 +234,9 @@ class ProcessDriver:
         pid = self._pid(spec)
         return pid is not None and self._alive(spec, pid)
 
+    def storage_full(self, spec: ServerSpec) -> bool:
+        return no_room(self._home(spec))
+
     def destroy(self, spec: ServerSpec) -> None:
         self.stop(spec)
         shutil.rmtree(self._home(spec), ignore_errors=True)
@@ -332,7 +337,7 @@ class _AdminCursor:
     def __enter__(self) -> pymysql.cursors.Cursor:
         # TLS means nothing on a unix socket, and setting up its context costs pymysql ~45 ms a connection
         self.conn = pymysql.connect(unix_socket=self.sock, user=self.user, connect_timeout=5, autocommit=True,
-                                    ssl_disabled=True)
+                                    ssl_disabled=True, read_timeout=ADMIN_TIMEOUT, write_timeout=ADMIN_TIMEOUT)
         return self.conn.cursor()
 
     def __exit__(self, *exc: object) -> None:

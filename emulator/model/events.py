@@ -34,6 +34,10 @@ INSTANCE_EVENTS = {
     "DB instance failed": "failure",
     "Recovery of the DB instance is complete": "recovery",
 }
+STORAGE_FULL = ("The storage of the DB instance is full: the disk holding it has no room left, and the server's "
+                "writes wait. Free space on that disk, or allocate more storage.")
+STORAGE_BACK = "The storage of the DB instance has room again."
+INSTANCE_EVENTS |= {STORAGE_FULL: "low storage", STORAGE_BACK: "low storage"}
 UPDATED_PARAMETER_GROUP = "Updated to use DBParameterGroup {name}"
 RENAMED = "Renamed instance from {old} to {new}"
 INSTANCE_EVENTS |= {

@@ -30,6 +30,8 @@ OBSERVED_STATUS = {
     # away; RDS's two words, for a point-in-time restore and for a snapshot's
     "incompatible-restore": "incompatible-restore",
     "restore-error": "restore-error",
+    # shown, never stored: the server runs, but the disk holding its storage has no room (its writes wait)
+    "storage-full": "storage-full",
 }
 
 

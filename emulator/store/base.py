@@ -1,6 +1,7 @@
 """The engine, its connections and transactions, the schema's migrations, and the emulator's own state."""
 
 import pathlib
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,7 +11,9 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, delete, event, insert, inspect, select
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
+from emulator.store.errors import StoreFull
 from emulator.store.prepared import Readers
 from emulator.store.schema import emulator_state
 
@@ -82,9 +85,15 @@ class StoreBase:
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
-        """A write transaction: it takes the write lock at BEGIN, so its reads see what it will write over."""
-        with self._writing.turn(), self.engine.connect().execution_options(write=True) as conn, conn.begin():
-            yield conn
+        """A write transaction: it takes the write lock at BEGIN, so its reads see what it will write over.
+        StoreFull when the disk has no room for it."""
+        try:
+            with self._writing.turn(), self.engine.connect().execution_options(write=True) as conn, conn.begin():
+                yield conn
+        except OperationalError as error:
+            if getattr(error.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+                raise StoreFull() from error
+            raise
 
     def in_background(self) -> None:
         """This thread does background work: its writes give way to those of requests waiting (a create

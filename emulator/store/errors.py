@@ -33,6 +33,10 @@ class GroupGone(Exception):
     """The DB parameter group an instance was to use does not exist (any more)."""
 
 
+class StoreFull(Exception):
+    """The filesystem holding the store has no room for a write; reads go on."""
+
+
 class SnapshotGone(Exception):
     """The snapshot a copy or a restore is to read is not there (any more), or not available."""
 

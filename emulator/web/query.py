@@ -14,6 +14,7 @@ from emulator.api import ACTIONS
 from emulator.context import Context
 from emulator.protocol import query, xml
 from emulator.protocol.errors import RdsError, invalid, shown
+from emulator.store.errors import StoreFull
 from emulator.web import signing
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,11 @@ def respond(ctx: Context, environ: WSGIEnvironment,
         return _answer(ctx, fields, namespace, request_id), 200, request_id
     except RdsError as error:
         return xml.error_response(error, request_id, namespace), error.status, request_id
+    except StoreFull:
+        log.error("request %s: the disk holding the data directory is full", request_id)
+        full = RdsError("InsufficientStorageClusterCapacity", "There is insufficient storage available for the "
+                        "current action: the disk holding the emulator's data directory is full.")
+        return xml.error_response(full, request_id, namespace), full.status, request_id
     except Exception:
         log.exception("internal failure in request %s", request_id)
         failure = RdsError("InternalFailure", "The request processing has failed because of an unknown error.")

@@ -2,6 +2,7 @@
 instant): filters, paging, sharing, refusals, and automated backups kept after their instance."""
 
 from collections import Counter
+from contextlib import closing
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -9,6 +10,7 @@ import pytest
 
 from emulator.store.errors import SnapshotGone
 from scheduler import jobs
+from scheduler.archivers import Archivers
 from tests.api_client import NS
 from tests.emulator_process import wait_for
 from tests.together import all_at_once
@@ -16,6 +18,12 @@ from tests.together import all_at_once
 
 def names(root, tag="DBSnapshotIdentifier"):
     return [element.text for element in root.iter(f"{NS}{tag}")]
+
+
+def archive(ctx):
+    """One pass of the archiving job, as the scheduler runs it."""
+    with closing(Archivers(ctx)) as archivers:
+        jobs.archive_binlogs(ctx, archivers)
 
 
 def snapshot_status(api, name):
@@ -122,10 +130,10 @@ def test_retained_automated_backups_expire_by_the_retention_their_instance_had(a
     assert retained.findtext(f".//{NS}BackupRetentionPeriod") == "2"
 
     clock.advance(timedelta(days=1, hours=23))
-    jobs.archive_binlogs(api.runtime.ctx)
+    archive(api.runtime.ctx)
     assert names(api.ok(Action="DescribeDBInstanceAutomatedBackups"), "DBInstanceIdentifier") == ["db1"]
     clock.advance(timedelta(hours=2))  # its last snapshot is older than 2 days: the set is gone
-    jobs.archive_binlogs(api.runtime.ctx)
+    archive(api.runtime.ctx)
     assert names(api.ok(Action="DescribeDBInstanceAutomatedBackups"), "DBInstanceIdentifier") == []
     assert names(api.ok(Action="DescribeDBSnapshots", SnapshotType="automated")) == []
 
@@ -181,12 +189,12 @@ def test_an_instances_older_backups_and_their_logs_expire_by_its_retention(api, 
     wait_for(lambda: api.status("db1") == "available", 10, "the backup done")
     second, = set(names(api.ok(**automated))) - {first}
     ctx.store.update_snapshot(second, binlog_file="bin.000003")
-    jobs.archive_binlogs(ctx)
+    archive(ctx)
     assert sorted(names(api.ok(**automated))) == sorted([first, second])  # the older one is where restores start
     latest = api.ok(Action="DescribeDBInstances").findtext(f".//{NS}LatestRestorableTime")
     assert datetime.fromisoformat(latest) == clock.now().replace(microsecond=0)  # no server: restorable to now
     clock.advance(timedelta(days=1, hours=1))  # both older than a day: the newer of them is where they start now
-    jobs.archive_binlogs(ctx)
+    archive(ctx)
     assert names(api.ok(**automated)) == [second]
     assert [item["name"] for item in ctx.store.binlogs_of(resource_id)] == ["bin.000003"]
 

@@ -35,6 +35,7 @@ from emulator.drivers.base import (
     LogFile,
     ServerSpec,
     answers,
+    no_room,
     until,
 )
 from emulator.drivers.capacity import Capacity, qemu_rss_mib
@@ -346,6 +347,13 @@ class LibvirtDriver(GuestJobs, Templates, SystemUpdates):
 
     def is_running(self, spec: ServerSpec) -> bool:
         return self._live(spec) is not None
+
+    def storage_full(self, spec: ServerSpec) -> bool:
+        """The guest's disk grows on the host's filesystem: full, QEMU pauses the guest at its next write."""
+        domain = self._live(spec)
+        paused = domain is not None and list(domain.state()) == [libvirt.VIR_DOMAIN_PAUSED,
+                                                                  libvirt.VIR_DOMAIN_PAUSED_IOERROR]
+        return paused or no_room(self._home(spec))
 
     def destroy(self, spec: ServerSpec) -> None:
         self._discard(spec)

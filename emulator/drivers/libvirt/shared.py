@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 import libvirt
 import pymysql
 
-from emulator.drivers.base import DriverError, ServerSpec, until
+from emulator.drivers.base import ADMIN_TIMEOUT, DriverError, ServerSpec, until
 from emulator.drivers.libvirt.domain import METADATA_NS, instance_metadata
 from emulator.engines import backup, tools
 from emulator.engines import server as engine
@@ -56,7 +56,8 @@ class AdminCursor:
 
     def __enter__(self) -> pymysql.cursors.Cursor:
         self.conn = pymysql.connect(host=self.host, port=self.port, user=ADMIN, password=self.password,
-                                    connect_timeout=5, autocommit=True, ssl_disabled=True)
+                                    connect_timeout=5, autocommit=True, ssl_disabled=True,
+                                    read_timeout=ADMIN_TIMEOUT, write_timeout=ADMIN_TIMEOUT)
         return self.conn.cursor()
 
     def __exit__(self, *exc: object) -> None:
