@@ -9,7 +9,6 @@ from typing import Any
 
 from emulator.context import Context
 from emulator.drivers.base import InsufficientCapacity, PortUnavailable
-from emulator.failures import Failure
 from emulator.model import arn, catalogue, network, validation
 from emulator.model.instance import Instance
 from emulator.model.keys import parameter_group_key, subnet_group_key
@@ -246,7 +245,7 @@ def room(ctx: Context, instance: Instance, instance_class: str | None) -> Iterat
     try:
         with ctx.driver.admit(configuration.sized(ctx, instance, instance_class)):
             yield
-    except (InsufficientCapacity, Failure) as error:  # Failure: the host could not say (libvirt gone a moment)
+    except InsufficientCapacity as error:
         raise RdsError(
             "InsufficientDBInstanceCapacity",
             f"Cannot start a DB instance of class {instance_class} on this host now: {error}.",

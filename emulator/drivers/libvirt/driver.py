@@ -351,8 +351,12 @@ class LibvirtDriver(GuestJobs, Templates, SystemUpdates):
     def storage_full(self, spec: ServerSpec) -> bool:
         """The guest's disk grows on the host's filesystem: full, QEMU pauses the guest at its next write."""
         domain = self._live(spec)
-        paused = domain is not None and list(domain.state()) == [libvirt.VIR_DOMAIN_PAUSED,
-                                                                  libvirt.VIR_DOMAIN_PAUSED_IOERROR]
+        try:
+            paused = domain is not None and list(domain.state()) == [libvirt.VIR_DOMAIN_PAUSED,
+                                                                      libvirt.VIR_DOMAIN_PAUSED_IOERROR]
+        except libvirt.libvirtError as error:
+            raise_unless_gone(error)
+            paused = False
         return paused or no_room(self._home(spec))
 
     def destroy(self, spec: ServerSpec) -> None:
@@ -431,7 +435,11 @@ class LibvirtDriver(GuestJobs, Templates, SystemUpdates):
 
     def _committed(self) -> dict[str, int]:
         """MiB of memory of each running guest of this libvirt (other emulators' too), by name."""
-        return {name.removeprefix(f"rds-{self.tag}-"): memory for name, memory, _ in self._running()}
+        try:
+            running = self._running()
+        except DriverError as error:  # nothing is admitted while libvirt cannot say what runs
+            raise InsufficientCapacity(f"libvirt could not say which guests run: {error}") from None
+        return {name.removeprefix(f"rds-{self.tag}-"): memory for name, memory, _ in running}
 
     def _running(self) -> list[tuple[str, int, "libvirt.virDomain"]]:
         """The guests that run: name, memory (MiB), domain; one that goes away as it is listed is left out."""
