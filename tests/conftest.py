@@ -24,14 +24,14 @@ def pytest_collection_modifyitems(items):
     if not (shutil.which("mariadbd") or shutil.which("mariadbd", path="/usr/sbin")):
         skip = pytest.mark.skip(reason="no mariadbd installed: run `make setup`")
         for item in items:
-            if "mariadb" in item.keywords:
+            if item.get_closest_marker("mariadb"):
                 item.add_marker(skip)
     missing = [tool for tool in GUEST_TOOLS if not shutil.which(tool) and not shutil.which(tool, path="/usr/sbin")]
     if os.geteuid() != 0 or missing:
         skip = pytest.mark.skip(reason=f"guests need root, libvirt and {', '.join(missing) or 'QEMU'}: "
                                        "run `make setup` as root")
         for item in items:
-            if "guests" in item.keywords:
+            if item.get_closest_marker("guests"):
                 item.add_marker(skip)
 
 
@@ -53,7 +53,7 @@ def guest_image() -> pathlib.Path:
 
 @pytest.fixture(autouse=True)
 def guest_image_first(request):
-    if "guests" in request.keywords:
+    if request.node.get_closest_marker("guests"):
         request.getfixturevalue("guest_image")
 
 
@@ -132,7 +132,9 @@ def pytest_sessionstart(session):
 def pytest_sessionfinish(session):
     """...and a run that had guests' tests stops those they started. A run without any leaves them be: beside a
     run of the guests' tests (scripts/test.sh), the daemons are that run's."""
-    if any("guests" in item.keywords for item in getattr(session, "items", [])):
+    # the marker, not the keyword: the tests/guests folder's name is a keyword of its tests without the marker
+    # (test_guest_parts.py), and the run of the others stopped the guests' daemons under their run (CI, stop 23)
+    if any(item.get_closest_marker("guests") for item in getattr(session, "items", [])):
         before = session.config.stash.get(_BEFORE, set(DAEMONS))
         started = [name for name in DAEMONS if name not in before]
         for name in started:
