@@ -17,7 +17,8 @@ from bench.clients import signed
 from bench.proc import rss_mb
 from compat.query_client import QueryClient, QueryError
 from emulator.config import Settings
-from emulator.drivers.libvirt.capacity import OVERHEAD_MIB, Capacity, meminfo
+from emulator.drivers.capacity import Capacity, meminfo, qemu_rss_mib
+from emulator.drivers.libvirt.driver import QEMU_OVERHEAD_MIB
 from emulator.drivers.libvirt.size import DEFAULT_MEMORY_FACTOR, memory_mib
 from emulator.images import build
 from tests.emulator_process import EmulatorProcess, remove_guests, servers_under, wait_for
@@ -85,8 +86,8 @@ def lifecycle(workdir: pathlib.Path, count: int, start: str) -> dict[str, list[f
 
 def admitted_by_rule() -> int:
     """Idle db.t3.micro guests the admission rule lets this host run, counted from its memory now."""
-    need = memory_mib("db.t3.micro", DEFAULT_MEMORY_FACTOR) + OVERHEAD_MIB
-    return Capacity(dict).guest_memory() // need
+    need = memory_mib("db.t3.micro", DEFAULT_MEMORY_FACTOR) + QEMU_OVERHEAD_MIB
+    return Capacity(dict, qemu_rss_mib, QEMU_OVERHEAD_MIB).server_memory() // need
 
 
 def fill(workdir: pathlib.Path) -> tuple[int, float]:
