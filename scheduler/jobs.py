@@ -40,6 +40,8 @@ def watch_servers(ctx: Context, found: list[Instance] | None = None) -> None:
     found = ctx.store.list_instances() if found is None else found
     ctx.driver.reconcile([ctx.spec(instance) for instance in found])  # strays were reported at start-up
     values = configuration.group_values(ctx, {instance.parameter_group for instance in found})
+    # what is no longer running (stopped, deleted) is not full either
+    ctx.full.intersection_update(instance.resource_id for instance in found if instance.observed == "running")
     for instance in found:
         if instance.task is not None:
             continue
