@@ -79,31 +79,22 @@ def meminfo(path: pathlib.Path = pathlib.Path("/proc/meminfo")) -> dict[str, int
 
 def rss_mib(pids: Iterable[int]) -> int:
     """MiB the processes hold in memory now; those gone count for nothing."""
-    total = 0
-    for pid in pids:
-        try:
-            text = pathlib.Path(f"/proc/{pid}/status").read_text()
-        except OSError:
-            continue
-        total += _rss_kib(text)
-    return total // 1024
+    return _rss_mib(pathlib.Path(f"/proc/{pid}/status") for pid in pids)
 
 
 def qemu_rss_mib() -> int:
     """MiB every QEMU of this host holds: guests that are not ours take room too."""
+    return _rss_mib(pathlib.Path("/proc").glob("[0-9]*/status"), "qemu-system")
+
+
+def _rss_mib(statuses: Iterable[pathlib.Path], name: str = "") -> int:
+    """The resident memory of the processes of these /proc status files whose name starts with `name`."""
     total = 0
-    for status in pathlib.Path("/proc").glob("[0-9]*/status"):
+    for status in statuses:
         try:
-            text = status.read_text()
+            lines = status.read_text().splitlines()
         except OSError:
             continue
-        if text.startswith("Name:\tqemu-system"):
-            total += _rss_kib(text)
+        if lines and lines[0].startswith(f"Name:\t{name}"):
+            total += next((int(line.split()[1]) for line in lines if line.startswith("VmRSS:")), 0)
     return total // 1024
-
-
-def _rss_kib(status: str) -> int:
-    for line in status.splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0

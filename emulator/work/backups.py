@@ -146,8 +146,8 @@ def replay(ctx: Context, instance: Instance, source_resource_id: str, snapshot_n
     host_time = until - timedelta(seconds=covering["clock_offset"])
     with ctx.driver.admin(ctx.spec(instance)) as cursor, _packets_of_any_size(cursor), \
             work_dir(ctx.settings.data_dir, f"replay-{instance.resource_id}") as work:
-        files = []
-        for item in archived[: archived.index(covering) + 1]:
+        files, replayed = [], archived[: archived.index(covering) + 1]
+        for item in replayed:
             path = work / item["name"]
             with ctx.backups.reader(item["storage_key"]) as src, open(path, "wb") as dst:
                 shutil.copyfileobj(src, dst, commands.CHUNK)
@@ -155,7 +155,7 @@ def replay(ctx: Context, instance: Instance, source_resource_id: str, snapshot_n
         with client_file(ctx, instance, work) as options:
             stop = None if everything else f"{host_time:%Y-%m-%d %H:%M:%S}"
             _pipe(commands.replay_binlogs(files, found.binlog_position or 4, stop), commands.sql_client(options),
-                  sum(pathlib.Path(path).stat().st_size for path in files))
+                  sum(item["size"] for item in replayed))
 
 
 @contextmanager
@@ -195,15 +195,14 @@ def archive(ctx: Context, instance: Instance) -> datetime | None:
         cursor.execute("SHOW MASTER STATUS")
         file, position = cursor.fetchone()[:2]
         cursor.execute("SHOW BINARY LOGS")
-        sizes = {row[0]: int(row[1]) for row in cursor.fetchall() if row[0] != file}
-        closed = list(sizes)
+        closed = {row[0]: int(row[1]) for row in cursor.fetchall() if row[0] != file}  # name: size
     done = {item["name"] for item in ctx.store.binlogs_of(instance.resource_id)}
     wanted = [name for name in closed if name not in done]
     offset = ctx.clock.offset.total_seconds()
     with work_dir(ctx.settings.data_dir, f"binlogs-{instance.resource_id}") as work:
         if wanted:
             with client_file(ctx, instance, work) as options:
-                _run(commands.fetch_binlogs(options, wanted, str(work)), sum(sizes[name] for name in wanted))
+                _run(commands.fetch_binlogs(options, wanted, str(work)), sum(closed[name] for name in wanted))
         for name in wanted:
             key = f"binlogs/{instance.resource_id}/{name}"
             with open(work / name, "rb") as src, ctx.backups.writer(key) as dst:
