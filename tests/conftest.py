@@ -7,7 +7,15 @@ import sys
 import pytest
 
 from emulator.host import firewall
-from tests.emulator_process import EmulatorProcess, kill_servers_under, remove_guests, servers_under, wait_for
+from tests.emulator_process import (
+    EmulatorProcess,
+    daemon_pids,
+    kill_servers_under,
+    remove_guests,
+    servers_under,
+    stop_daemons,
+    wait_for,
+)
 from tests.model_check import emitted_as_declared
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
@@ -126,7 +134,7 @@ DAEMONS = ("libvirtd", "virtlogd")
 def pytest_sessionstart(session):
     """The libvirt driver starts libvirtd (and virtlogd) when they do not run: the daemons running before the
     tests are noted..."""
-    session.config.stash[_BEFORE] = {name for name in DAEMONS if _running(name)}
+    session.config.stash[_BEFORE] = {name for name in DAEMONS if daemon_pids(name)}
 
 
 def pytest_sessionfinish(session):
@@ -136,18 +144,10 @@ def pytest_sessionfinish(session):
     # (test_guest_parts.py), and the run of the others stopped the guests' daemons under their run (CI, stop 23)
     if any(item.get_closest_marker("guests") for item in getattr(session, "items", [])):
         before = session.config.stash.get(_BEFORE, set(DAEMONS))
-        started = [name for name in DAEMONS if name not in before]
-        for name in started:
-            subprocess.run(["pkill", "-x", name], check=False)
-        # gone, not only told to go: the next run's emulator would connect to one still exiting and lose it
-        wait_for(lambda: not any(_running(name) for name in started), 60, "the daemons the tests started to exit")
+        stop_daemons(*(name for name in DAEMONS if name not in before))
 
 
 _BEFORE = pytest.StashKey[set]()
-
-
-def _running(name: str) -> bool:
-    return subprocess.run(["pgrep", "-x", name], capture_output=True, check=False).returncode == 0
 
 
 @pytest.hookimpl(wrapper=True)

@@ -125,6 +125,21 @@ def servers_under(path: pathlib.Path) -> list[int]:
     return found
 
 
+def daemon_pids(name: str) -> set[str]:
+    """The processes named exactly `name` (libvirtd, virtlogd)."""
+    return set(subprocess.run(["pgrep", "-x", name], capture_output=True, text=True, check=False).stdout.split())
+
+
+def stop_daemons(*names: str) -> None:
+    """Their processes of now, told to go and gone, not only told: an emulator that connects to one still
+    exiting loses it. (One an emulator starts meanwhile, finding them gone, stays.)"""
+    running = set().union(*(daemon_pids(name) for name in names))
+    for name in names:
+        subprocess.run(["pkill", "-x", name], check=False)
+    wait_for(lambda: not running & set().union(*(daemon_pids(name) for name in names)), 60,
+             f"{' and '.join(names)} to exit")
+
+
 def kill_servers_under(path: pathlib.Path) -> list[int]:
     return kill(servers_under(path))
 

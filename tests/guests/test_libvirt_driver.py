@@ -13,7 +13,7 @@ import pytest
 
 from emulator.drivers.base import bindable
 from tests.compat.test_awscli import aws
-from tests.emulator_process import servers_under, wait_for
+from tests.emulator_process import daemon_pids, servers_under, stop_daemons, wait_for
 from tests.integration.instances import describe, wait_status
 from tests.mysql_client import connect, read_rows, write_rows
 
@@ -174,35 +174,19 @@ def pid_of(emulator, title: str) -> int | None:
         return None
 
 
-def daemon_pids(name: str) -> set[str]:
-    return set(subprocess.run(["pgrep", "-x", name], capture_output=True, text=True, check=False).stdout.split())
-
-
-def daemon_runs(name: str) -> bool:
-    return bool(daemon_pids(name))
-
-
-def stop_daemon(name: str) -> None:
-    """The daemon's processes of now, gone (an emulator that finds it gone may start another meanwhile)."""
-    running = daemon_pids(name)
-    subprocess.run(["pkill", "-x", name], check=False)
-    wait_for(lambda: not running & daemon_pids(name), 60, f"{name} to exit")
-
-
 def test_libvirtd_restarting_under_the_emulator_is_connected_to_again(emulator_factory, rds_client):
     # libvirtd up without virtlogd, as a host can be left: the driver starts virtlogd, or no guest starts
-    stop_daemon("libvirtd")
-    stop_daemon("virtlogd")
+    stop_daemons("libvirtd", "virtlogd")
     subprocess.run(["libvirtd", "-d"], check=True, timeout=60)
     emulator = emulator_factory("libvirt")
     rds = rds_client(emulator)
     create(rds, "first", BackupRetentionPeriod=0)
     endpoint = wait_status(rds, "first", "available", timeout=300)["Endpoint"]
-    assert daemon_runs("virtlogd")
+    assert daemon_pids("virtlogd")
     write_rows(endpoint, "admin", PASSWORD, "app", ["before libvirtd restarted"])
 
     # as a package upgrade restarts it: the guests run on, and the emulator must reach the new libvirtd
-    stop_daemon("libvirtd")
+    stop_daemons("libvirtd")
     subprocess.run(["libvirtd", "-d"], check=False, timeout=60)  # unless the emulator started one already
     rds.reboot_db_instance(DBInstanceIdentifier="first")
     wait_status(rds, "first", "available", timeout=300)

@@ -13,7 +13,7 @@ import pytest
 
 from emulator.host import firewall
 from tests import netns
-from tests.emulator_process import EmulatorProcess, remove_guests, wait_for
+from tests.emulator_process import EmulatorProcess, remove_guests, stop_daemons, wait_for
 from tests.integration.instances import wait_status
 
 pytestmark = pytest.mark.mariadb
@@ -59,11 +59,7 @@ def test_only_authorized_ranges_reach_the_server(namespaces, server_driver, tmp_
     if server_driver == "libvirt":
         # libvirtd runs guests in the network namespace it was started in: the emulator starts its own
         # there (the driver starts one again, on the host, for the next test that needs it)
-        for daemon in ("libvirtd", "virtlogd"):
-            subprocess.run(["pkill", "-x", daemon], check=False)
-        # gone, not only told to go: one still exiting makes the emulator's own refuse to start
-        wait_for(lambda: all(subprocess.run(["pgrep", "-x", daemon], capture_output=True, check=False).returncode
-                             == 1 for daemon in ("libvirtd", "virtlogd")), 60, "libvirtd and virtlogd to exit")
+        stop_daemons("libvirtd", "virtlogd")
     with netns.inside(namespaces.server):
         emulator = EmulatorProcess(data_dir, server_driver, options=("--server-host", netns.SERVER))
         try:
