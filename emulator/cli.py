@@ -14,6 +14,7 @@ from emulator.host import credentials
 from emulator.images import build, cache, recipe
 from emulator.runtime import DataDirInUse, boot
 from emulator.web import app as web
+from emulator.web import http_server
 
 EXAMPLE = """Try it:
 {exports}  aws --endpoint-url {url} rds create-db-instance --db-instance-identifier mydb --engine mysql \\
@@ -26,7 +27,7 @@ EXAMPLE = """Try it:
 
 def _raise_file_limit() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = web.CONNECTIONS + 1000
+    wanted = http_server.CONNECTIONS + 1000
     if soft < wanted:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))
 

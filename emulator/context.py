@@ -9,6 +9,7 @@ from emulator.clock import Clock
 from emulator.config import Settings
 from emulator.drivers.base import Driver, ServerSpec
 from emulator.engines.variables import Variables
+from emulator.foreground import Foreground
 from emulator.host.backups import BackupStorage
 from emulator.host.firewall import Firewall
 from emulator.model import arn, parameters
@@ -36,6 +37,8 @@ class Context:
     # instances whose server's storage the watch last found full (status storage-full): an observation it
     # renews every few seconds, kept here, since the store may be on that very disk and unable to take it
     full: set[str] = field(default_factory=set, repr=False)
+    # the requests being answered, which background work lets go first
+    foreground: Foreground = field(default_factory=Foreground, repr=False)
     _catalogue: dict[str, parameters.Parameter] | None = field(default=None, repr=False)
 
     @property

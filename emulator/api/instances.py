@@ -1,7 +1,5 @@
 """DB instances: create, describe, modify, reboot, stop, start, delete."""
 
-import base64
-import secrets
 from dataclasses import replace
 from typing import Any
 
@@ -9,7 +7,7 @@ from emulator.api import common
 from emulator.api.paging import page
 from emulator.context import Context
 from emulator.engines.server import native_password_hash
-from emulator.model import catalogue, network, storage, validation, windows
+from emulator.model import catalogue, ids, network, storage, validation, windows
 from emulator.model.events import RENAMED, UPDATED_PARAMETER_GROUP
 from emulator.model.instance import Instance, not_allowed_message, observed_allowing
 from emulator.protocol import xml
@@ -51,7 +49,7 @@ def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     iops, throughput = storage.performance(
         storage_type, size, request.get("Iops"), request.get("StorageThroughput"), engine
     )
-    resource_id = "db-" + base64.b32encode(secrets.token_bytes(20)).decode()[:26]
+    resource_id = ids.resource_id()
     backup, maintenance = windows.defaults(
         resource_id, request.get("PreferredBackupWindow"), request.get("PreferredMaintenanceWindow")
     )

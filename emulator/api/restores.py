@@ -1,14 +1,12 @@
 """New DB instances from backups: RestoreDBInstanceFromDBSnapshot and RestoreDBInstanceToPointInTime."""
 
-import base64
-import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from emulator.api import common
 from emulator.context import Context
-from emulator.model import catalogue, storage, validation, windows
+from emulator.model import catalogue, ids, storage, validation, windows
 from emulator.model.instance import Instance
 from emulator.model.snapshot import Snapshot
 from emulator.protocol.errors import RdsError, combination, invalid, shown
@@ -131,7 +129,7 @@ def _restore(ctx: Context, request: dict[str, Any], identifier: str, snapshot: S
         storage_type, size, request.get("Iops"), request.get("StorageThroughput"), snapshot.engine
     )
     family = common.engine_version(ctx, snapshot.engine, None).family
-    resource_id = "db-" + base64.b32encode(secrets.token_bytes(20)).decode()[:26]
+    resource_id = ids.resource_id()
     backup_window, maintenance = windows.defaults(resource_id, request.get("PreferredBackupWindow"), None)
     license_model = request.get("LicenseModel", catalogue.LICENSE_MODEL)
     if license_model != catalogue.LICENSE_MODEL:

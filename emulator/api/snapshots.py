@@ -1,13 +1,12 @@
 """DB snapshots: create, describe, copy, delete, and who may restore them."""
 
-import uuid
 from dataclasses import replace
 from typing import Any
 
 from emulator.api import common
 from emulator.api.paging import page
 from emulator.context import Context
-from emulator.model import network, validation
+from emulator.model import ids, network, validation
 from emulator.model.instance import Instance, observed_allowing
 from emulator.model.keys import snapshot_key
 from emulator.model.snapshot import Snapshot
@@ -91,7 +90,7 @@ def copy(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         if request.get("CopyTags") else []
     pairs = list(dict(pairs + validation.tags(request.get("Tags", []))).items())
     made = replace(source, identifier=target, snapshot_type="manual", status="creating", progress=0,
-                   created_at=ctx.clock.now(), storage_key=f"snapshots/{uuid.uuid4().hex}.mbstream",
+                   created_at=ctx.clock.now(), storage_key=f"snapshots/{ids.token()}.mbstream",
                    source_snapshot=source.identifier, restore_accounts=[])
     try:
         ctx.store.add_copy(made, pairs, source.storage_key, ctx.clock.now())

@@ -3,14 +3,10 @@
 from collections.abc import Callable
 
 from flask import Flask
-from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
 from emulator.context import Context
 from emulator.web import operator, query
-
-# Idle keep-alive connections cost no thread in waitress, only a descriptor: allow many, and close those
-# idle for a minute, so that no crowd of idle clients locks the others out.
-CONNECTIONS = 4000
+from emulator.web.http_server import HttpServer, WsgiApp
 
 
 def create_app(ctx: Context, clock_moved: Callable[[], None] | None = None,
@@ -27,10 +23,6 @@ def create_app(ctx: Context, clock_moved: Callable[[], None] | None = None,
     return app
 
 
-def server(app: Callable, host: str, port: int) -> BaseWSGIServer | MultiSocketServer:
+def server(app: WsgiApp, host: str, port: int) -> HttpServer:
     """The HTTP server the emulator (and the benchmark's floor) answers on."""
-    return create_server(
-        app, host=host, port=port, threads=8, ident="rds-emulator",
-        connection_limit=CONNECTIONS, channel_timeout=60, cleanup_interval=10,
-        max_request_body_size=64 * 1024 * 1024,
-    )
+    return HttpServer(app, host, port)

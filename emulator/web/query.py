@@ -4,7 +4,6 @@ Action and answers XML. The view works on the WSGI environ Flask already holds, 
 lookup by identifier (docs/benchmarks.md)."""
 
 import logging
-import uuid
 from urllib.parse import parse_qsl
 from wsgiref.types import WSGIEnvironment
 
@@ -12,6 +11,7 @@ from flask import Blueprint, Response, request
 
 from emulator.api import ACTIONS
 from emulator.context import Context
+from emulator.model import ids
 from emulator.protocol import query, xml
 from emulator.protocol.errors import RdsError, invalid, shown
 from emulator.store.errors import StoreFull
@@ -36,7 +36,8 @@ def blueprint(ctx: Context, access_keys: dict[str, str] | None) -> Blueprint:
     @endpoint.route("/", methods=ROUTED, provide_automatic_options=False)
     @endpoint.route("/<path:_path>", methods=ROUTED, provide_automatic_options=False)
     def answer(_path: str = "") -> Response:
-        body, status, request_id = respond(ctx, request.environ, access_keys)
+        with ctx.foreground:
+            body, status, request_id = respond(ctx, request.environ, access_keys)
         return Response(body, status, [("Content-Type", XML), ("x-amzn-RequestId", request_id)])
 
     return endpoint
@@ -45,7 +46,7 @@ def blueprint(ctx: Context, access_keys: dict[str, str] | None) -> Blueprint:
 def respond(ctx: Context, environ: WSGIEnvironment,
             access_keys: dict[str, str] | None) -> tuple[str, int, str]:
     """The XML answer to one Query request, its HTTP status and its request id."""
-    request_id = str(uuid.uuid4())
+    request_id = ids.request_id()
     namespace = xml.NAMESPACE
     try:
         method, content, fields = _read(environ)
@@ -68,7 +69,7 @@ def respond(ctx: Context, environ: WSGIEnvironment,
 def method_not_allowed(_error: Exception) -> Response:
     """A method no route takes at all (Flask's own 405): RDS's error, in XML."""
     failure = _not_allowed()
-    request_id = str(uuid.uuid4())
+    request_id = ids.request_id()
     return Response(xml.error_response(failure, request_id, xml.NAMESPACE), failure.status,
                     [("Content-Type", XML), ("x-amzn-RequestId", request_id)])
 

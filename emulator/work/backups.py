@@ -11,7 +11,6 @@ import pathlib
 import shutil
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -26,6 +25,7 @@ from emulator.engines import backup as commands
 from emulator.engines import tools
 from emulator.failures import Failure
 from emulator.host.work_dirs import work_dir
+from emulator.model import ids
 from emulator.model.instance import Instance
 from emulator.model.snapshot import AUTOMATED_NAME, Snapshot
 from emulator.store.errors import NameTaken, SnapshotInUse
@@ -46,7 +46,7 @@ def new_snapshot(instance: Instance, identifier: str, kind: str, now: datetime) 
         storage_type=instance.storage_type, iops=instance.iops, storage_throughput=instance.storage_throughput,
         port=instance.port, availability_zone=instance.availability_zone,
         master_username=instance.master_username, password_hash=instance.password_hash,
-        db_name=instance.db_name, storage_key=f"snapshots/{uuid.uuid4().hex}.mbstream",
+        db_name=instance.db_name, storage_key=f"snapshots/{ids.token()}.mbstream",
     )
 
 

@@ -100,6 +100,7 @@ class TaskRunner:
                     return
                 seen = self._generation
             self._record_late()
+            self.ctx.foreground.wait_for_a_pause()
             try:
                 task = self.ctx.store.claim_due_task(self.owner, self.ctx.clock.now())
             except Exception:  # noqa: BLE001 - a store hiccup must not end the worker

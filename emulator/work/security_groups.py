@@ -3,11 +3,11 @@ becomes `authorized`, a `revoking` one is gone, with an event. Each change to a 
 queued in the change's transaction, so none is missed and none waits for another."""
 
 import logging
-import uuid
 from datetime import datetime
 
 from emulator.context import Context
 from emulator.host.firewall import Guard
+from emulator.model import ids
 from emulator.model.records import IngressRule, Task
 from emulator.work.runner import ResourceWork
 
@@ -36,7 +36,7 @@ def enforce(ctx: Context) -> None:
 def firewall_sync(ctx: Context, resource_id: str) -> tuple[str, str, str, dict, datetime]:
     """The task that makes the firewall follow an instance's new DB security groups, to be queued with the
     change: each change has its own (so that none reads the store before the change it follows)."""
-    return ("firewall", f"{resource_id}:{uuid.uuid4().hex[:12]}", "sync", {"resource_id": resource_id},
+    return ("firewall", f"{resource_id}:{ids.token()[:12]}", "sync", {"resource_id": resource_id},
             ctx.clock.now())
 
 

@@ -69,3 +69,22 @@ def test_a_huge_body_gets_an_aws_shaped_error(emulator_factory):
     assert response.status == 400
     assert error.findtext(f"{NS}Error/{NS}Code") == "InvalidQueryParameter"
     conn.close()
+
+
+def test_a_body_refused_unread_leaves_the_connection_usable(emulator_factory):
+    """The 405 of a PUT and the 400 of a body over the bound are answered without reading the body: the server
+    reads what is left, or the client's next request on that connection meets a closed socket."""
+    emulator = emulator_factory("none", None, "--auth", "off")
+    conn = http.client.HTTPConnection("127.0.0.1", emulator.port, timeout=10)
+    for method, body, status in (("PUT", b"Action=DescribeDBInstances", 405), ("POST", b"&" * (2 * 1024 * 1024), 400)):
+        for _ in range(20):
+            conn.request(method, "/", body=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
+            refused = conn.getresponse()
+            refused.read()
+            assert refused.status == status
+            sock = conn.sock
+            conn.request("POST", "/", body="Action=DescribeDBInstances",
+                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+            assert conn.getresponse().read().startswith(b"<DescribeDBInstancesResponse")
+            assert conn.sock is sock, "the connection was kept alive"
+    conn.close()

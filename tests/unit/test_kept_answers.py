@@ -65,3 +65,20 @@ def test_lookups_racing_tag_changes_never_go_back_to_an_older_state(api):
     for counts in seen.values():
         assert counts == sorted(counts), "a lookup answered with fewer tags than one before it"
         assert counts[-1] == 20
+
+
+def test_a_change_written_by_another_process_is_seen_at_the_next_lookup(api):
+    """The reads keep their answers while SQLite's data_version stands still: a commit from a connection
+    that is not the emulator's own (another emulator on a shared store, an operator's sqlite3) moves it."""
+    import sqlite3
+
+    api.create("db1", BackupRetentionPeriod="0")
+    api.wait_available("db1")
+    assert described(api) == described(api)
+    other = sqlite3.connect(api.runtime.ctx.settings.data_dir / "emulator.sqlite", isolation_level=None)
+    try:
+        for number in range(3):
+            other.execute("UPDATE instances SET allocated_storage = ? WHERE identifier = 'db1'", (30 + number,))
+            assert f"<AllocatedStorage>{30 + number}</AllocatedStorage>".encode() in described(api)
+    finally:
+        other.close()

@@ -16,6 +16,7 @@ RANKS = (
     ("emulator.protocol", 0),
     ("emulator.config", 0),
     ("emulator.clock", 0),
+    ("emulator.foreground", 0),
     ("emulator.failures", 0),
     ("emulator.model", 1),
     ("emulator.store", 2),

@@ -49,7 +49,7 @@ def test_every_dependency_is_pinned_and_installed_as_pinned():
     from importlib import metadata
 
     runtime, everything = _pins("requirements.txt"), _pins("requirements-test.txt")
-    assert {"sqlalchemy", "alembic", "waitress"} <= set(runtime)
+    assert {"sqlalchemy", "alembic", "granian"} <= set(runtime)
     assert {"botocore", "boto3", "moto", "pytest", "ruff", "awscli", "werkzeug", "libvirt-python"} <= set(everything)
     assert all(everything[name] == version for name, version in runtime.items()), "the two locks disagree"
     for name, version in everything.items():
