@@ -115,15 +115,17 @@ def _fields(environ: WSGIEnvironment, body: bytes) -> dict[str, str]:
 
 def _body(environ: WSGIEnvironment) -> bytes:
     try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
+        length = int(environ.get("CONTENT_LENGTH") or -1)
     except ValueError:
-        length = 0
+        length = -1
     if length > MAX_BODY:
         raise _too_large()
-    # A server that ends the input stream (waitress, after de-chunking) lets us read to its end; otherwise
-    # Content-Length is all there is, as WSGI says.
     stream = environ["wsgi.input"]
-    body = stream.read(MAX_BODY + 1) if environ.get("wsgi.input_terminated") else stream.read(max(length, 0))
+    if length >= 0:
+        return stream.read(length)
+    # No length (a chunked body): a server that ends the input stream lets us read to its end, bounded;
+    # otherwise there is no body, as WSGI says.
+    body = stream.read(MAX_BODY + 1) if environ.get("wsgi.input_terminated") else b""
     if len(body) > MAX_BODY:
         raise _too_large()
     return body

@@ -1,5 +1,6 @@
 """SigV4 on every route: the Query endpoint's requests and the operator's are checked alike."""
 
+import functools
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from wsgiref.types import WSGIEnvironment
@@ -19,6 +20,11 @@ def check(access_keys: dict[str, str] | None, environ: WSGIEnvironment, method: 
         sigv4.verify(request, access_keys.get, datetime.now(UTC))
 
 
+@functools.lru_cache(maxsize=256)
+def _environ_key(name: str) -> str:
+    return UNPREFIXED.get(name) or "HTTP_" + name.upper().replace("-", "_")
+
+
 class EnvironHeaders(Mapping[str, str]):
     """A request's headers by lower-case name, read from the WSGI environ as the check asks for them: it asks
     for a few, the signed ones, and copying all of them cost a fifth of the check."""
@@ -27,7 +33,7 @@ class EnvironHeaders(Mapping[str, str]):
         self.environ = environ
 
     def get(self, name: str, default: str | None = None) -> str | None:  # type: ignore[override]
-        value = self.environ.get(UNPREFIXED.get(name) or "HTTP_" + name.upper().replace("-", "_"))
+        value = self.environ.get(_environ_key(name))
         if not isinstance(value, str) or (not value and name in UNPREFIXED):
             return default
         return value
