@@ -11,7 +11,8 @@ from types import FrameType
 from emulator.config import Settings
 from emulator.failures import Failure
 from emulator.host import credentials
-from emulator.images import build, cache, recipe
+from emulator.images import build, cache, recipe, server_tree
+from emulator.model import engine_versions
 from emulator.runtime import DataDirInUse, boot
 from emulator.web import app as web
 from emulator.web import http_server
@@ -67,13 +68,19 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--log-level", default="INFO")
     shown = commands.add_parser("credentials", help="the data directory's access key, as export lines")
     shown.add_argument("--data-dir", default=None, help="the emulator's data directory (default ./data)")
-    image = commands.add_parser("image", help="the libvirt driver's guest template")
+    image = commands.add_parser("image", help="the libvirt driver's guest template, and engine versions' servers")
     image_commands = image.add_subparsers(dest="image_command", required=True)
-    image_commands.add_parser("build", help="build the template from Debian's packages (cached; needs root)")
-    image_commands.add_parser("list", help="the cached templates, with sizes and recipe fingerprints")
+    built = image_commands.add_parser("build", help="build from Debian's packages (cached; needs root): the guest "
+                                                    "template, or with --engine an engine version's server tree")
+    built.add_argument("--engine", choices=sorted(engine_versions.DEFAULTS), default=None)
+    built.add_argument("--engine-version", default=None, help="a major version, e.g. 11.8 (default: the engine's)")
+    image_commands.add_parser("list", help="the cached templates and server trees, with sizes")
     args = parser.parse_args(argv)
     if args.command == "image":
-        return images_command(args.image_command, Settings.from_env().cache_dir)
+        cache_dir = Settings.from_env().cache_dir
+        if args.image_command == "build" and args.engine is not None:
+            return tree_command(args.engine, args.engine_version, cache_dir)
+        return images_command(args.image_command, cache_dir)
     if args.command == "credentials":
         settings = Settings.from_env(data_dir=args.data_dir)
         print(credentials.exports(*credentials.data_dir_pair(settings.data_dir), settings.region), end="")
@@ -95,18 +102,36 @@ def images_command(command: str, cache_dir: pathlib.Path) -> int:
             current = " (current recipe)" if found.fingerprint == recipe.fingerprint() else ""
             print(f"{found.fingerprint}  {found.size() / 2**20:7.0f} MB  built {found.manifest['built_at']}  "
                   f"{found.manifest['server']}{current}")
+        for tree in server_tree.listing(cache_dir):
+            print(f"{tree.path.name}  {tree.size() / 2**20:7.0f} MB  built {tree.manifest['built_at']}  "
+                  f"{tree.manifest['server']}")
         return 0
-
-    def progress(number: int, total: int, name: str, elapsed: float) -> None:
-        print(f"[{number}/{total}] {elapsed:5.0f} s  {name}", file=sys.stderr, flush=True)
-
     try:
-        built = build.ensure(cache_dir, progress)
+        built = build.ensure(cache_dir, _progress)
     except build.BuildError as error:
         print(f"rds-emulator: the image could not be built: {error}", file=sys.stderr)
         return 1
     print(f"{built.fingerprint}  {built.path}")
     return 0
+
+
+def tree_command(engine: str, version: str | None, cache_dir: pathlib.Path) -> int:
+    row = engine_versions.of(engine, version)
+    if row is None:
+        print(f"rds-emulator: {engine} {version} is not served here; versions: "
+              f"{', '.join(engine_versions.served(engine))}", file=sys.stderr)
+        return 1
+    try:
+        tree = server_tree.ensure(cache_dir, row, _progress)
+    except build.BuildError as error:
+        print(f"rds-emulator: the server tree could not be built: {error}", file=sys.stderr)
+        return 1
+    print(f"{tree.manifest['server']}  {tree.path}")
+    return 0
+
+
+def _progress(number: int, total: int, name: str, elapsed: float) -> None:
+    print(f"[{number}/{total}] {elapsed:5.0f} s  {name}", file=sys.stderr, flush=True)
 
 
 def run_server(settings: Settings) -> int:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make test`: two pytest runs side by side, since most of the suite waits (on servers, guests, the clock)
-# rather than computes: the guests' tests (QEMU under libvirt, the longest share) and all the others. Each run
+# `make test`: two pytest runs side by side, since most of the suite waits (on servers, guests, the clock,
+# the Debian mirror) rather than computes: the guests' tests (QEMU under libvirt, the longest share) with the
+# server trees' (debootstrap), and all the others. Each run
 # gives its emulators' instances a port range of its own (two emulators taking one free port at one moment
 # would both take it). The guests' output follows the others'; the exit status fails if either run fails.
 set -uo pipefail
@@ -9,9 +10,9 @@ py=${PY:-.venv/bin/python}
 log=$(mktemp)
 guests=""
 trap '[ -z "$guests" ] || kill "$guests" 2>/dev/null; rm -f "$log"' EXIT
-RDS_EMULATOR_PORTS=15306-16305 "$py" -m pytest -q -p no:cacheprovider -m guests "$@" >"$log" 2>&1 &
+RDS_EMULATOR_PORTS=15306-16305 "$py" -m pytest -q -p no:cacheprovider -m "guests or images" "$@" >"$log" 2>&1 &
 guests=$!
-RDS_EMULATOR_PORTS=13306-14305 "$py" -m pytest -q -p no:cacheprovider -m "not guests" "$@"
+RDS_EMULATOR_PORTS=13306-14305 "$py" -m pytest -q -p no:cacheprovider -m "not guests and not images" "$@"
 others=$?
 wait "$guests"
 theirs=$?

@@ -90,7 +90,7 @@ def _steps() -> list[Step]:
 
 
 def _debootstrap(staging: pathlib.Path) -> None:
-    _run("debootstrap", own_mounts(["debootstrap", f"--variant={recipe.RECIPE['variant']}",
+    run_step("debootstrap", own_mounts(["debootstrap", f"--variant={recipe.RECIPE['variant']}",
                                     recipe.RECIPE["suite"], str(staging / "tree"), recipe.RECIPE["mirror"]]))
 
 
@@ -118,14 +118,14 @@ def _install(staging: pathlib.Path) -> None:
     guard.write_text("#!/bin/sh\nexit 101\n")
     guard.chmod(0o755)
     env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
-    _run("apt-get install", ["chroot", str(tree), "apt-get", "install", "-y", "-q", "--no-install-recommends",
+    run_step("apt-get install", ["chroot", str(tree), "apt-get", "install", "-y", "-q", "--no-install-recommends",
                              *recipe.RECIPE["packages"]], env=env)
     guard.unlink()
 
 
 def _redo_log(staging: pathlib.Path) -> None:
     # bootstrap mode: no network, SQL from stdin (none); InnoDB starts, resizes its log, and shuts down cleanly
-    _run("mariadbd --bootstrap", ["chroot", str(staging / "tree"), "mariadbd", "--bootstrap", "--user=mysql",
+    run_step("mariadbd --bootstrap", ["chroot", str(staging / "tree"), "mariadbd", "--bootstrap", "--user=mysql",
                                   "--skip-networking", "--innodb-buffer-pool-size=16M",
                                   f"--innodb-log-file-size={recipe.RECIPE['redo_log']}"], stdin="")
 
@@ -192,7 +192,7 @@ def _root_fs(staging: pathlib.Path) -> None:
     tree = staging / "tree"
     used = int(tools.run(["du", "-sm", str(tree)]).split()[0])
     size = used + used // 4 + recipe.RECIPE["spare_mib"]
-    _run("mkfs.ext4", ["mkfs.ext4", "-q", "-F", "-L", "rds-root", "-d", str(tree), str(staging / cache.ROOT_FS),
+    run_step("mkfs.ext4", ["mkfs.ext4", "-q", "-F", "-L", "rds-root", "-d", str(tree), str(staging / cache.ROOT_FS),
                        f"{size}M"])
     for item in (cache.ROOT_FS, cache.KERNEL, cache.INITRD):
         (staging / item).chmod(0o644)  # libvirt's QEMU runs as another user
@@ -212,7 +212,7 @@ def _manifest(staging: pathlib.Path, fingerprint: str, seconds: float) -> None:
     (staging / "kernel-version").unlink()
 
 
-def _run(step: str, command: list[str], env: dict[str, str] | None = None, stdin: str | None = None) -> None:
+def run_step(step: str, command: list[str], env: dict[str, str] | None = None, stdin: str | None = None) -> None:
     try:
         tools.run(command, input=stdin.encode() if stdin is not None else None, env=env, timeout=STEP_TIMEOUT)
     except tools.ToolFailed as failed:

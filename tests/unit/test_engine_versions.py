@@ -1,0 +1,26 @@
+"""The engine versions served here, as a client names them (model/engine_versions.py)."""
+
+from emulator.model import engine_versions
+
+
+def test_a_major_a_full_version_or_none_pick_their_row():
+    assert engine_versions.of("mysql", None).major == "9.7"
+    assert engine_versions.of("mysql", "9.7").family == "mysql9.7"
+    assert engine_versions.of("mysql", "9.7.4").major == "9.7"
+    assert engine_versions.of("mariadb", "11.8.3").family == "mariadb11.8"
+    assert engine_versions.of("mariadb", None).major == engine_versions.DEFAULTS["mariadb"]
+
+
+def test_what_is_not_served_is_none_and_named_in_the_list():
+    assert engine_versions.of("mysql", "8.0") is None
+    assert engine_versions.of("mysql", "9.70") is None
+    assert engine_versions.of("mariadb", "11") is None
+    assert engine_versions.of("postgres", None) is None
+    assert engine_versions.served("mariadb") == ["10.11", "11.8"]
+
+
+def test_every_row_names_a_suite_packages_and_its_daemon():
+    for row in engine_versions.VERSIONS:
+        assert row.suite in ("bookworm", "trixie", "sid") and row.packages
+        assert row.daemon.startswith("usr/sbin/") and row.flavor in ("MySQL", "MariaDB")
+    assert {row.engine for row in engine_versions.VERSIONS} == set(engine_versions.DEFAULTS)
