@@ -76,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     built.add_argument("--engine-version", default=None, help="a major version, e.g. 11.8 (default: the engine's)")
     image_commands.add_parser("list", help="the cached templates and server trees, with sizes")
     args = parser.parse_args(argv)
+    if args.command == "image" and args.image_command == "build" and args.engine_version and not args.engine:
+        parser.error("--engine-version needs --engine")
     if args.command == "image":
         cache_dir = Settings.from_env().cache_dir
         if args.image_command == "build" and args.engine is not None:

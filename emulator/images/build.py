@@ -217,3 +217,5 @@ def run_step(step: str, command: list[str], env: dict[str, str] | None = None, s
         tools.run(command, input=stdin.encode() if stdin is not None else None, env=env, timeout=STEP_TIMEOUT)
     except tools.ToolFailed as failed:
         raise BuildError(f"{step} failed: {failed}") from None
+    except OSError as error:  # the tool is missing: `make setup` installs it
+        raise BuildError(f"{step} could not run {command[0]}: {error.strerror}") from None

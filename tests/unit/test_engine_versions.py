@@ -24,3 +24,15 @@ def test_every_row_names_a_suite_packages_and_its_daemon():
         assert row.suite in ("bookworm", "trixie", "sid") and row.packages
         assert row.daemon.startswith("usr/sbin/") and row.flavor in ("MySQL", "MariaDB")
     assert {row.engine for row in engine_versions.VERSIONS} == set(engine_versions.DEFAULTS)
+
+
+def test_the_cli_refuses_a_version_it_does_not_serve_and_names_those_it_does(capsys):
+    import pytest
+
+    from emulator import cli
+
+    assert cli.main(["image", "build", "--engine", "mysql", "--engine-version", "8.0"]) == 1
+    assert "mysql 8.0 is not served here; versions: 9.7" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["image", "build", "--engine-version", "11.8"])
+    assert stopped.value.code == 2 and "--engine-version needs --engine" in capsys.readouterr().err
