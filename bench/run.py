@@ -172,10 +172,11 @@ def bare_bench(workdir: pathlib.Path, count: int) -> dict[str, list[float]]:
     results: dict[str, list[float]] = {"start": [], "rss": []}
     for i in range(count):
         home = workdir / f"bare{i}"
-        home.mkdir(parents=True)
+        (home / "tmp").mkdir(parents=True)
         sock = f"{tempfile.gettempdir()}/rds-bench-bare{i}.sock"
         cnf = home / "my.cnf"
-        cnf.write_text(engine.my_cnf(datadir=str(home / "data"), socket=sock, pid_file=str(home / "pid"),
+        cnf.write_text(engine.my_cnf(datadir=str(home / "data"), tmpdir=str(home / "tmp"), socket=sock,
+                                     pid_file=str(home / "pid"),
                                      log_error=str(home / "err.log"), host="127.0.0.1", port=free_port(), user=user))
         start = time.perf_counter()
         subprocess.run([binary.install_db, f"--defaults-file={cnf}", "--auth-root-authentication-method=socket",
