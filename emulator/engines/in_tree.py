@@ -6,9 +6,10 @@ pid file and its logs. The namespace, and the binding with it, ends with the ser
 import pathlib
 from collections.abc import Sequence
 
+# Where the instance's folder is bound inside the tree (the tree's build makes the folder).
 MOUNT = "/rds"
 # $0: the instance's folder, $1: the tree, then the server's command line
-_ENTER = 'mount --bind -- "$0" "$1/rds" && root=$1 && shift && exec chroot -- "$root" "$@"'
+_ENTER = f'mount --bind -- "$0" "$1{MOUNT}" && root=$1 && shift && exec chroot -- "$root" "$@"'
 
 
 def command(tree: pathlib.Path, home: pathlib.Path, argv: Sequence[str]) -> list[str]:
@@ -25,9 +26,4 @@ def server_user(tree: pathlib.Path) -> tuple[int, int]:
         if fields[0] == "mysql":
             return int(fields[2]), int(fields[3])
     raise LookupError(f"the tree {tree} has no mysql account")
-
-
-def inside(path: pathlib.Path, home: pathlib.Path) -> str:
-    """A path under the instance's folder as the server sees it."""
-    return str(pathlib.PurePosixPath(MOUNT) / path.relative_to(home))
 

@@ -14,6 +14,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from emulator.engines import tools
 from emulator.images import cache, cpio, recipe
@@ -21,6 +22,7 @@ from emulator.images import cache, cpio, recipe
 # A step's name, for the progress display, and what it does in the staging folder.
 Step = tuple[str, Callable[[pathlib.Path], None]]
 Progress = Callable[[int, int, str, float], None]
+T = TypeVar("T")
 # Compressed kernels start their payload with one of these (Debian's cloud kernel: LZ4).
 _PAYLOADS = [(b"\x02\x21\x4c\x18", ["lz4", "-dc"]), (b"\xfd7zXZ\x00", None)]
 
@@ -40,40 +42,47 @@ class Cancelled(Exception):
 def ensure(cache_dir: pathlib.Path, progress: Progress | None = None) -> cache.Image:
     """The image of the current recipe: the cached one, or a new build."""
     fingerprint = recipe.fingerprint()
-    found = cache.find(cache_dir, fingerprint)
-    if found is not None:
-        return found
-    images = cache.images_dir(cache_dir)
-    images.mkdir(parents=True, exist_ok=True)
-    with open(images / ".building", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one build at a time; a second waits, then finds the first's image
-        found = cache.find(cache_dir, fingerprint)
-        if found is not None:
-            return found
-        for leftover in images.glob(".staging-*"):
-            remove_staging(leftover)
-        return _build(images, fingerprint, progress)
 
-
-def _build(images: pathlib.Path, fingerprint: str, progress: Progress | None) -> cache.Image:
-    staging = pathlib.Path(tempfile.mkdtemp(prefix=".staging-", dir=images))
-    try:
-        started = time.monotonic()
-        steps = _steps()
-        for number, (name, run) in enumerate(steps, 1):
-            if progress:
-                progress(number, len(steps), name, time.monotonic() - started)
-            run(staging)
-        _manifest(staging, fingerprint, time.monotonic() - started)
+    def finish(staging: pathlib.Path, seconds: float) -> None:
+        _manifest(staging, fingerprint, seconds)
         shutil.rmtree(staging / "tree")
         shutil.rmtree(staging / "initramfs")
-        staging.chmod(0o755)
-        staging.rename(images / fingerprint)
-    finally:
-        remove_staging(staging)
-    image = cache.find(images.parent, fingerprint)
-    assert image is not None
-    return image
+
+    return built_once(cache.images_dir(cache_dir), fingerprint, lambda: cache.find(cache_dir, fingerprint),
+                      _steps(), finish, progress)
+
+
+def built_once(folder: pathlib.Path, name: str, find: Callable[[], T | None], steps: list[Step],
+               finish: Callable[[pathlib.Path, float], None], progress: Progress | None) -> T:
+    """What `find` finds, or else `folder`/`name` built by `steps` in a staging folder beside it (then
+    `finish`, told the seconds it took), renamed into place when whole. One build at a time: a second waits,
+    then finds the first's; what a build cut short left is removed first."""
+    found = find()
+    if found is not None:
+        return found
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".building", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        found = find()
+        if found is not None:
+            return found
+        for leftover in folder.glob(".staging-*"):
+            remove_staging(leftover)
+        staging = pathlib.Path(tempfile.mkdtemp(prefix=".staging-", dir=folder))
+        try:
+            started = time.monotonic()
+            for number, (step, run) in enumerate(steps, 1):
+                if progress:
+                    progress(number, len(steps), step, time.monotonic() - started)
+                run(staging)
+            finish(staging, time.monotonic() - started)
+            staging.chmod(0o755)
+            staging.rename(folder / name)
+        finally:
+            remove_staging(staging)
+    found = find()
+    assert found is not None
+    return found
 
 
 def _steps() -> list[Step]:

@@ -40,8 +40,15 @@ def images_dir(cache_dir: pathlib.Path) -> pathlib.Path:
 
 def find(cache_dir: pathlib.Path, fingerprint: str) -> Image | None:
     path = images_dir(cache_dir) / fingerprint
+    manifest = manifest_at(path)
+    return Image(path, manifest) if manifest is not None else None
+
+
+def manifest_at(path: pathlib.Path) -> dict | None:
+    """The manifest of what was built at `path` (a guest image, a server tree); None when there is none: a
+    build writes it last, so a folder without one is not whole."""
     try:
-        return Image(path, json.loads((path / MANIFEST).read_text()))
+        return json.loads((path / MANIFEST).read_text())
     except (OSError, ValueError):
         return None
 

@@ -3,27 +3,22 @@ filesystem of their own, with a ready, initialized data directory beside them. S
 chroot (engines/in_tree.py), so an instance's version is the image's, never the host's. Built aside and
 renamed into the cache when whole, under a lock, as the guest image is (build.py)."""
 
-import fcntl
 import hashlib
 import json
 import pathlib
 import shutil
-import tempfile
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 
-from emulator.engines import server, tools
-from emulator.images import build
+from emulator.engines import in_tree, server, tools
+from emulator.images import build, cache
 from emulator.model.engine_versions import EngineVersion
 
 MIRROR = "http://deb.debian.org/debian"
 # Raised when what a tree holds changes for the same packages: each build's fingerprint includes it.
 REVISION = 2
-MANIFEST = "manifest.json"
-# Inside the tree: where an instance's own folder is bound when its server runs, and the ready data
-# directory a new instance's is copied from.
-INSTANCE_MOUNT = "rds"
+# Inside the tree: the ready data directory a new instance's is copied from.
 READY_DATA = "var/lib/rds-ready"
 # The redo log the ready data directory is made with: the size servers run with (model/parameters.SYSTEM),
 # under each flavor's own name for it (MySQL sizes it as one capacity since 8.0.30)
@@ -70,82 +65,49 @@ def fingerprint(version: EngineVersion) -> str:
 
 
 def find(cache_dir: pathlib.Path, version: EngineVersion) -> ServerTree | None:
-    path = trees_dir(cache_dir) / fingerprint(version)
-    try:
-        return ServerTree(path, json.loads((path / MANIFEST).read_text()))
-    except (OSError, ValueError):
-        return None
+    return _at(trees_dir(cache_dir) / fingerprint(version))
 
 
 def listing(cache_dir: pathlib.Path) -> list[ServerTree]:
-    found = []
-    for path in sorted(trees_dir(cache_dir).glob("*")):
-        try:
-            found.append(ServerTree(path, json.loads((path / MANIFEST).read_text())))
-        except (OSError, ValueError):
-            continue
-    return found
+    return [tree for path in sorted(trees_dir(cache_dir).glob("*")) if (tree := _at(path)) is not None]
+
+
+def _at(path: pathlib.Path) -> ServerTree | None:
+    manifest = cache.manifest_at(path)
+    return ServerTree(path, manifest) if manifest is not None else None
 
 
 def ensure(cache_dir: pathlib.Path, version: EngineVersion, progress: build.Progress | None = None) -> ServerTree:
     """The tree of `version`: the cached one, or a new build (needs root: debootstrap, chroot)."""
-    found = find(cache_dir, version)
-    if found is not None:
-        return found
-    trees = trees_dir(cache_dir)
-    trees.mkdir(parents=True, exist_ok=True)
-    with open(trees / ".building", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one build at a time; a second waits, then finds the first's tree
-        found = find(cache_dir, version)
-        if found is not None:
-            return found
-        for leftover in trees.glob(".staging-*"):
-            build.remove_staging(leftover)
-        return _build(cache_dir, version, progress)
-
-
-def _build(cache_dir: pathlib.Path, version: EngineVersion, progress: build.Progress | None) -> ServerTree:
-    trees = trees_dir(cache_dir)
-    staging = pathlib.Path(tempfile.mkdtemp(prefix=".staging-", dir=trees))
-    steps = [
-        (f"debootstrap Debian {version.suite} with {version.name}", _debootstrap),
-        ("trim the tree, add what a server needs", _settle),
-        (f"initialize a ready data directory with {version.flavor}'s own tool", _ready_data),
+    steps: list[build.Step] = [
+        (f"debootstrap Debian {version.suite} with {version.name}", partial(_debootstrap, version=version)),
+        ("trim the tree, add what a server needs", partial(_settle, version=version)),
+        (f"initialize a ready data directory with {version.flavor}'s own tool", partial(_ready_data, version=version)),
     ]
-    try:
-        started = time.monotonic()
-        for number, (name, run) in enumerate(steps, 1):
-            if progress:
-                progress(number, len(steps), name, time.monotonic() - started)
-            run(staging / "tree", version)
-        _manifest(staging, version, time.monotonic() - started)
-        staging.chmod(0o755)
-        staging.rename(trees / fingerprint(version))
-    finally:
-        build.remove_staging(staging)
-    found = find(cache_dir, version)
-    assert found is not None
-    return found
+    return build.built_once(trees_dir(cache_dir), fingerprint(version), lambda: find(cache_dir, version), steps,
+                            partial(_manifest, version=version), progress)
 
 
-def _debootstrap(tree: pathlib.Path, version: EngineVersion) -> None:
+def _debootstrap(staging: pathlib.Path, version: EngineVersion) -> None:
     # unstable's Release file may be past its Valid-Until date on a mirror: debootstrap does not check it,
     # and nothing in the tree runs apt afterwards
     build.run_step("debootstrap", build.own_mounts([
-        "debootstrap", "--variant=minbase", f"--include={','.join(version.packages)}", version.suite, str(tree),
+        "debootstrap", "--variant=minbase", f"--include={','.join(version.packages)}", version.suite,
+        str(staging / "tree"),
         MIRROR]))
 
 
-def _settle(tree: pathlib.Path, version: EngineVersion) -> None:
+def _settle(staging: pathlib.Path, version: EngineVersion) -> None:
     """What a server never reads goes; what it needs and debootstrap leaves out comes: /etc/hosts (without
     localhost, mariadb-install-db stops), and the folder an instance's own is bound on."""
+    tree = staging / "tree"
     for folder in TRIM:
         shutil.rmtree(tree / folder, ignore_errors=True)
     (tree / "etc/hosts").write_text("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
-    (tree / INSTANCE_MOUNT).mkdir(exist_ok=True)
+    (tree / in_tree.MOUNT.lstrip("/")).mkdir(exist_ok=True)
 
 
-def _ready_data(tree: pathlib.Path, version: EngineVersion) -> None:
+def _ready_data(staging: pathlib.Path, version: EngineVersion) -> None:
     """A data directory as the server makes it, system tables and all, with the tuning every server runs with
     (its redo log's size among them): a new instance copies it instead of waiting for the initialization."""
     datadir = "/" + READY_DATA
@@ -157,11 +119,12 @@ def _ready_data(tree: pathlib.Path, version: EngineVersion) -> None:
         command = ["mariadb-install-db", "--no-defaults", "--user=mysql", f"--datadir={datadir}",
                    "--auth-root-authentication-method=socket", "--skip-test-db", "--skip-name-resolve", *tuning]
     # mysql-server-core makes no account for its server (mysql-server's scripts would): made here if missing
-    build.run_step("add the server's account", ["chroot", str(tree), "sh", "-c", ACCOUNT])
-    build.run_step("initialize the data directory", ["chroot", str(tree), *command])
+    tree = str(staging / "tree")
+    build.run_step("add the server's account", ["chroot", tree, "sh", "-c", ACCOUNT])
+    build.run_step("initialize the data directory", ["chroot", tree, *command])
 
 
-def _manifest(staging: pathlib.Path, version: EngineVersion, seconds: float) -> None:
+def _manifest(staging: pathlib.Path, seconds: float, version: EngineVersion) -> None:
     said = tools.run(["chroot", str(staging / "tree"), "/" + version.daemon, "--version"]).decode().strip()
     flavor, number = server.parse_version(said)
     if flavor != version.flavor:
@@ -169,4 +132,4 @@ def _manifest(staging: pathlib.Path, version: EngineVersion, seconds: float) -> 
     manifest = {"engine": version.engine, "major": version.major, "version": number, "server": said,
                 "built_at": datetime.now(UTC).isoformat(timespec="seconds"), "build_seconds": round(seconds, 1),
                 "suite": version.suite, "packages": list(version.packages)}
-    (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    (staging / cache.MANIFEST).write_text(json.dumps(manifest, indent=2))
