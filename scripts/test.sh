@@ -2,7 +2,8 @@
 # `make test`: two pytest runs side by side, since most of the suite waits (on servers, guests, the clock,
 # the Debian mirror) rather than computes: the guests' tests (QEMU under libvirt, the longest share) with the
 # server trees' (debootstrap), and all the others. Each run gives its emulators' instances a port range of its
-# own (two emulators taking one free port at one moment would both take it). The guests' output follows the others'; the exit status fails if either run fails.
+# own (two emulators taking one free port at one moment would both take it). The guests' output follows the
+# others'; the exit status fails if either run fails.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 py=${PY:-.venv/bin/python}
