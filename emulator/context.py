@@ -8,15 +8,19 @@ from typing import Any
 from emulator.clock import Clock
 from emulator.config import Settings
 from emulator.drivers.base import Driver, ServerSpec
+from emulator.engines import in_tree
 from emulator.engines.variables import Variables
+from emulator.failures import Failure
 from emulator.foreground import Foreground
 from emulator.host.backups import BackupStorage
 from emulator.host.firewall import Firewall
-from emulator.model import arn, parameters
+from emulator.images.servers import Servers
+from emulator.model import arn, engine_versions, parameters
+from emulator.model.engine_versions import EngineVersion
 from emulator.model.events import INSTANCE_EVENTS, SNAPSHOT_EVENTS
 from emulator.model.instance import Instance
+from emulator.model.parameters import Parameter
 from emulator.model.records import Event
-from emulator.model.server import ServerBinary
 from emulator.model.written import WrittenCache
 from emulator.store import Store
 
@@ -27,6 +31,7 @@ class Context:
     store: Store
     clock: Clock
     driver: Driver
+    servers: Servers
     variables: Variables
     backups: BackupStorage
     firewall: Firewall
@@ -39,18 +44,34 @@ class Context:
     full: set[str] = field(default_factory=set, repr=False)
     # the requests being answered, which background work lets go first
     foreground: Foreground = field(default_factory=Foreground, repr=False)
-    _catalogue: dict[str, parameters.Parameter] | None = field(default=None, repr=False)
+    _catalogues: dict[EngineVersion, dict[str, Parameter]] = field(default_factory=dict, repr=False)
 
-    @property
-    def server(self) -> ServerBinary:
-        """The server the driver's instances run (the guest image's, once it is built)."""
-        return self.driver.binary
+    def parameters(self, family: str) -> dict[str, Parameter]:
+        """The parameters of a family this machine serves, as its engine version's own server lists them."""
+        row = engine_versions.of_family(family)
+        if row is None:
+            return {}
+        if row not in self._catalogues:
+            self._catalogues[row] = parameters.catalogue(self.variables.get(row))
+        return self._catalogues[row]
 
-    def parameters(self) -> dict[str, parameters.Parameter]:
-        """The parameters of every family this machine serves (one server serves them all)."""
-        if self._catalogue is None:
-            self._catalogue = parameters.catalogue(self.variables.get())
-        return self._catalogue
+    def instance_parameters(self, instance: Instance) -> dict[str, Parameter]:
+        """The parameters the instance's server knows."""
+        row = self.engine_version(instance)
+        return self.parameters(row.family) if row is not None else {}
+
+    def engine_version(self, instance: Instance) -> EngineVersion | None:
+        """The engine version whose server runs the instance."""
+        return engine_versions.serving(instance.engine, instance.engine_version)
+
+    def in_tree(self, instance: Instance, argv: list[str]) -> list[str]:
+        """One of the engine's tools (`argv`), run from the instance's engine version's tree, where it sees the
+        data directory (the work folders) and the driver's sockets at their own paths."""
+        row = self.engine_version(instance)
+        if row is None:
+            raise Failure(f"no engine version serves {instance.engine} {instance.engine_version}")
+        tree = self.servers.tree(row)
+        return in_tree.command(tree.root, [self.settings.data_dir, *self.driver.reach()], argv)
 
     def arn(self, kind: str, name: str) -> str:
         return arn.resource_arn(self.settings.region, self.settings.account_id, kind, name)
@@ -86,6 +107,7 @@ class Context:
             parameters=instance.server_parameters,
             instance_class=instance.instance_class,
             allocated_storage=instance.allocated_storage,
+            version=self.engine_version(instance),
         )
 
     def queue(

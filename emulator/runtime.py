@@ -15,10 +15,10 @@ from emulator.clock import Clock
 from emulator.config import Settings
 from emulator.context import Context
 from emulator.drivers.factory import make_driver
-from emulator.engines import server
 from emulator.engines.variables import Variables
 from emulator.host import credentials, firewall, work_dirs
 from emulator.host.backups import LocalStorage
+from emulator.images.servers import Servers
 from emulator.store import Store
 from emulator.web import operator
 from emulator.web.app import create_app
@@ -65,18 +65,19 @@ def boot(settings: Settings, clock: Clock | None = None, schedule: bool = True) 
         undo.callback(lock.close)
         store = Store(settings.database_url)
         undo.callback(store.close)
-        driver = make_driver(settings)
+        servers = Servers(settings.cache_dir)
+        driver = make_driver(settings, servers)
         undo.callback(driver.stop_all)
         ctx = Context(
             settings=settings,
             store=store,
             clock=clock or Clock(timedelta(seconds=float(store.state(operator.CLOCK_OFFSET) or 0))),
             driver=driver,
-            variables=Variables(server.installed(), settings.cache_dir),
+            servers=servers,
+            variables=Variables(servers, settings.cache_dir, build=settings.driver != "none"),
             backups=LocalStorage(settings.data_dir / "backups"),
             firewall=firewall.make(settings.driver, settings.data_dir),
         )
-        ctx.variables.warm()
         work_dirs.sweep(settings.data_dir)
         undo.callback(ctx.firewall.remove)
         _enforce(ctx)
@@ -85,6 +86,7 @@ def boot(settings: Settings, clock: Clock | None = None, schedule: bool = True) 
         app = create_app(ctx, lambda: jobs.clock_moved(ctx), keys)
         scheduler = scheduler_service.start(ctx) if schedule else None
         undo.pop_all()
+    ctx.variables.warm(list(driver.versions()))  # once nothing can fail: a boot that fails leaves no thread
     return Runtime(ctx, runner, app, scheduler, lock)
 
 

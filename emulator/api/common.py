@@ -9,7 +9,7 @@ from typing import Any
 
 from emulator.context import Context
 from emulator.drivers.base import InsufficientCapacity, PortUnavailable
-from emulator.model import arn, catalogue, network, validation
+from emulator.model import arn, catalogue, engine_versions, network, validation
 from emulator.model.instance import Instance
 from emulator.model.keys import parameter_group_key, subnet_group_key
 from emulator.model.records import IngressRule, ParameterGroup, SecurityGroup, SubnetGroup, Surroundings
@@ -144,7 +144,7 @@ def parameter_group(ctx: Context, name: str) -> ParameterGroup:
     lowered = name.lower()
     if is_default_parameter_group(lowered):
         family = lowered.removeprefix(DEFAULT_PREFIX)
-        if family in catalogue.families(ctx.server):
+        if family in catalogue.families(ctx.driver.versions()):
             return default_parameter_group(ctx, family)
         raise parameter_group_not_found(name)
     group = ctx.store.get_parameter_group(lowered)
@@ -305,11 +305,19 @@ def vpc_security_groups(ids: list[str] | None) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-def engine_version(ctx: Context, engine: str, requested: str | None) -> catalogue.EngineVersion:
-    offered = catalogue.engine_version(engine, ctx.server)
-    if requested and not (offered.version == requested or offered.version.startswith(requested + ".")):
-        raise combination(f"Cannot find version {shown(requested)} for {engine}")
-    return offered
+def engine_version(ctx: Context, engine: str, requested: str | None) -> catalogue.Offered:
+    """The version a create or restore runs: the one named (a major picks its newest minor, a full version
+    must be the one served), or the engine's default."""
+    served = [item for item in catalogue.offered(ctx.driver.versions()) if item.engine == engine]
+    row = engine_versions.of(engine, requested)
+    found = next((item for item in served if item.row == row), None)
+    if requested is None and found is None and served:  # the default is not served here: the newest is
+        found = served[-1]
+    if found is None or (requested and not (found.version == requested or found.version.startswith(requested + "."))):
+        listed = ", ".join(item.version for item in served) or "none"
+        raise combination(f"Cannot find version {shown(requested or '')} for {engine} (this host serves {engine} "
+                          f"{listed})")
+    return found
 
 def snapshot_name_of(value: str) -> str:
     """A snapshot's identifier, or its ARN."""

@@ -5,7 +5,7 @@ from typing import Any
 from emulator.api.paging import page_sequence
 from emulator.context import Context
 from emulator.model import catalogue
-from emulator.model.catalogue import EngineVersion
+from emulator.model.catalogue import Offered
 from emulator.protocol.errors import invalid, shown
 
 LOG_TYPES = ["audit", "error", "general", "slowquery"]
@@ -25,7 +25,10 @@ def describe_versions(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         "status": filters.get("status"),
         "engine-mode": filters.get("engine-mode"),
     }
-    found = [version for version in catalogue.engine_versions(ctx.server) if _version_matches(version, wanted)]
+    offered = catalogue.offered(ctx.driver.versions())
+    if request.get("DefaultOnly"):
+        offered = [version for version in offered if version.default]
+    found = [version for version in offered if _version_matches(version, wanted)]
     items, marker = page_sequence(found, request)
     return {"DBEngineVersions": [_version_wire(version) for version in items], "Marker": marker}
 
@@ -35,10 +38,9 @@ def describe_orderable(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     filters = _filters(request.get("Filters", []), ORDERABLE_FILTERS)
     if engine not in catalogue.ENGINES:
         return {"OrderableDBInstanceOptions": []}
-    version = catalogue.engine_version(engine, ctx.server)
     requested_version = request.get("EngineVersion")
-    if requested_version and not (version.version + ".").startswith(requested_version + "."):
-        return {"OrderableDBInstanceOptions": []}
+    versions = [version for version in catalogue.offered(ctx.driver.versions()) if version.engine == engine
+                and (not requested_version or (version.version + ".").startswith(requested_version + "."))]
     classes = [request["DBInstanceClass"]] if request.get("DBInstanceClass") else filters.get("db-instance-class")
     storage_types = filters.get("storage-type")
     license_model = request.get("LicenseModel")
@@ -46,6 +48,7 @@ def describe_orderable(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         return {"OrderableDBInstanceOptions": []}
     options = [
         _orderable_wire(ctx, version, instance_class, kind)
+        for version in versions
         for instance_class in catalogue.INSTANCE_CLASSES
         if classes is None or instance_class in classes
         for kind in catalogue.STORAGE
@@ -64,7 +67,7 @@ def _filters(filters: list[dict[str, Any]], known: set[str]) -> dict[str, list[s
     return found
 
 
-def _version_matches(version: EngineVersion, wanted: dict[str, list[str] | None]) -> bool:
+def _version_matches(version: Offered, wanted: dict[str, list[str] | None]) -> bool:
     facts = {
         "engine": [version.engine],
         "engine-version": [version.version, ".".join(version.version.split(".")[:2])],
@@ -75,9 +78,10 @@ def _version_matches(version: EngineVersion, wanted: dict[str, list[str] | None]
     return all(values is None or set(values) & set(facts[name]) for name, values in wanted.items())
 
 
-def _version_wire(version: EngineVersion) -> dict[str, Any]:
+def _version_wire(version: Offered) -> dict[str, Any]:
     return {
         "Engine": version.engine,
+        "MajorEngineVersion": version.row.major,
         "EngineVersion": version.version,
         "DBParameterGroupFamily": version.family,
         "DBEngineDescription": version.description,
@@ -99,7 +103,7 @@ def _version_wire(version: EngineVersion) -> dict[str, Any]:
     }
 
 
-def _orderable_wire(ctx: Context, version: EngineVersion, instance_class: str, kind: str) -> dict[str, Any]:
+def _orderable_wire(ctx: Context, version: Offered, instance_class: str, kind: str) -> dict[str, Any]:
     bounds = catalogue.STORAGE[kind]
     return {
         "Engine": version.engine,

@@ -6,7 +6,7 @@ from typing import Any
 from emulator.api import common
 from emulator.api.paging import page
 from emulator.context import Context
-from emulator.engines.server import native_password_hash
+from emulator.engines.server import password_hash
 from emulator.model import catalogue, ids, network, storage, validation, windows
 from emulator.model.events import RENAMED, UPDATED_PARAMETER_GROUP
 from emulator.model.instance import Instance, not_allowed_message, observed_allowing
@@ -63,7 +63,7 @@ def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         engine_version=version.version,
         instance_class=validation.instance_class(request["DBInstanceClass"]),
         master_username=validation.master_username(request.get("MasterUsername"), engine),
-        password_hash=native_password_hash(validation.master_password(request.get("MasterUserPassword"))),
+        password_hash=password_hash(version.row.flavor, validation.master_password(request.get("MasterUserPassword"))),
         allocated_storage=size,
         storage_type=storage_type,
         port=0,
@@ -141,7 +141,8 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         deferred, work = work, {}
     if "MasterUserPassword" in request:
         password = validation.master_password(request["MasterUserPassword"])
-        immediate["password_hash"] = native_password_hash(password)
+        row = ctx.engine_version(instance)
+        immediate["password_hash"] = password_hash(row.flavor if row is not None else "MariaDB", password)
         work["password"] = True
     _modify_windows(request, instance, immediate)
     if "BackupRetentionPeriod" in request:

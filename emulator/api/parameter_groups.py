@@ -8,7 +8,7 @@ from typing import Any
 from emulator.api import common
 from emulator.api.paging import page, page_sequence
 from emulator.context import Context
-from emulator.model import catalogue, parameters, validation
+from emulator.model import catalogue, engine_versions, parameters, validation
 from emulator.model.records import GroupValue, ParameterGroup
 from emulator.protocol.errors import RdsError, combination, invalid, shown
 from emulator.store.errors import NameTaken, TaskConflict
@@ -42,7 +42,7 @@ def describe(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         group = common.parameter_group(ctx, request["DBParameterGroupName"])
         return {"DBParameterGroups": [_wire(ctx, group)] if families is None or group.family in families else []}
     defaults = sorted(
-        (common.default_parameter_group(ctx, family) for family in catalogue.families(ctx.server)),
+        (common.default_parameter_group(ctx, family) for family in catalogue.families(ctx.driver.versions())),
         key=lambda group: group.name,
     )
 
@@ -74,7 +74,7 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     if not 1 <= len(changes) <= parameters.MOST_PER_CALL:
         raise invalid(f"Specify between 1 and {parameters.MOST_PER_CALL} parameters to modify; "
                       f"the request has {len(changes)}.")
-    known = ctx.parameters()
+    known = ctx.parameters(common.parameter_group(ctx, name).family)
     values = {}
     for change in changes:
         parameter, value, method = parameters.checked(known, change)
@@ -98,7 +98,7 @@ def reset(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     else:
         if not 1 <= len(changes) <= parameters.MOST_PER_CALL:
             raise invalid(f"Specify ResetAllParameters, or between 1 and {parameters.MOST_PER_CALL} parameters.")
-        known = ctx.parameters()
+        known = ctx.parameters(common.parameter_group(ctx, name).family)
         names = []
         for change in changes:
             parameter = change.get("ParameterName") or ""
@@ -122,7 +122,7 @@ def describe_parameters(ctx: Context, request: dict[str, Any]) -> dict[str, Any]
     if source is not None and source not in SOURCES:
         raise invalid(f"Invalid source {shown(source)}: user, system or engine-default.")
     values = {} if common.is_default_parameter_group(group.name) else ctx.store.group_values([group.name])[group.name]
-    listed = [item for item in _listing(ctx, values) if source is None or item["Source"] == source]
+    listed = [item for item in _listing(ctx, group.family, values) if source is None or item["Source"] == source]
     found, marker = page_sequence(listed, request)
     return {"Parameters": found, "Marker": marker}
 
@@ -131,7 +131,7 @@ def describe_engine_defaults(ctx: Context, request: dict[str, Any]) -> dict[str,
     family = _family(ctx, request["DBParameterGroupFamily"])
     if request.get("Filters"):
         raise invalid("DescribeEngineDefaultParameters does not support Filters.")
-    found, marker = page_sequence(_listing(ctx, {}), request)
+    found, marker = page_sequence(_listing(ctx, family, {}), request)
     return {"EngineDefaults": {"DBParameterGroupFamily": family, "Marker": marker, "Parameters": found}}
 
 
@@ -141,17 +141,22 @@ def describe_engine_defaults(ctx: Context, request: dict[str, Any]) -> dict[str,
 # helpers
 
 
-def _listing(ctx: Context, values: dict[str, GroupValue]) -> list[dict[str, Any]]:
+def _listing(ctx: Context, family: str, values: dict[str, GroupValue]) -> list[dict[str, Any]]:
     """Every parameter of the family, in name order, with the group's value where it has one."""
+    row = engine_versions.of_family(family)
+    if row is None:
+        return []
+    system = parameters.system(row.flavor)
+    version = ctx.driver.versions().get(row, row.nominal)
     listed = []
-    for name, parameter in sorted(ctx.parameters().items()):
+    for name, parameter in sorted(ctx.parameters(family).items()):
         if name in values:
             value, source, method = values[name].value, "user", values[name].method
-        elif name in parameters.SYSTEM:
-            value, source, method = parameters.SYSTEM[name], "system", None
+        elif name in system:
+            value, source, method = system[name], "system", None
         else:
             value, source, method = None, "engine-default", None
-        listed.append(parameters.wire(parameter, value, source, method, ctx.server.version))
+        listed.append(parameters.wire(parameter, value, source, method, version))
     return listed
 
 
@@ -186,7 +191,7 @@ def _name_of(value: str) -> str:
 
 
 def _family(ctx: Context, family: str) -> str:
-    served = catalogue.families(ctx.server)
+    served = catalogue.families(ctx.driver.versions())
     if family.lower() not in served:
         raise invalid(
             f"Invalid DB parameter group family: {shown(family)}. This machine serves "

@@ -13,7 +13,7 @@ from typing import Any, BinaryIO, Protocol
 import pymysql
 
 from emulator.failures import Failure
-from emulator.model.server import ServerBinary
+from emulator.model.engine_versions import EngineVersion
 
 # The DB log files as RDS names them, and the file each server writes them to in its log directory.
 LOG_FILES = {
@@ -61,6 +61,8 @@ class ServerSpec:
     # What a guest is sized by: its memory and CPUs, and its disk.
     instance_class: str = "db.t3.micro"
     allocated_storage: int = 20
+    # The engine version whose server runs it (None: a spec made only to stop a server found on disk).
+    version: EngineVersion | None = None
 
 
 @dataclass(frozen=True)
@@ -96,8 +98,13 @@ class InUse(Protocol):
 
 
 class Driver(Protocol):
-    # The server the driver's instances run: the engine and version they report, and that upgrades go to.
-    binary: ServerBinary
+    def versions(self) -> dict[EngineVersion, str]:
+        """The engine versions the driver's instances can run, each with the full version its server reports
+        (that upgrades go to)."""
+
+    def reach(self) -> list[pathlib.Path]:
+        """The host's folders the engine's tools (run in the server's tree) must see to reach the driver's
+        servers: their sockets' folder."""
 
     def endpoints(self, host: str, requested: int | None, in_use: InUse,
                   ports: Iterable[int]) -> Iterable[tuple[str, int]]:

@@ -2,9 +2,10 @@
 
 from emulator.config import Settings
 from emulator.drivers.base import Driver
+from emulator.images.servers import Servers
 
 
-def make_driver(settings: Settings) -> Driver:
+def make_driver(settings: Settings, servers: Servers) -> Driver:
     name, data_dir = settings.driver, settings.data_dir
     if name == "libvirt":
         from emulator.drivers.libvirt.driver import LibvirtDriver
@@ -18,7 +19,7 @@ def make_driver(settings: Settings) -> Driver:
     if name == "process":
         from emulator.drivers.process import ProcessDriver
 
-        return ProcessDriver(data_dir / "servers")
+        return ProcessDriver(data_dir / "servers", servers)
     if name == "none":
         from emulator.drivers.none import NoServerDriver
 

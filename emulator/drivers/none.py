@@ -1,16 +1,22 @@
 """The control-plane-only driver: no server behind an instance, which is available at once."""
 
+import pathlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, BinaryIO
 
 from emulator.drivers.base import BinlogPoint, InUse, LogFile, ServerSpec
-from emulator.engines import server
+from emulator.model import engine_versions
+from emulator.model.engine_versions import EngineVersion
 
 
 class NoServerDriver:
-    def __init__(self) -> None:
-        self.binary = server.installed()  # what it would run: the nominal version on a bare machine
+    def versions(self) -> dict[EngineVersion, str]:
+        """Every version in the table, as the suites served it when it was written: nothing is built."""
+        return {row: row.nominal for row in engine_versions.VERSIONS}
+
+    def reach(self) -> list[pathlib.Path]:
+        return []
 
     def endpoints(self, host: str, requested: int | None, in_use: InUse,
                   ports: Iterable[int]) -> Iterable[tuple[str, int]]:

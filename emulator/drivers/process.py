@@ -1,12 +1,12 @@
-"""The embedded default: each DB instance is its own mariadbd (or mysqld) process on a loopback port.
+"""The embedded default: each DB instance is its own mariadbd or mysqld process on a loopback port, run from
+its engine version's tree (images/server_tree.py) under chroot, never the host's own server.
 
 A server's home is `<data-dir>/servers/<DbiResourceId>/`: its my.cnf, data directory, error log and pid
 file. Servers run in their own session, so they outlive an emulator killed with -9 and are found again
-by their pid file. New data directories are copies of one template made once by mariadb-install-db.
+by their pid file. New data directories are copies of the tree's ready one, made when the tree was built.
 """
 
 import contextlib
-import getpass
 import hashlib
 import logging
 import os
@@ -15,7 +15,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
@@ -38,42 +37,48 @@ from emulator.drivers.base import (
 )
 from emulator.drivers.capacity import Capacity, rss_mib
 from emulator.drivers.log_dir import LogDirectory, reason
-from emulator.engines import backup, tools
+from emulator.engines import backup, clone, in_tree
 from emulator.engines import server as engine
+from emulator.images.server_tree import ServerTree
+from emulator.images.servers import Servers
+from emulator.model import engine_versions
+from emulator.model.engine_versions import EngineVersion
 
 log = logging.getLogger(__name__)
 READY_TIMEOUT = 60.0
-# mariadb-install-db makes the system tables: seconds here
-INSTALL_TIMEOUT = 300.0
 STOP_TIMEOUT = 60.0
 POLL = 0.01
 # A server's memory beyond its buffer pool: MariaDB 10.11 with the 16 MiB pool every server here starts with
 # holds 88 MiB once up; connections take more.
 SERVER_OVERHEAD_MIB = 96
+# The account the emulator administers servers as, over their sockets: root, whom MariaDB's trees let in
+# by the socket's peer (unix_socket) and MySQL's by an empty password, on sockets only root may reach.
+ADMIN_USER = "root"
 
 
 class ProcessDriver:
-    def __init__(self, root: pathlib.Path):
-        self.root = root
+    def __init__(self, root: pathlib.Path, servers: Servers):
+        if os.geteuid() != 0:
+            raise DriverError("the process driver runs servers from their engine's tree under chroot, which needs "
+                              "root: run the emulator as root, or serve with --driver none")
+        self.root = root.resolve()
         self.root.mkdir(parents=True, exist_ok=True)
-        self.binary = engine.installed()
-        if self.binary.server is None or self.binary.install_db is None:
-            raise DriverError("no mariadbd or mysqld is installed: run `make setup`, or serve with --driver none")
-        self.os_user = getpass.getuser()
-        # unix socket paths are limited to 107 bytes: keep them short, one folder per data dir
-        tag = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:12]
+        self.servers = servers
+        # unix socket paths are limited to 107 bytes: keep them short, one folder per data dir, which only
+        # root may enter (a MySQL server's root has no password on its socket)
+        tag = hashlib.sha1(str(self.root).encode()).hexdigest()[:12]
         self.socket_dir = pathlib.Path(tempfile.gettempdir()) / "rds-emulator" / tag
         self.socket_dir.mkdir(parents=True, exist_ok=True)
-        self._template_lock = threading.Lock()
+        self.socket_dir.chmod(0o700)
         self._children: dict[str, subprocess.Popen[bytes]] = {}
         # the buffer pool (MiB) of each server that runs: what admissions count it by
         self._sizes: dict[str, int] = {}
         self.capacity = Capacity(lambda: dict(self._sizes), self._holding, SERVER_OVERHEAD_MIB, "server")
-        for leftover in self.root.glob("_staging-*"):
+        for leftover in self.root.glob("_template"):  # what releases before engine trees copied from
             shutil.rmtree(leftover, ignore_errors=True)
-        # Made ahead, so that even the first CreateDBInstance is only a copy and a start.
-        self._warm_up = threading.Thread(target=self._template, name="template", daemon=True)
-        self._warm_up.start()
+
+    def versions(self) -> dict[EngineVersion, str]:
+        return {row: self.servers.version(row) for row in engine_versions.VERSIONS}
 
     # paths
 
@@ -83,7 +88,16 @@ class ProcessDriver:
     def _socket(self, spec: ServerSpec) -> str:
         return str(self.socket_dir / f"{spec.resource_id}.sock")
 
-    def _cnf(self, home: pathlib.Path, datadir: pathlib.Path, sock: str, host: str, port: int,
+    def _tree(self, spec: ServerSpec) -> ServerTree:
+        if spec.version is None:
+            raise DriverError(f"no engine version serves {spec.identifier}")
+        return self.servers.tree(spec.version)
+
+    def _shared(self) -> list[pathlib.Path]:
+        """The host's folders a server or tool in a tree works in, bound at their own paths."""
+        return [self.root, self.socket_dir]
+
+    def _cnf(self, home: pathlib.Path, datadir: pathlib.Path, sock: str, host: str, port: int, flavor: str,
              parameters: dict[str, str] | None = None) -> str:
         (home / "tmp").mkdir(mode=0o700, exist_ok=True)
         return engine.my_cnf(
@@ -94,7 +108,8 @@ class ProcessDriver:
             log_error=str(home / LOG_FILES["error/mysql-error.log"]),
             host=host,
             port=port,
-            user=self.os_user,
+            user=ADMIN_USER,
+            flavor=flavor,
             logs={
                 "slow_query_log_file": str(home / LOG_FILES["slowquery/mysql-slowquery.log"]),
                 "general_log_file": str(home / LOG_FILES["general/mysql-general.log"]),
@@ -115,12 +130,12 @@ class ProcessDriver:
             self.stop(spec)
             shutil.rmtree(home / "data", ignore_errors=True)
             home.mkdir(parents=True, exist_ok=True)
-            shutil.copytree(self._template(), home / "data", symlinks=True)
+            shutil.copytree(self._tree(spec).ready_data, home / "data", symlinks=True)
             marker.touch()
         self.start(spec)
 
     def admin(self, spec: ServerSpec) -> "_AdminCursor":
-        return _AdminCursor(self._socket(spec), self.os_user)
+        return _AdminCursor(self._socket(spec), ADMIN_USER)
 
     def backup(self, spec: ServerSpec, sink: BinaryIO, progress: Callable[[float], None]) -> BinlogPoint:
         home = self._home(spec)
@@ -128,12 +143,18 @@ class ProcessDriver:
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir()
         total = max(_size(home / "data"), 1)
+        def report(copied: int) -> None:
+            progress(min(copied / total, 0.99))
+
         try:
-            logged = backup.stream(
-                backup.hot_backup(str(home / "my.cnf"), str(work),
-                                  [f"--socket={self._socket(spec)}", f"--user={self.os_user}"]),
-                sink, str(home / "backup.log"), lambda copied: progress(min(copied / total, 0.99)), total,
-            )
+            if self._flavor(spec) == "MySQL":
+                with self.admin(spec) as cursor:
+                    first = clone.clone_into(cursor, work / "clone")
+                clone.pack(work / "clone", sink, report)
+                return first, 4 if first else None
+            argv = backup.hot_backup(str(home / "my.cnf"), str(work),
+                                     [f"--socket={self._socket(spec)}", f"--user={ADMIN_USER}"])
+            logged = backup.stream(self.in_tree(spec, argv), sink, str(home / "backup.log"), report, total)
         finally:
             shutil.rmtree(work, ignore_errors=True)
         return backup.binlog_point(logged)
@@ -145,15 +166,28 @@ class ProcessDriver:
         staging = home / "restoring"
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
-        size = os.fstat(source.fileno()).st_size
-        backup.run(backup.unpack(str(staging)), size, source)
-        backup.run(backup.prepare(str(staging)), size)
+        if self._flavor(spec) == "MySQL":
+            clone.unpack(source, staging)
+        else:
+            size = os.fstat(source.fileno()).st_size
+            backup.run(self.in_tree(spec, backup.unpack(str(staging))), size, source)
+            backup.run(self.in_tree(spec, backup.prepare(str(staging))), size)
         shutil.rmtree(home / "data", ignore_errors=True)
         staging.rename(home / "data")
         (home / "provisioned").touch()
 
+    def in_tree(self, spec: ServerSpec, argv: list[str]) -> list[str]:
+        """One of the engine's tools, from the instance's tree, reaching its server's socket and home."""
+        return in_tree.command(self._tree(spec).root, self._shared(), argv)
+
+    def reach(self) -> list[pathlib.Path]:
+        return [self.socket_dir]
+
+    def _flavor(self, spec: ServerSpec) -> str:
+        return spec.version.flavor if spec.version is not None else "MariaDB"
+
     def client_options(self, spec: ServerSpec) -> dict[str, str]:
-        return {"socket": self._socket(spec), "user": self.os_user}
+        return {"socket": self._socket(spec), "user": ADMIN_USER}
 
     def system_update(self, spec: ServerSpec) -> str | None:
         return None  # the host's own system: a newer server installed on it is a db-upgrade
@@ -166,7 +200,7 @@ class ProcessDriver:
         if home.exists():
             staging = home / "my.cnf.new"
             staging.write_text(self._cnf(home, home / "data", self._socket(spec), spec.host, spec.port,
-                                         spec.parameters))
+                                         self._flavor(spec), spec.parameters))
             staging.replace(home / "my.cnf")
 
     def log_files(self, spec: ServerSpec) -> dict[str, LogFile]:
@@ -182,12 +216,15 @@ class ProcessDriver:
         self._sizes[spec.resource_id] = engine.buffer_pool_mib(spec.parameters)  # counted once it runs
         if self.is_running(spec):
             return
+        tree = self._tree(spec)
         self.configure(spec)
         home = self._home(spec)
+        assert spec.version is not None
+        argv = ["/" + spec.version.daemon, f"--defaults-file={home / 'my.cnf'}"]
         # What the server says before it opens its error log (a bad option, say) goes there too.
         with open(home / LOG_FILES["error/mysql-error.log"], "ab") as early:
             process = subprocess.Popen(
-                [self.binary.server, f"--defaults-file={home / 'my.cnf'}"],
+                in_tree.command(tree.root, self._shared(), argv),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=early,
@@ -265,7 +302,6 @@ class ProcessDriver:
                 for home in sorted(self.root.glob("db-*")) if home.name not in known]
 
     def stop_all(self) -> None:
-        self._warm_up.join()
         for home in self.root.glob("db-*"):
             if (home / "my.cnf").exists():
                 self.stop(_bare_spec(home.name))
@@ -305,27 +341,6 @@ class ProcessDriver:
     def _why(self, spec: ServerSpec) -> str:
         log_file = self._home(spec) / "error.log"
         return reason(log_file, spec.port) or f"it stopped during start-up; its error log is {log_file}"
-
-    # the template data directory
-
-    def _template(self) -> pathlib.Path:
-        """The template data directory, made once. It is built aside and renamed into place, so that a
-        build cut short (an emulator killed meanwhile) is never taken for a template."""
-        template = self.root / "_template"
-        with self._template_lock:
-            if not template.exists():
-                staging = pathlib.Path(tempfile.mkdtemp(prefix="_staging-", dir=self.root))
-                self._install_db(staging)
-                staging.rename(template)
-        return template / "data"
-
-    def _install_db(self, home: pathlib.Path) -> None:
-        sock = str(self.socket_dir / f"{home.name}.sock")
-        cnf = home / "my.cnf"
-        cnf.write_text(self._cnf(home, home / "data", sock, "127.0.0.1", 0))
-        assert self.binary.install_db is not None
-        tools.run([self.binary.install_db, f"--defaults-file={cnf}", "--auth-root-authentication-method=socket",
-                   f"--auth-root-socket-user={self.os_user}", "--skip-test-db"], timeout=INSTALL_TIMEOUT)
 
 
 class _AdminCursor:

@@ -1,6 +1,7 @@
 """The engine's own tools for backups, kept as commands: mariadb-backup's stream of a running server, its
-unpacking and preparing, and the binary log's fetching (over the replication protocol) and replaying.
-A driver runs them where its server lives; the options that reach the server come from the driver."""
+unpacking and preparing, and the binary log's fetching (over the replication protocol) and replaying, each
+under its flavor's name (MariaDB's mariadb-binlog is MySQL's mysqlbinlog). A driver runs them where its
+server lives, from the server's own tree; the options that reach the server come from the driver."""
 
 import re
 from collections.abc import Callable
@@ -11,6 +12,12 @@ from emulator.engines import tools
 # the size backup streams are copied in
 CHUNK = tools.CHUNK
 
+# each flavor's name for its tools: the binary log's reader, the SQL client, the system tables' upgrade
+# (MySQL's server upgrades its own as it starts: it has no such tool since 8.0.16)
+TOOLS = {
+    "MariaDB": {"binlog": "mariadb-binlog", "client": "mariadb", "upgrade": "mariadb-upgrade"},
+    "MySQL": {"binlog": "mysqlbinlog", "client": "mysql", "upgrade": None},
+}
 _BINLOG_POINT = re.compile(r"binlog position: filename '([^']+)', position '(\d+)'")
 
 
@@ -35,21 +42,23 @@ def client_file(options: dict[str, str]) -> str:
     return "[client]\n" + "".join(f"{name}={value}\n" for name, value in options.items())
 
 
-def fetch_binlogs(defaults_file: str, names: list[str], result_dir: str) -> list[str]:
+def fetch_binlogs(flavor: str, defaults_file: str, names: list[str], result_dir: str) -> list[str]:
     """Copy closed binary log files from the server, byte for byte, over the replication protocol."""
-    return ["mariadb-binlog", f"--defaults-extra-file={defaults_file}", "--read-from-remote-server", "--raw",
+    return [TOOLS[flavor]["binlog"], f"--defaults-extra-file={defaults_file}", "--read-from-remote-server", "--raw",
             f"--result-file={result_dir}/", *names]
 
 
-def replay_binlogs(files: list[str], start_position: int, stop_time: str | None) -> list[str]:
+def replay_binlogs(flavor: str, files: list[str], start_position: int, stop_time: str | None) -> list[str]:
     """The SQL of the binary logs from a position in the first file up to (not including) the first event
-    of `stop_time` (the host's local time: run it with TZ=UTC), or to their end."""
+    of `stop_time` (the host's local time: run it with TZ=UTC), or to their end. A MySQL log's
+    transactions carry their GTIDs: a server that has one already skips it."""
     stop = [f"--stop-datetime={stop_time}"] if stop_time else []
-    return ["mariadb-binlog", f"--start-position={start_position}", *stop, *files]
+    return [TOOLS[flavor]["binlog"], f"--start-position={start_position}", *stop, *files]
 
 
-def sql_client(defaults_file: str) -> list[str]:
-    return ["mariadb", f"--defaults-extra-file={defaults_file}", "--binary-mode", "--max-allowed-packet=1G"]
+def sql_client(flavor: str, defaults_file: str) -> list[str]:
+    return [TOOLS[flavor]["client"], f"--defaults-extra-file={defaults_file}", "--binary-mode",
+            "--max-allowed-packet=1G"]
 
 
 def binlog_point(log: str) -> tuple[str | None, int | None]:

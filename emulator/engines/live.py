@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from emulator.engines.server import parse_version
+
 # Values of these kinds go into SET GLOBAL as they are (they were checked to be numbers or ON/OFF words);
 # any other is quoted, since the server takes a string there.
 UNQUOTED = ("integer", "float", "boolean")
@@ -21,3 +23,18 @@ def reopen_logs(cursor: Any) -> None:
     """The slow and general logs were set aside: the server starts new files."""
     cursor.execute("FLUSH SLOW LOGS")
     cursor.execute("FLUSH GENERAL LOGS")
+
+
+def binlog_status(cursor: Any, flavor: str) -> tuple[str, int] | None:
+    """The binary log file the server writes, and its position in it; None when it keeps none. (MySQL has
+    named the statement SHOW BINARY LOG STATUS since 8.2, and no longer takes MariaDB's name.)"""
+    cursor.execute("SHOW BINARY LOG STATUS" if flavor == "MySQL" else "SHOW MASTER STATUS")
+    row = cursor.fetchone()
+    return (row[0], int(row[1])) if row else None
+
+
+def version(cursor: Any) -> str | None:
+    """The server's version as RDS reports it ("9.7.4", "10.11.18"); None with no server behind the cursor."""
+    cursor.execute("SELECT VERSION()")
+    row = cursor.fetchone()
+    return parse_version(row[0])[1] if row else None

@@ -2,15 +2,20 @@
 
 import functools
 import hashlib
+import os
 import re
 import shutil
 
 from emulator.engines import tools
-from emulator.model.parameters import SYSTEM
+from emulator.model.parameters import SYSTEM, system
 from emulator.model.server import ServerBinary
 
 # Variables a configuration file sets under another name than their own.
 OPTION_NAMES = {"tx_isolation": "transaction_isolation", "time_zone": "default_time_zone"}
+# What a MySQL server runs with beyond what MariaDB needs: no X Protocol listener (a second port, which
+# RDS does not open); the CLONE plugin, its hot backup; and transactions numbered by GTIDs, by which a
+# point-in-time restore skips what the clone already holds (a clone records no binary log position).
+MYSQL_ONLY = ["mysqlx=OFF", "plugin-load-add=mysql_clone.so", "gtid-mode=ON", "enforce-gtid-consistency=ON"]
 # The version reported when no server is installed (the `none` driver on a bare machine).
 NOMINAL = ("MariaDB", "10.11.6")
 
@@ -35,15 +40,84 @@ def parse_version(text: str) -> tuple[str, str]:
     return ("MariaDB" if "mariadb" in text.lower() else "MySQL"), match.group(1)
 
 
+def password_hash(flavor: str, password: str) -> str:
+    """What the emulator keeps and passes on instead of the password: MariaDB's mysql_native_password
+    hash, or MySQL's caching_sha2_password one (MySQL 9 has no other)."""
+    return caching_sha2_hash(password) if flavor == "MySQL" else native_password_hash(password)
+
+
 def native_password_hash(password: str) -> str:
-    """The server's own mysql_native_password hash: what we keep and pass on instead of the password."""
+    """The server's own mysql_native_password hash."""
     digest = hashlib.sha1(hashlib.sha1(password.encode()).digest()).hexdigest()
     return "*" + digest.upper()
 
 
+# caching_sha2_password's stored form: "$A$" + rounds/1000 in three digits + "$" + a 20-byte salt + the
+# SHA-256 crypt digest of 43 characters (crypt's own base-64, made by sha256_crypt without its "$5$" frame)
+_SALT_CHARACTERS = bytes(range(0x21, 0x7F)).replace(b"$", b"")
+_CRYPT64 = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_ROUNDS = 5000
+
+
+def caching_sha2_hash(password: str, salt: bytes | None = None) -> str:
+    """MySQL's caching_sha2_password authentication string for `password`, as the server itself makes it
+    (set with IDENTIFIED WITH caching_sha2_password AS 0x<hex>)."""
+    salt = salt or bytes(_SALT_CHARACTERS[b % len(_SALT_CHARACTERS)] for b in os.urandom(20))
+    digest = _sha256_crypt(password.encode(), salt, _ROUNDS)
+    return "$A$" + f"{_ROUNDS // 1000:03d}" + "$" + salt.decode() + digest
+
+
+def _sha256_crypt(key: bytes, salt: bytes, rounds: int) -> str:
+    """SHA-crypt (Ulrich Drepper's specification) with SHA-256: its 43-character digest."""
+    sha = hashlib.sha256
+    alternate = sha(key + salt + key).digest()
+    first = sha(key + salt + _repeat(alternate, len(key)))
+    length = len(key)
+    while length:
+        first.update(alternate if length & 1 else key)
+        length >>= 1
+    digest = first.digest()
+    p_bytes = _repeat(sha(key * len(key)).digest(), len(key))
+    s_bytes = _repeat(sha(salt * (16 + digest[0])).digest(), len(salt))
+    for round_ in range(rounds):
+        step = sha(p_bytes if round_ & 1 else digest)
+        if round_ % 3:
+            step.update(s_bytes)
+        if round_ % 7:
+            step.update(p_bytes)
+        step.update(digest if round_ & 1 else p_bytes)
+        digest = step.digest()
+    return _crypt_base64(digest)
+
+
+def _repeat(block: bytes, length: int) -> bytes:
+    return (block * (length // len(block) + 1))[:length]
+
+
+# the byte triples SHA-256 crypt encodes, in its order, then the last two bytes
+_ORDER = [(0, 10, 20), (21, 1, 11), (12, 22, 2), (3, 13, 23), (24, 4, 14), (15, 25, 5), (6, 16, 26),
+          (27, 7, 17), (18, 28, 8), (9, 19, 29)]
+
+
+def _crypt_base64(digest: bytes) -> str:
+    out = []
+    for a, b, c in _ORDER:
+        out.append(_encode((digest[a] << 16) | (digest[b] << 8) | digest[c], 4))
+    out.append(_encode((digest[31] << 8) | digest[30], 3))
+    return "".join(out)
+
+
+def _encode(value: int, count: int) -> str:
+    chars = []
+    for _ in range(count):
+        chars.append(_CRYPT64[value & 0x3F])
+        value >>= 6
+    return "".join(chars)
+
+
 def my_cnf(
     *, datadir: str, tmpdir: str, socket: str, pid_file: str, log_error: str, host: str, port: int, user: str,
-    logs: dict[str, str] | None = None, parameters: dict[str, str] | None = None,
+    flavor: str = "MariaDB", logs: dict[str, str] | None = None, parameters: dict[str, str] | None = None,
 ) -> str:
     """A small server, loopback only, with a binary log (which point-in-time restore replays); `logs`
     places the slow and general query logs (slow_query_log_file, general_log_file); `parameters` (the
@@ -62,8 +136,10 @@ def my_cnf(
         "skip-name-resolve",
         "log-bin=binlog",
     ]
+    if flavor == "MySQL":
+        lines += MYSQL_ONLY + [f"secure-file-priv={tmpdir}"]
     lines += [f"{name}={value}" for name, value in (logs or {}).items()]
-    return "\n".join(lines + _tuning(parameters)) + "\n"
+    return "\n".join(lines + _tuning(parameters, flavor)) + "\n"
 
 
 def guest_cnf(parameters: dict[str, str] | None = None, port: int = 3306, server_id: int = 1) -> str:
@@ -74,7 +150,7 @@ def guest_cnf(parameters: dict[str, str] | None = None, port: int = 3306, server
              "log-bin=binlog",
              "log_error=/run/rds/logs/error.log", "slow_query_log_file=/run/rds/logs/slowquery.log",
              "general_log_file=/run/rds/logs/general.log", "secure_file_priv=/run/rds"]
-    return "\n".join(lines + _tuning(parameters)) + "\n"
+    return "\n".join(lines + _tuning(parameters, "MariaDB")) + "\n"
 
 
 def buffer_pool_mib(parameters: dict[str, str]) -> int:
@@ -87,9 +163,9 @@ def buffer_pool_mib(parameters: dict[str, str]) -> int:
         return int(SYSTEM["innodb_buffer_pool_size"]) // 2**20
 
 
-def _tuning(parameters: dict[str, str] | None) -> list[str]:
+def _tuning(parameters: dict[str, str] | None, flavor: str) -> list[str]:
     """What every server runs with, then its group's values, which come last so that they win."""
-    lines = [f"{name}={value}" for name, value in SYSTEM.items()]
+    lines = [f"{name}={value}" for name, value in system(flavor).items()]
     for name, value in (parameters or {}).items():
         lines.append(f"{OPTION_NAMES.get(name, name)}={_option_value(value)}")
     return lines

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 
-from emulator.engines import in_tree, server, tools
+from emulator.engines import server, tools
 from emulator.images import build, cache
 from emulator.model.engine_versions import EngineVersion
 
@@ -99,12 +99,11 @@ def _debootstrap(staging: pathlib.Path, version: EngineVersion) -> None:
 
 def _settle(staging: pathlib.Path, version: EngineVersion) -> None:
     """What a server never reads goes; what it needs and debootstrap leaves out comes: /etc/hosts (without
-    localhost, mariadb-install-db stops), and the folder an instance's own is bound on."""
+    localhost, mariadb-install-db stops)."""
     tree = staging / "tree"
     for folder in TRIM:
         shutil.rmtree(tree / folder, ignore_errors=True)
     (tree / "etc/hosts").write_text("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
-    (tree / in_tree.MOUNT.lstrip("/")).mkdir(exist_ok=True)
 
 
 def _ready_data(staging: pathlib.Path, version: EngineVersion) -> None:

@@ -1,8 +1,8 @@
-"""What can be ordered: engines, their versions (the server really installed), classes and storage."""
+"""What can be ordered: engines, their versions (the servers really run), classes and storage."""
 
 from dataclasses import dataclass
 
-from emulator.model.server import ServerBinary
+from emulator.model import engine_versions
 
 ENGINES = ("mysql", "mariadb")
 ENGINE_DESCRIPTIONS = {"mysql": "MySQL Community Edition", "mariadb": "MariaDB Community Edition"}
@@ -52,37 +52,45 @@ DEFAULT_STORAGE_TYPE = "gp2"
 
 
 @dataclass(frozen=True)
-class EngineVersion:
+class Offered:
+    """An engine version as a client orders it: what its server reports, its family, whether it is the
+    engine's default."""
+
     engine: str
     version: str
     family: str
     description: str
     version_description: str
+    default: bool
+    row: engine_versions.EngineVersion
 
 
-def engine_version(engine: str, server: ServerBinary) -> EngineVersion:
-    """Each engine is offered in the one version this machine really runs; a foreign engine says what serves it."""
-    major_minor = ".".join(server.version.split(".")[:2])
-    native = server.flavor.lower() == engine
-    family = f"mariadb{major_minor}" if engine == "mariadb" else "mysql8.0"
-    description = ENGINE_DESCRIPTIONS[engine]
-    if not native:
-        description += f" (served by {server.flavor} {server.version}: no {engine} server is installed)"
-    return EngineVersion(engine, server.version, family, description, f"{server.flavor} {server.version}")
+def offered(versions: dict[engine_versions.EngineVersion, str]) -> list[Offered]:
+    """What the driver serves (`versions`: each row, with the full version its server reports), engine by
+    engine, oldest first, as RDS lists them."""
+    return [
+        Offered(row.engine, version, row.family, ENGINE_DESCRIPTIONS[row.engine], f"{row.flavor} {version}",
+                engine_versions.DEFAULTS.get(row.engine) == row.major, row)
+        for row, version in sorted(versions.items(), key=lambda item: (item[0].engine, _key(item[1])))
+    ]
 
 
 def option_group(engine: str, version: str) -> str:
-    major_minor = "8-0" if engine == "mysql" else "-".join(version.split(".")[:2])
-    return f"default:{engine}-{major_minor}"
+    return f"default:{engine}-{'-'.join(version.split('.')[:2])}"
 
 
-def engine_versions(server: ServerBinary) -> list[EngineVersion]:
-    return [engine_version(engine, server) for engine in ENGINES]
-
-
-def families(server: ServerBinary) -> dict[str, str]:
+def families(versions: dict[engine_versions.EngineVersion, str]) -> dict[str, str]:
     """The DB parameter group families this machine can honour, and the engine of each."""
-    return {version.family: version.engine for version in engine_versions(server)}
+    return {row.family: row.engine for row in versions}
+
+
+def _key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) if part.isdigit() else 0 for part in version.split("."))
+
+
+def newer(candidate: str, than: str) -> bool:
+    """Whether one full version ("10.11.19") is newer than another."""
+    return _key(candidate) > _key(than)
 
 
 def availability_zones(region: str) -> list[str]:

@@ -13,6 +13,9 @@ class EngineVersion:
     packages: tuple[str, ...]
     daemon: str  # the server's path inside the tree
     flavor: str  # what the server calls itself: "MySQL", "MariaDB"
+    # The full version the suite served when this row was written: what is reported until the tree is built
+    # (and by the none driver, which builds none); a server's own version replaces it once it runs.
+    nominal: str
 
     @property
     def family(self) -> str:
@@ -26,10 +29,11 @@ class EngineVersion:
 
 MARIADB_PACKAGES = ("mariadb-server", "mariadb-client", "mariadb-backup")
 VERSIONS = (
-    EngineVersion("mariadb", "10.11", "bookworm", MARIADB_PACKAGES, "usr/sbin/mariadbd", "MariaDB"),
-    EngineVersion("mariadb", "11.8", "trixie", MARIADB_PACKAGES, "usr/sbin/mariadbd", "MariaDB"),
+    EngineVersion("mariadb", "10.11", "bookworm", MARIADB_PACKAGES, "usr/sbin/mariadbd", "MariaDB", "10.11.18"),
+    EngineVersion("mariadb", "11.8", "trixie", MARIADB_PACKAGES, "usr/sbin/mariadbd", "MariaDB", "11.8.9"),
     # Oracle's MySQL, as Debian packages it: only unstable carries it
-    EngineVersion("mysql", "9.7", "sid", ("mysql-server-core", "mysql-client-core"), "usr/sbin/mysqld", "MySQL"),
+    EngineVersion("mysql", "9.7", "sid", ("mysql-server-core", "mysql-client-core"), "usr/sbin/mysqld", "MySQL",
+                  "9.7.4"),
 )
 # What a create that names no version gets, per engine, as RDS marks one version of each its default.
 DEFAULTS = {"mariadb": "10.11", "mysql": "9.7"}
@@ -45,6 +49,25 @@ def of(engine: str, version: str | None) -> EngineVersion | None:
         if row.engine == engine and (wanted == row.major or wanted.startswith(row.major + ".")):
             return row
     return None
+
+
+# The family releases before engine images gave `mysql` groups, whose values MariaDB 10.11 ran.
+LEGACY_FAMILIES = {"mysql8.0": "mariadb10.11"}
+
+
+def of_family(family: str) -> EngineVersion | None:
+    """The row whose server a group of `family` configures."""
+    family = LEGACY_FAMILIES.get(family, family)
+    return next((row for row in VERSIONS if row.family == family), None)
+
+
+def serving(engine: str, version: str) -> EngineVersion | None:
+    """The row whose server runs an instance recorded with `version` of `engine`. Releases before engine
+    images served `mysql` with the host's MariaDB: such an instance's data is MariaDB's, and stays on it."""
+    row = of(engine, version)
+    if row is None and engine == "mysql":
+        return of("mariadb", version)
+    return row
 
 
 def served(engine: str) -> list[str]:

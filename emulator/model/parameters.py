@@ -18,6 +18,8 @@ NOT_MODIFIABLE = frozenset({
     "secure_file_priv", "server_id", "skip_external_locking", "skip_name_resolve", "skip_networking",
     "slow_query_log_file", "socket", "tmpdir", "user", "version", "version_comment",
     "version_compile_machine", "version_compile_os", "extra_port", "core_file", "log_slow_query_file",
+    # MySQL: point-in-time restore goes by GTIDs; its own port for X Protocol, which stays off; the CLONE plugin
+    "gtid_mode", "enforce_gtid_consistency", "mysqlx", "mysqlx_port", "mysqlx_socket", "plugin_load_add",
 })
 # What every server here runs with unless its parameter group says otherwise: small servers, so that many
 # fit on one machine. DescribeDBParameters reports them with Source `system`, as RDS reports what it sets itself.
@@ -32,6 +34,14 @@ SYSTEM = {
     # killed takes its page cache with it)
     "sync_binlog": "1",
 }
+# MySQL sizes its redo log as one capacity (since 8.0.30), and has no innodb_log_file_size any more
+MYSQL_SYSTEM = {**{name: value for name, value in SYSTEM.items() if name != "innodb_log_file_size"},
+                "innodb_redo_log_capacity": "8388608"}
+
+
+def system(flavor: str) -> dict[str, str]:
+    """What every server of the flavor ("MySQL", "MariaDB") runs with, unless its group says otherwise."""
+    return MYSQL_SYSTEM if flavor == "MySQL" else SYSTEM
 # RDS's variables in formula values, e.g. {DBInstanceClassMemory*3/4}
 _FORMULA = re.compile(r"^\{(DBInstanceClassMemory|AllocatedStorage)((?:[*/]\d+)*)\}$")
 _TERM = re.compile(r"([*/])(\d+)")

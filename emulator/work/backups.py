@@ -22,7 +22,7 @@ import pymysql
 from emulator.context import Context
 from emulator.drivers.base import ServerSpec
 from emulator.engines import backup as commands
-from emulator.engines import tools
+from emulator.engines import live, tools
 from emulator.failures import Failure
 from emulator.host.work_dirs import work_dir
 from emulator.model import ids
@@ -154,8 +154,9 @@ def replay(ctx: Context, instance: Instance, source_resource_id: str, snapshot_n
             files.append(str(path))
         with client_file(ctx, instance, work) as options:
             stop = None if everything else f"{host_time:%Y-%m-%d %H:%M:%S}"
-            _pipe(commands.replay_binlogs(files, found.binlog_position or 4, stop), commands.sql_client(options),
-                  sum(item["size"] for item in replayed))
+            flavor = _flavor(ctx, instance)
+            _pipe(ctx.in_tree(instance, commands.replay_binlogs(flavor, files, found.binlog_position or 4, stop)),
+                  ctx.in_tree(instance, commands.sql_client(flavor, options)), sum(item["size"] for item in replayed))
 
 
 @contextmanager
@@ -177,23 +178,22 @@ def archive(ctx: Context, instance: Instance) -> datetime | None:
     close keeps its file: it is restorable up to now all the same, and that time is returned for the caller
     to record with other instances' (None: recorded here, with the archived logs)."""
     now = ctx.clock.now()
+    flavor = _flavor(ctx, instance)
     with ctx.driver.admin(ctx.spec(instance)) as cursor:
-        cursor.execute("SHOW MASTER STATUS")
-        current = cursor.fetchone()
+        current = live.binlog_status(cursor, flavor)
         if current is None:
             if ctx.driver.client_options(ctx.spec(instance)) is None:
                 return now  # no server (the none driver): nothing is written that a backup lacks
             # a server started by an older release, without one until its next restart
             log.info("%s runs without a binary log until its next restart", instance.identifier)
             return None
-        file, position = current[0], int(current[1])
+        file, position = current
         mark = instance.binlog_mark or {}
         if mark.get("file") == file and mark.get("position") == position:
             return now
         cursor.execute("FLUSH BINARY LOGS")
         now = ctx.clock.now()  # all that was committed before now is in the files just closed
-        cursor.execute("SHOW MASTER STATUS")
-        file, position = cursor.fetchone()[:2]
+        file, position = live.binlog_status(cursor, flavor) or current
         cursor.execute("SHOW BINARY LOGS")
         closed = {row[0]: int(row[1]) for row in cursor.fetchall() if row[0] != file}  # name: size
     done = {item["name"] for item in ctx.store.binlogs_of(instance.resource_id)}
@@ -202,7 +202,8 @@ def archive(ctx: Context, instance: Instance) -> datetime | None:
     with work_dir(ctx.settings.data_dir, f"binlogs-{instance.resource_id}") as work:
         if wanted:
             with client_file(ctx, instance, work) as options:
-                _run(commands.fetch_binlogs(options, wanted, str(work)), sum(closed[name] for name in wanted))
+                _run(ctx.in_tree(instance, commands.fetch_binlogs(flavor, options, wanted, str(work))),
+                     sum(closed[name] for name in wanted))
         for name in wanted:
             key = f"binlogs/{instance.resource_id}/{name}"
             with open(work / name, "rb") as src, ctx.backups.writer(key) as dst:
@@ -301,6 +302,11 @@ def client_file(ctx: Context, instance: Instance, work: pathlib.Path) -> Iterato
         path.unlink(missing_ok=True)
 
 
+def _flavor(ctx: Context, instance: Instance) -> str:
+    row = ctx.engine_version(instance)
+    return row.flavor if row is not None else "MariaDB"
+
+
 def _run(argv: list[str], size: int) -> None:
     tools.run(argv, env=tools.utc(), timeout=tools.for_bytes(size))
 
@@ -317,7 +323,8 @@ def _error_line(output: bytes) -> str:
     output goes to the emulator's log."""
     text = output.decode(errors="replace")
     log.error("a replay tool failed: %s", text[-2000:])
-    found = [line for line in text.splitlines() if line.startswith(("ERROR", "mariadb-binlog:", "mariadb:"))]
+    found = [line for line in text.splitlines()
+             if line.startswith(("ERROR", "mariadb-binlog:", "mariadb:", "mysqlbinlog:", "mysql:"))]
     return found[-1][:300] if found else "see the emulator's log"
 
 

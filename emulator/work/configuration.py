@@ -32,7 +32,7 @@ def immediate(ctx: Context, instance: Instance, values: dict[str, GroupValue]) -
         if values[name].method == "immediate" and running.get(name) != value:
             changes[name] = value
     for name in running.keys() - target.keys():
-        if _dynamic(ctx, name):
+        if _dynamic(ctx, instance, name):
             changes[name] = None
     return {name: value for name, value in changes.items()
             if value is None or instance.parameter_failures.get(name) != value}
@@ -46,7 +46,8 @@ def apply_status(ctx: Context, instance: Instance, values: dict[str, GroupValue]
     if not values and not instance.server_parameters and instance.server_parameter_group == instance.parameter_group:
         return "in-sync"  # the commonest case, on every Describe: a default group, as it started
     target = wanted(instance, values)
-    dynamic_resets = {name for name in instance.server_parameters.keys() - target.keys() if _dynamic(ctx, name)}
+    dynamic_resets = {name for name in instance.server_parameters.keys() - target.keys()
+                      if _dynamic(ctx, instance, name)}
     at_once = {name for name, item in values.items() if item.method == "immediate"} | dynamic_resets
     return parameters.apply_status(
         instance.server_parameter_group != instance.parameter_group,
@@ -61,8 +62,8 @@ def group_values(ctx: Context, group_names: set[str]) -> dict[str, dict[str, Gro
     return {name: found.get(name, {}) for name in group_names}
 
 
-def _dynamic(ctx: Context, name: str) -> bool:
-    known = ctx.parameters().get(name)
+def _dynamic(ctx: Context, instance: Instance, name: str) -> bool:
+    known = ctx.instance_parameters(instance).get(name)
     return known is not None and known.dynamic
 
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from emulator.context import Context
 from emulator.drivers.base import HostRefused, ServerSpec
-from emulator.engines import accounts
+from emulator.engines import accounts, live
 from emulator.failures import Failure
 from emulator.host.firewall import FirewallError
 from emulator.model.events import RENAMED, RESTORED_FROM_SNAPSHOT, RESTORED_TO_POINT
@@ -268,9 +268,12 @@ def _bring_up(ctx: Context, instance: Instance, bring: Callable[[ServerSpec], No
             f"{error}. Reset the parameters or choose another group, then reboot.", "failure",
         )
         return False
-    if instance.observed in ("none", "failed", "incompatible"):
-        with ctx.driver.admin(spec) as cursor:
+    with ctx.driver.admin(spec) as cursor:
+        if instance.observed in ("none", "failed", "incompatible"):
             accounts.create_master(cursor, instance.master_username, instance.password_hash, instance.db_name)
+        reported = live.version(cursor)
+    if reported is not None and reported != instance.engine_version:  # EngineVersion is what the server says
+        ctx.store.update_instance(instance.resource_id, engine_version=reported)
     return True
 
 

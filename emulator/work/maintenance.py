@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from emulator.context import Context
+from emulator.engines import backup as commands
 from emulator.engines import tools
 from emulator.host.work_dirs import work_dir
 from emulator.model import catalogue, windows
@@ -28,8 +29,9 @@ UPGRADE_TIMEOUT = 1800.0
 
 def upgrade_to(ctx: Context, instance: Instance) -> str | None:
     """The version a db-upgrade would take the instance to, if there is one."""
-    offered = catalogue.engine_version(instance.engine, ctx.server).version
-    return offered if _newer(offered, instance.engine_version) else None
+    row = ctx.engine_version(instance)
+    offered = ctx.driver.versions().get(row) if row is not None else None
+    return offered if offered is not None and catalogue.newer(offered, instance.engine_version) else None
 
 
 def offered(ctx: Context, instance: Instance) -> dict[str, tuple[str, dict[str, Any]]]:
@@ -67,12 +69,16 @@ def _scheduled(instance: Instance, action: str) -> bool:
 
 
 def upgrade_tables(ctx: Context, instance: Instance) -> None:
-    """mariadb-upgrade on the restarted server: its system tables as the newer server wants them."""
-    if ctx.driver.client_options(ctx.spec(instance)) is None:
+    """mariadb-upgrade on the restarted server: its system tables as the newer server wants them (a MySQL
+    server has upgraded its own as it started)."""
+    row = ctx.engine_version(instance)
+    tool = commands.TOOLS[row.flavor]["upgrade"] if row is not None else None
+    if tool is None or ctx.driver.client_options(ctx.spec(instance)) is None:
         return
     with work_dir(ctx.settings.data_dir, f"upgrade-{instance.resource_id}") as work, \
             backups.client_file(ctx, instance, work) as options:
-        tools.run(["mariadb-upgrade", f"--defaults-extra-file={options}", "--silent"], timeout=UPGRADE_TIMEOUT)
+        tools.run(ctx.in_tree(instance, [tool, f"--defaults-extra-file={options}", "--silent"]),
+                  timeout=UPGRADE_TIMEOUT)
 
 
 def next_window(instance: Instance, now: datetime) -> datetime:
@@ -97,10 +103,3 @@ def due(ctx: Context, instance: Instance, now: datetime) -> tuple[datetime, dict
 def window_length(instance: Instance) -> timedelta:
     start, end = windows.parse_maintenance(instance.maintenance_window)
     return timedelta(minutes=(end - start) % windows.WEEK_MINUTES)
-
-
-def _newer(version: str, than: str) -> bool:
-    def parts(text: str) -> tuple[int, ...]:
-        return tuple(int(part) for part in text.split(".") if part.isdigit())
-
-    return parts(version) > parts(than)

@@ -37,7 +37,7 @@ def apply_to(ctx: Context, instance: Instance) -> bool:
     changes = configuration.immediate(ctx, instance, values)
     if not changes:
         return False
-    known = ctx.parameters()
+    known = ctx.instance_parameters(instance)
     applied: dict[str, str | None] = {}
     failed: dict[str, str] = {}
     try:
@@ -63,7 +63,8 @@ def apply_to(ctx: Context, instance: Instance) -> bool:
 
 def _set(ctx: Context, instance: Instance, cursor: Any, name: str, value: str | None, data_type: str) -> bool:
     # a parameter taken out of the group goes back to what the system sets, or else the server's default
-    target = value if value is not None else parameters.SYSTEM.get(name)
+    row = ctx.engine_version(instance)
+    target = value if value is not None else parameters.system(row.flavor if row else "MariaDB").get(name)
     try:
         live.set_global(cursor, name, target, data_type)
     except pymysql.MySQLError as error:

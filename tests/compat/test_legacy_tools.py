@@ -81,7 +81,7 @@ def test_the_2009_walkthrough_through_the_old_tools(old_tools):
                     "Endpoint Address  Port  AZ          Backup Retention")
     assert first == ("DBINSTANCE  mydb-instance           db.t3.micro  mysql   20       masteruser       creating  "
                      "                        us-east-1c  1")
-    assert under[-2:] == ["      PARAMGRP  Group Name        Apply Status", "      PARAMGRP  default.mysql8.0  in-sync"]
+    assert under[-2:] == ["      PARAMGRP  Group Name        Apply Status", "      PARAMGRP  default.mysql9.7  in-sync"]
 
     # the walkthrough lets its EC2 web nodes in through the default DB security group
     authorized = rds("rds-authorize-db-security-group-ingress", "default", "--ec2-security-group-name", "webnode",
@@ -104,11 +104,11 @@ def test_the_2009_walkthrough_through_the_old_tools(old_tools):
     assert re.fullmatch(rf"DBINSTANCE  mydb-instance  {TIME}  db\.t3\.micro  mysql  20  masteruser  available  "
                         rf"127\.0\.0\.1  {port}  us-east-1c  1", line), line
     assert re.fullmatch(r"      VPCSECGROUP  sg-[0-9a-f]{17}  active", vpc_group)
-    assert group == "      PARAMGRP  default.mysql8.0  in-sync"
+    assert group == "      PARAMGRP  default.mysql9.7  in-sync"
 
     made = rds("rds-create-db-parameter-group", "my-custom", "--description=My Custom DB Param Group",
                "--engine=MySQL5.1")
-    assert made.stdout == "DBPARAMGRP  my-custom  mysql8.0  My Custom DB Param Group\n"
+    assert made.stdout == "DBPARAMGRP  my-custom  mysql9.7  My Custom DB Param Group\n"
     assert "MySQL5.1 is served as mysql" in made.stderr
     assert rds("rds-modify-db-parameter-group", "my-custom",
                "--parameters=name=slow_query_log, value=ON, method=immediate").stdout == "DBPARAMGRP  my-custom\n"
@@ -158,12 +158,12 @@ def test_snapshots_restores_parameters_and_the_old_confirmation(old_tools):
     restored = rds("rds-restore-db-instance-from-db-snapshot", "copied", "--db-snapshot-identifier", "snap-1").stdout
     assert restored.startswith("DBINSTANCE  copied    db.t3.micro  mysql  20  master  creating  ")  # no time yet
 
-    parameters = rds("rds-describe-db-parameters", "default.mysql8.0", "--headers").stdout.splitlines()
+    parameters = rds("rds-describe-db-parameters", "default.mysql9.7", "--headers").stdout.splitlines()
     assert re.fullmatch(r"DBPARAMETER  Parameter Name *  Parameter Value *  Source *  Data Type *  Apply Type *  "
                         r"Is Modifiable", parameters[0])
     assert len(parameters) > 100 and all(line.startswith("DBPARAMETER  ") for line in parameters)
-    long = rds("rds-describe-db-parameter-groups", "default.mysql8.0", "--show-long", "--delimiter", "|").stdout
-    assert long == "DBPARAMGRP|default.mysql8.0|mysql8.0|Default parameter group for mysql8.0\n"
+    long = rds("rds-describe-db-parameter-groups", "default.mysql9.7", "--show-long", "--delimiter", "|").stdout
+    assert long == "DBPARAMGRP|default.mysql9.7|mysql9.7|Default parameter group for mysql9.7\n"
     xml = rds("rds-describe-db-engine-versions", "--engine", "mysql", "--show-xml").stdout
     assert xml.startswith("<DescribeDBEngineVersionsResponse")
 
@@ -188,7 +188,7 @@ def test_parameter_groups_reset_and_deleted_and_a_point_in_time_restore(archivin
     rds = archiving_tools
     rds("rds-create-db-instance", "source", "-s", "20", "-c", "db.t3.micro", "-e", "mysql", "-u", "master",
         "-p", "password1", "--db-name", "app", "--backup-retention-period", "1")
-    rds("rds-create-db-parameter-group", "tuned", "-d", "tuned", "--db-parameter-group-family", "mysql8.0")
+    rds("rds-create-db-parameter-group", "tuned", "-d", "tuned", "--db-parameter-group-family", "mysql9.7")
     rds("rds-modify-db-parameter-group", "tuned", "-p", "name=long_query_time, value=3, method=immediate",
         "-p", "name=max_connections, value=50, method=immediate")
 

@@ -53,7 +53,7 @@ def test_the_walkthrough_with_boto3(server_driver, emulator_factory, rds_client)
     emulator = emulator_factory(server_driver)
     rds = rds_client(emulator)
     endpoint = create(rds, "mydb")
-    rds.create_db_parameter_group(DBParameterGroupName="my-custom", DBParameterGroupFamily="mysql8.0",
+    rds.create_db_parameter_group(DBParameterGroupName="my-custom", DBParameterGroupFamily="mysql9.7",
                                   Description="My custom parameters")
     change(rds, "my-custom", "slow_query_log", "1", "immediate")
     modified = rds.modify_db_instance(DBInstanceIdentifier="mydb", DBParameterGroupName="my-custom")
@@ -125,7 +125,7 @@ def test_the_walkthrough_with_boto3(server_driver, emulator_factory, rds_client)
 def test_a_value_the_server_refuses_is_reported_and_undone(server_driver, emulator_factory, rds_client):
     emulator = emulator_factory(server_driver)
     rds = rds_client(emulator)
-    rds.create_db_parameter_group(DBParameterGroupName="broken", DBParameterGroupFamily="mysql8.0",
+    rds.create_db_parameter_group(DBParameterGroupName="broken", DBParameterGroupFamily="mysql9.7",
                                   Description="a character set nobody has")
     endpoint = create(rds, "db1", DBParameterGroupName="broken")
     change(rds, "broken", "character_set_server", "nonesuch", "immediate")
@@ -151,9 +151,9 @@ def test_the_walkthrough_with_the_aws_cli(emulator_factory):
     emulator = emulator_factory()
     aws(emulator, "create-db-instance", "--db-instance-identifier", "clidb", "--engine", "mysql",
         "--db-instance-class", "db.t3.micro", "--allocated-storage", "20", "--master-username", "admin",
-        "--master-user-password", PASSWORD, "--db-parameter-group-name", "default.mysql8.0")
+        "--master-user-password", PASSWORD, "--db-parameter-group-name", "default.mysql9.7")
     aws(emulator, "create-db-parameter-group", "--db-parameter-group-name", "cli-custom",
-        "--db-parameter-group-family", "mysql8.0", "--description", "from the CLI")
+        "--db-parameter-group-family", "mysql9.7", "--description", "from the CLI")
     aws(emulator, "modify-db-parameter-group", "--db-parameter-group-name", "cli-custom", "--parameters",
         "ParameterName=slow_query_log,ParameterValue=1,ApplyMethod=immediate",
         "ParameterName=long_query_time,ParameterValue=2,ApplyMethod=immediate")

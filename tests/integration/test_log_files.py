@@ -36,7 +36,7 @@ def setup(tmp_path, server_driver):
     settings = Settings.from_env(data_dir=tmp_path / "data", driver=server_driver, auth="off")
     runtime = boot(settings, clock=clock, schedule=False)
     api = Api(runtime)
-    api.ok(Action="CreateDBParameterGroup", DBParameterGroupName="logged", DBParameterGroupFamily="mysql8.0",
+    api.ok(Action="CreateDBParameterGroup", DBParameterGroupName="logged", DBParameterGroupFamily="mysql9.7",
            Description="general log to a file")
     for n, (name, value) in enumerate([("general_log", "1"), ("log_output", "FILE")], 1):
         api.ok(Action="ModifyDBParameterGroup", DBParameterGroupName="logged",

@@ -142,7 +142,7 @@ def test_a_second_emulator_on_the_same_data_directory_refuses_to_start(runtime):
 
 def test_servers_are_admitted_by_the_buffer_pool_they_will_run_with(runtime):
     api = Api(runtime)
-    api.ok(Action="CreateDBParameterGroup", DBParameterGroupName="big", DBParameterGroupFamily="mysql8.0",
+    api.ok(Action="CreateDBParameterGroup", DBParameterGroupName="big", DBParameterGroupFamily="mysql9.7",
            Description="RDS's own buffer pool formula")
     api.ok(Action="ModifyDBParameterGroup", DBParameterGroupName="big",
            **{"Parameters.member.1.ParameterName": "innodb_buffer_pool_size",

@@ -120,7 +120,7 @@ RESULTS = [
             "DBInstanceIdentifier": "db1", "DBInstanceStatus": "available", "AllocatedStorage": 20,
             "Endpoint": {"Address": "127.0.0.1", "Port": 13306}, "MultiAZ": False,
             "InstanceCreateTime": datetime(2026, 1, 2, 3, 4, 5, 160000, tzinfo=UTC),
-            "DBParameterGroups": [{"DBParameterGroupName": "default.mysql8.0", "ParameterApplyStatus": "in-sync"}],
+            "DBParameterGroups": [{"DBParameterGroupName": "default.mysql9.7", "ParameterApplyStatus": "in-sync"}],
             "VpcSecurityGroups": [], "PendingModifiedValues": {},
             "TagList": [{"Key": "a", "Value": "1"}],
         }],

@@ -22,10 +22,10 @@ CREATE = {"Action": "CreateDBInstance", "DBInstanceIdentifier": "fuzzed", "DBIns
           "Engine": "mysql", "AllocatedStorage": "20", "MasterUsername": "admin", "MasterUserPassword": "password1"}
 PLAUSIBLE = {"DBInstanceIdentifier": "fuzzed", "DBInstanceClass": "db.t3.micro", "Engine": "mysql",
              "ResourceName": "arn:aws:rds:us-east-1:123456789012:db:fuzzed", "DBParameterGroupName": "fuzzed-pg",
-             "DBParameterGroupFamily": "mysql8.0", "Description": "fuzz", "LogFileName": "error/mysql-error.log",
+             "DBParameterGroupFamily": "mysql9.7", "Description": "fuzz", "LogFileName": "error/mysql-error.log",
              "SourceDBParameterGroupIdentifier": "fuzzed-pg", "TargetDBParameterGroupIdentifier": "fuzzed-copy",
              "TargetDBParameterGroupDescription": "fuzz"}
-GROUP = {"Action": "CreateDBParameterGroup", "DBParameterGroupName": "fuzzed-pg", "DBParameterGroupFamily": "mysql8.0",
+GROUP = {"Action": "CreateDBParameterGroup", "DBParameterGroupName": "fuzzed-pg", "DBParameterGroupFamily": "mysql9.7",
          "Description": "fuzz"}
 
 

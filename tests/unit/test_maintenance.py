@@ -91,8 +91,9 @@ def test_a_newer_server_is_a_pending_upgrade_applied_at_once_or_in_the_window(ap
     assert root.find(f".//{NS}ResourcePendingMaintenanceActions") is None
     ctx = api.runtime.ctx
     installed = instance(api, "db1").findtext(f"{NS}EngineVersion")
+    older = installed.rsplit(".", 1)[0] + ".0"
     for name in ("db1", "db2"):  # as if created before the host's server was upgraded
-        ctx.store.update_instance(ctx.store.find_instance(name).resource_id, engine_version="8.0.1")
+        ctx.store.update_instance(ctx.store.find_instance(name).resource_id, engine_version=older)
     root = api.ok(Action="DescribePendingMaintenanceActions")
     actions = {r.findtext(f"{NS}ResourceIdentifier").rsplit(":", 1)[1]: r for r in
                root.iter(f"{NS}ResourcePendingMaintenanceActions")}
@@ -114,7 +115,7 @@ def test_a_newer_server_is_a_pending_upgrade_applied_at_once_or_in_the_window(ap
            OptInType="immediate")
     wait_for(lambda: instance(api, "db1").findtext(f"{NS}EngineVersion") == installed
              and api.status("db1") == "available", 10, "db1's upgrade")
-    assert instance(api, "db2").findtext(f"{NS}EngineVersion") == "8.0.1"
+    assert instance(api, "db2").findtext(f"{NS}EngineVersion") == older
 
     clock.advance(timedelta(days=4, hours=17, minutes=1))  # in Sunday's window: auto minor version upgrade
     jobs.maintenance_windows(ctx)
@@ -160,7 +161,8 @@ def test_a_system_update_waits_for_its_own_opt_in_beside_an_upgrade(api, clock):
     resource_id = ctx.store.find_instance("db1").resource_id
     updates = SystemUpdates(ctx)
     updates.waiting.add(resource_id)
-    ctx.store.update_instance(resource_id, engine_version="8.0.1")
+    installed = instance(api, "db1").findtext(f"{NS}EngineVersion")
+    ctx.store.update_instance(resource_id, engine_version=installed.rsplit(".", 1)[0] + ".0")
     assert action_rows(api) == {("db1", "db-upgrade"): ("pending", None), ("db1", "system-update"): ("pending", None)}
 
     arn = "arn:aws:rds:us-east-1:123456789012:db:db1"
@@ -195,7 +197,7 @@ def test_an_upgrade_that_needs_a_new_system_moves_the_instance_onto_it(api):
     installed = instance(api, "db1").findtext(f"{NS}EngineVersion")
     updates = SystemUpdates(ctx)
     updates.waiting.add(resource_id)
-    ctx.store.update_instance(resource_id, engine_version="8.0.1")
+    ctx.store.update_instance(resource_id, engine_version=installed.rsplit(".", 1)[0] + ".0")
     api.ok(Action="ApplyPendingMaintenanceAction", ResourceIdentifier="arn:aws:rds:us-east-1:123456789012:db:db1",
            ApplyAction="db-upgrade", OptInType="immediate")
     wait_for(lambda: instance(api, "db1").findtext(f"{NS}EngineVersion") == installed

@@ -4,8 +4,6 @@ reads of groups and parameters, RDS's rules and errors, ParameterApplyStatus, ev
 import pytest
 
 from emulator.config import Settings
-from emulator.engines.server import installed
-from emulator.model.catalogue import families
 from emulator.runtime import boot
 from emulator.work import parameters
 from scheduler import jobs
@@ -14,7 +12,7 @@ from tests.api_client import CREATE, NS
 from tests.emulator_process import wait_for
 from tests.together import all_at_once
 
-GROUP = {"Action": "CreateDBParameterGroup", "DBParameterGroupFamily": "mysql8.0", "Description": "tuned"}
+GROUP = {"Action": "CreateDBParameterGroup", "DBParameterGroupFamily": "mysql9.7", "Description": "tuned"}
 
 
 class Api(api_client.Api):
@@ -62,12 +60,12 @@ def api(tmp_path):
 def test_default_groups_exist_and_list_every_parameter_of_the_server(api):
     root = api.ok(Action="DescribeDBParameterGroups")
     names = [g.findtext(f"{NS}DBParameterGroupName") for g in root.iter(f"{NS}DBParameterGroup")]
-    assert {"default.mysql8.0"} <= set(names) and any(name.startswith("default.mariadb10.") for name in names)
-    listed = api.parameters("default.mysql8.0")
+    assert {"default.mysql9.7"} <= set(names) and any(name.startswith("default.mariadb10.") for name in names)
+    listed = api.parameters("default.mysql9.7")
     assert len(listed) > 500
     assert listed["max_connections"] | {"Description": None} == {
         "ParameterName": "max_connections", "ParameterValue": "100", "Description": None, "Source": "system",
-        "ApplyType": "dynamic", "DataType": "integer", "AllowedValues": "10-100000", "IsModifiable": "true",
+        "ApplyType": "dynamic", "DataType": "integer", "AllowedValues": "1-100000", "IsModifiable": "true",
         "MinimumEngineVersion": listed["max_connections"]["MinimumEngineVersion"], "ApplyMethod": "pending-reboot",
     }
     assert listed["slow_query_log"]["Source"] == "engine-default" and "ParameterValue" not in listed["slow_query_log"]
@@ -76,16 +74,16 @@ def test_default_groups_exist_and_list_every_parameter_of_the_server(api):
     assert listed["log_output"]["ParameterValue"] == "TABLE"
     assert listed["datadir"]["IsModifiable"] == "false" and listed["port"]["IsModifiable"] == "false"
     assert all(item["Description"] is not None or name for name, item in listed.items())
-    defaults = api.ok(Action="DescribeEngineDefaultParameters", DBParameterGroupFamily="mysql8.0", MaxRecords="20")
-    assert defaults.findtext(f".//{NS}DBParameterGroupFamily") == "mysql8.0"
+    defaults = api.ok(Action="DescribeEngineDefaultParameters", DBParameterGroupFamily="mysql9.7", MaxRecords="20")
+    assert defaults.findtext(f".//{NS}DBParameterGroupFamily") == "mysql9.7"
     assert len(defaults.findall(f".//{NS}Parameter")) == 20 and defaults.findtext(f".//{NS}Marker")
     assert "cannot be modified" in api.error(400, "InvalidDBParameterGroupState", Action="ModifyDBParameterGroup",
-                                             DBParameterGroupName="default.mysql8.0",
+                                             DBParameterGroupName="default.mysql9.7",
                                              **{"Parameters.Parameter.1.ParameterName": "max_connections",
                                                 "Parameters.Parameter.1.ParameterValue": "50",
                                                 "Parameters.Parameter.1.ApplyMethod": "immediate"})
     api.error(400, "InvalidDBParameterGroupState", Action="DeleteDBParameterGroup",
-              DBParameterGroupName="default.mysql8.0")
+              DBParameterGroupName="default.mysql9.7")
 
 
 def test_groups_are_created_copied_described_and_deleted_with_rds_errors(api):
@@ -103,17 +101,29 @@ def test_groups_are_created_copied_described_and_deleted_with_rds_errors(api):
     api.modify("my-custom", ("max_connections", "200", "immediate"))
     copied = api.ok(Action="CopyDBParameterGroup", SourceDBParameterGroupIdentifier=arn,
                     TargetDBParameterGroupIdentifier="copied", TargetDBParameterGroupDescription="a copy")
-    assert copied.findtext(f".//{NS}DBParameterGroupFamily") == "mysql8.0"
+    assert copied.findtext(f".//{NS}DBParameterGroupFamily") == "mysql9.7"
     assert api.parameters("copied", Source="user")["max_connections"]["ParameterValue"] == "200"
     page = api.ok(Action="DescribeDBParameterGroups", MaxRecords="20")
     assert [g.findtext(f"{NS}DBParameterGroupName") for g in page.iter(f"{NS}DBParameterGroup")] == sorted(
         g.findtext(f"{NS}DBParameterGroupName") for g in page.iter(f"{NS}DBParameterGroup"))
     only = api.ok(Action="DescribeDBParameterGroups", **{"Filters.Filter.1.Name": "db-parameter-group-family",
-                                                         "Filters.Filter.1.Values.Value.1": "mysql8.0"})
-    assert {g.findtext(f"{NS}DBParameterGroupFamily") for g in only.iter(f"{NS}DBParameterGroup")} == {"mysql8.0"}
+                                                         "Filters.Filter.1.Values.Value.1": "mysql9.7"})
+    assert {g.findtext(f"{NS}DBParameterGroupFamily") for g in only.iter(f"{NS}DBParameterGroup")} == {"mysql9.7"}
     api.ok(Action="DeleteDBParameterGroup", DBParameterGroupName="copied")
     api.error(404, "DBParameterGroupNotFound", Action="DeleteDBParameterGroup", DBParameterGroupName="copied")
     api.error(404, "DBParameterGroupNotFound", Action="DescribeDBParameters", DBParameterGroupName="copied")
+
+
+def test_each_family_lists_its_own_servers_parameters(api):
+    """The catalogue is read from each engine version's own server: MySQL's has what MariaDB lacks, and the
+    other way round."""
+    mysql, mariadb = api.parameters("default.mysql9.7"), api.parameters("default.mariadb11.8")
+    assert "innodb_dedicated_server" in mysql and "innodb_dedicated_server" not in mariadb
+    assert "aria_pagecache_buffer_size" in mariadb and "aria_pagecache_buffer_size" not in mysql
+    assert mysql["innodb_redo_log_capacity"]["Source"] == "system" and "innodb_log_file_size" not in mysql
+    assert mariadb["innodb_log_file_size"]["Source"] == "system"
+    assert mysql["max_connections"]["MinimumEngineVersion"].startswith("9.7.")
+    assert mariadb["max_connections"]["MinimumEngineVersion"].startswith("11.8.")
 
 
 def test_values_are_checked_against_the_catalogue_before_they_are_stored(api):
@@ -126,7 +136,7 @@ def test_values_are_checked_against_the_catalogue_before_they_are_stored(api):
 
     assert refused("InvalidParameterValue", "no_such_thing", "1", "immediate") == (
         "Could not find parameter with name: no_such_thing")
-    assert "outside of range: 10-100000" in refused("InvalidParameterValue", "max_connections", "5", "immediate")
+    assert "outside of range: 1-100000" in refused("InvalidParameterValue", "max_connections", "0", "immediate")
     assert "outside of range: 0,1" in refused("InvalidParameterValue", "slow_query_log", "maybe", "immediate")
     assert "outside of range" in refused("InvalidParameterValue", "log_output", "SYSLOG", "immediate")
     assert "cannot be modified" in refused("InvalidParameterValue", "datadir", "/tmp", "pending-reboot")
@@ -154,11 +164,10 @@ def test_an_instance_follows_its_group_from_pending_reboot_to_in_sync(api):
     api.ok(**GROUP, DBParameterGroupName="my-custom")
     api.ok(**CREATE, DBInstanceIdentifier="db1")
     api.wait_available("db1")
-    assert api.group_status("db1") == ("default.mysql8.0", "in-sync")
+    assert api.group_status("db1") == ("default.mysql9.7", "in-sync")
     api.error(404, "DBParameterGroupNotFound", Action="ModifyDBInstance", DBInstanceIdentifier="db1",
               DBParameterGroupName="nope")
-    maria = next(family for family in families(installed()) if family.startswith("mariadb"))
-    api.ok(**GROUP | {"DBParameterGroupFamily": maria}, DBParameterGroupName="maria")
+    api.ok(**GROUP | {"DBParameterGroupFamily": "mariadb11.8"}, DBParameterGroupName="maria")
     assert "cannot be used for this instance" in api.error(
         400, "InvalidParameterCombination", Action="ModifyDBInstance", DBInstanceIdentifier="db1",
         DBParameterGroupName="maria")

@@ -18,11 +18,11 @@ def test_the_prepared_describe_read_converts_every_type_as_sqlalchemy_does(tmp_p
     store = Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
     made = Instance(
         "db-X", "typed", "mysql", "10.11.6", "db.t3.micro", "admin", "*AB", 400, "gp3", 13306, "us-east-1a",
-        "03:00-03:30", "mon:04:00-mon:04:30", 1, "default.mysql8.0",
+        "03:00-03:30", "mon:04:00-mon:04:30", 1, "default.mysql9.7",
         datetime(2026, 11, 24, 12, 0, 1, 250000, tzinfo=UTC), db_name="app", address="127.0.0.1",
         observed="stopped", deletion_protection=True, stopped_at=datetime(2026, 11, 25, tzinfo=UTC),
         vpc_security_groups=["sg-0123456789abcdef0"], iops=12000, storage_throughput=500,
-        server_parameters={"long_query_time": "3"}, server_parameter_group="default.mysql8.0",
+        server_parameters={"long_query_time": "3"}, server_parameter_group="default.mysql9.7",
     )
     store.add_instance(made, [("b", "2"), ("a", "1")], datetime(2026, 11, 24, tzinfo=UTC))
     fast, tags = Store.instance_of(store.instance_rows("typed"))
@@ -93,7 +93,7 @@ def test_the_store_answers_which_endpoints_instances_hold(tmp_path):
     assert not store.endpoint_held("127.0.0.1", 13306) and store.highest_port("127.0.0.1", range(13306, 14000)) is None
     for n, (address, port) in enumerate([("127.0.0.1", 13306), ("127.0.0.2", 13306), ("127.0.0.1", 13400)]):
         made = Instance(f"db-{n}", f"i{n}", "mysql", "10.11.6", "db.t3.micro", "admin", "*AB", 20, "gp2", port,
-                        "us-east-1a", "03:00-03:30", "mon:04:00-mon:04:30", 1, "default.mysql8.0",
+                        "us-east-1a", "03:00-03:30", "mon:04:00-mon:04:30", 1, "default.mysql9.7",
                         datetime(2026, 11, 24, tzinfo=UTC), address=address)
         store.add_instance(made, [], datetime(2026, 11, 24, tzinfo=UTC))
     assert store.endpoint_held("127.0.0.2", 13306) and not store.endpoint_held("127.0.0.2", 13400)

@@ -19,7 +19,7 @@ def test_response_envelope_lists_timestamps_and_booleans():
                     "DBInstanceIdentifier": "a<b",
                     "MultiAZ": False,
                     "InstanceCreateTime": datetime(2009, 11, 6, 2, 19, 59, 160000, tzinfo=UTC),
-                    "DBParameterGroups": [{"DBParameterGroupName": "default.mysql8.0"}],
+                    "DBParameterGroups": [{"DBParameterGroupName": "default.mysql9.7"}],
                     "TagList": [{"Key": "k", "Value": "v"}],
                     "Endpoint": None,
                 }
@@ -34,7 +34,7 @@ def test_response_envelope_lists_timestamps_and_booleans():
     assert instance.findtext(f"{NS}MultiAZ") == "false"
     assert instance.findtext(f"{NS}InstanceCreateTime") == "2009-11-06T02:19:59.160Z"
     assert instance.findtext(f"{NS}DBParameterGroups/{NS}DBParameterGroup/{NS}DBParameterGroupName") == (
-        "default.mysql8.0"
+        "default.mysql9.7"
     )
     assert instance.findtext(f"{NS}TagList/{NS}Tag/{NS}Key") == "k"
     assert instance.find(f"{NS}Endpoint") is None

@@ -71,12 +71,18 @@ from emulator.engines import server as engine
 from emulator.failures import Failure
 from emulator.host import key_file
 from emulator.images import build, cache, recipe
-from emulator.model.server import ServerBinary
+from emulator.model import engine_versions
+from emulator.model.engine_versions import EngineVersion
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 # QEMU's own memory beyond the guest's RAM: its code, TCG's translation cache (64 MiB), device buffers.
 QEMU_OVERHEAD_MIB = 100
+
+
+# The engine version the guest image carries (its recipe installs Debian bookworm's MariaDB): the one the
+# guests serve until an image is built per engine version.
+GUEST_ENGINE = next(row for row in engine_versions.VERSIONS if row.family == "mariadb10.11")
 
 
 class LibvirtDriver(GuestJobs, Templates, SystemUpdates):
@@ -87,14 +93,14 @@ class LibvirtDriver(GuestJobs, Templates, SystemUpdates):
         self.cache_dir = cache_dir
         # The image is built (on a new machine, 1-2 minutes of debootstrap) or found in the background, so that
         # the emulator serves at once; work on a guest waits for it (`image`). Until then the engine version
-        # reported is the host's MariaDB, which setup installs from the suite the image is built from.
+        # reported is the nominal one of the suite the image is built from.
         self._built: cache.Image | None = None
         self._kvm = False
         self._unbuilt: str | None = None
         self._prepared = threading.Event()
         self._closing = threading.Event()
         found = cache.find(cache_dir, recipe.fingerprint())
-        self.binary = _binary_of(found) if found is not None else engine.installed()
+        self._version = _version_of(found) if found is not None else GUEST_ENGINE.nominal
         self.key = key_file.ensure(root.parent / "guest-admin.key")
         self.memory_factor = memory_factor
         self.network = network
@@ -120,7 +126,7 @@ class LibvirtDriver(GuestJobs, Templates, SystemUpdates):
         try:
             image = build.ensure(self.cache_dir, self._build_progress)
             kvm = hypervisor.kvm_works(image, self.cache_dir)
-            self._built, self._kvm, self.binary = image, kvm, _binary_of(image)
+            self._built, self._kvm, self._version = image, kvm, _version_of(image)
             log.info("guest image %s ready; libvirt guests run under %s", image.fingerprint, "KVM" if kvm else
                      "QEMU's software emulation (TCG): KVM did not boot the guest's kernel")
         except build.Cancelled:
@@ -172,6 +178,12 @@ class LibvirtDriver(GuestJobs, Templates, SystemUpdates):
         return memory_mib(instance_class, self.memory_factor)
 
     # the interface
+
+    def versions(self) -> dict[EngineVersion, str]:
+        return {GUEST_ENGINE: self._version}
+
+    def reach(self) -> list[pathlib.Path]:
+        return []  # the tools reach a guest over TCP
 
     def endpoints(self, host: str, requested: int | None, in_use: InUse,
                   ports: Iterable[int]) -> Iterable[tuple[str, int]]:
@@ -491,6 +503,6 @@ class LibvirtDriver(GuestJobs, Templates, SystemUpdates):
                 or f"see {home / 'logs' / 'error.log'} and {home / 'console.log'}")
 
 
-def _binary_of(image: cache.Image) -> ServerBinary:
-    """The server the image carries, as its manifest recorded it at the build."""
-    return ServerBinary(*engine.parse_version(image.manifest.get("server", "")), None, None)
+def _version_of(image: cache.Image) -> str:
+    """The version of the server the image carries, as its manifest recorded it at the build."""
+    return engine.parse_version(image.manifest.get("server", ""))[1]
