@@ -9,10 +9,8 @@ extras=${EXTRAS-test}
 venv=${VENV:-.venv}
 
 need_apt=()
-command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need_apt+=(mariadb-server)
-command -v mariadb >/dev/null 2>&1 || need_apt+=(mariadb-client)
-# hot backups (mariadb-backup, mbstream) for snapshots and automated backups
-command -v mariadb-backup >/dev/null 2>&1 || need_apt+=(mariadb-backup)
+# Each engine version's server and tools are a tree built from Debian's packages (below), never the host's
+command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || need_apt+=(debootstrap)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need_apt+=(python3-venv)
 # DB security groups are enforced with nftables (nft); the tests make network namespaces with ip
 command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || need_apt+=(nftables)
@@ -22,7 +20,6 @@ command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || need_apt+=(iproute2)
 if [ -n "${GUESTS-yes}" ]; then
     command -v qemu-system-x86_64 >/dev/null 2>&1 || need_apt+=(qemu-system-x86)
     command -v qemu-img >/dev/null 2>&1 || need_apt+=(qemu-utils)
-    command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || need_apt+=(debootstrap)
     command -v lz4 >/dev/null 2>&1 || need_apt+=(lz4)
     command -v mkfs.ext4 >/dev/null 2>&1 || [ -x /usr/sbin/mkfs.ext4 ] || need_apt+=(e2fsprogs)
     # libvirtd runs without systemd (the tests start it); the -system package brings its users and config
@@ -65,5 +62,11 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     "$venv/bin/pip" install -q --no-deps --no-build-isolation -e .
     "$venv/bin/pip" check >/dev/null
     echo "$want" > "$stamp"
+fi
+# Every engine version's server tree, built once (about a minute each from Debian's mirror) and cached.
+if [ "$(id -u)" = 0 ]; then
+    "$venv/bin/rds-emulator" image build --all-engines
+else
+    echo "setup: not root: engine versions' servers are built by the first run as root"
 fi
 echo "setup: ready"

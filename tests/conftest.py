@@ -29,8 +29,8 @@ GUEST_TOOLS = ("debootstrap", "qemu-system-x86_64", "libvirtd")
 
 
 def pytest_collection_modifyitems(items):
-    if not (shutil.which("mariadbd") or shutil.which("mariadbd", path="/usr/sbin")):
-        skip = pytest.mark.skip(reason="no mariadbd installed: run `make setup`")
+    if os.geteuid() != 0:
+        skip = pytest.mark.skip(reason="servers run from their engine's tree under chroot: run the tests as root")
         for item in items:
             if item.get_closest_marker("mariadb"):
                 item.add_marker(skip)
