@@ -319,6 +319,15 @@ def engine_version(ctx: Context, engine: str, requested: str | None) -> catalogu
                           f"{listed})")
     return found
 
+def served_row(ctx: Context, engine: str, version: str) -> engine_versions.EngineVersion:
+    """The engine version whose server runs what was recorded as `version` of `engine` (an instance, a
+    snapshot), if this host serves it."""
+    row = engine_versions.serving(engine, version)
+    if row is None or row not in ctx.driver.versions():
+        raise combination(f"Cannot find version {shown(version)} for {engine}")
+    return row
+
+
 def snapshot_name_of(value: str) -> str:
     """A snapshot's identifier, or its ARN."""
     return arn.name_of(value, "snapshot", "DB snapshot")

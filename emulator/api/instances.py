@@ -152,7 +152,7 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         immediate["retention"] = retention
     group = request.get("DBParameterGroupName")
     if group and group.lower() != instance.parameter_group:
-        family = common.engine_version(ctx, instance.engine, None).family
+        family = common.served_row(ctx, instance.engine, instance.engine_version).family
         immediate["parameter_group"] = common.parameter_group_for_instance(ctx, group, family)
         events.append(UPDATED_PARAMETER_GROUP.format(name=immediate["parameter_group"]))
     if request.get("DBSubnetGroupName"):

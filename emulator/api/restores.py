@@ -128,7 +128,7 @@ def _restore(ctx: Context, request: dict[str, Any], identifier: str, snapshot: S
     iops, throughput = storage.performance(
         storage_type, size, request.get("Iops"), request.get("StorageThroughput"), snapshot.engine
     )
-    family = common.engine_version(ctx, snapshot.engine, None).family
+    family = common.served_row(ctx, snapshot.engine, snapshot.engine_version).family
     resource_id = ids.resource_id()
     backup_window, maintenance = windows.defaults(resource_id, request.get("PreferredBackupWindow"), None)
     license_model = request.get("LicenseModel", catalogue.LICENSE_MODEL)

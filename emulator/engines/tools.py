@@ -47,9 +47,9 @@ def run(argv: list[str], *, timeout: float = QUICK, stdin: IO[bytes] | None = No
         except subprocess.TimeoutExpired:
             _kill_group(process)
             process.communicate()
-            raise ToolFailed(f"{argv[0]} did not finish within {timeout:.0f} s") from None
+            raise ToolFailed(f"{program(argv)} did not finish within {timeout:.0f} s") from None
     if process.returncode != 0:
-        raise ToolFailed(f"{argv[0]} failed: {(explain or last_line)(err)}", out)
+        raise ToolFailed(f"{program(argv)} failed: {(explain or last_line)(err)}", out)
     return out
 
 
@@ -67,10 +67,10 @@ def stream(argv: list[str], sink: BinaryIO, log: IO[bytes], progress: Callable[[
             copied += len(chunk)
             progress(copied)
     if expired.is_set():
-        raise ToolFailed(f"{argv[0]} did not finish within {timeout:.0f} s")
+        raise ToolFailed(f"{program(argv)} did not finish within {timeout:.0f} s")
     if process.returncode != 0:
         log.seek(0)
-        raise ToolFailed(f"{argv[0]} failed: {last_line(log.read())}")
+        raise ToolFailed(f"{program(argv)} failed: {last_line(log.read())}")
 
 
 def pipe(producer: list[str], consumer: list[str], log: IO[bytes], *, timeout: float,
@@ -81,7 +81,7 @@ def pipe(producer: list[str], consumer: list[str], log: IO[bytes], *, timeout: f
     explain = error_line or last_line
     first = subprocess.Popen(_bound(producer), stdout=subprocess.PIPE, stderr=log, env=env, start_new_session=True)
     assert first.stdout is not None
-    together = f"{producer[0]} | {consumer[0]}"
+    together = f"{program(producer)} | {program(consumer)}"
     with _killed_after(timeout, first) as expired:
         try:
             second = subprocess.run(_bound(consumer), stdin=first.stdout, capture_output=True, timeout=timeout, env=env,
@@ -97,7 +97,15 @@ def pipe(producer: list[str], consumer: list[str], log: IO[bytes], *, timeout: f
     log.seek(0)
     for argv, code, err in ((consumer, second.returncode, second.stderr), (producer, first.returncode, log.read())):
         if code != 0:
-            raise ToolFailed(f"{argv[0]} failed: {explain(err)}")
+            raise ToolFailed(f"{program(argv)} failed: {explain(err)}")
+
+
+def program(argv: list[str]) -> str:
+    """The program a command runs, as a message names it: the tool itself, not what starts it in its server's
+    tree (engines/in_tree.py)."""
+    if argv[:2] == ["unshare", "--mount"] and argv.count("--") >= 2:
+        return argv[argv.index("--", argv.index("--") + 1) + 1]
+    return argv[0]
 
 
 def _bound(argv: list[str]) -> list[str]:

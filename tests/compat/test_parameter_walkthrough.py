@@ -17,7 +17,7 @@ PASSWORD = "walkthrough-1"
 
 
 def create(rds, identifier, **extra):
-    rds.create_db_instance(DBInstanceIdentifier=identifier, Engine="mysql", DBInstanceClass="db.t3.micro",
+    rds.create_db_instance(DBInstanceIdentifier=identifier, Engine="mariadb", DBInstanceClass="db.t3.micro",
                            AllocatedStorage=20, MasterUsername="admin", MasterUserPassword=PASSWORD, **extra)
     return wait_status(rds, identifier, "available")["Endpoint"]
 
@@ -53,7 +53,7 @@ def test_the_walkthrough_with_boto3(server_driver, emulator_factory, rds_client)
     emulator = emulator_factory(server_driver)
     rds = rds_client(emulator)
     endpoint = create(rds, "mydb")
-    rds.create_db_parameter_group(DBParameterGroupName="my-custom", DBParameterGroupFamily="mysql9.7",
+    rds.create_db_parameter_group(DBParameterGroupName="my-custom", DBParameterGroupFamily="mariadb10.11",
                                   Description="My custom parameters")
     change(rds, "my-custom", "slow_query_log", "1", "immediate")
     modified = rds.modify_db_instance(DBInstanceIdentifier="mydb", DBParameterGroupName="my-custom")
@@ -125,7 +125,7 @@ def test_the_walkthrough_with_boto3(server_driver, emulator_factory, rds_client)
 def test_a_value_the_server_refuses_is_reported_and_undone(server_driver, emulator_factory, rds_client):
     emulator = emulator_factory(server_driver)
     rds = rds_client(emulator)
-    rds.create_db_parameter_group(DBParameterGroupName="broken", DBParameterGroupFamily="mysql9.7",
+    rds.create_db_parameter_group(DBParameterGroupName="broken", DBParameterGroupFamily="mariadb10.11",
                                   Description="a character set nobody has")
     endpoint = create(rds, "db1", DBParameterGroupName="broken")
     change(rds, "broken", "character_set_server", "nonesuch", "immediate")

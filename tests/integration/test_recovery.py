@@ -169,7 +169,7 @@ def test_a_backup_tool_that_hangs_fails_its_snapshot_with_an_event_that_names_it
     monkeypatch.setattr(tools, "BASE", 1.0)
     monkeypatch.setattr(tools, "SLOWEST", 2**40)
     api = Api(runtime)
-    api.create("busy", BackupRetentionPeriod="0")
+    api.create("busy", Engine="mariadb", BackupRetentionPeriod="0")
     api.wait_available("busy")
     api.ok(Action="CreateDBSnapshot", DBInstanceIdentifier="busy", DBSnapshotIdentifier="stuck")
     wait_for(lambda: api.ok(Action="DescribeDBSnapshots", DBSnapshotIdentifier="stuck").findtext(
