@@ -70,11 +70,11 @@ def available(instance):
     return instance is not None and instance["DBInstanceStatus"] == "available"
 
 
-def test_instance_life_through_the_aws_cli(server_driver, emulator_factory):
+def test_instance_life_through_the_aws_cli(server_driver, served_engine, emulator_factory):
     emulator = emulator_factory(server_driver)
     created = aws(
         emulator, "create-db-instance", "--db-instance-identifier", "cli-db", "--db-instance-class", "db.t3.micro",
-        "--engine", "mysql", "--allocated-storage", "20", "--master-username", "admin",
+        "--engine", served_engine[0], "--allocated-storage", "20", "--master-username", "admin",
         "--master-user-password", FIRST, "--db-name", "app", "--tags", "Key=owner,Value=cli",
     )["DBInstance"]
     assert created["DBInstanceStatus"] == "creating"

@@ -10,10 +10,10 @@ FAST = {"Delay": 1, "MaxAttempts": 120}
 
 
 @pytest.mark.mariadb
-def test_instance_life_with_waiters(server_driver, emulator_factory, rds_client):
+def test_instance_life_with_waiters(server_driver, served_engine, emulator_factory, rds_client):
     client = rds_client(emulator_factory(server_driver))
     created = client.create_db_instance(
-        DBInstanceIdentifier="life", DBInstanceClass="db.t3.micro", Engine="mysql", AllocatedStorage=20,
+        DBInstanceIdentifier="life", DBInstanceClass="db.t3.micro", Engine=served_engine[0], AllocatedStorage=20,
         MasterUsername="admin", MasterUserPassword="first-pass1", DBName="shop",
     )["DBInstance"]
     assert created["DBInstanceStatus"] == "creating"

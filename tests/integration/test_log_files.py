@@ -31,18 +31,19 @@ class Api(api_client.Api):
 
 
 @pytest.fixture
-def setup(tmp_path, server_driver):
+def setup(tmp_path, server_driver, served_engine):
+    engine, family = served_engine
     clock = ManualClock(datetime(2026, 11, 24, 12, 10, tzinfo=UTC))
     settings = Settings.from_env(data_dir=tmp_path / "data", driver=server_driver, auth="off")
     runtime = boot(settings, clock=clock, schedule=False)
     api = Api(runtime)
-    api.ok(Action="CreateDBParameterGroup", DBParameterGroupName="logged", DBParameterGroupFamily="mysql9.7",
+    api.ok(Action="CreateDBParameterGroup", DBParameterGroupName="logged", DBParameterGroupFamily=family,
            Description="general log to a file")
     for n, (name, value) in enumerate([("general_log", "1"), ("log_output", "FILE")], 1):
         api.ok(Action="ModifyDBParameterGroup", DBParameterGroupName="logged",
                **{f"Parameters.Parameter.{n}.ParameterName": name, f"Parameters.Parameter.{n}.ParameterValue": value,
                   f"Parameters.Parameter.{n}.ApplyMethod": "immediate"})
-    root = api.ok(Action="CreateDBInstance", DBInstanceIdentifier="db1", Engine="mysql", DBInstanceClass="db.t3.micro",
+    root = api.ok(Action="CreateDBInstance", DBInstanceIdentifier="db1", Engine=engine, DBInstanceClass="db.t3.micro",
                   AllocatedStorage="20", MasterUsername="admin", MasterUserPassword=PASSWORD,
                   DBParameterGroupName="logged")
     assert root.findtext(f".//{NS}DBInstanceStatus") == "creating"

@@ -33,14 +33,16 @@ def _serve(tree: server_tree.ServerTree, home: pathlib.Path) -> subprocess.Popen
     for path in [home, *home.rglob("*")]:
         os.lchown(path, uid, gid)
     (home / "my.cnf").write_text("\n".join([
-        "[mysqld]", "datadir=/rds/data", "tmpdir=/rds/tmp", "socket=/rds/mysqld.sock", "pid-file=/rds/mysqld.pid",
-        "log-error=/rds/error.log", "skip-networking", "user=mysql", "secure-file-priv=/rds/tmp",
-        "innodb-buffer-pool-size=16M", "skip-log-bin" if tree.manifest["engine"] == "mysql" else "",
+        "[mysqld]", f"datadir={home}/data", f"tmpdir={home}/tmp", f"socket={home}/mysqld.sock",
+        f"pid-file={home}/mysqld.pid", f"log-error={home}/error.log", "skip-networking", "user=mysql",
+        f"secure-file-priv={home}/tmp", "innodb-buffer-pool-size=16M",
+        "skip-log-bin" if tree.manifest["engine"] == "mysql" else "",
     ]) + "\n")
     extra = ["--mysqlx=OFF"] if tree.manifest["engine"] == "mysql" else []
     argv = ["/" + engine_versions.of(tree.manifest["engine"], tree.manifest["major"]).daemon,
-            "--defaults-file=/rds/my.cnf", *extra]
-    return subprocess.Popen(in_tree.command(tree.root, home, argv), stdout=subprocess.DEVNULL,
+            f"--defaults-file={home}/my.cnf", *extra]
+    # the instance's folder is bound at its own path inside the tree
+    return subprocess.Popen(in_tree.command(tree.root, [home], argv), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
 
 
