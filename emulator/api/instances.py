@@ -30,7 +30,7 @@ MODIFY_MEMBERS = {
     "BackupRetentionPeriod", "PreferredBackupWindow", "PreferredMaintenanceWindow", "DBParameterGroupName",
     "NewDBInstanceIdentifier", "AutoMinorVersionUpgrade", "DeletionProtection", "CopyTagsToSnapshot",
     "PubliclyAccessible", "DBSubnetGroupName", "VpcSecurityGroupIds", "Iops", "StorageThroughput",
-    "StorageType", "DBSecurityGroups",
+    "StorageType", "DBSecurityGroups", "EngineVersion", "AllowMajorVersionUpgrade",
 }
 # Members that infrastructure tools send by default, accepted when they ask for what every instance here
 # already is (and reported so); any other value is refused by name, since we could not honour it.
@@ -136,6 +136,8 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     if "DBInstanceClass" in request and request["DBInstanceClass"] != instance.instance_class:
         work["instance_class"] = validation.instance_class(request["DBInstanceClass"])
     _modify_storage(request, instance, work)
+    upgrade = _upgrade(ctx, instance, request) if request.get("EngineVersion") else {}
+    work |= upgrade
     deferred: dict[str, Any] = {}
     if not now:  # class and storage wait for the maintenance window, as on RDS
         deferred, work = work, {}
@@ -151,7 +153,7 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
             events.append("Disabled automated backups" if retention == 0 else "Enabled automated backups")
         immediate["retention"] = retention
     group = request.get("DBParameterGroupName")
-    if group and group.lower() != instance.parameter_group:
+    if group and group.lower() != instance.parameter_group and "parameter_group" not in upgrade:
         family = common.served_row(ctx, instance.engine, instance.engine_version).family
         immediate["parameter_group"] = common.parameter_group_for_instance(ctx, group, family)
         events.append(UPDATED_PARAMETER_GROUP.format(name=immediate["parameter_group"]))
@@ -190,6 +192,31 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     changed = replace(instance, **immediate, pending=pending, task=kind,
                       task_params={**instance.pending, **work} if kind else None)
     return common.instance_answer(ctx, changed)
+
+
+def _upgrade(ctx: Context, instance: Instance, request: dict[str, Any]) -> dict[str, Any]:
+    """The modify task's params for a new EngineVersion (none when it is the one the instance runs): a newer
+    minor, or a newer major with AllowMajorVersionUpgrade and a parameter group of the new family (the
+    default one's successor, or the one named), as RDS takes them."""
+    current = common.served_row(ctx, instance.engine, instance.engine_version)
+    target = common.engine_version(ctx, instance.engine, request["EngineVersion"])
+    if target.version == instance.engine_version:
+        return {}
+    if target.row.flavor != current.flavor or catalogue.newer(instance.engine_version, target.version):
+        raise combination(f"Cannot upgrade {instance.engine} from {instance.engine_version} to {target.version}")
+    if target.row == current:
+        return {"engine_version": target.version}
+    if not request.get("AllowMajorVersionUpgrade"):
+        raise combination("The AllowMajorVersionUpgrade flag must be present when upgrading to a new major version.")
+    if request.get("DBParameterGroupName"):
+        group = common.parameter_group_for_instance(ctx, request["DBParameterGroupName"], target.family)
+    elif common.is_default_parameter_group(instance.parameter_group):
+        group = f"{common.DEFAULT_PREFIX}{target.family}"
+    else:
+        raise combination(
+            f"The DB parameter group {instance.parameter_group} is of family {current.family}; an upgrade to "
+            f"{target.version} needs a DB parameter group of family {target.family} in DBParameterGroupName.")
+    return {"engine_version": target.version, "parameter_group": group}
 
 
 def reboot(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:

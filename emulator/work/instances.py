@@ -15,16 +15,16 @@ from emulator.drivers.base import HostRefused, ServerSpec
 from emulator.engines import accounts, live
 from emulator.failures import Failure
 from emulator.host.firewall import FirewallError
+from emulator.model import engine_versions
 from emulator.model.events import RENAMED, RESTORED_FROM_SNAPSHOT, RESTORED_TO_POINT
 from emulator.model.instance import Instance
 from emulator.model.records import Task
 from emulator.store.errors import NameTaken
-from emulator.work import backups, configuration, maintenance, security_groups
+from emulator.work import backups, configuration, maintenance, security_groups, upgrades
 from emulator.work.runner import ResourceWork, Retry, Then
+from emulator.work.upgrades import PATCHED, PATCHING
 
 log = logging.getLogger(__name__)
-PATCHING = "Applying off-line patches to DB instance"
-PATCHED = "Finished applying off-line patches to DB instance"
 # A server that dies while it is being recovered is tried again this many times, waiting longer each time.
 RECOVERY_ATTEMPTS = 5
 RECOVERY_BACKOFF = timedelta(seconds=1)
@@ -141,7 +141,7 @@ def modify(ctx: Context, instance: Instance, task: Task) -> None:
             reboot(ctx, instance, task)
         ctx.instance_event(instance.identifier, "Finished applying modification to DB instance class")
     if changes.get("engine_version", instance.engine_version) != instance.engine_version:
-        _upgrade(ctx, instance, changes["engine_version"], task)
+        _upgrade(ctx, instance, changes["engine_version"], task, changes.get("parameter_group"))
     elif changes.get("system_update"):
         _update_system(ctx, instance)
     if changes.get("password"):
@@ -162,7 +162,11 @@ def _rename(ctx: Context, instance: Instance, new: str) -> Instance:
     return replace(instance, identifier=new)
 
 
-def _upgrade(ctx: Context, instance: Instance, version: str, task: Task) -> None:
+def _upgrade(ctx: Context, instance: Instance, version: str, task: Task, group: str | None = None) -> None:
+    if engine_versions.serving(instance.engine, version) != ctx.engine_version(instance):
+        upgrades.major(ctx, instance, version, group or instance.parameter_group, lambda upgraded: _bring_up(
+            ctx, upgraded, ctx.driver.restart))
+        return
     ctx.instance_event(instance.identifier, PATCHING, "maintenance")
     if instance.observed == "running" and not _restarted_on_newer(ctx, instance, task):
         ctx.store.update_instance(instance.resource_id, upgrade_opt_in=None)

@@ -120,9 +120,8 @@ def test_delete_needs_skip_final_snapshot_and_respects_deletion_protection(api):
 def test_modify_immediately_and_refusals(api):
     api.create("db1", BackupRetentionPeriod="1")
     api.wait_available("db1")
-    assert "EngineVersion" in api.error(
-        400, "InvalidParameterValue", Action="ModifyDBInstance", DBInstanceIdentifier="db1", EngineVersion="8.0.36",
-    )
+    assert api.error(400, "InvalidParameterCombination", Action="ModifyDBInstance", DBInstanceIdentifier="db1",
+                     EngineVersion="8.0.36").startswith("Cannot find version 8.0.36 for mysql")
     answer = api.ok(
         Action="ModifyDBInstance", DBInstanceIdentifier="db1", ApplyImmediately="true",
         DBInstanceClass="db.m5.large", AllocatedStorage="50", BackupRetentionPeriod="0",
