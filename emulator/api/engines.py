@@ -30,7 +30,8 @@ def describe_versions(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         offered = [version for version in offered if version.default]
     found = [version for version in offered if _version_matches(version, wanted)]
     items, marker = page_sequence(found, request)
-    return {"DBEngineVersions": [_version_wire(version) for version in items], "Marker": marker}
+    every = catalogue.offered(ctx.driver.versions())
+    return {"DBEngineVersions": [_version_wire(version, every) for version in items], "Marker": marker}
 
 
 def describe_orderable(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
@@ -78,7 +79,19 @@ def _version_matches(version: Offered, wanted: dict[str, list[str] | None]) -> b
     return all(values is None or set(values) & set(facts[name]) for name, values in wanted.items())
 
 
-def _version_wire(version: Offered) -> dict[str, Any]:
+def _upgrade_targets(version: Offered, every: list[Offered]) -> list[dict[str, Any]]:
+    """The newer versions of the same engine an instance of `version` may be upgraded to (ModifyDBInstance)."""
+    return [{
+        "Engine": target.engine, "EngineVersion": target.version, "Description": target.version_description,
+        "AutoUpgrade": False, "IsMajorVersionUpgrade": target.row != version.row,
+        "SupportedEngineModes": ["provisioned"], "SupportsParallelQuery": False, "SupportsGlobalDatabases": False,
+        "SupportsBabelfish": False, "SupportsLimitlessDatabase": False, "SupportsLocalWriteForwarding": False,
+        "SupportsIntegrations": False,
+    } for target in every if target.engine == version.engine and target.row.flavor == version.row.flavor
+        and catalogue.newer(target.version, version.version)]
+
+
+def _version_wire(version: Offered, every: list[Offered]) -> dict[str, Any]:
     return {
         "Engine": version.engine,
         "MajorEngineVersion": version.row.major,
@@ -86,7 +99,7 @@ def _version_wire(version: Offered) -> dict[str, Any]:
         "DBParameterGroupFamily": version.family,
         "DBEngineDescription": version.description,
         "DBEngineVersionDescription": version.version_description,
-        "ValidUpgradeTarget": [],
+        "ValidUpgradeTarget": _upgrade_targets(version, every),
         "ExportableLogTypes": LOG_TYPES,
         "SupportsLogExportsToCloudwatchLogs": False,
         "SupportsReadReplica": False,

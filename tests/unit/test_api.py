@@ -266,11 +266,18 @@ def test_event_categories(api):
 
 def test_engine_versions_and_orderable_options(api):
     root = api.ok(Action="DescribeDBEngineVersions")
-    engines = {v.findtext(f"{NS}Engine"): v for v in root.iter(f"{NS}DBEngineVersion")}
-    assert set(engines) == {"mysql", "mariadb"}
-    assert engines["mariadb"].findtext(f"{NS}DBParameterGroupFamily").startswith("mariadb")
+    listed = {v.findtext(f"{NS}DBParameterGroupFamily"): v for v in root.iter(f"{NS}DBEngineVersion")}
+    assert set(listed) == {"mysql9.7", "mariadb10.11", "mariadb11.8"}
+    assert [listed[family].findtext(f"{NS}MajorEngineVersion") for family in listed] == ["10.11", "11.8", "9.7"]
+    # a major upgrade from 10.11 to 11.8, and nothing newer than 11.8 or MySQL 9.7
+    targets = listed["mariadb10.11"].findall(f"{NS}ValidUpgradeTarget/{NS}UpgradeTarget")
+    assert [(t.findtext(f"{NS}EngineVersion"), t.findtext(f"{NS}IsMajorVersionUpgrade")) for t in targets] == [
+        (listed["mariadb11.8"].findtext(f"{NS}EngineVersion"), "true")]
+    assert listed["mariadb11.8"].find(f"{NS}ValidUpgradeTarget/{NS}UpgradeTarget") is None
     root = api.ok(Action="DescribeDBEngineVersions", Engine="mysql")
     assert [v.text for v in root.iter(f"{NS}Engine")] == ["mysql"]
+    root = api.ok(Action="DescribeDBEngineVersions", Engine="mariadb", DefaultOnly="true")
+    assert [v.findtext(f"{NS}MajorEngineVersion") for v in root.iter(f"{NS}DBEngineVersion")] == ["10.11"]
     root = api.ok(Action="DescribeOrderableDBInstanceOptions", Engine="mysql", DBInstanceClass="db.t3.micro")
     kinds = {o.findtext(f"{NS}StorageType"): o for o in root.iter(f"{NS}OrderableDBInstanceOption")}
     assert kinds["gp2"].findtext(f"{NS}MinStorageSize") == "20"
