@@ -44,9 +44,9 @@ def main(argv: list[str] | None = None) -> int:
                        help="the address DB servers listen on and endpoints report (default 127.0.0.1); "
                             "another address lets clients in from elsewhere, as DB security groups allow")
     serve.add_argument(
-        "--driver", choices=("process", "libvirt", "none"), default=None,
-        help="process: a real MariaDB/MySQL server per instance (default); libvirt: a QEMU guest per instance; "
-             "none: control plane only",
+        "--driver", choices=("auto", "process", "libvirt", "none"), default=None,
+        help="auto (default): libvirt where the host runs guests with KVM, else process; process: a real MySQL or "
+             "MariaDB server per instance; libvirt: a QEMU guest per instance; none: control plane only",
     )
     serve.add_argument("--ports", default=None, metavar="FIRST-LAST",
                        help="the ports instances get when a create names none (default 13306-19999)")
@@ -167,7 +167,8 @@ def run_server(settings: Settings) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    print(f"RDS Emulator is serving the RDS API at {url} (driver: {settings.driver}, data: {settings.data_dir})")
+    chosen = runtime.ctx.settings.driver
+    print(f"RDS Emulator is serving the RDS API at {url} (driver: {chosen}, data: {settings.data_dir})")
     print(f"{_auth_line(settings)}\n{EXAMPLE.format(url=url, exports=_exports(settings))}", flush=True)
     try:
         server.run()

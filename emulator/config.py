@@ -10,7 +10,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8765
     data_dir: pathlib.Path = pathlib.Path("data")
-    driver: str = "process"
+    driver: str = "auto"
     region: str = "us-east-1"
     account_id: str = "123456789012"
     # Where DB servers listen and what endpoints report: a loopback address unless clients come from elsewhere

@@ -5,7 +5,7 @@ import ipaddress
 import logging
 import os
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import IO
 
@@ -14,6 +14,7 @@ from flask import Flask
 from emulator.clock import Clock
 from emulator.config import Settings
 from emulator.context import Context
+from emulator.drivers import choice as driver_choice
 from emulator.drivers.factory import make_driver
 from emulator.engines.variables import Variables
 from emulator.host import credentials, firewall, work_dirs
@@ -65,6 +66,7 @@ def boot(settings: Settings, clock: Clock | None = None, schedule: bool = True) 
         undo.callback(lock.close)
         store = Store(settings.database_url)
         undo.callback(store.close)
+        settings = _driver_chosen(settings, store)
         servers = Servers(settings.cache_dir)
         driver = make_driver(settings, servers)
         undo.callback(driver.stop_all)
@@ -88,6 +90,17 @@ def boot(settings: Settings, clock: Clock | None = None, schedule: bool = True) 
         undo.pop_all()
     ctx.variables.warm(list(driver.versions()))  # once nothing can fail: a boot that fails leaves no thread
     return Runtime(ctx, runner, app, scheduler, lock)
+
+
+def _driver_chosen(settings: Settings, store: Store) -> Settings:
+    """The driver `auto` stands for here, said in one line, and kept with the data directory's instances."""
+    if settings.driver == "auto":
+        choice = driver_choice.choose(settings.cache_dir, store.state(driver_choice.RECORDED))
+        log.info("driver: %s (auto: %s)", choice.driver, choice.reason)
+        settings = replace(settings, driver=choice.driver)
+    if settings.driver in ("process", "libvirt") and store.state(driver_choice.RECORDED) != settings.driver:
+        store.set_state(driver_choice.RECORDED, settings.driver)
+    return settings
 
 
 def _enforce(ctx: Context) -> None:
