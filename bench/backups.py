@@ -16,6 +16,10 @@ from datetime import UTC, datetime
 
 from bench.clients import signed
 from compat.query_client import QueryClient
+from emulator.config import Settings
+from emulator.engines import in_tree
+from emulator.images import server_tree
+from emulator.model import engine_versions
 from tests.emulator_process import EmulatorProcess, remove_guests, wait_for
 from tests.mysql_client import connect
 
@@ -115,12 +119,17 @@ def _floor(emulator: EmulatorProcess, driver: str, endpoint: dict) -> dict[str, 
                 if line.startswith("socket="))
     target = pathlib.Path(tempfile.mkdtemp(prefix="floor-", dir=emulator.data_dir))
     try:
+        # the tools of the server's own tree, where the server's folder and socket are seen at their own paths
+        tree = server_tree.ensure(Settings.from_env().cache_dir, engine_versions.of("mariadb", None)).root
+        shared = [home, target, pathlib.Path(sock).parent]
         started = time.perf_counter()
-        subprocess.run(["mariadb-backup", f"--defaults-file={home / 'my.cnf'}", "--backup", f"--target-dir={target}",
-                        f"--socket={sock}", "--user=root"], check=True, capture_output=True)
+        subprocess.run(in_tree.command(tree, shared, [
+            "mariadb-backup", f"--defaults-file={home / 'my.cnf'}", "--backup", f"--target-dir={target}",
+            f"--socket={sock}", "--user=root"]), check=True, capture_output=True)
         backup = time.perf_counter() - started
         started = time.perf_counter()
-        subprocess.run(["mariadb-backup", "--prepare", f"--target-dir={target}"], check=True, capture_output=True)
+        subprocess.run(in_tree.command(tree, shared, ["mariadb-backup", "--prepare", f"--target-dir={target}"]),
+                       check=True, capture_output=True)
         return {"floor_backup_s": backup, "floor_prepare_s": time.perf_counter() - started}
     finally:
         shutil.rmtree(target, ignore_errors=True)

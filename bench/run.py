@@ -4,8 +4,9 @@
    DescribeDBInstances by identifier and a 100-record page over N instances, over one keep-alive
    connection each, the two servers' lookups alternating in blocks; requests/s, median and p99 latency;
    server RSS.
-2. Real servers (ours with the process driver): create-to-available and reboot-to-available over 5
-   instances, beside a bare mariadbd from mariadb-install-db to answering SELECT 1 with the same my.cnf.
+2. Real servers per engine version (ours with the process driver): create-to-available (with and without
+   the first automated backup) and reboot-to-available, beside the same tree's server started bare on a copy
+   of its ready data directory; tree build times and sizes; a major upgrade: bench/engines.py.
 3. Parameter groups: ModifyDBParameterGroup (immediate, dynamic) to the value seen by a MySQL client on
    every instance of the group, for 1 and 10 instances; the full DescribeDBParameters listing of a family
    beside moto's (and how many parameters each lists); the catalogue's build, cold and cached.
@@ -14,10 +15,8 @@
 """
 
 import argparse
-import os
 import pathlib
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -27,12 +26,14 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import backups, guests  # noqa: E402
+from bench import backups, engines, guests  # noqa: E402
 from bench.clients import signed  # noqa: E402
 from bench.proc import rss_mb  # noqa: E402
 from compat.query_client import QueryClient  # noqa: E402
-from emulator.engines import server as engine  # noqa: E402
+from emulator.config import Settings  # noqa: E402
 from emulator.engines import variables  # noqa: E402
+from emulator.images.servers import Servers  # noqa: E402
+from emulator.model import engine_versions  # noqa: E402
 from tests.emulator_process import EmulatorProcess, free_port, wait_for  # noqa: E402
 from tests.mysql_client import connect  # noqa: E402
 
@@ -142,56 +143,6 @@ def _started(command: list[str], port: int, what: str) -> subprocess.Popen:
     return process
 
 
-def process_bench(workdir: pathlib.Path, count: int) -> dict[str, list[float]]:
-    emulator = EmulatorProcess(workdir / "process", "process").start()
-    client = signed(emulator)
-    results: dict[str, list[float]] = {"create": [], "reboot": [], "rss": []}
-    try:
-        for action in ("create", "reboot"):
-            for i in range(count):
-                name = f"real{i}"
-                start = time.perf_counter()
-                if action == "create":
-                    client.call("CreateDBInstance", CREATE | {"DBInstanceIdentifier": name})
-                else:
-                    client.call("RebootDBInstance", {"DBInstanceIdentifier": name})
-                wait_for(lambda n=name: client.call("DescribeDBInstances", {"DBInstanceIdentifier": n})[
-                    "DBInstances"]["DBInstance"]["DBInstanceStatus"] == "available", 120, name, interval=0.005)
-                results[action].append(time.perf_counter() - start)
-        results["rss"] = [rss_mb(pid) for pid in emulator.server_pids()]
-    finally:
-        client.close()
-        emulator.stop()
-    return results
-
-
-def bare_bench(workdir: pathlib.Path, count: int) -> dict[str, list[float]]:
-    """The physical limit: mariadb-install-db, then mariadbd to its first SELECT 1, with our my.cnf."""
-    binary = engine.installed()
-    user = os.environ.get("USER") or "root"
-    results: dict[str, list[float]] = {"start": [], "rss": []}
-    for i in range(count):
-        home = workdir / f"bare{i}"
-        (home / "tmp").mkdir(parents=True)
-        sock = f"{tempfile.gettempdir()}/rds-bench-bare{i}.sock"
-        cnf = home / "my.cnf"
-        cnf.write_text(engine.my_cnf(datadir=str(home / "data"), tmpdir=str(home / "tmp"), socket=sock,
-                                     pid_file=str(home / "pid"),
-                                     log_error=str(home / "err.log"), host="127.0.0.1", port=free_port(), user=user))
-        start = time.perf_counter()
-        subprocess.run([binary.install_db, f"--defaults-file={cnf}", "--auth-root-authentication-method=socket",
-                        "--skip-test-db"], check=True, capture_output=True)
-        server = subprocess.Popen([binary.server, f"--defaults-file={cnf}"], stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
-        wait_for(lambda s=sock: subprocess.run(["mariadb", "-S", s, "-u", user, "-e", "SELECT 1"],
-                                               capture_output=True).returncode == 0, 60, "bare", interval=0.005)
-        results["start"].append(time.perf_counter() - start)
-        results["rss"].append(rss_mb(server.pid))
-        server.send_signal(signal.SIGTERM)
-        server.wait(60)
-    return results
-
-
 def listing(client: QueryClient, group: str) -> tuple[float, int]:
     """Every page of DescribeDBParameters for a group: seconds, and how many parameters."""
     start, count, marker = time.perf_counter(), 0, None
@@ -213,7 +164,7 @@ def apply_bench(workdir: pathlib.Path, counts: tuple[int, ...], rounds: int) -> 
     try:
         for count in counts:
             group = f"bench{count}"
-            client.call("CreateDBParameterGroup", {"DBParameterGroupName": group, "DBParameterGroupFamily": "mysql8.0",
+            client.call("CreateDBParameterGroup", {"DBParameterGroupName": group, "DBParameterGroupFamily": "mysql9.7",
                                                    "Description": "bench"})
             names = [f"{group}-{i}" for i in range(count)]
             for name in names:
@@ -268,10 +219,10 @@ def api_section(args: argparse.Namespace, workdir: pathlib.Path) -> None:
             client.close()
         mine, theirs = results["ours"], results["moto"]
         rss = {"ours": rss_mb(ours.process.pid), "moto": rss_mb(moto.pid)}
-        ours_listing = [listing(signed(ours), "default.mysql8.0") for _ in range(5)]
+        ours_listing = [listing(signed(ours), "default.mysql9.7") for _ in range(5)]
         moto_client = QueryClient(f"http://127.0.0.1:{moto_port}", MOTO_KEYS)
         moto_client.call("CreateDBParameterGroup", {"DBParameterGroupName": "bench", "Description": "bench",
-                                                    "DBParameterGroupFamily": "mysql8.0"})
+                                                    "DBParameterGroupFamily": "mysql9.7"})
         moto_listing = [listing(moto_client, "bench") for _ in range(5)]
     finally:
         ours.stop()
@@ -294,14 +245,16 @@ def api_section(args: argparse.Namespace, workdir: pathlib.Path) -> None:
     print(f"DescribeDBParameters, whole listing of a group: ours {med(t for t, _ in ours_listing) * 1000:.1f} ms "
           f"for {ours_listing[0][1]} parameters, moto {med(t for t, _ in moto_listing) * 1000:.1f} ms "
           f"for {moto_listing[0][1]}")
-    with tempfile.TemporaryDirectory() as cache:
-        start = time.perf_counter()
-        variables.variables(engine.installed(), pathlib.Path(cache))
-        cold = time.perf_counter() - start
-        start = time.perf_counter()
-        variables.variables(engine.installed(), pathlib.Path(cache))
-        cached = time.perf_counter() - start
-    print(f"catalogue of the installed server: cold {cold:.2f} s, cached {cached * 1000:.1f} ms")
+    servers = Servers(Settings.from_env().cache_dir)
+    for row in engine_versions.VERSIONS:
+        with tempfile.TemporaryDirectory() as cache:
+            start = time.perf_counter()
+            variables.variables(servers.tree(row), row, pathlib.Path(cache))
+            cold = time.perf_counter() - start
+            start = time.perf_counter()
+            variables.variables(servers.tree(row), row, pathlib.Path(cache))
+            cached = time.perf_counter() - start
+        print(f"catalogue of {row.name}'s server: cold {cold:.2f} s, cached {cached * 1000:.1f} ms")
 
 
 def parameters_section(args: argparse.Namespace, workdir: pathlib.Path) -> None:
@@ -313,16 +266,7 @@ def parameters_section(args: argparse.Namespace, workdir: pathlib.Path) -> None:
 
 
 def servers_section(args: argparse.Namespace, workdir: pathlib.Path) -> None:
-    med = statistics.median
-    print(f"\nReal servers: {args.servers} instances with the process driver, beside a bare mariadbd", flush=True)
-    real = process_bench(workdir, args.servers)
-    bare = bare_bench(workdir / "bare", args.servers)
-    print(f"create-to-available: median {med(real['create']):.2f} s (first, with the one-time template: "
-          f"{real['create'][0]:.2f} s); reboot-to-available: median {med(real['reboot']):.2f} s")
-    print(f"bare install-db to SELECT 1: median {med(bare['start']):.2f} s -> create is "
-          f"{med(real['create']) / med(bare['start']):.2f}x the physical limit")
-    print(f"RSS per server: ours median {med(real['rss']):.0f} MB, bare {med(bare['rss']):.0f} MB -> "
-          f"{med(real['rss']) / med(bare['rss']):.2f}x")
+    engines.report(workdir, args.servers)
 
 
 def main() -> None:
