@@ -314,9 +314,10 @@ def engine_version(ctx: Context, engine: str, requested: str | None) -> catalogu
     if requested is None and found is None and served:  # the default is not served here: the newest is
         found = served[-1]
     if found is None or (requested and not (found.version == requested or found.version.startswith(requested + "."))):
-        listed = ", ".join(item.version for item in served) or "none"
-        raise combination(f"Cannot find version {shown(requested or '')} for {engine} (this host serves {engine} "
-                          f"{listed})")
+        listed = ", ".join(f"{item.engine} {item.version}" for item in catalogue.offered(ctx.driver.versions())
+                           if item.engine == engine or not served)
+        asked = f"version {shown(requested)}" if requested else "a version"
+        raise combination(f"Cannot find {asked} for {engine} (this host serves {listed})")
     return found
 
 def served_row(ctx: Context, engine: str, version: str) -> engine_versions.EngineVersion:

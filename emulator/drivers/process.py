@@ -143,6 +143,7 @@ class ProcessDriver:
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir()
         total = max(_size(home / "data"), 1)
+
         def report(copied: int) -> None:
             progress(min(copied / total, 0.99))
 
@@ -154,7 +155,7 @@ class ProcessDriver:
                 return first, 4 if first else None
             argv = backup.hot_backup(str(home / "my.cnf"), str(work),
                                      [f"--socket={self._socket(spec)}", f"--user={ADMIN_USER}"])
-            logged = backup.stream(self.in_tree(spec, argv), sink, str(home / "backup.log"), report, total)
+            logged = backup.stream(self._tool(spec, argv), sink, str(home / "backup.log"), report, total)
         finally:
             shutil.rmtree(work, ignore_errors=True)
         return backup.binlog_point(logged)
@@ -170,13 +171,13 @@ class ProcessDriver:
             clone.unpack(source, staging)
         else:
             size = os.fstat(source.fileno()).st_size
-            backup.run(self.in_tree(spec, backup.unpack(str(staging))), size, source)
-            backup.run(self.in_tree(spec, backup.prepare(str(staging))), size)
+            backup.run(self._tool(spec, backup.unpack(str(staging))), size, source)
+            backup.run(self._tool(spec, backup.prepare(str(staging))), size)
         shutil.rmtree(home / "data", ignore_errors=True)
         staging.rename(home / "data")
         (home / "provisioned").touch()
 
-    def in_tree(self, spec: ServerSpec, argv: list[str]) -> list[str]:
+    def _tool(self, spec: ServerSpec, argv: list[str]) -> list[str]:
         """One of the engine's tools, from the instance's tree, reaching its server's socket and home."""
         return in_tree.command(self._tree(spec).root, self._shared(), argv)
 

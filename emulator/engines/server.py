@@ -1,14 +1,10 @@
-"""The MySQL-family server installed on this machine: where it is, what it is, how it is configured."""
+"""A MySQL-family server: what it says it is, how it is configured, and the hashes of its passwords."""
 
-import functools
 import hashlib
 import os
 import re
-import shutil
 
-from emulator.engines import tools
 from emulator.model.parameters import SYSTEM, system
-from emulator.model.server import ServerBinary
 
 # Variables a configuration file sets under another name than their own.
 OPTION_NAMES = {"tx_isolation": "transaction_isolation", "time_zone": "default_time_zone"}
@@ -16,27 +12,14 @@ OPTION_NAMES = {"tx_isolation": "transaction_isolation", "time_zone": "default_t
 # RDS does not open); the CLONE plugin, its hot backup; and transactions numbered by GTIDs, by which a
 # point-in-time restore skips what the clone already holds (a clone records no binary log position).
 MYSQL_ONLY = ["mysqlx=OFF", "plugin-load-add=mysql_clone.so", "gtid-mode=ON", "enforce-gtid-consistency=ON"]
-# The version reported when no server is installed (the `none` driver on a bare machine).
-NOMINAL = ("MariaDB", "10.11.6")
-
-
-@functools.cache
-def installed() -> ServerBinary:
-    for name in ("mariadbd", "mysqld"):
-        path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/local/sbin")
-        if path:
-            out = tools.run([path, "--version"]).decode(errors="replace")
-            flavor, version = parse_version(out)
-            install_db = shutil.which("mariadb-install-db") or shutil.which("mysql_install_db")
-            return ServerBinary(flavor, version, path, install_db)
-    return ServerBinary(*NOMINAL, None, None)
 
 
 def parse_version(text: str) -> tuple[str, str]:
-    """`mariadbd  Ver 10.11.19-MariaDB-0+deb12u1 ...` -> ("MariaDB", "10.11.19")."""
+    """`mariadbd  Ver 10.11.19-MariaDB-0+deb12u1 ...` -> ("MariaDB", "10.11.19"); ValueError for a text that
+    names no version."""
     match = re.search(r"(\d+\.\d+\.\d+)", text)
     if not match:
-        return NOMINAL
+        raise ValueError(f"no server version in {text[:100]!r}")
     return ("MariaDB" if "mariadb" in text.lower() else "MySQL"), match.group(1)
 
 

@@ -125,7 +125,10 @@ def _ready_data(staging: pathlib.Path, version: EngineVersion) -> None:
 
 def _manifest(staging: pathlib.Path, seconds: float, version: EngineVersion) -> None:
     said = tools.run(["chroot", str(staging / "tree"), "/" + version.daemon, "--version"]).decode().strip()
-    flavor, number = server.parse_version(said)
+    try:
+        flavor, number = server.parse_version(said)
+    except ValueError as error:
+        raise build.BuildError(f"the tree's server did not say its version: {error}") from None
     if flavor != version.flavor:
         raise build.BuildError(f"the tree's server says it is {said!r}, not {version.flavor}")
     manifest = {"engine": version.engine, "major": version.major, "version": number, "server": said,

@@ -1,14 +1,6 @@
-"""What a DB server is, as the engines read it off the server itself: its binary and its variables."""
+"""What a DB server says of itself: its variables."""
 
 from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class ServerBinary:
-    flavor: str  # "MariaDB" or "MySQL"
-    version: str  # "10.11.19"
-    server: str | None  # path of mariadbd / mysqld, None when nothing is installed
-    install_db: str | None
 
 
 @dataclass(frozen=True)

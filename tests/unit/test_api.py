@@ -383,3 +383,16 @@ def test_a_create_takes_the_port_above_the_highest_in_use_then_comes_round_to_th
         api.error(400, "InsufficientDBInstanceCapacity", **(CREATE | {"DBInstanceIdentifier": "f"}))
     finally:
         runtime.close()
+
+
+def test_an_engine_the_driver_does_not_serve_is_refused_with_what_it_serves(api, monkeypatch):
+    """As on a host whose guests serve MariaDB 10.11 only."""
+    from emulator.model import engine_versions
+
+    row = engine_versions.of("mariadb", "10.11")
+    monkeypatch.setattr(api.runtime.ctx.driver, "versions", lambda: {row: row.nominal})
+    assert api.error(400, "InvalidParameterCombination", **(CREATE | {"DBInstanceIdentifier": "a"})) == (
+        f"Cannot find a version for mysql (this host serves mariadb {row.nominal})")
+    assert api.error(400, "InvalidParameterCombination", **(CREATE | {"DBInstanceIdentifier": "a", "Engine": "mariadb",
+                                                                     "EngineVersion": "11.8"})) == (
+        f"Cannot find version 11.8 for mariadb (this host serves mariadb {row.nominal})")

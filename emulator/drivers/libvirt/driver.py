@@ -505,4 +505,7 @@ class LibvirtDriver(GuestJobs, Templates, SystemUpdates):
 
 def _version_of(image: cache.Image) -> str:
     """The version of the server the image carries, as its manifest recorded it at the build."""
-    return engine.parse_version(image.manifest.get("server", ""))[1]
+    try:
+        return engine.parse_version(image.manifest.get("server", ""))[1]
+    except ValueError:  # an image built before manifests named it
+        return GUEST_ENGINE.nominal
