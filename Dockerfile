@@ -1,5 +1,7 @@
-# RDS Emulator with MariaDB for the process driver. The install steps are scripts/setup.sh: the very
-# script `make setup` runs (and the test suite checks), pinned by requirements.txt, so the image and a checkout install alike.
+# RDS Emulator for the process driver, with every engine version's server tree built in (debootstrap). The
+# install steps are scripts/setup.sh: the very script `make setup` runs (and the test suite checks), pinned by
+# requirements.txt, so the image and a checkout install alike. Servers run from their trees in mount
+# namespaces of their own: run the container with --cap-add SYS_ADMIN (docs/engines.md).
 FROM debian:12
 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
         python3 python3-venv make && rm -rf /var/lib/apt/lists/*

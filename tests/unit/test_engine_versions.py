@@ -36,3 +36,13 @@ def test_the_cli_refuses_a_version_it_does_not_serve_and_names_those_it_does(cap
     with pytest.raises(SystemExit) as stopped:
         cli.main(["image", "build", "--engine-version", "11.8"])
     assert stopped.value.code == 2 and "--engine-version needs --engine" in capsys.readouterr().err
+
+
+def test_instances_and_groups_of_releases_before_engine_images_stay_on_mariadb():
+    """Engine=mysql ran the host's MariaDB then: such an instance's data is MariaDB's, and so is its group."""
+    legacy = engine_versions.serving("mysql", "10.11.19")
+    assert legacy is not None and legacy.family == "mariadb10.11"
+    assert engine_versions.serving("mysql", "9.7.4").family == "mysql9.7"
+    assert engine_versions.of_family("mysql8.0").family == "mariadb10.11"
+    assert engine_versions.of_family("mysql9.7").flavor == "MySQL"
+    assert engine_versions.of_family("postgres16") is None
