@@ -10,6 +10,7 @@ from emulator.work import maintenance
 from scheduler import jobs
 from tests.api_client import NS
 from tests.emulator_process import wait_for
+from tests.together import all_at_once
 
 OLD, NEW = engine_versions.of("mariadb", "10.11").nominal, engine_versions.of("mariadb", "11.8").nominal
 WINDOW = "sun:05:00-sun:05:30"
@@ -105,3 +106,19 @@ def test_a_failed_upgrade_leaves_the_instance_on_its_old_version(api, monkeypatc
     assert found.findtext(f".//{NS}DBParameterGroupName") == "default.mariadb10.11"
     assert (f"The engine version upgrade to {NEW} failed: mariadb-upgrade failed: a system table is damaged. "
             f"The instance runs {OLD} again.") in messages(api)
+
+
+def test_racing_upgrades_of_one_instance_make_one_upgrade(api):
+    api.create("db1", Engine="mariadb", BackupRetentionPeriod="0")
+    api.wait_available("db1")
+    asked = {"Action": "ModifyDBInstance", "DBInstanceIdentifier": "db1", "EngineVersion": "11.8",
+             "AllowMajorVersionUpgrade": "true", "ApplyImmediately": "true"}
+    results = all_at_once(lambda fields: api.call(**fields), [asked] * 6 + [{
+        "Action": "RebootDBInstance", "DBInstanceIdentifier": "db1"}])
+    codes = [root.findtext(f"{NS}Error/{NS}Code") or "ok" for _, root in results]
+    assert set(codes) <= {"ok", "InvalidDBInstanceState"} and "ok" in codes
+    wait_for(lambda: api.status("db1") == "available" and described(api, "db1").findtext(
+        f"{NS}EngineVersion") == NEW or (codes[:6].count("ok") == 0), 10, "the upgrade")
+    snapshots = api.ok(Action="DescribeDBSnapshots", DBInstanceIdentifier="db1", SnapshotType="manual")
+    upgrades = [m for m in messages(api) if m.startswith("Database instance upgraded")]
+    assert len(list(snapshots.iter(f"{NS}DBSnapshot"))) == len(upgrades) == min(1, codes[:6].count("ok"))
