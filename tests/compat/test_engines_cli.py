@@ -95,3 +95,33 @@ def test_mariadb_upgrades_from_10_11_to_11_8_keeping_its_rows(emulator_factory):
                                         "--source-identifier", "old", "--duration", "60")["Events"]]
     assert any(m.startswith("Upgrade in progress: Creating pre-upgrade snapshot [preupgrade-old-") for m in events)
     assert any(m.startswith("Database instance upgraded from engine version 10.11.") for m in events)
+
+
+def test_an_upgrade_whose_server_will_not_start_leaves_the_old_version_running(emulator_factory):
+    """The new family's group has a value the 11.8 server refuses at start: the instance comes back on 10.11,
+    with its rows, and an event says why."""
+    emulator = emulator_factory("process")
+    create(emulator, "old", "mariadb", "--engine-version", "10.11")
+    aws(emulator, "create-db-parameter-group", "--db-parameter-group-name", "broken", "--db-parameter-group-family",
+        "mariadb11.8", "--description", "a value 11.8 will not start with")
+    aws(emulator, "modify-db-parameter-group", "--db-parameter-group-name", "broken", "--parameters",
+        "ParameterName=character_set_server,ParameterValue=nonesuch,ApplyMethod=pending-reboot")
+    wait(emulator, "db-instance-available", "old", available)
+    endpoint = seen(emulator, "old")["Endpoint"]
+    write_rows(endpoint, "admin", PASSWORD, "app", ["kept"])
+    aws(emulator, "modify-db-instance", "--db-instance-identifier", "old", "--engine-version", "11.8",
+        "--allow-major-version-upgrade", "--db-parameter-group-name", "broken", "--apply-immediately")
+
+    def told() -> list[str]:
+        return [e["Message"] for e in aws(emulator, "describe-events", "--source-type", "db-instance",
+                                          "--source-identifier", "old", "--duration", "60")["Events"]]
+
+    failed = wait_for(lambda: seen(emulator, "old")["DBInstanceStatus"] == "available" and [
+        m for m in told() if m.startswith("The engine version upgrade to 11.8.")], 180, "the failed upgrade")
+    back = seen(emulator, "old")
+    assert back["EngineVersion"].startswith("10.11.")
+    assert back["DBParameterGroups"][0]["DBParameterGroupName"] == "default.mariadb10.11"
+    assert "would not start" in failed[0] and failed[0].endswith("again.")  # its data was left as it was
+    assert read_rows(endpoint, "admin", PASSWORD, "app") == ["kept"]
+    ((version,),) = query(endpoint, "SELECT VERSION()")
+    assert version.startswith(back["EngineVersion"])
