@@ -25,6 +25,7 @@ from emulator.engines import in_tree, tools
 from emulator.engines.server import OPTION_NAMES
 from emulator.images.server_tree import ServerTree
 from emulator.images.servers import Servers
+from emulator.model import engine_versions
 from emulator.model.engine_versions import EngineVersion
 from emulator.model.server import Variable
 
@@ -52,12 +53,13 @@ class Variables:
 
     def __init__(self, servers: Servers, cache_dir: pathlib.Path, build: bool = True):
         self.servers, self.cache_dir, self.build = servers, cache_dir, build
-        self._lock = threading.Lock()
+        # one lock a version: a tree built or a server read for one family keeps no other family waiting
+        self._locks = {row: threading.Lock() for row in engine_versions.VERSIONS}
         self._found: dict[EngineVersion, list[Variable]] = {}
 
     def get(self, row: EngineVersion) -> list[Variable]:
         """None of them when there is no server to ask (the none driver builds no tree: it asks those built)."""
-        with self._lock:
+        with self._locks[row]:
             if row not in self._found:
                 tree = self.servers.tree(row) if self.build else self.servers.built(row)
                 self._found[row] = variables(tree, row, self.cache_dir) if tree is not None else []
