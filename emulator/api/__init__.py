@@ -52,6 +52,7 @@ ACTIONS = {
     "ModifyDBInstance": instances.modify,
     "ModifyDBParameterGroup": parameter_groups.modify,
     "ModifyDBSnapshotAttribute": snapshots.modify_attribute,
+    "ModifyDBSnapshot": snapshots.modify,
     "ModifyDBSubnetGroup": subnet_groups.modify,
     "RebootDBInstance": instances.reboot,
     "RemoveTagsFromResource": tags.remove,

@@ -320,6 +320,19 @@ def engine_version(ctx: Context, engine: str, requested: str | None) -> catalogu
         raise combination(f"Cannot find {asked} for {engine} (this host serves {listed})")
     return found
 
+def upgrade_target(ctx: Context, engine: str, version: str, requested: str) -> catalogue.Offered | None:
+    """The served version an instance or snapshot recorded as `version` of `engine` may be upgraded to when
+    `requested` is asked for: None when it is the one it has; RDS's refusal for an older one, or one of
+    another engine's data (an instance from before engine images)."""
+    target = engine_version(ctx, engine, requested)
+    if target.version == version:
+        return None
+    current = served_row(ctx, engine, version)
+    if target.row.flavor != current.flavor or catalogue.newer(version, target.version):
+        raise combination(f"Cannot upgrade {engine} from {version} to {target.version}")
+    return target
+
+
 def served_row(ctx: Context, engine: str, version: str) -> engine_versions.EngineVersion:
     """The engine version whose server runs what was recorded as `version` of `engine` (an instance, a
     snapshot), if this host serves it."""

@@ -198,12 +198,10 @@ def _upgrade(ctx: Context, instance: Instance, request: dict[str, Any]) -> dict[
     """The modify task's params for a new EngineVersion (none when it is the one the instance runs): a newer
     minor, or a newer major with AllowMajorVersionUpgrade and a parameter group of the new family (the
     default one's successor, or the one named), as RDS takes them."""
-    current = common.served_row(ctx, instance.engine, instance.engine_version)
-    target = common.engine_version(ctx, instance.engine, request["EngineVersion"])
-    if target.version == instance.engine_version:
+    target = common.upgrade_target(ctx, instance.engine, instance.engine_version, request["EngineVersion"])
+    if target is None:
         return {}
-    if target.row.flavor != current.flavor or catalogue.newer(instance.engine_version, target.version):
-        raise combination(f"Cannot upgrade {instance.engine} from {instance.engine_version} to {target.version}")
+    current = common.served_row(ctx, instance.engine, instance.engine_version)
     if target.row == current:
         return {"engine_version": target.version}
     if not request.get("AllowMajorVersionUpgrade"):

@@ -6,7 +6,7 @@ from typing import Any
 from emulator.api import common
 from emulator.api.paging import page
 from emulator.context import Context
-from emulator.model import ids, network, validation
+from emulator.model import catalogue, ids, network, validation
 from emulator.model.instance import Instance, observed_allowing
 from emulator.model.keys import snapshot_key
 from emulator.model.snapshot import Snapshot
@@ -117,6 +117,32 @@ def modify_attribute(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         raise RdsError("SharedSnapshotQuotaExceeded", f"A snapshot can be shared with at most {MAX_SHARES} accounts.")
     ctx.store.update_snapshot(snapshot.identifier, restore_accounts=accounts)
     return {"DBSnapshotAttributesResult": _attributes(snapshot.identifier, accounts)}
+
+
+def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
+    """ModifyDBSnapshot: a manual snapshot upgraded to a newer engine version, as RDS allows. Its backup stays
+    as it was made: a restore of it unpacks the backup with the tools of the version that made it, then
+    starts the newer server over it, which upgrades it as an instance's major upgrade does."""
+    snapshot = common.existing_snapshot(ctx, request["DBSnapshotIdentifier"])
+    if request.get("OptionGroupName") not in (None, catalogue.option_group(snapshot.engine, snapshot.engine_version)):
+        raise invalid(f"The option group {shown(request['OptionGroupName'])} is not supported by RDS Emulator yet.")
+    if not request.get("EngineVersion"):
+        return {"DBSnapshot": wire(ctx, snapshot, _tags(ctx, snapshot))}
+    if snapshot.snapshot_type == "automated":
+        raise RdsError("InvalidDBSnapshotState", "Automated snapshots cannot be upgraded: copy it first.")
+    if snapshot.status != "available":
+        raise RdsError("InvalidDBSnapshotState", f"The snapshot {snapshot.identifier} is not available.")
+    target = common.upgrade_target(ctx, snapshot.engine, snapshot.engine_version, request["EngineVersion"])
+    if target is None:
+        return {"DBSnapshot": wire(ctx, snapshot, _tags(ctx, snapshot))}
+    upgraded = replace(snapshot, engine_version=target.version, data_version=snapshot.made_with)
+    ctx.store.update_snapshot(snapshot.identifier, engine_version=upgraded.engine_version,
+                              data_version=upgraded.data_version)
+    return {"DBSnapshot": wire(ctx, upgraded, _tags(ctx, snapshot))}
+
+
+def _tags(ctx: Context, snapshot: Snapshot) -> list[dict[str, str]]:
+    return ctx.store.tags_for(snapshot_key(snapshot.identifier))
 
 
 def describe_attributes(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:

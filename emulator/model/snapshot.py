@@ -47,6 +47,13 @@ class Snapshot:
     retention: int | None = None
     # ...and the time they restore up to: the instance's LatestRestorableTime when it was deleted
     retained_until: datetime | None = None
+    # The engine version the backup was made with, once the snapshot was upgraded to a newer one
+    # (ModifyDBSnapshot): a restore unpacks it with that version's tools, then runs `engine_version`'s server.
+    data_version: str | None = None
+
+    @property
+    def made_with(self) -> str:
+        return self.data_version or self.engine_version
 
     def to_row(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

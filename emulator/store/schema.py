@@ -113,6 +113,8 @@ snapshots = Table(
     Column("data_time", UtcDateTime),
     Column("retention", Integer),
     Column("retained_until", UtcDateTime),
+    # the engine version the backup was made with, once the snapshot was upgraded to a newer one
+    Column("data_version", String),
 )
 
 # An instance's binary log files, each archived once the server closed it.

@@ -25,7 +25,7 @@ from emulator.engines import backup as commands
 from emulator.engines import live, tools
 from emulator.failures import Failure
 from emulator.host.work_dirs import work_dir
-from emulator.model import ids
+from emulator.model import engine_versions, ids
 from emulator.model.instance import Instance
 from emulator.model.snapshot import AUTOMATED_NAME, Snapshot
 from emulator.store.errors import NameTaken, SnapshotInUse
@@ -115,13 +115,16 @@ def snapshot_event(ctx: Context, name: str, message: str) -> None:
     ctx.store.add_event(ctx.snapshot_event(name, message))
 
 
-def seed(ctx: Context, spec: ServerSpec, snapshot_name: str) -> None:
-    """A new instance's storage from a snapshot."""
+def seed(ctx: Context, spec: ServerSpec, snapshot_name: str) -> bool:
+    """A new instance's storage from a snapshot, unpacked by the tools of the version that made its backup;
+    whether that is older than the instance's (an upgraded snapshot: its server has to upgrade it)."""
     found = ctx.store.get_snapshot(snapshot_name)
     if found is None or found.status != "available":
         raise Failure(f"the snapshot {snapshot_name} was deleted before the restore could read it")
+    made_with = engine_versions.serving(found.engine, found.made_with)
     with ctx.backups.reader(found.storage_key) as source:
-        ctx.driver.seed(spec, source)
+        ctx.driver.seed(replace(spec, version=made_with or spec.version), source)
+    return made_with is not None and made_with != spec.version
 
 
 def replay(ctx: Context, instance: Instance, source_resource_id: str, snapshot_name: str, until: datetime,

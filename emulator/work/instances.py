@@ -47,12 +47,16 @@ def restore(ctx: Context, instance: Instance, task: Task) -> Then | None:
     if task.attempts > 1:
         ctx.driver.destroy(ctx.spec(instance))
 
+    older: list[bool] = []
+
     def seeded_then_started(spec: ServerSpec) -> None:
-        backups.seed(ctx, spec, params["snapshot"])
+        older.append(backups.seed(ctx, spec, params["snapshot"]))
         ctx.driver.provision(spec)
 
     if not _bring_up(ctx, instance, seeded_then_started):
         return None
+    if any(older):  # an upgraded snapshot's backup: the newer server's system tables, as an upgrade makes them
+        maintenance.upgrade_tables(ctx, instance)
     if params.get("until"):
         until = datetime.fromisoformat(params["until"])
         backups.replay(ctx, instance, params["source_resource_id"], params["snapshot"], until,

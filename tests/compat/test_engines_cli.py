@@ -125,3 +125,24 @@ def test_an_upgrade_whose_server_will_not_start_leaves_the_old_version_running(e
     assert read_rows(endpoint, "admin", PASSWORD, "app") == ["kept"]
     ((version,),) = query(endpoint, "SELECT VERSION()")
     assert version.startswith(back["EngineVersion"])
+
+
+def test_a_snapshot_upgraded_to_11_8_restores_its_rows_on_11_8(emulator_factory):
+    emulator = emulator_factory("process")
+    create(emulator, "old", "mariadb", "--engine-version", "10.11")
+    wait(emulator, "db-instance-available", "old", available)
+    write_rows(seen(emulator, "old")["Endpoint"], "admin", PASSWORD, "app", ["made on 10.11"])
+    aws(emulator, "create-db-snapshot", "--db-instance-identifier", "old", "--db-snapshot-identifier", "snap")
+    wait(emulator, "db-snapshot-available", "snap",
+         lambda _: aws(emulator, "describe-db-snapshots", "--db-snapshot-identifier", "snap")
+         ["DBSnapshots"][0]["Status"] == "available")
+    upgraded = aws(emulator, "modify-db-snapshot", "--db-snapshot-identifier", "snap", "--engine-version", "11.8")
+    assert upgraded["DBSnapshot"]["EngineVersion"].startswith("11.8.")
+    aws(emulator, "restore-db-instance-from-db-snapshot", "--db-instance-identifier", "new",
+        "--db-snapshot-identifier", "snap")
+    wait(emulator, "db-instance-available", "new", available)
+    restored = seen(emulator, "new")
+    assert restored["EngineVersion"].startswith("11.8.")
+    assert read_rows(restored["Endpoint"], "admin", PASSWORD, "app") == ["made on 10.11"]
+    ((version,),) = query(restored["Endpoint"], "SELECT VERSION()")
+    assert version.startswith(restored["EngineVersion"] + "-MariaDB")

@@ -122,3 +122,32 @@ def test_racing_upgrades_of_one_instance_make_one_upgrade(api):
     snapshots = api.ok(Action="DescribeDBSnapshots", DBInstanceIdentifier="db1", SnapshotType="manual")
     upgrades = [m for m in messages(api) if m.startswith("Database instance upgraded")]
     assert len(list(snapshots.iter(f"{NS}DBSnapshot"))) == len(upgrades) == min(1, codes[:6].count("ok"))
+
+
+def test_a_manual_snapshot_is_upgraded_and_restores_on_the_newer_version(api):
+    api.create("db1", Engine="mariadb", BackupRetentionPeriod="1")
+    api.wait_available("db1")
+    api.ok(Action="CreateDBSnapshot", DBInstanceIdentifier="db1", DBSnapshotIdentifier="snap")
+    wait_for(lambda: api.ok(Action="DescribeDBSnapshots", DBSnapshotIdentifier="snap").findtext(
+        f".//{NS}Status") == "available", 10, "the snapshot")
+    automated = api.ok(Action="DescribeDBSnapshots", SnapshotType="automated").findtext(
+        f".//{NS}DBSnapshotIdentifier")
+
+    def refused(name, version):
+        response, root = api.call(Action="ModifyDBSnapshot", DBSnapshotIdentifier=name, EngineVersion=version)
+        assert response.status_code in (400, 404), response.data
+        return root.findtext(f"{NS}Error/{NS}Code")
+
+    assert refused(automated, "11.8") == "InvalidDBSnapshotState"
+    assert refused("nope", "11.8") == "DBSnapshotNotFound"
+    assert refused("snap", "12.1") == "InvalidParameterCombination"
+    upgraded = api.ok(Action="ModifyDBSnapshot", DBSnapshotIdentifier="snap", EngineVersion="11.8")
+    assert upgraded.findtext(f".//{NS}EngineVersion") == NEW
+    assert refused("snap", "10.11") == "InvalidParameterCombination"  # no way back
+    assert api.ok(Action="DescribeDBSnapshots", DBSnapshotIdentifier="snap").findtext(
+        f".//{NS}EngineVersion") == NEW
+    api.ok(Action="RestoreDBInstanceFromDBSnapshot", DBInstanceIdentifier="copy", DBSnapshotIdentifier="snap")
+    api.wait_available("copy")
+    copy = described(api, "copy")
+    assert copy.findtext(f"{NS}EngineVersion") == NEW
+    assert copy.findtext(f".//{NS}DBParameterGroupName") == "default.mariadb11.8"
