@@ -320,6 +320,7 @@ def engine_version(ctx: Context, engine: str, requested: str | None) -> catalogu
         raise combination(f"Cannot find {asked} for {engine} (this host serves {listed})")
     return found
 
+
 def upgrade_target(ctx: Context, engine: str, version: str, requested: str) -> catalogue.Offered | None:
     """The served version an instance or snapshot recorded as `version` of `engine` may be upgraded to when
     `requested` is asked for: None when it is the one it has; RDS's refusal for an older one, or one of
