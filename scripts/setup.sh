@@ -21,6 +21,8 @@ if [ -n "${GUESTS-yes}" ]; then
     command -v qemu-system-x86_64 >/dev/null 2>&1 || need_apt+=(qemu-system-x86)
     command -v qemu-img >/dev/null 2>&1 || need_apt+=(qemu-utils)
     command -v lz4 >/dev/null 2>&1 || need_apt+=(lz4)
+    # newer suites' kernels (trixie's, for the MariaDB 11.8 guests) are compressed with zstd
+    command -v zstd >/dev/null 2>&1 || need_apt+=(zstd)
     command -v mkfs.ext4 >/dev/null 2>&1 || [ -x /usr/sbin/mkfs.ext4 ] || need_apt+=(e2fsprogs)
     # libvirtd runs without systemd (the tests start it); the -system package brings its users and config
     { [ -x /usr/sbin/libvirtd ] && id libvirt-qemu >/dev/null 2>&1; } || \

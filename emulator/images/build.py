@@ -14,17 +14,20 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TypeVar
+from functools import partial
+from typing import Any, TypeVar
 
 from emulator.engines import tools
 from emulator.images import cache, cpio, recipe
+from emulator.model.engine_versions import EngineVersion
 
 # A step's name, for the progress display, and what it does in the staging folder.
 Step = tuple[str, Callable[[pathlib.Path], None]]
 Progress = Callable[[int, int, str, float], None]
 T = TypeVar("T")
 # Compressed kernels start their payload with one of these (Debian's cloud kernel: LZ4).
-_PAYLOADS = [(b"\x02\x21\x4c\x18", ["lz4", "-dc"]), (b"\xfd7zXZ\x00", None)]
+_PAYLOADS = [(b"\x02\x21\x4c\x18", ["lz4", "-dc"]), (b"\xfd7zXZ\x00", None),
+             (b"\x28\xb5\x2f\xfd", ["zstd", "-dcq"])]
 
 
 # debootstrap and apt-get from the mirror take a minute or two each here; a slow mirror, more.
@@ -39,17 +42,19 @@ class Cancelled(Exception):
     """The build was told to stop (the emulator is shutting down); its staging is removed."""
 
 
-def ensure(cache_dir: pathlib.Path, progress: Progress | None = None) -> cache.Image:
-    """The image of the current recipe: the cached one, or a new build."""
-    fingerprint = recipe.fingerprint()
+def ensure(cache_dir: pathlib.Path, progress: Progress | None = None, row: EngineVersion | None = None
+           ) -> cache.Image:
+    """The image of the current recipe of an engine version (the default's when None): the cached one, or a
+    new build."""
+    fingerprint = recipe.fingerprint(row)
 
     def finish(staging: pathlib.Path, seconds: float) -> None:
-        _manifest(staging, fingerprint, seconds)
+        _manifest(staging, fingerprint, seconds, recipe.recipe(row))
         shutil.rmtree(staging / "tree")
         shutil.rmtree(staging / "initramfs")
 
     return built_once(cache.images_dir(cache_dir), fingerprint, lambda: cache.find(cache_dir, fingerprint),
-                      _steps(), finish, progress)
+                      _steps(recipe.recipe(row), fingerprint), finish, progress)
 
 
 def built_once(folder: pathlib.Path, name: str, find: Callable[[], T | None], steps: list[Step],
@@ -85,22 +90,22 @@ def built_once(folder: pathlib.Path, name: str, find: Callable[[], T | None], st
     return found
 
 
-def _steps() -> list[Step]:
+def _steps(made: dict[str, Any], fingerprint: str) -> list[Step]:
     return [
-        ("debootstrap a minimal Debian", _debootstrap),
-        ("install MariaDB and a kernel", _install),
-        ("size the server's redo log", _redo_log),
-        ("add the guest's init", _init),
+        (f"debootstrap a minimal Debian {made['suite']}", partial(_debootstrap, made=made)),
+        ("install MariaDB and a kernel", partial(_install, made=made)),
+        ("size the server's redo log", partial(_redo_log, made=made)),
+        ("add the guest's init", partial(_init, fingerprint=fingerprint)),
         ("extract the kernel for direct boot", _kernel),
-        ("build the initramfs", _initramfs),
-        ("trim the tree", _trim),
-        ("make the root filesystem", _root_fs),
+        ("build the initramfs", partial(_initramfs, made=made)),
+        ("trim the tree", partial(_trim, made=made)),
+        ("make the root filesystem", partial(_root_fs, made=made)),
     ]
 
 
-def _debootstrap(staging: pathlib.Path) -> None:
-    run_step("debootstrap", own_mounts(["debootstrap", f"--variant={recipe.RECIPE['variant']}",
-                                    recipe.RECIPE["suite"], str(staging / "tree"), recipe.RECIPE["mirror"]]))
+def _debootstrap(staging: pathlib.Path, made: dict[str, Any]) -> None:
+    run_step("debootstrap", own_mounts(["debootstrap", f"--variant={made['variant']}", made["suite"],
+                                        str(staging / "tree"), made["mirror"]]))
 
 
 def own_mounts(command: list[str]) -> list[str]:
@@ -120,7 +125,7 @@ def remove_staging(staging: pathlib.Path) -> None:
     shutil.rmtree(staging, ignore_errors=True)
 
 
-def _install(staging: pathlib.Path) -> None:
+def _install(staging: pathlib.Path, made: dict[str, Any]) -> None:
     tree = staging / "tree"
     # No package script may start a server: on the host, a chroot's mariadbd would be a real one.
     guard = tree / "usr/sbin/policy-rc.d"
@@ -128,24 +133,24 @@ def _install(staging: pathlib.Path) -> None:
     guard.chmod(0o755)
     env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
     run_step("apt-get install", ["chroot", str(tree), "apt-get", "install", "-y", "-q", "--no-install-recommends",
-                             *recipe.RECIPE["packages"]], env=env)
+                             *made["packages"]], env=env)
     guard.unlink()
 
 
-def _redo_log(staging: pathlib.Path) -> None:
+def _redo_log(staging: pathlib.Path, made: dict[str, Any]) -> None:
     # bootstrap mode: no network, SQL from stdin (none); InnoDB starts, resizes its log, and shuts down cleanly
     run_step("mariadbd --bootstrap", ["chroot", str(staging / "tree"), "mariadbd", "--bootstrap", "--user=mysql",
                                   "--skip-networking", "--innodb-buffer-pool-size=16M",
-                                  f"--innodb-log-file-size={recipe.RECIPE['redo_log']}"], stdin="")
+                                  f"--innodb-log-file-size={made['redo_log']}"], stdin="")
 
 
-def _init(staging: pathlib.Path) -> None:
+def _init(staging: pathlib.Path, fingerprint: str) -> None:
     for name in ("rds-init", "rds-job"):
         target = staging / "tree/sbin" / name
         shutil.copyfile(recipe.GUEST / name, target)
         target.chmod(0o755)
     # the running guest says which image it is (a system update checks that it moved)
-    (staging / "tree/etc/rds-image").write_text(recipe.fingerprint() + "\n")
+    (staging / "tree/etc/rds-image").write_text(fingerprint + "\n")
 
 
 def _kernel(staging: pathlib.Path) -> None:
@@ -161,7 +166,10 @@ def vmlinux(bzimage: bytes) -> bytes:
         if start < 0:
             continue
         if command is None:
-            data = lzma.LZMADecompressor().decompress(bzimage[start:])
+            try:
+                data = lzma.LZMADecompressor().decompress(bzimage[start:])
+            except lzma.LZMAError:  # the magic by chance, not the payload
+                continue
         else:  # the decompressor complains of what follows the payload: only its output counts
             try:
                 data = tools.run(command, input=bzimage[start:])
@@ -169,10 +177,10 @@ def vmlinux(bzimage: bytes) -> bytes:
                 data = failed.output
         if data.startswith(b"\x7fELF"):
             return data
-    raise BuildError("extract the kernel: no LZ4 or XZ payload holding an ELF kernel was found")
+    raise BuildError("extract the kernel: no LZ4, XZ or zstd payload holding an ELF kernel was found")
 
 
-def _initramfs(staging: pathlib.Path) -> None:
+def _initramfs(staging: pathlib.Path, made: dict[str, Any]) -> None:
     tree, root = staging / "tree", staging / "initramfs"
     version = (staging / "kernel-version").read_text()
     for folder in ("bin", "dev", "proc", "sys", "newroot", "lib/modules"):
@@ -180,34 +188,48 @@ def _initramfs(staging: pathlib.Path) -> None:
     shutil.copy2(tree / "bin/busybox", root / "bin/busybox")
     shutil.copy2(recipe.GUEST / "init", root / "init")
     order = []
-    for module in recipe.RECIPE["modules"]:
+    modules = tree / "lib/modules" / version
+    builtin = set((modules / "modules.builtin").read_text().split()) if (modules / "modules.builtin").exists() \
+        else set()
+    for module in made["modules"]:
         name = pathlib.Path(module).name
-        source = tree / "lib/modules" / version / module
-        if not source.exists():
-            raise BuildError(f"build the initramfs: the kernel has no module {module}")
-        shutil.copy2(source, root / "lib/modules" / name)
+        if module in builtin:  # a newer kernel has it built in
+            continue
+        (root / "lib/modules" / name).write_bytes(_module(modules, module))
         order.append(name)
     (root / "lib/modules/load.order").write_text("\n".join(order) + "\n")
     (staging / cache.INITRD).write_bytes(cpio.archive(root))
 
 
-def _trim(staging: pathlib.Path) -> None:
+def _module(modules: pathlib.Path, module: str) -> bytes:
+    """A module as busybox's insmod loads it: newer suites ship them compressed (xz, zstd)."""
+    plain = modules / module
+    if plain.exists():
+        return plain.read_bytes()
+    if (packed := plain.with_name(plain.name + ".xz")).exists():
+        return lzma.decompress(packed.read_bytes())
+    if (packed := plain.with_name(plain.name + ".zst")).exists():
+        return tools.run(["zstd", "-dcq", str(packed)])
+    raise BuildError(f"build the initramfs: the kernel has no module {module}")
+
+
+def _trim(staging: pathlib.Path, made: dict[str, Any]) -> None:
     tree = staging / "tree"
-    for folder in [*recipe.RECIPE["trim"], "lib/modules"]:
+    for folder in [*made["trim"], "lib/modules"]:
         shutil.rmtree(tree / folder, ignore_errors=True)
 
 
-def _root_fs(staging: pathlib.Path) -> None:
+def _root_fs(staging: pathlib.Path, made: dict[str, Any]) -> None:
     tree = staging / "tree"
     used = int(tools.run(["du", "-sm", str(tree)]).split()[0])
-    size = used + used // 4 + recipe.RECIPE["spare_mib"]
+    size = used + used // 4 + made["spare_mib"]
     run_step("mkfs.ext4", ["mkfs.ext4", "-q", "-F", "-L", "rds-root", "-d", str(tree), str(staging / cache.ROOT_FS),
                        f"{size}M"])
     for item in (cache.ROOT_FS, cache.KERNEL, cache.INITRD):
         (staging / item).chmod(0o644)  # libvirt's QEMU runs as another user
 
 
-def _manifest(staging: pathlib.Path, fingerprint: str, seconds: float) -> None:
+def _manifest(staging: pathlib.Path, fingerprint: str, seconds: float, made: dict[str, Any]) -> None:
     version = tools.run(["chroot", str(staging / "tree"), "mariadbd", "--version"]).decode().strip()
     manifest = {
         "fingerprint": fingerprint,
@@ -215,7 +237,7 @@ def _manifest(staging: pathlib.Path, fingerprint: str, seconds: float) -> None:
         "build_seconds": round(seconds, 1),
         "kernel": (staging / "kernel-version").read_text(),
         "server": version,
-        "recipe": recipe.RECIPE,
+        "recipe": made,
     }
     (staging / cache.MANIFEST).write_text(json.dumps(manifest, indent=2))
     (staging / "kernel-version").unlink()

@@ -4,6 +4,10 @@ any of it (or to the guest's init scripts) makes a new image and nothing else do
 import hashlib
 import json
 import pathlib
+from typing import Any
+
+from emulator.model import engine_versions
+from emulator.model.engine_versions import EngineVersion
 
 GUEST = pathlib.Path(__file__).with_name("guest")
 RECIPE = {
@@ -34,8 +38,24 @@ RECIPE = {
 }
 
 
-def fingerprint() -> str:
-    digest = hashlib.sha256(json.dumps(RECIPE, sort_keys=True).encode())
+# What a guest needs beside its engine's packages: a kernel for direct boot, and the tools its init uses.
+GUEST_PACKAGES = ["linux-image-cloud-amd64", "busybox-static", "e2fsprogs"]
+# The engine version RECIPE is made of, and those a guest can serve: MariaDB's, whose init and jobs
+# (guest/rds-init, guest/rds-job) are mariadbd's and mariadb-backup's.
+DEFAULT = engine_versions.of("mariadb", "10.11")
+GUEST_ROWS = tuple(row for row in engine_versions.VERSIONS if row.flavor == "MariaDB")
+
+
+def recipe(row: EngineVersion | None = None) -> dict[str, Any]:
+    """The recipe of the guest image of an engine version: the default's, with the version's suite and
+    packages."""
+    if row is None or row == DEFAULT:
+        return RECIPE
+    return {**RECIPE, "suite": row.suite, "packages": [*row.packages, *GUEST_PACKAGES]}
+
+
+def fingerprint(row: EngineVersion | None = None) -> str:
+    digest = hashlib.sha256(json.dumps(recipe(row), sort_keys=True).encode())
     for script in sorted(GUEST.iterdir()):
         digest.update(script.name.encode() + b"\0" + script.read_bytes())
     return digest.hexdigest()[:16]

@@ -43,7 +43,10 @@ def test_the_kernel_for_direct_boot_is_found_inside_a_compressed_image():
     if shutil.which("lz4"):
         packed = subprocess.run(["lz4", "-l", "-c"], input=elf, capture_output=True, check=True).stdout
         assert build.vmlinux(b"\x00" * 4096 + packed + b"\x00" * 100) == elf
-    with pytest.raises(build.BuildError, match="no LZ4 or XZ payload"):
+    if shutil.which("zstd"):
+        packed = subprocess.run(["zstd", "-c", "-q"], input=elf, capture_output=True, check=True).stdout
+        assert build.vmlinux(b"\x00" * 4096 + packed + b"\x00" * 100) == elf
+    with pytest.raises(build.BuildError, match="no LZ4, XZ or zstd payload"):
         build.vmlinux(b"\x00" * 4096)
 
 

@@ -39,13 +39,12 @@ from emulator.drivers.base import (
     until,
 )
 from emulator.drivers.capacity import Capacity, qemu_rss_mib
-from emulator.drivers.libvirt import hypervisor
 from emulator.drivers.libvirt import image as guest_image
 from emulator.drivers.libvirt.domain import Guest, domain_xml
+from emulator.drivers.libvirt.images import GUEST_ENGINE, GuestImages, version_of
 from emulator.drivers.libvirt.jobs import GuestJobs
 from emulator.drivers.libvirt.network import BridgeMode, UserMode
 from emulator.drivers.libvirt.shared import (
-    BUILD_TIMEOUT,
     LOG_PORTS,
     POLL,
     READY_TIMEOUT,
@@ -68,10 +67,8 @@ from emulator.drivers.libvirt.templates import Templates
 from emulator.drivers.libvirt.warm import Warm
 from emulator.drivers.log_dir import LogDirectory, reason
 from emulator.engines import server as engine
-from emulator.failures import Failure
 from emulator.host import key_file
-from emulator.images import build, cache, recipe
-from emulator.model import engine_versions
+from emulator.images import cache, recipe
 from emulator.model.engine_versions import EngineVersion
 
 log = logging.getLogger(__name__)
@@ -80,12 +77,7 @@ T = TypeVar("T")
 QEMU_OVERHEAD_MIB = 100
 
 
-# The engine version the guest image carries (its recipe installs Debian bookworm's MariaDB): the one the
-# guests serve until an image is built per engine version.
-GUEST_ENGINE = next(row for row in engine_versions.VERSIONS if row.family == "mariadb10.11")
-
-
-class LibvirtDriver(GuestJobs, Templates, SystemUpdates):
+class LibvirtDriver(GuestJobs, GuestImages, Templates, SystemUpdates):
     def __init__(self, root: pathlib.Path, cache_dir: pathlib.Path, memory_factor: float,
                  network: UserMode | BridgeMode, restore: bool = True):
         self.root = root
@@ -99,8 +91,11 @@ class LibvirtDriver(GuestJobs, Templates, SystemUpdates):
         self._unbuilt: str | None = None
         self._prepared = threading.Event()
         self._closing = threading.Event()
+        # the images of the other engine versions, built when first needed (by the task that needs one)
+        self._others: dict[EngineVersion, cache.Image] = {}
+        self._building = threading.Lock()
         found = cache.find(cache_dir, recipe.fingerprint())
-        self._version = _version_of(found) if found is not None else GUEST_ENGINE.nominal
+        self._version = version_of(found) if found is not None else GUEST_ENGINE.nominal
         self.key = key_file.ensure(root.parent / "guest-admin.key")
         self.memory_factor = memory_factor
         self.network = network
@@ -120,49 +115,6 @@ class LibvirtDriver(GuestJobs, Templates, SystemUpdates):
                                            name="guest-image", daemon=True)
         self._preparing.start()
 
-    # the image, found or built in the background
-
-    def _prepare(self, warm: bool) -> None:
-        try:
-            image = build.ensure(self.cache_dir, self._build_progress)
-            kvm = hypervisor.kvm_works(image, self.cache_dir)
-            self._built, self._kvm, self._version = image, kvm, _version_of(image)
-            log.info("guest image %s ready; libvirt guests run under %s", image.fingerprint, "KVM" if kvm else
-                     "QEMU's software emulation (TCG): KVM did not boot the guest's kernel")
-        except build.Cancelled:
-            log.info("the guest image's build was stopped with the emulator; the next start builds it again")
-            self._unbuilt = "the emulator is stopping"
-        except (build.BuildError, Failure, OSError) as error:
-            log.error("the guest image could not be built: %s", error)
-            self._unbuilt = f"the guest image could not be built: {error}"
-        except Exception:  # noqa: BLE001 - a bug: logged, and no instance waits for the image for ever
-            log.exception("the guest image could not be built")
-            self._unbuilt = "the guest image could not be built (the emulator's log has the details)"
-        finally:
-            self._prepared.set()
-        if warm and self._built is not None and not self._closing.is_set():
-            self._prepare_warm()
-
-    def _build_progress(self, number: int, total: int, name: str, elapsed: float) -> None:
-        if self._closing.is_set():
-            raise build.Cancelled()
-        log.info("building the guest image, step %d of %d (%.0f s so far): %s", number, total, elapsed, name)
-
-    @property
-    def image(self) -> cache.Image:
-        """The guest image, once built: work on a guest waits here while it is (instances stay `creating`),
-        and fails with the build's reason if it could not be."""
-        if not self._prepared.wait(BUILD_TIMEOUT):
-            raise DriverError(f"the guest image was not built within {BUILD_TIMEOUT:.0f} s")
-        if self._built is None:
-            raise DriverError(self._unbuilt or "the guest image could not be built")
-        return self._built
-
-    @property
-    def kvm(self) -> bool:
-        """Known with the image (the probe boots its kernel): waits as `image` does."""
-        return self.image is not None and self._kvm
-
     # names and paths
 
     def _name(self, resource_id: str) -> str:
@@ -178,9 +130,6 @@ class LibvirtDriver(GuestJobs, Templates, SystemUpdates):
         return memory_mib(instance_class, self.memory_factor)
 
     # the interface
-
-    def versions(self) -> dict[EngineVersion, str]:
-        return {GUEST_ENGINE: self._version}
 
     def reach(self) -> list[pathlib.Path]:
         return []  # the tools reach a guest over TCP
@@ -220,11 +169,13 @@ class LibvirtDriver(GuestJobs, Templates, SystemUpdates):
         resize it sees), or on the image's root filesystem at the instance's size."""
         disk = self._home(spec) / "disk.qcow2"
         disk.unlink(missing_ok=True)
+        image = self._current(spec)
         if warm is not None:
             overlay(disk, warm.disk, "qcow2")
         else:
-            overlay(disk, self.image.root_fs, "raw", f"{spec.allocated_storage}G")
-        guest_image.record(self._home(spec), self.image)
+            overlay(disk, image.root_fs, "raw", f"{spec.allocated_storage}G")
+        guest_image.record(self._home(spec), image)
+        self._record_engine(spec)
 
     def _discard(self, spec: ServerSpec) -> None:
         domain = self._live(spec)
@@ -301,6 +252,9 @@ class LibvirtDriver(GuestJobs, Templates, SystemUpdates):
         """A reboot restarts the guest's server with its new configuration, not the guest: its init starts
         the server again when it finds the configuration the emulator left over SQL. A guest whose memory
         no longer matches its class is stopped and started anew."""
+        if self._engine_moved(spec):  # a major version upgrade: the data moves onto the new version's image
+            self.update_system(spec)
+            return
         domain = self._live(spec)
         if domain is None or domain.maxMemory() != self._memory(spec.instance_class) * 1024 \
                 or not self._restart_in_place(spec, domain):
@@ -501,11 +455,3 @@ class LibvirtDriver(GuestJobs, Templates, SystemUpdates):
         # what the server says before it opens its error log goes to the console
         return (reason(home / "logs" / "error.log", spec.port) or reason(home / "console.log", spec.port)
                 or f"see {home / 'logs' / 'error.log'} and {home / 'console.log'}")
-
-
-def _version_of(image: cache.Image) -> str:
-    """The version of the server the image carries, as its manifest recorded it at the build."""
-    try:
-        return engine.parse_version(image.manifest.get("server", ""))[1]
-    except ValueError:  # an image built before manifests named it
-        return GUEST_ENGINE.nominal

@@ -18,10 +18,11 @@ class SystemUpdates:
     """Part of LibvirtDriver (driver.py), whose attributes it uses."""
 
     def _image(self, spec: ServerSpec) -> cache.Image:
-        """The image the guest's disk is on: its kernel and initramfs boot it."""
+        """The image the guest's disk is on: its kernel and initramfs boot it (during a major version upgrade,
+        another engine version's than the spec asks for)."""
         fingerprint = guest_image.fingerprint(self._home(spec), self.cache_dir)
-        if fingerprint is None or fingerprint == self.image.fingerprint:
-            return self.image
+        if fingerprint is None:
+            return self._current(spec)
         image = cache.find(self.cache_dir, fingerprint)
         if image is None:
             raise HostRefused(f"the guest's template image {fingerprint} is no longer in "
@@ -32,9 +33,10 @@ class SystemUpdates:
         if not (self._home(spec) / "disk.qcow2").exists():
             return None
         fingerprint = guest_image.fingerprint(self._home(spec), self.cache_dir)
-        if fingerprint in (None, self.image.fingerprint):
+        current = self._current(spec)
+        if fingerprint in (None, current.fingerprint) or self._engine_moved(spec):
             return None
-        return f"New Operating System update is available: guest image {self.image.fingerprint} (now {fingerprint})"
+        return f"New Operating System update is available: guest image {current.fingerprint} (now {fingerprint})"
 
     def update_system(self, spec: ServerSpec) -> None:
         """The guest stops cleanly, and a new disk on the current image boots with the former one beside it:
@@ -44,7 +46,8 @@ class SystemUpdates:
         its init copies only once."""
         home = self._home(spec)
         disk, former = home / "disk.qcow2", home / FORMER_DISK
-        if former.exists() and guest_image.fingerprint(home, self.cache_dir) == self.image.fingerprint:
+        current = self._current(spec)
+        if former.exists() and guest_image.fingerprint(home, self.cache_dir) == current.fingerprint:
             self._detach_former(spec)  # moved already: only the former disk was left
             former.unlink()
             return
@@ -52,9 +55,9 @@ class SystemUpdates:
         if not former.exists():
             disk.rename(former)
         if not disk.exists():
-            overlay(disk, self.image.root_fs, "raw", f"{spec.allocated_storage}G")
+            overlay(disk, current.root_fs, "raw", f"{spec.allocated_storage}G")
         try:
-            self._boot(spec, self.image, former)
+            self._boot(spec, current, former)
             self._check_system(spec)
         except DriverError as error:
             self._discard(spec)
@@ -62,7 +65,8 @@ class SystemUpdates:
             self.start(spec)
             raise DriverError(f"the guest's system could not be updated ({error}): it runs on its former system "
                               "again") from None
-        guest_image.record(home, self.image)
+        guest_image.record(home, current)
+        self._record_engine(spec)
         self._detach_former(spec)
         former.unlink()
 
@@ -74,8 +78,9 @@ class SystemUpdates:
                 found = (cursor.fetchone()[0] or b"").decode().strip()
         except (pymysql.MySQLError, OSError) as error:
             raise DriverError(f"the updated guest's server did not answer: {error}") from None
-        if found != self.image.fingerprint:
-            raise DriverError(f"the guest started image {found or 'unknown'}, not {self.image.fingerprint}")
+        current = self._current(spec)
+        if found != current.fingerprint:
+            raise DriverError(f"the guest started image {found or 'unknown'}, not {current.fingerprint}")
 
     def _detach_former(self, spec: ServerSpec) -> None:
         """The former disk leaves the running guest (its init unmounted it); one that a guest does not let go

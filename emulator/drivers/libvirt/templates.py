@@ -15,6 +15,7 @@ from emulator.drivers.libvirt.shared import ADMIN, TEMPLATE_CLASS, AdminCursor, 
 from emulator.drivers.libvirt.warm import Warm, building, feed, keep_stream
 from emulator.drivers.libvirt.warm import version as warm_version
 from emulator.engines import server as engine
+from emulator.images import recipe
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +67,9 @@ class Templates:
 
     def _warm_for(self, spec: ServerSpec) -> Warm | None:
         warm = self.warm
-        if warm is None or self._memory(spec.instance_class) != self._memory(TEMPLATE_CLASS):
-            return None
+        if warm is None or self._memory(spec.instance_class) != self._memory(TEMPLATE_CLASS) \
+                or spec.version not in (None, recipe.DEFAULT):
+            return None  # only the default engine version's guests have a saved template
         return warm
 
     def _restore(self, spec: ServerSpec, warm: Warm) -> None:
