@@ -71,7 +71,7 @@ def server_driver(request) -> str:
     return request.param
 
 
-# The engine, and its parameter group family, each driver's suite runs: guests serve MariaDB 10.11 only so far
+# The engine, and its parameter group family, each driver's suite runs: guests serve MariaDB only so far
 # (docs/engines.md), processes every engine version.
 SERVED = {"process": ("mysql", "mysql9.7"), "libvirt": ("mariadb", "mariadb10.11")}
 
