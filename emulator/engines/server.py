@@ -125,15 +125,20 @@ def my_cnf(
     return "\n".join(lines + _tuning(parameters, flavor)) + "\n"
 
 
-def guest_cnf(parameters: dict[str, str] | None = None, port: int = 3306, server_id: int = 1) -> str:
+def guest_cnf(parameters: dict[str, str] | None = None, port: int = 3306, server_id: int = 1,
+              flavor: str = "MariaDB") -> str:
     """A guest's server: Debian's own paths; listening on the guest's address, which only the forwarded
     port (or the bridge) reaches; its logs on the ports its init links under /run/rds/logs, which is also
-    the one place SQL may write files (the emulator leaves the next configuration there)."""
+    the one place SQL may write files (the emulator leaves the next configuration there). A MySQL guest's
+    server reads this file alone (Debian's mysql-server-core brings no configuration), so it names its paths."""
     lines = ["[mysqld]", "bind-address=0.0.0.0", f"port={port}", f"server_id={server_id}", "skip-name-resolve",
              "log-bin=binlog",
              "log_error=/run/rds/logs/error.log", "slow_query_log_file=/run/rds/logs/slowquery.log",
              "general_log_file=/run/rds/logs/general.log", "secure_file_priv=/run/rds"]
-    return "\n".join(lines + _tuning(parameters, "MariaDB")) + "\n"
+    if flavor == "MySQL":
+        lines += [*MYSQL_ONLY, "datadir=/var/lib/mysql", "socket=/run/mysqld/mysqld.sock",
+                  "pid-file=/run/mysqld/mysqld.pid"]
+    return "\n".join(lines + _tuning(parameters, flavor)) + "\n"
 
 
 def buffer_pool_mib(parameters: dict[str, str]) -> int:

@@ -21,6 +21,10 @@ from emulator.engines import tools
 from emulator.images import cache, cpio, recipe
 from emulator.model.engine_versions import EngineVersion
 
+# Debian's mysql-server-core makes no account for its server (mysql-server's scripts would)
+ACCOUNT = ("getent passwd mysql >/dev/null || { groupadd --system mysql && useradd --system --gid mysql "
+           "--home-dir /nonexistent --shell /usr/sbin/nologin mysql; }")
+
 # A step's name, for the progress display, and what it does in the staging folder.
 Step = tuple[str, Callable[[pathlib.Path], None]]
 Progress = Callable[[int, int, str, float], None]
@@ -47,14 +51,15 @@ def ensure(cache_dir: pathlib.Path, progress: Progress | None = None, row: Engin
     """The image of the current recipe of an engine version (the default's when None): the cached one, or a
     new build."""
     fingerprint = recipe.fingerprint(row)
+    row = row or recipe.DEFAULT
 
     def finish(staging: pathlib.Path, seconds: float) -> None:
-        _manifest(staging, fingerprint, seconds, recipe.recipe(row))
+        _manifest(staging, fingerprint, seconds, recipe.recipe(row), row)
         shutil.rmtree(staging / "tree")
         shutil.rmtree(staging / "initramfs")
 
     return built_once(cache.images_dir(cache_dir), fingerprint, lambda: cache.find(cache_dir, fingerprint),
-                      _steps(recipe.recipe(row), fingerprint), finish, progress)
+                      _steps(recipe.recipe(row), fingerprint, row), finish, progress)
 
 
 def built_once(folder: pathlib.Path, name: str, find: Callable[[], T | None], steps: list[Step],
@@ -90,11 +95,12 @@ def built_once(folder: pathlib.Path, name: str, find: Callable[[], T | None], st
     return found
 
 
-def _steps(made: dict[str, Any], fingerprint: str) -> list[Step]:
+def _steps(made: dict[str, Any], fingerprint: str, row: EngineVersion) -> list[Step]:
     return [
         (f"debootstrap a minimal Debian {made['suite']}", partial(_debootstrap, made=made)),
-        ("install MariaDB and a kernel", partial(_install, made=made)),
-        ("size the server's redo log", partial(_redo_log, made=made)),
+        (f"install {row.flavor} and a kernel", partial(_install, made=made)),
+        ("size the server's redo log" if row.flavor == "MariaDB" else "initialize the data directory",
+         partial(_redo_log, made=made, row=row)),
         ("add the guest's init", partial(_init, fingerprint=fingerprint)),
         ("extract the kernel for direct boot", _kernel),
         ("build the initramfs", partial(_initramfs, made=made)),
@@ -137,7 +143,15 @@ def _install(staging: pathlib.Path, made: dict[str, Any]) -> None:
     guard.unlink()
 
 
-def _redo_log(staging: pathlib.Path, made: dict[str, Any]) -> None:
+def _redo_log(staging: pathlib.Path, made: dict[str, Any], row: EngineVersion) -> None:
+    if row.flavor == "MySQL":  # its package makes neither the account nor the data directory
+        tree = str(staging / "tree")
+        run_step("add the server's account", ["chroot", tree, "sh", "-c", ACCOUNT])
+        run_step("mysqld --initialize-insecure", [
+            "chroot", tree, "/" + row.daemon, "--no-defaults", "--initialize-insecure", "--user=mysql",
+            "--datadir=/var/lib/mysql", "--innodb-buffer-pool-size=16M",
+            f"--innodb-redo-log-capacity={made['redo_log']}"])
+        return
     # bootstrap mode: no network, SQL from stdin (none); InnoDB starts, resizes its log, and shuts down cleanly
     run_step("mariadbd --bootstrap", ["chroot", str(staging / "tree"), "mariadbd", "--bootstrap", "--user=mysql",
                                   "--skip-networking", "--innodb-buffer-pool-size=16M",
@@ -229,8 +243,9 @@ def _root_fs(staging: pathlib.Path, made: dict[str, Any]) -> None:
         (staging / item).chmod(0o644)  # libvirt's QEMU runs as another user
 
 
-def _manifest(staging: pathlib.Path, fingerprint: str, seconds: float, made: dict[str, Any]) -> None:
-    version = tools.run(["chroot", str(staging / "tree"), "mariadbd", "--version"]).decode().strip()
+def _manifest(staging: pathlib.Path, fingerprint: str, seconds: float, made: dict[str, Any],
+              row: EngineVersion) -> None:
+    version = tools.run(["chroot", str(staging / "tree"), "/" + row.daemon, "--version"]).decode().strip()
     manifest = {
         "fingerprint": fingerprint,
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),

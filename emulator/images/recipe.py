@@ -40,10 +40,10 @@ RECIPE = {
 
 # What a guest needs beside its engine's packages: a kernel for direct boot, and the tools its init uses.
 GUEST_PACKAGES = ["linux-image-cloud-amd64", "busybox-static", "e2fsprogs"]
-# The engine version RECIPE is made of, and those a guest can serve: MariaDB's, whose init and jobs
-# (guest/rds-init, guest/rds-job) are mariadbd's and mariadb-backup's.
+# The engine version RECIPE is made of, and those a guest can serve (guest/rds-init and guest/rds-job know
+# both flavors).
 DEFAULT = engine_versions.of("mariadb", "10.11")
-GUEST_ROWS = tuple(row for row in engine_versions.VERSIONS if row.flavor == "MariaDB")
+GUEST_ROWS = engine_versions.VERSIONS
 
 
 def recipe(row: EngineVersion | None = None) -> dict[str, Any]:

@@ -23,8 +23,6 @@ READY_DATA = "var/lib/rds-ready"
 # The redo log the ready data directory is made with: the size servers run with (model/parameters.SYSTEM),
 # under each flavor's own name for it (MySQL sizes it as one capacity since 8.0.30)
 REDO_LOG = {"MariaDB": "--innodb-log-file-size=8M", "MySQL": "--innodb-redo-log-capacity=8M"}
-ACCOUNT = ("getent passwd mysql >/dev/null || { groupadd --system mysql && useradd --system --gid mysql "
-           "--home-dir /nonexistent --shell /usr/sbin/nologin mysql; }")
 # What a server never reads; kept out of the tree. (usr/share/mysql holds its messages and charsets.)
 TRIM = ("usr/share/doc", "usr/share/man", "usr/share/info", "usr/share/locale", "var/cache/apt",
         "var/lib/apt/lists")
@@ -119,7 +117,7 @@ def _ready_data(staging: pathlib.Path, version: EngineVersion) -> None:
                    "--auth-root-authentication-method=socket", "--skip-test-db", "--skip-name-resolve", *tuning]
     # mysql-server-core makes no account for its server (mysql-server's scripts would): made here if missing
     tree = str(staging / "tree")
-    build.run_step("add the server's account", ["chroot", tree, "sh", "-c", ACCOUNT])
+    build.run_step("add the server's account", ["chroot", tree, "sh", "-c", build.ACCOUNT])
     build.run_step("initialize the data directory", ["chroot", tree, *command])
 
 

@@ -1,6 +1,7 @@
 """Guests per engine version: a MariaDB 11.8 instance is a guest of 11.8's own image (built the first time
 one is needed), and a 10.11 guest upgraded to 11.8 moves its data onto that image (its disk is a new one on
-the new image, its former one read once by its init), keeping its rows."""
+the new image, its former one read once by its init), keeping its rows. A MySQL instance is a guest of
+MySQL 9.7's image: its snapshot (the CLONE plugin's copy, taken inside the guest) restores into another."""
 
 import pytest
 
@@ -19,7 +20,7 @@ def test_an_11_8_guest_and_a_major_upgrade_onto_its_image(emulator_factory, rds_
     emulator = emulator_factory("libvirt")
     rds = rds_client(emulator)
     versions = {v["DBParameterGroupFamily"]: v for v in rds.describe_db_engine_versions()["DBEngineVersions"]}
-    assert set(versions) == {"mariadb10.11", "mariadb11.8"}  # guests serve MariaDB's versions
+    assert set(versions) == {"mariadb10.11", "mariadb11.8", "mysql9.7"}
     create(rds, "old", BackupRetentionPeriod=0)
     create(rds, "new", EngineVersion="11.8", BackupRetentionPeriod=0)
     old = wait_status(rds, "old", "available", timeout=300)["Endpoint"]
@@ -37,5 +38,22 @@ def test_an_11_8_guest_and_a_major_upgrade_onto_its_image(emulator_factory, rds_
     ((version,),) = query(old, "SELECT VERSION()")
     assert version.startswith(upgraded["EngineVersion"])
     assert read_rows(old, "admin", PASSWORD, "app") == ["written on 10.11"]
-    with pytest.raises(rds.exceptions.ClientError, match="Cannot find version 9.7 for mysql"):
-        create(rds, "mine", Engine="mysql", EngineVersion="9.7")
+
+
+def test_a_mysql_guest_and_its_snapshot_restored_into_another(emulator_factory, rds_client):
+    emulator = emulator_factory("libvirt")
+    rds = rds_client(emulator)
+    create(rds, "mine", Engine="mysql", BackupRetentionPeriod=0)
+    found = wait_status(rds, "mine", "available", timeout=FIRST_IMAGE)
+    ((version, comment),) = query(found["Endpoint"], "SELECT VERSION(), @@version_comment")
+    assert version.startswith("9.7.") and comment == "(Debian)" and found["EngineVersion"] == version.split("-")[0]
+    query(found["Endpoint"], "CREATE TABLE app.docs (j JSON, INDEX by_a ((CAST(j->'$.a' AS UNSIGNED))))")
+    write_rows(found["Endpoint"], "admin", PASSWORD, "app", ["kept by the clone"])
+    rds.create_db_snapshot(DBInstanceIdentifier="mine", DBSnapshotIdentifier="mine-1")
+    wait_for(lambda: rds.describe_db_snapshots(DBSnapshotIdentifier="mine-1")["DBSnapshots"][0]["Status"]
+             == "available", 300, "the snapshot")
+    rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="copy", DBSnapshotIdentifier="mine-1")
+    copy = wait_status(rds, "copy", "available", timeout=600)
+    assert copy["EngineVersion"] == found["EngineVersion"]
+    assert read_rows(copy["Endpoint"], "admin", PASSWORD, "app") == ["kept by the clone"]
+    assert describe(rds, "mine")["DBInstanceStatus"] == "available"

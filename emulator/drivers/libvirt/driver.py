@@ -147,7 +147,7 @@ class LibvirtDriver(GuestJobs, GuestImages, Templates, SystemUpdates):
         if not marker.exists():
             self.stop(spec)
             home.mkdir(parents=True, exist_ok=True)
-            (home / "first-boot.sql").write_text(admin_sql(self._password(spec)))
+            (home / "first-boot.sql").write_text(admin_sql(self._password(spec), self._flavor(spec)))
             warm = self._warm_for(spec)
             if warm is not None:
                 self._disk(spec, warm)
@@ -190,7 +190,11 @@ class LibvirtDriver(GuestJobs, GuestImages, Templates, SystemUpdates):
             (home / "my.cnf").write_text(self._cnf(spec))
 
     def _cnf(self, spec: ServerSpec) -> str:
-        return engine.guest_cnf(spec.parameters, self.network.guest_port(spec.port), server_id(spec))
+        return engine.guest_cnf(spec.parameters, self.network.guest_port(spec.port), server_id(spec),
+                                self._flavor(spec))
+
+    def _flavor(self, spec: ServerSpec) -> str:
+        return (spec.version or GUEST_ENGINE).flavor
 
     def admin(self, spec: ServerSpec) -> "AdminCursor":
         return AdminCursor(spec.host, spec.port, self._password(spec))

@@ -60,7 +60,8 @@ class GuestJobs:
             job_answer(conn, "restore")
         with self.admin(spec) as cursor:
             cursor.execute("SELECT %s INTO DUMPFILE %s",
-                           (admin_sql(self._password(spec)), f"/run/rds/admin-{time.time_ns()}.sql"))
+                           (admin_sql(self._password(spec), self._flavor(spec)),
+                            f"/run/rds/admin-{time.time_ns()}.sql"))
         self.restart(spec)
         (home / "seeded").touch()
 

@@ -100,7 +100,13 @@ def resumed(domain: "libvirt.virDomain") -> None:
     until(running, STOP_TIMEOUT, POLL)
 
 
-def admin_sql(password: str) -> str:
+def admin_sql(password: str, flavor: str = "MariaDB") -> str:
+    """The emulator's administrator, as the server's init file makes it before it takes any connection."""
+    if flavor == "MySQL":  # MySQL's GRANT makes no user: three statements, run before the server listens
+        hashed = engine.caching_sha2_hash(password).encode().hex()
+        return (f"CREATE USER IF NOT EXISTS '{ADMIN}'@'%' IDENTIFIED WITH caching_sha2_password AS 0x{hashed};\n"
+                f"ALTER USER '{ADMIN}'@'%' IDENTIFIED WITH caching_sha2_password AS 0x{hashed};\n"
+                f"GRANT ALL PRIVILEGES ON *.* TO '{ADMIN}'@'%' WITH GRANT OPTION;\n")
     # one statement: the emulator may log in the moment the user exists, and must find it whole
     return (f"GRANT ALL PRIVILEGES ON *.* TO '{ADMIN}'@'%' IDENTIFIED BY PASSWORD "
             f"'{engine.native_password_hash(password)}' WITH GRANT OPTION;\n")
