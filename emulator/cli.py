@@ -106,7 +106,7 @@ def images_command(command: str, cache_dir: pathlib.Path) -> int:
     if command == "list":
         for found in cache.listing(cache_dir):
             current = " (current recipe)" if found.fingerprint in {recipe.fingerprint(row) for row in
-                                                                   recipe.GUEST_ROWS} else ""
+                                                                   engine_versions.VERSIONS} else ""
             print(f"{found.fingerprint}  {found.size() / 2**20:7.0f} MB  built {found.manifest['built_at']}  "
                   f"{found.manifest['server']}{current}")
         for tree in server_tree.listing(cache_dir):

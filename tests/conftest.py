@@ -71,8 +71,8 @@ def server_driver(request) -> str:
     return request.param
 
 
-# The engine, and its parameter group family, each driver's suite runs: guests serve MariaDB only so far
-# (docs/engines.md), processes every engine version.
+# The engine, and its parameter group family, each driver's suite runs: guests run the default MariaDB, whose
+# new guests start from the saved template (tests/guests/test_engine_guests.py runs the others in guests).
 SERVED = {"process": ("mysql", "mysql9.7"), "libvirt": ("mariadb", "mariadb10.11")}
 
 

@@ -40,10 +40,9 @@ RECIPE = {
 
 # What a guest needs beside its engine's packages: a kernel for direct boot, and the tools its init uses.
 GUEST_PACKAGES = ["linux-image-cloud-amd64", "busybox-static", "e2fsprogs"]
-# The engine version RECIPE is made of, and those a guest can serve (guest/rds-init and guest/rds-job know
-# both flavors).
+# The engine version RECIPE is made of; every other one's recipe is RECIPE with its suite and packages
+# (guest/rds-init and guest/rds-job know both flavors).
 DEFAULT = engine_versions.of("mariadb", "10.11")
-GUEST_ROWS = engine_versions.VERSIONS
 
 
 def recipe(row: EngineVersion | None = None) -> dict[str, Any]:

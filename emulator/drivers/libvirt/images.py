@@ -11,6 +11,7 @@ from emulator.drivers.libvirt.shared import BUILD_TIMEOUT
 from emulator.engines import server as engine
 from emulator.failures import Failure
 from emulator.images import build, cache, recipe
+from emulator.model import engine_versions
 from emulator.model.engine_versions import EngineVersion
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ class GuestImages:
 
     def versions(self) -> dict[EngineVersion, str]:
         found = {GUEST_ENGINE: self._version}
-        for row in recipe.GUEST_ROWS:
+        for row in engine_versions.VERSIONS:
             if row != GUEST_ENGINE:
                 image = self._others.get(row) or cache.find(self.cache_dir, recipe.fingerprint(row))
                 found[row] = version_of(image, row) if image is not None else row.nominal
@@ -77,8 +78,6 @@ class GuestImages:
         minutes; the task that needs it waits, its instance `creating` or `upgrading`)."""
         if row is None or row == GUEST_ENGINE:
             return self.image
-        if row not in recipe.GUEST_ROWS:
-            raise DriverError(f"guests do not serve {row.name} yet")
         with self._building:
             if row not in self._others:
                 try:
