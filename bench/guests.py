@@ -21,6 +21,7 @@ from emulator.drivers.capacity import Capacity, meminfo, qemu_rss_mib
 from emulator.drivers.libvirt.driver import QEMU_OVERHEAD_MIB
 from emulator.drivers.libvirt.size import DEFAULT_MEMORY_FACTOR, memory_mib
 from emulator.images import build
+from emulator.model import engine_versions
 from tests.emulator_process import EmulatorProcess, remove_guests, servers_under, wait_for
 
 CREATE = {"DBInstanceClass": "db.t3.micro", "Engine": "mariadb", "AllocatedStorage": "20",
@@ -41,9 +42,9 @@ def _available(client: QueryClient, name: str) -> bool:
     return found["DBInstanceStatus"] == "available"
 
 
-def _create(client: QueryClient, name: str) -> float:
+def _create(client: QueryClient, name: str, **extra: str) -> float:
     start = time.perf_counter()
-    client.call("CreateDBInstance", CREATE | {"DBInstanceIdentifier": name})
+    client.call("CreateDBInstance", CREATE | {"DBInstanceIdentifier": name} | extra)
     wait_for(lambda: _available(client, name), 300, name, interval=0.05)
     return time.perf_counter() - start
 
@@ -77,6 +78,27 @@ def lifecycle(workdir: pathlib.Path, count: int, start: str) -> dict[str, list[f
         for thread in threads:
             thread.join()
         results["together"] = together
+    finally:
+        client.close()
+        emulator.stop()
+        remove_guests(emulator.data_dir)
+    return results
+
+
+def per_engine(workdir: pathlib.Path, count: int) -> dict[str, list[float]]:
+    """Create-to-available of each engine version's guests, one at a time, their images built beforehand: the
+    default version's from the saved template, the others booted."""
+    for row in engine_versions.VERSIONS:
+        build.ensure(Settings.from_env().cache_dir, row=row)
+    emulator = EmulatorProcess(workdir / "guests-engines", "libvirt").start()
+    wait_for(lambda: "start from the saved template guest" in emulator.log.read_text(), 300, "the template")
+    client = signed(emulator)
+    results: dict[str, list[float]] = {}
+    try:
+        for row in engine_versions.VERSIONS:
+            wanted = {"Engine": row.engine, "EngineVersion": row.major, "BackupRetentionPeriod": "0"}
+            results[row.name] = [_create(client, f"{row.engine}-{row.major.replace('.', '-')}-{i}", **wanted)
+                                 for i in range(count)]
     finally:
         client.close()
         emulator.stop()
@@ -141,6 +163,9 @@ def report(workdir: pathlib.Path, count: int, cold_build: bool, fill_host: bool)
               f"{', '.join(f'{t:.1f}' for t in sorted(found['together']))} s; reboot-to-available median "
               f"{med(found['reboot']):.2f} s; QEMU RSS median {med(found['rss']):.0f} MB at "
               f"{memory_mib('db.t3.micro', DEFAULT_MEMORY_FACTOR)} MiB of guest RAM", flush=True)
+    for name, times in per_engine(workdir, count).items():
+        print(f"{name:>14}: create-to-available median {med(times):.2f} s (all: "
+              f"{', '.join(f'{t:.1f}' for t in times)})", flush=True)
     print(f"idle db.t3.micro guests this host admits: {admitted_by_rule()} (by the admission rule, now)")
     if fill_host:
         running, available = fill(workdir)
