@@ -105,13 +105,14 @@ def check_the_door(rds, namespaces):
     # the default group lets nothing in; an instance that leaves every group is in a VPC, not guarded here
     rds.authorize_db_security_group_ingress(DBSecurityGroupName="office", CIDRIP=f"{netns.DENIED}/32")
     wait_for(lambda: rules(rds, "office") == {f"{netns.DENIED}/32": "authorized"}, 30, "the address authorized")
+    # a change of groups reaches the firewall by a task queued with it: just after the answer, not before
     rds.modify_db_instance(DBInstanceIdentifier="guarded", DBSecurityGroups=["default"], ApplyImmediately=True)
     with netns.inside(namespaces.client):
-        assert not answers(endpoint, netns.DENIED)
+        wait_for(lambda: not answers(endpoint, netns.DENIED), 20, "the door to close on the default group")
     rds.modify_db_instance(DBInstanceIdentifier="guarded", DBSecurityGroups=["default", "office"],
                            ApplyImmediately=True)
     with netns.inside(namespaces.client):
-        assert answers(endpoint, netns.DENIED)
+        wait_for(lambda: answers(endpoint, netns.DENIED), 20, "the door to open with the office group")
 
     rds.delete_db_instance(DBInstanceIdentifier="guarded", SkipFinalSnapshot=True)
     wait_for(lambda: not rds.describe_db_instances()["DBInstances"], 120, "the instance to be deleted")
