@@ -14,10 +14,10 @@ GOLDEN = pathlib.Path(__file__).with_name("golden")
 FILES = {"my.cnf": "/data/servers/db-X/my.cnf", "first-boot.sql": "/data/servers/db-X/first-boot.sql"}
 PORTS = {"rds.error": "/data/servers/db-X/logs/error.log", "rds.slowquery": "/data/servers/db-X/logs/slowquery.log"}
 USER = Guest("rds-db-X", "db1", "db-X", 384, 1, False, "/cache/images/f/vmlinux", "/cache/images/f/initrd.img",
-             "/data/servers/db-X/disk.qcow2", "/data/servers/db-X/console.log", "db1",
+             "/data/servers/db-X/disk.qcow2", "/data/servers/db-X/console.log",
              UserNetwork("127.0.0.1", 13306, 20000), FILES, PORTS)
 BRIDGE = Guest("rds-db-Y", "db2", "db-Y", 1024, 2, True, "/cache/images/f/vmlinux", "/cache/images/f/initrd.img",
-               "/data/servers/db-Y/disk.qcow2", "/data/servers/db-Y/console.log", "db2",
+               "/data/servers/db-Y/disk.qcow2", "/data/servers/db-Y/console.log",
                BridgeNetwork("br0", "52:54:00:0a:0b:0c", "192.168.10.21/24", "192.168.10.1", "192.168.10.1"), FILES)
 
 
@@ -39,6 +39,7 @@ def test_libvirt_takes_the_domain_as_written(guest):
         assert entries == {f"opt/rds/{name}": path for name, path in FILES.items()}
         assert parsed.find("devices/disk/source").get("file") == guest.disk
         assert parsed.findtext("title") == guest.title
+        assert len(parsed.findtext("genid")) == 36  # libvirt gives each guest its own generation id
         ours = ET.fromstring(domain.metadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, METADATA_NS))
         assert (ours.findtext("identifier"), ours.findtext("resource-id")) == (guest.title, guest.resource_id)
         ports = {c.find("target").get("name"): c.find("source").get("path")
@@ -66,5 +67,5 @@ def test_a_system_update_boots_the_new_disk_first_with_the_former_one_beside_it(
 def test_nothing_secret_goes_on_the_kernel_command_line():
     # the command line is readable in the domain XML and inside the guest: settings only, passwords never
     assert set(cmdline(USER).split()) == {
-        "console=ttyS0", "quiet", "rds.hostname=db1", "rds.address=10.0.2.15/24", "rds.gateway=10.0.2.2",
+        "console=ttyS0", "quiet", "rds.hostname=ip-10-0-2-15", "rds.address=10.0.2.15/24", "rds.gateway=10.0.2.2",
         "rds.nameserver=10.0.2.3"}

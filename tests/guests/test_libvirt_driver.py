@@ -7,6 +7,7 @@ big for the host, delete; and no guest, disk or port is left behind."""
 import subprocess
 import threading
 import time
+import xml.etree.ElementTree as ET
 
 import libvirt
 import pytest
@@ -74,11 +75,17 @@ def test_guest_instances_live_and_die_like_process_ones(emulator_factory, rds_cl
     assert endpoint["Address"] == other["Address"] == "127.0.0.1" and endpoint["Port"] != other["Port"]
     assert sorted(guests_of(emulator).values()) == ["guest1", "guest2"]
     write_rows(endpoint, "admin", PASSWORD, "app", ["written in a guest"])
-    # each restored guest is its own server: its name, its id, the time now, its own data
-    (name, server_id, now), = query(endpoint, "SELECT @@hostname, @@server_id, UNIX_TIMESTAMP()")
-    (other_name, other_id, _), = query(other, "SELECT @@hostname, @@server_id, UNIX_TIMESTAMP()")
-    assert (name, other_name) == ("guest1", "guest2") and server_id != other_id
+    # each restored guest is its own server: its id, the time now, its own data, its own random bytes, and
+    # its own generation id, for its kernel to reseed from; its name is after its address inside (as RDS's
+    # are), which user-mode guests share
+    identity = "SELECT @@hostname, @@server_id, UNIX_TIMESTAMP(), HEX(RANDOM_BYTES(16))"
+    (name, server_id, now, random), = query(endpoint, identity)
+    (other_name, other_id, _, other_random), = query(other, identity)
+    assert name == other_name == "ip-10-0-2-15" and server_id != other_id
     assert abs(float(now) - time.time()) < 30
+    assert random != other_random
+    genids = {ET.fromstring(domain_of(emulator, title).XMLDesc()).findtext("genid") for title in ("guest1", "guest2")}
+    assert len(genids) == 2 and None not in genids
     assert query(other, "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'app'") == ((0,),)
 
     # a static parameter and the slow log, through the group: at the reboot, inside the guest

@@ -48,7 +48,6 @@ class Guest:
     initrd: str
     disk: str
     console_log: str
-    hostname: str
     network: UserNetwork | BridgeNetwork
     # fw_cfg entries: name under opt/rds/ -> file on the host
     files: dict[str, str] = field(default_factory=dict)
@@ -66,8 +65,15 @@ def cmdline(guest: Guest) -> str:
     """What the guest's init reads from the kernel command line: never anything secret (it is visible in
     the domain XML and inside the guest)."""
     net = guest.network
-    return (f"console=ttyS0 quiet rds.hostname={guest.hostname} rds.address={net.guest_address} "
+    return (f"console=ttyS0 quiet rds.hostname={hostname(net.guest_address)} rds.address={net.guest_address} "
             f"rds.gateway={net.gateway} rds.nameserver={net.nameserver}")
+
+
+def hostname(address: str) -> str:
+    """A guest's name, as RDS's servers are named (their `@@hostname`): after its own address, which a
+    guest restored from the saved template shares with the template (user mode), so it keeps the right one
+    without a restart of its server."""
+    return "ip-" + address.partition("/")[0].replace(".", "-")
 
 
 def instance_metadata(identifier: str, resource_id: str, namespaced: bool = True) -> ET.Element:
@@ -85,6 +91,9 @@ def domain_xml(guest: Guest) -> str:
     domain = ET.Element("domain", type="kvm" if guest.kvm else "qemu")
     ET.SubElement(domain, "name").text = guest.name
     ET.SubElement(domain, "title").text = guest.title
+    # a new generation id for each guest: the guests restored from one saved state reseed their kernels'
+    # randomness when they find it changed (Linux's vmgenid, built into Debian's kernels)
+    ET.SubElement(domain, "genid")
     metadata = ET.SubElement(domain, "metadata")
     metadata.append(instance_metadata(guest.title, guest.resource_id))
     ET.SubElement(domain, "memory", unit="MiB").text = str(guest.memory_mib)

@@ -233,7 +233,7 @@ class LibvirtDriver(GuestJobs, GuestImages, Templates, SystemUpdates):
             name=self._name(spec.resource_id), title=spec.identifier, resource_id=spec.resource_id,
             memory_mib=memory, vcpus=vcpus(spec.instance_class, self.kvm), kvm=self.kvm,
             kernel=str(image.kernel), initrd=str(image.initrd), disk=str(home / "disk.qcow2"),
-            console_log=str(home / "console.log"), hostname=spec.identifier,
+            console_log=str(home / "console.log"),
             network=self.network.network(spec.host, spec.port, home, job_port),
             files={"my.cnf": str(home / "my.cnf"), "first-boot.sql": str(home / "first-boot.sql")},
             ports={port: str(home / "logs" / name) for port, name in LOG_PORTS.items()},
@@ -273,7 +273,7 @@ class LibvirtDriver(GuestJobs, GuestImages, Templates, SystemUpdates):
         asked = time.monotonic()
         try:
             with self.admin(spec) as cursor:
-                settings = f"#rds-hostname={spec.identifier}\n#rds-time={int(time.time())}\n"
+                settings = f"#rds-time={int(time.time())}\n"
                 cursor.execute("SELECT %s INTO DUMPFILE %s",
                                (settings + self._cnf(spec), f"/run/rds/next-{time.time_ns()}.cnf"))
                 cursor.execute("SHUTDOWN")
