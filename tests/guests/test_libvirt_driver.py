@@ -142,6 +142,26 @@ def test_guest_instances_live_and_die_like_process_ones(emulator_factory, rds_cl
     assert all(bindable("127.0.0.1", port) for port in ports)  # QEMU's forwards are gone
 
 
+def test_a_guest_restored_with_its_own_values_restarts_the_template_server_with_them(emulator_factory, rds_client):
+    emulator = emulator_factory("libvirt")
+    rds = rds_client(emulator)
+    wait_for(lambda: "start from the saved template guest" in emulator.log.read_text(), 120, "the template")
+    rds.create_db_parameter_group(DBParameterGroupName="own-values", DBParameterGroupFamily="mariadb10.11",
+                                  Description="not the template's")
+    rds.modify_db_parameter_group(DBParameterGroupName="own-values", Parameters=[
+        {"ParameterName": "max_connections", "ParameterValue": "66", "ApplyMethod": "pending-reboot"}])
+    create(rds, "tuned", DBParameterGroupName="own-values", BackupRetentionPeriod=0)
+    endpoint = wait_status(rds, "tuned", "available", timeout=300)["Endpoint"]
+    assert query(endpoint, "SELECT @@max_connections, @@server_id != 1") == ((66, 1),)
+    assert describe(rds, "tuned")["DBParameterGroups"][0]["ParameterApplyStatus"] == "in-sync"
+    error_log = rds.download_db_log_file_portion(DBInstanceIdentifier="tuned", LogFileName="error/mysql-error.log",
+                                                 Marker="0")["LogFileData"]
+    assert error_log.count("ready for connections") == 2  # the template's start, then its own
+    rds.delete_db_instance(DBInstanceIdentifier="tuned", SkipFinalSnapshot=True)
+    rds.get_waiter("db_instance_deleted").wait(DBInstanceIdentifier="tuned", WaiterConfig={"Delay": 1})
+    assert guests_of(emulator) == {}
+
+
 def test_the_emulator_restarting_leaves_guests_running_and_takes_them_back(emulator_factory, rds_client):
     emulator = emulator_factory("libvirt", None, "--guest-start", "boot")
     rds = rds_client(emulator)
