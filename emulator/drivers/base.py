@@ -1,6 +1,7 @@
 """Where a DB server lives, behind one small interface (drivers/factory.py picks one by name); what every
 driver shares: the spec of a server, its errors, its ports, and waiting for it to answer."""
 
+import hashlib
 import os
 import pathlib
 import socket
@@ -63,6 +64,11 @@ class ServerSpec:
     allocated_storage: int = 20
     # The engine version whose server runs it (None: a spec made only to stop a server found on disk).
     version: EngineVersion | None = None
+
+    @property
+    def server_id(self) -> int:
+        """Its server's own id (1 to 2**32 - 1), from its resource id: replication tells servers apart by it."""
+        return int.from_bytes(hashlib.sha256(self.resource_id.encode()).digest()[:4]) % (2**32 - 1) + 1
 
 
 @dataclass(frozen=True)

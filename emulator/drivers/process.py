@@ -98,7 +98,7 @@ class ProcessDriver:
         return [self.root, self.socket_dir]
 
     def _cnf(self, home: pathlib.Path, datadir: pathlib.Path, sock: str, host: str, port: int, flavor: str,
-             parameters: dict[str, str] | None = None) -> str:
+             server_id: int, parameters: dict[str, str] | None = None) -> str:
         (home / "tmp").mkdir(mode=0o700, exist_ok=True)
         return engine.my_cnf(
             datadir=str(datadir),
@@ -109,6 +109,7 @@ class ProcessDriver:
             host=host,
             port=port,
             user=ADMIN_USER,
+            server_id=server_id,
             flavor=flavor,
             logs={
                 "slow_query_log_file": str(home / LOG_FILES["slowquery/mysql-slowquery.log"]),
@@ -131,6 +132,9 @@ class ProcessDriver:
             shutil.rmtree(home / "data", ignore_errors=True)
             home.mkdir(parents=True, exist_ok=True)
             shutil.copytree(self._tree(spec).ready_data, home / "data", symlinks=True)
+            # a MySQL server names itself (server_uuid, its GTIDs' source) in auto.cnf at its first start: each
+            # instance its own, not the ready directory's
+            (home / "data" / "auto.cnf").unlink(missing_ok=True)
             marker.touch()
         self.start(spec)
 
@@ -201,7 +205,7 @@ class ProcessDriver:
         if home.exists():
             staging = home / "my.cnf.new"
             staging.write_text(self._cnf(home, home / "data", self._socket(spec), spec.host, spec.port,
-                                         self._flavor(spec), spec.parameters))
+                                         self._flavor(spec), spec.server_id, spec.parameters))
             staging.replace(home / "my.cnf")
 
     def log_files(self, spec: ServerSpec) -> dict[str, LogFile]:

@@ -100,7 +100,8 @@ def _encode(value: int, count: int) -> str:
 
 def my_cnf(
     *, datadir: str, tmpdir: str, socket: str, pid_file: str, log_error: str, host: str, port: int, user: str,
-    flavor: str = "MariaDB", logs: dict[str, str] | None = None, parameters: dict[str, str] | None = None,
+    server_id: int = 1, flavor: str = "MariaDB", logs: dict[str, str] | None = None,
+    parameters: dict[str, str] | None = None,
 ) -> str:
     """A small server, loopback only, with a binary log (which point-in-time restore replays); `logs`
     places the slow and general query logs (slow_query_log_file, general_log_file); `parameters` (the
@@ -116,6 +117,7 @@ def my_cnf(
         f"bind-address={host}",
         f"port={port}",
         f"user={user}",
+        f"server_id={server_id}",
         "skip-name-resolve",
         "log-bin=binlog",
     ]

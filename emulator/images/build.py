@@ -151,6 +151,9 @@ def _redo_log(staging: pathlib.Path, made: dict[str, Any], row: EngineVersion) -
             "chroot", tree, "/" + row.daemon, "--no-defaults", "--initialize-insecure", "--user=mysql",
             "--datadir=/var/lib/mysql", "--innodb-buffer-pool-size=16M",
             f"--innodb-redo-log-capacity={made['redo_log']}"])
+        # the server names itself (server_uuid, its GTIDs' source) in auto.cnf at its first start: in each
+        # guest, not once for every guest of the image
+        (staging / "tree/var/lib/mysql/auto.cnf").unlink(missing_ok=True)
         return
     # bootstrap mode: no network, SQL from stdin (none); InnoDB starts, resizes its log, and shuts down cleanly
     run_step("mariadbd --bootstrap", ["chroot", str(staging / "tree"), "mariadbd", "--bootstrap", "--user=mysql",

@@ -3,6 +3,9 @@ one is needed), and a 10.11 guest upgraded to 11.8 moves its data onto that imag
 the new image, its former one read once by its init), keeping its rows. A MySQL instance is a guest of
 MySQL 9.7's image: its snapshot (the CLONE plugin's copy, taken inside the guest) restores into another."""
 
+import uuid
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from tests.emulator_process import wait_for
@@ -14,6 +17,7 @@ pytestmark = pytest.mark.guests
 # an image built from nothing (debootstrap, a kernel, an initramfs: a few minutes), then a guest booted under
 # software emulation
 FIRST_IMAGE = 1200
+GREGORIAN = datetime(1582, 10, 15, tzinfo=UTC)
 
 
 def test_an_11_8_guest_and_a_major_upgrade_onto_its_image(emulator_factory, rds_client):
@@ -47,6 +51,11 @@ def test_a_mysql_guest_and_its_snapshot_restored_into_another(emulator_factory, 
     found = wait_status(rds, "mine", "available", timeout=FIRST_IMAGE)
     ((version, comment),) = query(found["Endpoint"], "SELECT VERSION(), @@version_comment")
     assert version.startswith("9.7.") and comment == "(Debian)" and found["EngineVersion"] == version.split("-")[0]
+    # the server named itself at its first start, in this guest, not when the image was built (a time-based
+    # uuid: 100 ns steps from the Gregorian calendar's start)
+    ((server_uuid,),) = query(found["Endpoint"], "SELECT @@server_uuid")
+    named = GREGORIAN + timedelta(microseconds=uuid.UUID(server_uuid).time // 10)
+    assert named >= found["InstanceCreateTime"] - timedelta(seconds=5)
     query(found["Endpoint"], "CREATE TABLE app.docs (j JSON, INDEX by_a ((CAST(j->'$.a' AS UNSIGNED))))")
     write_rows(found["Endpoint"], "admin", PASSWORD, "app", ["kept by the clone"])
     rds.create_db_snapshot(DBInstanceIdentifier="mine", DBSnapshotIdentifier="mine-1")

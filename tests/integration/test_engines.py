@@ -86,6 +86,7 @@ def test_an_unserved_version_is_refused_with_those_that_are(emulator_factory, rd
 def test_mysql_snapshots_and_point_in_time_restore_keep_exactly_the_committed_rows(emulator_factory, rds_client):
     client = rds_client(emulator_factory("process", None, "--archive-seconds", "1"))
     create(client, "source", "mysql")
+    create(client, "other", "mysql")
     endpoint = wait_status(client, "source", "available", timeout=120)["Endpoint"]
     write_rows(endpoint, "master", PASSWORD, "app", ["in-snapshot"])
     client.create_db_snapshot(DBInstanceIdentifier="source", DBSnapshotIdentifier="manual-1")
@@ -113,3 +114,14 @@ def test_mysql_snapshots_and_point_in_time_restore_keep_exactly_the_committed_ro
     write_rows(at_cut["Endpoint"], "master", PASSWORD, "app", ["new-on-restored"])
     assert read_rows(at_cut["Endpoint"], "master", PASSWORD, "app")[-1] == "new-on-restored"
     assert server_says(at_cut["Endpoint"])[1] == "(Debian)"
+    # each server is its own: its own server id and uuid (its GTIDs' source), new and restored ones alike
+    other = wait_status(client, "other", "available", timeout=120)
+    identities = {identity(found["Endpoint"]) for found in (describe(client, "source"), other, restored, at_cut,
+                                                             latest)}
+    assert len({server_id for server_id, _ in identities}) == len({uuid for _, uuid in identities}) == 5
+
+
+def identity(endpoint):
+    with connect(endpoint, "master", PASSWORD) as conn, conn.cursor() as cursor:
+        cursor.execute("SELECT @@server_id, @@server_uuid")
+        return cursor.fetchone()

@@ -58,7 +58,6 @@ from emulator.drivers.libvirt.shared import (
     overlay,
     raise_unless_gone,
     run,
-    server_id,
     virtlogd,
 )
 from emulator.drivers.libvirt.size import memory_mib, vcpus
@@ -190,7 +189,7 @@ class LibvirtDriver(GuestJobs, GuestImages, Templates, SystemUpdates):
             (home / "my.cnf").write_text(self._cnf(spec))
 
     def _cnf(self, spec: ServerSpec) -> str:
-        return engine.guest_cnf(spec.parameters, self.network.guest_port(spec.port), server_id(spec),
+        return engine.guest_cnf(spec.parameters, self.network.guest_port(spec.port), spec.server_id,
                                 self._flavor(spec))
 
     def _flavor(self, spec: ServerSpec) -> str:

@@ -2,7 +2,6 @@
 off (and sets on) a domain."""
 
 import contextlib
-import hashlib
 import logging
 import os
 import pathlib
@@ -110,11 +109,6 @@ def admin_sql(password: str, flavor: str = "MariaDB") -> str:
     # one statement: the emulator may log in the moment the user exists, and must find it whole
     return (f"GRANT ALL PRIVILEGES ON *.* TO '{ADMIN}'@'%' IDENTIFIED BY PASSWORD "
             f"'{engine.native_password_hash(password)}' WITH GRANT OPTION;\n")
-
-
-def server_id(spec: ServerSpec) -> int:
-    """Each guest's own server id (1 to 2**32 - 1), from its resource id."""
-    return int.from_bytes(hashlib.sha256(spec.resource_id.encode()).digest()[:4]) % (2**32 - 1) + 1
 
 
 def active(domain: "libvirt.virDomain") -> bool:

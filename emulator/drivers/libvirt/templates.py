@@ -12,7 +12,7 @@ import pymysql
 from emulator.drivers.base import DriverError, ServerSpec
 from emulator.drivers.libvirt.domain import domain_xml
 from emulator.drivers.libvirt.network import MYSQL_PORT, template_ports
-from emulator.drivers.libvirt.shared import ADMIN, TEMPLATE_CLASS, AdminCursor, admin_sql, overlay, resumed, server_id
+from emulator.drivers.libvirt.shared import ADMIN, TEMPLATE_CLASS, AdminCursor, admin_sql, overlay, resumed
 from emulator.drivers.libvirt.warm import Warm, building, feed, keep_stream
 from emulator.drivers.libvirt.warm import version as warm_version
 from emulator.engines import server as engine
@@ -108,7 +108,7 @@ class Templates:
         self._keep_time(spec)
         try:
             with self.admin(spec) as cursor:
-                cursor.execute(f"SET GLOBAL server_id = {server_id(spec)}")
+                cursor.execute(f"SET GLOBAL server_id = {spec.server_id}")
                 cursor.execute("FLUSH BINARY LOGS")  # the instance's binary log begins under its own id
         except (pymysql.MySQLError, OSError) as error:
             raise DriverError(f"the restored guest's server refused its server id: {error}") from None
