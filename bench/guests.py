@@ -86,17 +86,21 @@ def lifecycle(workdir: pathlib.Path, count: int, start: str) -> dict[str, list[f
 
 
 def per_engine(workdir: pathlib.Path, count: int) -> dict[str, list[float]]:
-    """Create-to-available of each engine version's guests, one at a time, their images built beforehand: the
-    default version's from the saved template, the others booted."""
+    """Create-to-available of each engine version's guests, one at a time, their images built beforehand and
+    their templates saved (a version's first guest, which the template is saved after, is not counted unless
+    it booted because the template was already there)."""
     for row in engine_versions.VERSIONS:
         build.ensure(Settings.from_env().cache_dir, row=row)
     emulator = EmulatorProcess(workdir / "guests-engines", "libvirt").start()
-    wait_for(lambda: "start from the saved template guest" in emulator.log.read_text(), 300, "the template")
     client = signed(emulator)
     results: dict[str, list[float]] = {}
     try:
         for row in engine_versions.VERSIONS:
             wanted = {"Engine": row.engine, "EngineVersion": row.major, "BackupRetentionPeriod": "0"}
+            saved = f"guests of {row.name} start from the saved template"
+            if saved not in emulator.log.read_text():
+                _create(client, f"{row.engine}-{row.major.replace('.', '-')}-first", **wanted)
+                wait_for(lambda s=saved: s in emulator.log.read_text(), 300, f"{row.name}'s template")
             results[row.name] = [_create(client, f"{row.engine}-{row.major.replace('.', '-')}-{i}", **wanted)
                                  for i in range(count)]
     finally:

@@ -43,6 +43,16 @@ def test_an_11_8_guest_and_a_major_upgrade_onto_its_image(emulator_factory, rds_
     assert version.startswith(upgraded["EngineVersion"])
     assert read_rows(old, "admin", PASSWORD, "app") == ["written on 10.11"]
 
+    # the first 11.8 guest booted; its template was saved after it, and the next one starts from that
+    wait_for(lambda: "guests of mariadb 11.8 start from the saved template" in emulator.log.read_text(), 300,
+             "11.8's template")
+    create(rds, "newer", EngineVersion="11.8", BackupRetentionPeriod=0)
+    newer = wait_status(rds, "newer", "available", timeout=300)
+    assert "guest newer started from the saved template guest of mariadb 11.8" in emulator.log.read_text()
+    assert newer["EngineVersion"] == new["EngineVersion"]
+    ids = "SELECT @@server_id"
+    assert query(newer["Endpoint"], ids) != query(new["Endpoint"], ids)
+
 
 def test_a_mysql_guest_and_its_snapshot_restored_into_another(emulator_factory, rds_client):
     emulator = emulator_factory("libvirt")
@@ -51,11 +61,7 @@ def test_a_mysql_guest_and_its_snapshot_restored_into_another(emulator_factory, 
     found = wait_status(rds, "mine", "available", timeout=FIRST_IMAGE)
     ((version, comment),) = query(found["Endpoint"], "SELECT VERSION(), @@version_comment")
     assert version.startswith("9.7.") and comment == "(Debian)" and found["EngineVersion"] == version.split("-")[0]
-    # the server named itself at its first start, in this guest, not when the image was built (a time-based
-    # uuid: 100 ns steps from the Gregorian calendar's start)
-    ((server_uuid,),) = query(found["Endpoint"], "SELECT @@server_uuid")
-    named = GREGORIAN + timedelta(microseconds=uuid.UUID(server_uuid).time // 10)
-    assert named >= found["InstanceCreateTime"] - timedelta(seconds=5)
+    assert named_since(found)  # at its first start, in this guest, not when the image was built
     query(found["Endpoint"], "CREATE TABLE app.docs (j JSON, INDEX by_a ((CAST(j->'$.a' AS UNSIGNED))))")
     write_rows(found["Endpoint"], "admin", PASSWORD, "app", ["kept by the clone"])
     rds.create_db_snapshot(DBInstanceIdentifier="mine", DBSnapshotIdentifier="mine-1")
@@ -66,3 +72,21 @@ def test_a_mysql_guest_and_its_snapshot_restored_into_another(emulator_factory, 
     assert copy["EngineVersion"] == found["EngineVersion"]
     assert read_rows(copy["Endpoint"], "admin", PASSWORD, "app") == ["kept by the clone"]
     assert describe(rds, "mine")["DBInstanceStatus"] == "available"
+
+    # the first MySQL guest booted; its template was saved after it: the next one starts from it, and names
+    # itself anew rather than keep the template server's name
+    wait_for(lambda: "guests of mysql 9.7 start from the saved template" in emulator.log.read_text(), 300,
+             "MySQL's template")
+    create(rds, "fresh", Engine="mysql", BackupRetentionPeriod=0)
+    fresh = wait_status(rds, "fresh", "available", timeout=300)
+    assert "guest fresh started from the saved template guest of mysql 9.7" in emulator.log.read_text()
+    assert named_since(fresh)
+    assert query(fresh["Endpoint"], "SELECT VERSION()") == query(found["Endpoint"], "SELECT VERSION()")
+
+
+def named_since(found) -> bool:
+    """Whether the instance's MySQL server named itself since it was created (its server_uuid is time-based:
+    100 ns steps from the Gregorian calendar's start), not when its image or template was made."""
+    ((server_uuid,),) = query(found["Endpoint"], "SELECT @@server_uuid")
+    named = GREGORIAN + timedelta(microseconds=uuid.UUID(server_uuid).time // 10)
+    return named >= found["InstanceCreateTime"] - timedelta(seconds=5)

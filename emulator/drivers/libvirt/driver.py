@@ -109,9 +109,13 @@ class LibvirtDriver(GuestJobs, GuestImages, Templates, SystemUpdates):
         self.capacity = Capacity(self._committed, qemu_rss_mib, QEMU_OVERHEAD_MIB)
         # the saved template guest new instances start from, made in the background too (warm.py); a bridge
         # guest's address is fixed at its boot, so bridged guests always boot
-        self.warm: Warm | None = None
-        self._preparing = threading.Thread(target=self._prepare, args=(restore and isinstance(network, UserMode),),
-                                           name="guest-image", daemon=True)
+        self._restoring = restore and isinstance(network, UserMode)
+        # each engine version's, once saved: the default one's at start, the others' after their first guest
+        self.warm: dict[EngineVersion, Warm] = {}
+        self._saving: dict[EngineVersion, threading.Thread] = {}
+        self._templating = threading.Lock()
+        self._preparing = threading.Thread(target=self._prepare, args=(self._restoring,), name="guest-image",
+                                           daemon=True)
         self._preparing.start()
 
     # names and paths
@@ -154,6 +158,8 @@ class LibvirtDriver(GuestJobs, GuestImages, Templates, SystemUpdates):
                     self._restore(spec, warm)
                     marker.touch()
                     self._keep_time(spec)
+                    log.info("guest %s started from the saved template guest of %s", spec.identifier,
+                             (spec.version or GUEST_ENGINE).name)
                     return
                 except DriverError as error:
                     log.warning("guest %s could not start from the saved template (%s): booting it instead",
@@ -162,6 +168,7 @@ class LibvirtDriver(GuestJobs, GuestImages, Templates, SystemUpdates):
             self._disk(spec, None)
             marker.touch()
         self.start(spec)
+        self._save_later(spec)
 
     def _disk(self, spec: ServerSpec, warm: Warm | None) -> None:
         """A new overlay: on the saved template's disk, at its size (the guest grows once it runs, told by a
@@ -266,13 +273,14 @@ class LibvirtDriver(GuestJobs, GuestImages, Templates, SystemUpdates):
         else:
             self._keep_time(spec)
 
-    def _restart_in_place(self, spec: ServerSpec, domain: "libvirt.virDomain") -> bool:
-        """False when the server would not take its next configuration over SQL: the guest is restarted."""
+    def _restart_in_place(self, spec: ServerSpec, domain: "libvirt.virDomain", told: str = "") -> bool:
+        """False when the server would not take its next configuration over SQL: the guest is restarted.
+        `told`: lines for the guest's init (rds-init), before the configuration."""
         self.configure(spec)
         asked = time.monotonic()
         try:
             with self.admin(spec) as cursor:
-                settings = f"#rds-time={int(time.time())}\n"
+                settings = f"#rds-time={int(time.time())}\n{told}"
                 cursor.execute("SELECT %s INTO DUMPFILE %s",
                                (settings + self._cnf(spec), f"/run/rds/next-{time.time_ns()}.cnf"))
                 cursor.execute("SHUTDOWN")
@@ -339,6 +347,10 @@ class LibvirtDriver(GuestJobs, GuestImages, Templates, SystemUpdates):
         self._closing.set()
         if self._prepared.is_set():
             self._preparing.join()
+        with self._templating:
+            saving = list(self._saving.values())
+        for thread in saving:
+            thread.join()
         with contextlib.suppress(OSError):  # only starts from the template put sockets here, for a moment
             self.socket_dir.rmdir()
 

@@ -3,6 +3,7 @@
 import contextlib
 import logging
 import shutil
+import threading
 import time
 from dataclasses import replace
 
@@ -12,11 +13,13 @@ import pymysql
 from emulator.drivers.base import DriverError, ServerSpec
 from emulator.drivers.libvirt.domain import domain_xml
 from emulator.drivers.libvirt.network import MYSQL_PORT, template_ports
-from emulator.drivers.libvirt.shared import ADMIN, TEMPLATE_CLASS, AdminCursor, admin_sql, overlay, resumed
+from emulator.drivers.libvirt.shared import TEMPLATE_CLASS, AdminCursor, admin_password_sql, admin_sql, overlay, resumed
 from emulator.drivers.libvirt.warm import Warm, building, feed, keep_stream
 from emulator.drivers.libvirt.warm import version as warm_version
 from emulator.engines import server as engine
-from emulator.images import recipe
+from emulator.failures import Failure
+from emulator.images import cache, recipe
+from emulator.model.engine_versions import EngineVersion
 
 log = logging.getLogger(__name__)
 
@@ -24,39 +27,55 @@ log = logging.getLogger(__name__)
 class Templates:
     """Part of LibvirtDriver (driver.py), whose attributes it uses."""
 
-    def _prepare_warm(self) -> None:
-        memory = self._memory(TEMPLATE_CLASS)
-        # the version: the template's machine, whatever the data directory or port
-        probe = replace(self._guest(self._template_spec(0), self.image.path, memory, self.image, job_port=0),
-                        name="rds-template")
-        warm = Warm(self.image.path / f"warm-{memory}-{warm_version(domain_xml(probe))}")
+    def _prepare_warm(self, row: EngineVersion = recipe.DEFAULT) -> None:
         try:
+            image = self.image_for(row)
+            memory = self._memory(TEMPLATE_CLASS)
+            # the version: the template's machine, whatever the data directory or port
+            probe = replace(self._guest(self._template_spec(0, row), image.path, memory, image, job_port=0),
+                            name="rds-template")
+            warm = Warm(image.path / f"warm-{memory}-{warm_version(domain_xml(probe))}")
             with building(warm) as todo:
                 if todo:
                     started = time.monotonic()
-                    self._save_template(warm, memory)
-                    log.info("saved the template guest in %.1f s: new instances start from it",
+                    self._save_template(warm, memory, image, row)
+                    log.info("saved the template guest of %s in %.1f s: new instances start from it", row.name,
                              time.monotonic() - started)
-        except (DriverError, OSError, ValueError, libvirt.libvirtError) as error:
-            log.warning("no saved template guest (%s): new instances boot", error)
+        except (Failure, OSError, ValueError, libvirt.libvirtError) as error:
+            log.warning("no saved template guest of %s (%s): its new instances boot", row.name, error)
             return
-        self.warm = warm
-        log.info("new db.t3.micro guests start from the saved template guest %s", warm.path)
+        self.warm[row] = warm
+        log.info("new db.t3.micro guests of %s start from the saved template guest %s", row.name, warm.path)
 
-    def _template_spec(self, port: int) -> ServerSpec:
-        return ServerSpec("template", "rds-template", "127.0.0.1", port, "", "", None, instance_class=TEMPLATE_CLASS)
+    def _save_later(self, spec: ServerSpec) -> None:
+        """After the first guest of a version without a saved template has booted: its template is saved in
+        the background (about 10 s here), for the next ones to start from."""
+        row = spec.version or recipe.DEFAULT
+        if not self._restoring or row in self.warm or self._memory(spec.instance_class) != \
+                self._memory(TEMPLATE_CLASS):
+            return
+        with self._templating:
+            if row in self._saving or self._closing.is_set():
+                return
+            self._saving[row] = threading.Thread(target=self._prepare_warm, args=(row,), daemon=True,
+                                                 name=f"template-{row.family}")
+            self._saving[row].start()
 
-    def _save_template(self, warm: Warm, memory: int) -> None:
-        overlay(warm.disk, self.image.root_fs, "raw")
-        (warm.path / "my.cnf").write_text(engine.guest_cnf({}, MYSQL_PORT))
-        (warm.path / "first-boot.sql").write_text(admin_sql(warm.password))
+    def _template_spec(self, port: int, row: EngineVersion) -> ServerSpec:
+        return ServerSpec("template", "rds-template", "127.0.0.1", port, "", "", None, instance_class=TEMPLATE_CLASS,
+                          version=row)
+
+    def _save_template(self, warm: Warm, memory: int, image: cache.Image, row: EngineVersion) -> None:
+        overlay(warm.disk, image.root_fs, "raw")
+        (warm.path / "my.cnf").write_text(engine.guest_cnf({}, MYSQL_PORT, flavor=row.flavor))
+        (warm.path / "first-boot.sql").write_text(admin_sql(warm.password, row.flavor))
         server_port, job_port = template_ports("127.0.0.1")
-        spec = self._template_spec(server_port)
+        spec = self._template_spec(server_port, row)
         name = f"rds-template-{warm.path.name}"
         with contextlib.suppress(libvirt.libvirtError):  # one an emulator stopped as it saved it
             self.conn.lookupByName(name).destroy()
         with self._room(spec):
-            domain = self._create(replace(self._guest(spec, warm.path, memory, self.image, job_port=job_port),
+            domain = self._create(replace(self._guest(spec, warm.path, memory, image, job_port=job_port),
                                           name=name))
             try:
                 self._wait_ready(spec, domain, password=warm.password)
@@ -67,11 +86,9 @@ class Templates:
         keep_stream(warm.path / "saved", warm)
 
     def _warm_for(self, spec: ServerSpec) -> Warm | None:
-        warm = self.warm
-        if warm is None or self._memory(spec.instance_class) != self._memory(TEMPLATE_CLASS) \
-                or spec.version not in (None, recipe.DEFAULT):
-            return None  # only the default engine version's guests have a saved template
-        return warm
+        if self._memory(spec.instance_class) != self._memory(TEMPLATE_CLASS):
+            return None  # a saved state has one memory size
+        return self.warm.get(spec.version or recipe.DEFAULT)
 
     def _restore(self, spec: ServerSpec, warm: Warm) -> None:
         """Start the guest from the saved template, then make it this instance's: its administrator's
@@ -89,7 +106,7 @@ class Templates:
         try:
             with self._room(spec) as memory:
                 feeding = feed(warm, sock)
-                domain = self._create(self._guest(spec, home, memory, self.image, incoming=str(sock)))
+                domain = self._create(self._guest(spec, home, memory, self._current(spec), incoming=str(sock)))
                 feeding.join()
                 resumed(domain)
                 self._wait_ready(spec, domain, password=warm.password)
@@ -97,28 +114,30 @@ class Templates:
             sock.unlink(missing_ok=True)
         try:
             with AdminCursor(spec.host, spec.port, warm.password) as cursor:
-                cursor.execute(f"ALTER USER '{ADMIN}'@'%' IDENTIFIED BY PASSWORD "
-                               f"'{engine.native_password_hash(self._password(spec))}'")
+                cursor.execute(admin_password_sql(self._password(spec), self._flavor(spec)))
         except (pymysql.MySQLError, OSError) as error:
             raise DriverError(f"the restored guest's server refused its new administrator: {error}") from None
         self.resize(spec)
-        if not self._same_server(spec, warm):
-            self.restart(spec)
-            return
-        self._keep_time(spec)
-        try:
-            with self.admin(spec) as cursor:
-                cursor.execute(f"SET GLOBAL server_id = {spec.server_id}")
-                cursor.execute("FLUSH BINARY LOGS")  # the instance's binary log begins under its own id
-        except (pymysql.MySQLError, OSError) as error:
-            raise DriverError(f"the restored guest's server refused its server id: {error}") from None
+        if self._flavor(spec) == "MySQL":
+            # a MySQL server named itself (server_uuid, its GTIDs' source) in the template: it forgets that
+            # name and takes one of its own as it restarts
+            if not self._restart_in_place(spec, domain, "#rds-new-uuid\n"):
+                raise DriverError("the restored guest's server did not restart with its own configuration")
+        elif not self._same_server(spec, warm):
+            if not self._restart_in_place(spec, domain):
+                raise DriverError("the restored guest's server did not restart with its own configuration")
+        else:
+            self._keep_time(spec)
+            try:
+                with self.admin(spec) as cursor:
+                    cursor.execute(f"SET GLOBAL server_id = {spec.server_id}")
+                    cursor.execute("FLUSH BINARY LOGS")  # the instance's binary log begins under its own id
+            except (pymysql.MySQLError, OSError) as error:
+                raise DriverError(f"the restored guest's server refused its server id: {error}") from None
 
     def _same_server(self, spec: ServerSpec, warm: Warm) -> bool:
-        """Whether the template's server, as it runs, is the one this instance's configuration asks for, but
-        for its server id (which SQL sets): a restart costs 1.5-2 s under software emulation. A MySQL
-        server keeps the id its data directory was made with (auto.cnf): it restarts."""
-        if self._flavor(spec) != "MariaDB":
-            return False
+        """Whether the template's MariaDB, as it runs, is the server this instance's configuration asks for,
+        but for its server id (which SQL sets): a restart costs 1.5-2 s under software emulation."""
         ours, template = self._cnf(spec).splitlines(), (warm.path / "my.cnf").read_text().splitlines()
         return [line for line in ours if not line.startswith("server_id=")] == \
             [line for line in template if not line.startswith("server_id=")]
