@@ -7,9 +7,12 @@ import pathlib
 from collections.abc import Sequence
 
 # $0: the tree; then the folders to bind, each at its own path inside the tree; "--"; the command. A folder's
-# mount point is made in the tree if missing (an empty folder, left behind: the tree is shared). /proc is
-# mounted too: mariadb-backup crashes without it.
-_ENTER = ('root=$0; mount -t proc proc "$root/proc" || exit 125; while [ "$1" != -- ]; do '
+# mount point is made in the tree if missing; the tree's /tmp is a tmpfs of the namespace's own first, so that
+# the mount points of folders under /tmp (the sockets', a test's data directory) go with it rather than pile
+# up in the shared tree (others are left behind, empty). /proc is mounted too: mariadb-backup crashes without
+# it.
+_ENTER = ('root=$0; mount -t proc proc "$root/proc" && mount -t tmpfs -o mode=1777 tmpfs "$root/tmp" || exit 125; '
+          'while [ "$1" != -- ]; do '
           'mkdir -p -- "$root$1" && mount --bind -- "$1" "$root$1" || exit 125; shift; done; shift; '
           'exec chroot -- "$root" "$@"')
 
