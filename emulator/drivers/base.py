@@ -144,6 +144,11 @@ class Driver(Protocol):
         """A consistent hot backup of the running server into `sink`, telling `progress` the share done
         (0-1) as it goes; where the backup's data ends in the server's binary log (file, position)."""
 
+    def ready_backup(self, spec: ServerSpec) -> pathlib.Path | None:
+        """What `backup` would write of a server that holds nothing but what a new one does, made once by the
+        engine's own tool (a restore of it makes the master user again, as every restore does); None where
+        a new server is not made from a ready data directory, or none was backed up."""
+
     def seed(self, spec: ServerSpec, source: BinaryIO) -> None:
         """Make the server's storage from a backup (what `backup` wrote) instead of an empty server; the
         next provision starts it. Does nothing to a server already provisioned."""

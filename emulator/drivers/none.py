@@ -47,6 +47,9 @@ class NoServerDriver:
     def backup(self, spec: ServerSpec, sink: BinaryIO, progress: Callable[[float], None]) -> BinlogPoint:
         return None, None  # no data, and no binary log: an empty backup is the whole of it
 
+    def ready_backup(self, spec: ServerSpec) -> pathlib.Path | None:
+        return None
+
     def seed(self, spec: ServerSpec, source: BinaryIO) -> None:
         pass
 

@@ -164,6 +164,9 @@ class ProcessDriver:
             shutil.rmtree(work, ignore_errors=True)
         return backup.binlog_point(logged)
 
+    def ready_backup(self, spec: ServerSpec) -> pathlib.Path | None:
+        return self._tree(spec).ready_backup
+
     def seed(self, spec: ServerSpec, source: BinaryIO) -> None:
         home = self._home(spec)
         if (home / "provisioned").exists():

@@ -11,15 +11,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 
-from emulator.engines import server, tools
+from emulator.engines import in_tree, server, tools
 from emulator.images import build, cache
 from emulator.model.engine_versions import EngineVersion
 
 MIRROR = "http://deb.debian.org/debian"
 # Raised when what a tree holds changes for the same packages: each build's fingerprint includes it.
-REVISION = 2
+REVISION = 3
 # Inside the tree: the ready data directory a new instance's is copied from.
 READY_DATA = "var/lib/rds-ready"
+# Beside the tree: a hot backup of the ready data directory, made once by the engine's own tool (MariaDB's), which
+# a new instance's first automated backup is when its server holds nothing more than a new one does.
+READY_BACKUP = "ready-backup.mbstream"
 # The redo log the ready data directory is made with: the size servers run with (model/parameters.SYSTEM),
 # under each flavor's own name for it (MySQL sizes it as one capacity since 8.0.30)
 REDO_LOG = {"MariaDB": "--innodb-log-file-size=8M", "MySQL": "--innodb-redo-log-capacity=8M"}
@@ -45,6 +48,11 @@ class ServerTree:
     @property
     def ready_data(self) -> pathlib.Path:
         return self.root / READY_DATA
+
+    @property
+    def ready_backup(self) -> pathlib.Path | None:
+        path = self.path / READY_BACKUP
+        return path if path.exists() else None
 
     def size(self) -> int:
         return sum(item.lstat().st_blocks * 512 for item in self.path.rglob("*"))
@@ -82,6 +90,8 @@ def ensure(cache_dir: pathlib.Path, version: EngineVersion, progress: build.Prog
         ("trim the tree, add what a server needs", partial(_settle, version=version)),
         (f"initialize a ready data directory with {version.flavor}'s own tool", partial(_ready_data, version=version)),
     ]
+    if version.flavor == "MariaDB":  # MySQL's CLONE is cheap enough on a new server (docs/benchmarks.md)
+        steps.append(("a hot backup of the ready data directory, with mariadb-backup", _ready_backup))
     return build.built_once(trees_dir(cache_dir), fingerprint(version), lambda: find(cache_dir, version), steps,
                             partial(_manifest, version=version), progress)
 
@@ -119,6 +129,24 @@ def _ready_data(staging: pathlib.Path, version: EngineVersion) -> None:
     tree = str(staging / "tree")
     build.run_step("add the server's account", ["chroot", tree, "sh", "-c", build.ACCOUNT])
     build.run_step("initialize the data directory", ["chroot", tree, *command])
+
+
+def _ready_backup(staging: pathlib.Path) -> None:
+    """mariadb-backup's stream of a server started on a copy of the ready data directory (in the tree, where
+    its tools are, then moved beside it)."""
+    work = "/var/lib/rds-ready-backup"
+    script = (
+        f"rm -rf {work} && mkdir -p {work} && cp -a /{READY_DATA} {work}/data || exit 1; "
+        f"mariadbd --no-defaults --user=root --datadir={work}/data --socket={work}/s --skip-networking "
+        f"--innodb-buffer-pool-size=16M {REDO_LOG['MariaDB']} --log-error={work}/error.log & "
+        f"i=0; until mariadb-admin --socket={work}/s ping > /dev/null 2>&1; do "
+        "i=$((i + 1)); [ $i -lt 600 ] || exit 1; sleep 0.1; done; "
+        f"mariadb-backup --backup --stream=mbstream --target-dir={work}/t --user=root --socket={work}/s "
+        f"> /ready-backup 2> {work}/backup.log; status=$?; "
+        f"mariadb-admin --socket={work}/s shutdown; wait; rm -rf {work}; exit $status")
+    tree = staging / "tree"
+    build.run_step("mariadb-backup of the ready data directory", in_tree.command(tree, [], ["sh", "-c", script]))
+    (tree / "ready-backup").replace(staging / READY_BACKUP)
 
 
 def _manifest(staging: pathlib.Path, seconds: float, version: EngineVersion) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, BinaryIO
 
 import pymysql
 
@@ -75,7 +75,8 @@ def snapshot(ctx: Context, instance: Instance, params: dict[str, Any]) -> bool:
         ctx.store.add_events(started)
     try:
         with ctx.backups.writer(found.storage_key) as sink:
-            point = ctx.driver.backup(ctx.spec(instance), sink, _progress(ctx, name))
+            point = _ready(ctx, instance, params.get("as_made"), sink) or \
+                ctx.driver.backup(ctx.spec(instance), sink, _progress(ctx, name))
     except (Failure, OSError, pymysql.MySQLError) as error:
         failed = ctx.snapshot_event(name, "Snapshot failed")
         if isinstance(error, Failure):  # written for users: which tool, and why (a hung one, say)
@@ -90,6 +91,40 @@ def snapshot(ctx: Context, instance: Instance, params: dict[str, Any]) -> bool:
         binlog_file=point[0], binlog_position=point[1], data_time=ctx.clock.now(),
     )
     return True
+
+
+def as_made(ctx: Context, instance: Instance) -> list | None:
+    """Where a new instance's binary log stands once its master user and database are made, when its
+    driver has a ready backup of the data directory it was made from (None otherwise)."""
+    spec = ctx.spec(instance)
+    if ctx.driver.ready_backup(spec) is None:
+        return None
+    try:
+        with ctx.driver.admin(spec) as cursor:
+            status = live.binlog_status(cursor, _flavor(ctx, instance))
+    except (Failure, OSError, pymysql.MySQLError):
+        return None  # the first backup is a real one
+    return list(status) if status is not None else None
+
+
+def _ready(ctx: Context, instance: Instance, made: list | None, sink: BinaryIO) -> tuple[str, int] | None:
+    """A new instance's first backup, while its server holds nothing but what it was made with (its binary
+    log where it stood once its master user and database were made): the ready backup of the data directory
+    it was made from, and that point in its log. A restore of it makes the master user and database as every
+    restore does, from the snapshot's, and a point-in-time restore replays from that point: the same server,
+    for the price of a copy rather than a hot backup. None when it holds more: a real backup is taken."""
+    spec = ctx.spec(instance)
+    ready = ctx.driver.ready_backup(spec) if made else None
+    if ready is None:
+        return None
+    with ctx.driver.admin(spec) as cursor:
+        if live.binlog_status(cursor, _flavor(ctx, instance)) != tuple(made):
+            return None
+    with open(ready, "rb") as source:
+        shutil.copyfileobj(source, sink, commands.CHUNK)
+    log.info("the first backup of %s is the ready backup of the data directory it was made from",
+             instance.identifier)
+    return made[0], made[1]
 
 
 def _progress(ctx: Context, name: str) -> Callable[[float], None]:

@@ -35,7 +35,7 @@ def create(ctx: Context, instance: Instance, task: Task) -> Then | None:
         ctx.store.update_instance(
             instance.resource_id, [ctx.told(instance.identifier, "DB instance created")], observed="running"
         )
-        return first_backup(ctx, instance)
+        return first_backup(ctx, instance, new=True)
     return None
 
 
@@ -70,12 +70,15 @@ def restore(ctx: Context, instance: Instance, task: Task) -> Then | None:
     return first_backup(ctx, instance)
 
 
-def first_backup(ctx: Context, instance: Instance) -> Then | None:
+def first_backup(ctx: Context, instance: Instance, new: bool = False) -> Then | None:
     """As on RDS, an instance with automated backups gets its first one as soon as it is up: point-in-time
-    restore starts there."""
+    restore starts there. A `new` one's may be its driver's ready backup (backups.as_made)."""
     if instance.retention == 0:
         return None
-    return Then("backup", {"snapshot": backups.automated_name(instance, ctx.clock.now()), "automated": True})
+    params = {"snapshot": backups.automated_name(instance, ctx.clock.now()), "automated": True}
+    if new:
+        params["as_made"] = backups.as_made(ctx, instance)
+    return Then("backup", params)
 
 
 def backup(ctx: Context, instance: Instance, task: Task) -> None:

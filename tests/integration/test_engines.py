@@ -9,6 +9,10 @@ from datetime import timedelta
 import pymysql
 import pytest
 
+from emulator.config import Settings
+from emulator.runtime import boot
+from emulator.work import backups
+from tests.api_client import NS, Api
 from tests.emulator_process import wait_for
 from tests.integration.instances import describe, wait_status
 from tests.integration.test_backups import next_second
@@ -125,3 +129,55 @@ def identity(endpoint):
     with connect(endpoint, "master", PASSWORD) as conn, conn.cursor() as cursor:
         cursor.execute("SELECT @@server_id, @@server_uuid")
         return cursor.fetchone()
+
+
+@pytest.mark.parametrize("version", ["10.11", "11.8"])
+def test_a_new_mariadb_instances_first_backup_is_its_ready_backup_and_restores_as_it_was(
+        emulator_factory, rds_client, version):
+    emulator = emulator_factory("process", None, "--archive-seconds", "1")
+    client = rds_client(emulator)
+    create(client, "fresh", "mariadb", version)
+    endpoint = wait_status(client, "fresh", "available", timeout=120)["Endpoint"]
+    assert "the first backup of fresh is the ready backup" in emulator.log.read_text()
+    [first] = client.describe_db_snapshots(DBInstanceIdentifier="fresh", SnapshotType="automated")["DBSnapshots"]
+    assert first["Status"] == "available"
+    write_rows(endpoint, "master", PASSWORD, "app", ["after-the-first-backup"])
+    cut = next_second()
+    write_rows(endpoint, "master", PASSWORD, "app", ["after-cut"])
+    wait_for(lambda: describe(client, "fresh").get("LatestRestorableTime", cut) > cut + timedelta(seconds=1),
+             30, "the logs after the cut to be archived")
+
+    # the snapshot is the instance as it was made: its master user, its database, nothing in it
+    client.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="as-made",
+                                                DBSnapshotIdentifier=first["DBSnapshotIdentifier"])
+    client.restore_db_instance_to_point_in_time(SourceDBInstanceIdentifier="fresh",
+                                                TargetDBInstanceIdentifier="at-cut", RestoreTime=cut)
+    made = wait_status(client, "as-made", "available", timeout=120)
+    with connect(made["Endpoint"], "master", PASSWORD, "app") as conn, conn.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'app'")
+        assert cursor.fetchone() == (0,)
+    at_cut = wait_status(client, "at-cut", "available", timeout=120)
+    assert read_rows(at_cut["Endpoint"], "master", PASSWORD, "app") == ["after-the-first-backup"]
+    assert server_says(at_cut["Endpoint"])[0].startswith(version + ".")
+
+
+def test_a_first_backup_of_a_server_written_to_since_it_was_made_is_a_real_one(tmp_path):
+    runtime = boot(Settings.from_env(data_dir=tmp_path / "data", driver="process", auth="off"), schedule=False)
+    try:
+        api = Api(runtime)
+        api.create("db1", Engine="mariadb", MasterUsername="master", MasterUserPassword=PASSWORD, DBName="app",
+                   BackupRetentionPeriod="0")
+        wait_for(lambda: api.status("db1") == "available", 120, "db1")
+        ctx = runtime.ctx
+        made = backups.as_made(ctx, ctx.store.find_instance("db1"))
+        port = int(api.ok(Action="DescribeDBInstances", DBInstanceIdentifier="db1").findtext(f".//{NS}Port"))
+        write_rows({"Address": "127.0.0.1", "Port": port}, "master", PASSWORD, "app", ["written before"])
+        assert backups.snapshot(ctx, ctx.store.find_instance("db1"),
+                                {"snapshot": "rds:db1-first", "automated": True, "as_made": made})
+        api.ok(Action="RestoreDBInstanceFromDBSnapshot", DBInstanceIdentifier="db2",
+               DBSnapshotIdentifier="rds:db1-first")
+        wait_for(lambda: api.status("db2") == "available", 120, "db2")
+        port = int(api.ok(Action="DescribeDBInstances", DBInstanceIdentifier="db2").findtext(f".//{NS}Port"))
+        assert read_rows({"Address": "127.0.0.1", "Port": port}, "master", PASSWORD, "app") == ["written before"]
+    finally:
+        runtime.close()

@@ -2,6 +2,7 @@
 guest's clock kept to the host's."""
 
 import logging
+import pathlib
 import secrets
 import socket
 import time
@@ -45,6 +46,9 @@ class GuestJobs:
         with self._job(spec, token, "status") as conn:
             logged = job_answer(conn, "backup")
         return backup.binlog_point(logged)
+
+    def ready_backup(self, spec: ServerSpec) -> pathlib.Path | None:
+        return None  # a guest's image holds no backup of its data directory: its first backup is a real one
 
     def seed(self, spec: ServerSpec, source: BinaryIO) -> None:
         """The guest starts with an empty server, the backup streams in over the job port and is prepared
