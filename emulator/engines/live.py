@@ -33,6 +33,13 @@ def binlog_status(cursor: Any, flavor: str) -> tuple[str, int] | None:
     return (row[0], int(row[1])) if row else None
 
 
+def transactions(cursor: Any, flavor: str) -> str:
+    """The transactions the server's binary log holds, as its GTIDs say: the same string as long as nothing
+    was written (the log's own events, a checkpoint or a rotation, leave it as it is)."""
+    cursor.execute("SELECT @@global.gtid_executed" if flavor == "MySQL" else "SELECT @@global.gtid_binlog_pos")
+    return str(cursor.fetchone()[0])
+
+
 def version(cursor: Any) -> str | None:
     """The server's version as RDS reports it ("9.7.4", "10.11.18"); None with no server behind the cursor."""
     cursor.execute("SELECT VERSION()")

@@ -20,6 +20,9 @@ class BackupStorage(Protocol):
 
     def copy(self, source: str, target: str) -> None: ...
 
+    def put(self, key: str, path: pathlib.Path) -> None:
+        """A file that is never changed afterwards, as the object `key`."""
+
     def delete(self, key: str) -> None:
         """Remove the object; nothing when it is not there."""
 
@@ -63,6 +66,17 @@ class LocalStorage:
             os.link(self._path(source), path)
         except OSError:
             with self.reader(source) as src, self.writer(target) as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+
+    def put(self, key: str, path: pathlib.Path) -> None:
+        """A second name for the file where the filesystem gives one, else a copy."""
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.unlink(missing_ok=True)  # one an interrupted task made
+        try:
+            os.link(path, target)
+        except OSError:
+            with open(path, "rb") as src, self.writer(key) as dst:
                 shutil.copyfileobj(src, dst, 1 << 20)
 
     def delete(self, key: str) -> None:

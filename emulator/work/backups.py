@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any, BinaryIO
+from typing import Any
 
 import pymysql
 
@@ -74,9 +74,10 @@ def snapshot(ctx: Context, instance: Instance, params: dict[str, Any]) -> bool:
     if started:  # a manual snapshot's record was made with the request
         ctx.store.add_events(started)
     try:
-        with ctx.backups.writer(found.storage_key) as sink:
-            point = _ready(ctx, instance, params.get("as_made"), sink) or \
-                ctx.driver.backup(ctx.spec(instance), sink, _progress(ctx, name))
+        point = _ready(ctx, instance, params.get("as_made"), found.storage_key)
+        if point is None:
+            with ctx.backups.writer(found.storage_key) as sink:
+                point = ctx.driver.backup(ctx.spec(instance), sink, _progress(ctx, name))
     except (Failure, OSError, pymysql.MySQLError) as error:
         failed = ctx.snapshot_event(name, "Snapshot failed")
         if isinstance(error, Failure):  # written for users: which tool, and why (a hung one, say)
@@ -93,38 +94,39 @@ def snapshot(ctx: Context, instance: Instance, params: dict[str, Any]) -> bool:
     return True
 
 
-def as_made(ctx: Context, instance: Instance) -> list | None:
-    """Where a new instance's binary log stands once its master user and database are made, when its
-    driver has a ready backup of the data directory it was made from (None otherwise)."""
+def as_made(ctx: Context, instance: Instance) -> str | None:
+    """What a new instance's binary log holds once its master user and database are made (its GTIDs), when
+    its driver has a ready backup of the data directory it was made from (None otherwise)."""
     spec = ctx.spec(instance)
     if ctx.driver.ready_backup(spec) is None:
         return None
     try:
         with ctx.driver.admin(spec) as cursor:
-            status = live.binlog_status(cursor, _flavor(ctx, instance))
+            return live.transactions(cursor, _flavor(ctx, instance))
     except (Failure, OSError, pymysql.MySQLError):
         return None  # the first backup is a real one
-    return list(status) if status is not None else None
 
 
-def _ready(ctx: Context, instance: Instance, made: list | None, sink: BinaryIO) -> tuple[str, int] | None:
-    """A new instance's first backup, while its server holds nothing but what it was made with (its binary
-    log where it stood once its master user and database were made): the ready backup of the data directory
-    it was made from, and that point in its log. A restore of it makes the master user and database as every
-    restore does, from the snapshot's, and a point-in-time restore replays from that point: the same server,
-    for the price of a copy rather than a hot backup. None when it holds more: a real backup is taken."""
+def _ready(ctx: Context, instance: Instance, made: str | None, key: str) -> tuple[str, int] | None:
+    """A new instance's first backup, while its server holds nothing but what it was made with (no
+    transaction since its master user and database were made): the ready backup of the data directory it
+    was made from, and the point its binary log is at. A restore of it makes the master user and database as
+    every restore does, from the snapshot's, and a point-in-time restore replays from that point: the same
+    server, for the price of a link rather than a hot backup. None when it holds more: a real backup is
+    taken."""
     spec = ctx.spec(instance)
-    ready = ctx.driver.ready_backup(spec) if made else None
+    ready = ctx.driver.ready_backup(spec) if made is not None else None
     if ready is None:
         return None
+    flavor = _flavor(ctx, instance)
     with ctx.driver.admin(spec) as cursor:
-        if live.binlog_status(cursor, _flavor(ctx, instance)) != tuple(made):
+        point = live.binlog_status(cursor, flavor)
+        if point is None or live.transactions(cursor, flavor) != made:
             return None
-    with open(ready, "rb") as source:
-        shutil.copyfileobj(source, sink, commands.CHUNK)
+    ctx.backups.put(key, ready)
     log.info("the first backup of %s is the ready backup of the data directory it was made from",
              instance.identifier)
-    return made[0], made[1]
+    return point
 
 
 def _progress(ctx: Context, name: str) -> Callable[[float], None]:
