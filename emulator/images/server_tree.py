@@ -90,7 +90,9 @@ def ensure(cache_dir: pathlib.Path, version: EngineVersion, progress: build.Prog
         ("trim the tree, add what a server needs", partial(_settle, version=version)),
         (f"initialize a ready data directory with {version.flavor}'s own tool", partial(_ready_data, version=version)),
     ]
-    if version.flavor == "MariaDB":  # MySQL's CLONE is cheap enough on a new server (docs/benchmarks.md)
+    # MySQL's first backup stays its CLONE: its point-in-time replay starts at the start of a log file, and a
+    # ready backup's restore with it is untried
+    if version.flavor == "MariaDB":
         steps.append(("a hot backup of the ready data directory, with mariadb-backup", _ready_backup))
     return build.built_once(trees_dir(cache_dir), fingerprint(version), lambda: find(cache_dir, version), steps,
                             partial(_manifest, version=version), progress)
