@@ -57,13 +57,24 @@ def create(rds, identifier, **extra):
                               "DBName": "app"} | extra)
 
 
-def test_guest_instances_live_and_die_like_process_ones(emulator_factory, rds_client):
+def with_template(emulator_factory, rds_client, group: str, description: str):
+    """An emulator whose default guests start from its saved template guest, and a parameter group for them."""
     emulator = emulator_factory("libvirt")
     rds = rds_client(emulator)
-    # both start from the saved template guest (the other test boots its guest)
     wait_for(lambda: "start from the saved template guest" in emulator.log.read_text(), 120, "the template")
-    rds.create_db_parameter_group(DBParameterGroupName="guest-tuned", DBParameterGroupFamily="mariadb10.11",
-                                  Description="reaches the guest")
+    rds.create_db_parameter_group(DBParameterGroupName=group, DBParameterGroupFamily="mariadb10.11",
+                                  Description=description)
+    return emulator, rds
+
+
+def error_log(rds, identifier) -> str:
+    return rds.download_db_log_file_portion(DBInstanceIdentifier=identifier, LogFileName="error/mysql-error.log",
+                                            Marker="0")["LogFileData"]
+
+
+def test_guest_instances_live_and_die_like_process_ones(emulator_factory, rds_client):
+    # both start from the saved template guest (the other test boots its guest)
+    emulator, rds = with_template(emulator_factory, rds_client, "guest-tuned", "reaches the guest")
     together = [threading.Thread(target=create, args=(rds, name), kwargs={"DBParameterGroupName": "guest-tuned"})
                 for name in ("guest1", "guest2")]
     for thread in together:
@@ -105,9 +116,7 @@ def test_guest_instances_live_and_die_like_process_ones(emulator_factory, rds_cl
 
     files = aws(emulator, "describe-db-log-files", "--db-instance-identifier", "guest1")["DescribeDBLogFiles"]
     assert [f["LogFileName"] for f in files] == ["error/mysql-error.log", "slowquery/mysql-slowquery.log"]
-    error_log = rds.download_db_log_file_portion(DBInstanceIdentifier="guest1", LogFileName="error/mysql-error.log",
-                                                 Marker="0")["LogFileData"]
-    assert error_log.count("ready for connections") == 2  # the first start and the reboot, in one file
+    assert error_log(rds, "guest1").count("ready for connections") == 2  # the first start and the reboot, in one file
     slow = wait_for(lambda: "a slow one" in (text := rds.download_db_log_file_portion(
         DBInstanceIdentifier="guest1", LogFileName="slowquery/mysql-slowquery.log", Marker="0")["LogFileData"])
         and text, 30, "the slow query in the slow log")
@@ -143,20 +152,14 @@ def test_guest_instances_live_and_die_like_process_ones(emulator_factory, rds_cl
 
 
 def test_a_guest_restored_with_its_own_values_restarts_the_template_server_with_them(emulator_factory, rds_client):
-    emulator = emulator_factory("libvirt")
-    rds = rds_client(emulator)
-    wait_for(lambda: "start from the saved template guest" in emulator.log.read_text(), 120, "the template")
-    rds.create_db_parameter_group(DBParameterGroupName="own-values", DBParameterGroupFamily="mariadb10.11",
-                                  Description="not the template's")
+    emulator, rds = with_template(emulator_factory, rds_client, "own-values", "not the template's")
     rds.modify_db_parameter_group(DBParameterGroupName="own-values", Parameters=[
         {"ParameterName": "max_connections", "ParameterValue": "66", "ApplyMethod": "pending-reboot"}])
     create(rds, "tuned", DBParameterGroupName="own-values", BackupRetentionPeriod=0)
     endpoint = wait_status(rds, "tuned", "available", timeout=300)["Endpoint"]
     assert query(endpoint, "SELECT @@max_connections, @@server_id != 1") == ((66, 1),)
     assert describe(rds, "tuned")["DBParameterGroups"][0]["ParameterApplyStatus"] == "in-sync"
-    error_log = rds.download_db_log_file_portion(DBInstanceIdentifier="tuned", LogFileName="error/mysql-error.log",
-                                                 Marker="0")["LogFileData"]
-    assert error_log.count("ready for connections") == 2  # the template's start, then its own
+    assert error_log(rds, "tuned").count("ready for connections") == 2  # the template's start, then its own
     rds.delete_db_instance(DBInstanceIdentifier="tuned", SkipFinalSnapshot=True)
     rds.get_waiter("db_instance_deleted").wait(DBInstanceIdentifier="tuned", WaiterConfig={"Delay": 1})
     assert guests_of(emulator) == {}

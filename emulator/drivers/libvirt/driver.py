@@ -157,7 +157,6 @@ class LibvirtDriver(GuestJobs, GuestImages, Templates, SystemUpdates):
                 try:
                     self._restore(spec, warm)
                     marker.touch()
-                    self._keep_time(spec)
                     log.info("guest %s started from the saved template guest of %s", spec.identifier,
                              (spec.version or GUEST_ENGINE).name)
                     return

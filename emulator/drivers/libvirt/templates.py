@@ -118,22 +118,21 @@ class Templates:
         except (pymysql.MySQLError, OSError) as error:
             raise DriverError(f"the restored guest's server refused its new administrator: {error}") from None
         self.resize(spec)
-        if self._flavor(spec) == "MySQL":
-            # a MySQL server named itself (server_uuid, its GTIDs' source) in the template: it forgets that
-            # name and takes one of its own as it restarts
-            if not self._restart_in_place(spec, domain, "#rds-new-uuid\n"):
-                raise DriverError("the restored guest's server did not restart with its own configuration")
-        elif not self._same_server(spec, warm):
-            if not self._restart_in_place(spec, domain):
-                raise DriverError("the restored guest's server did not restart with its own configuration")
-        else:
-            self._keep_time(spec)
-            try:
-                with self.admin(spec) as cursor:
-                    cursor.execute(f"SET GLOBAL server_id = {spec.server_id}")
-                    cursor.execute("FLUSH BINARY LOGS")  # the instance's binary log begins under its own id
-            except (pymysql.MySQLError, OSError) as error:
-                raise DriverError(f"the restored guest's server refused its server id: {error}") from None
+        # a MySQL server named itself (server_uuid, its GTIDs' source) in the template: it forgets that name
+        # and takes one of its own as it restarts
+        mysql = self._flavor(spec) == "MySQL"
+        restart = mysql or not self._same_server(spec, warm)
+        if restart and not self._restart_in_place(spec, domain, "#rds-new-uuid\n" if mysql else ""):
+            raise DriverError("the restored guest's server did not restart with its own configuration")
+        self._keep_time(spec)
+        if restart:
+            return
+        try:
+            with self.admin(spec) as cursor:
+                cursor.execute(f"SET GLOBAL server_id = {spec.server_id}")
+                cursor.execute("FLUSH BINARY LOGS")  # the instance's binary log begins under its own id
+        except (pymysql.MySQLError, OSError) as error:
+            raise DriverError(f"the restored guest's server refused its server id: {error}") from None
 
     def _same_server(self, spec: ServerSpec, warm: Warm) -> bool:
         """Whether the template's MariaDB, as it runs, is the server this instance's configuration asks for,
