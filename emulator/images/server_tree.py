@@ -11,18 +11,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 
-from emulator.engines import in_tree, server, tools
+from emulator.engines import clone, in_tree, server, tools
 from emulator.images import build, cache
 from emulator.model.engine_versions import EngineVersion
 
 MIRROR = "http://deb.debian.org/debian"
-# Raised when what a tree holds changes for the same packages: each build's fingerprint includes it.
-REVISION = 3
+# Raised when what a tree of that flavor holds changes for the same packages: each build's fingerprint includes
+# its flavor's.
+REVISION = {"MariaDB": 3, "MySQL": 4}
 # Inside the tree: the ready data directory a new instance's is copied from.
 READY_DATA = "var/lib/rds-ready"
-# Beside the tree: a hot backup of the ready data directory, made once by the engine's own tool (MariaDB's), which
-# a new instance's first automated backup is when its server holds nothing more than a new one does.
-READY_BACKUP = "ready-backup.mbstream"
+# Beside the tree: a hot backup of the ready data directory, made once by the engine's own tool (mariadb-backup's
+# stream, MySQL's CLONE packed as its backups are), which a new instance's first automated backup is when its
+# server holds nothing more than a new one does.
+READY_BACKUP = {"MariaDB": "ready-backup.mbstream", "MySQL": "ready-backup.tar"}
 # The redo log the ready data directory is made with: the size servers run with (model/parameters.SYSTEM),
 # under each flavor's own name for it (MySQL sizes it as one capacity since 8.0.30)
 REDO_LOG = {"MariaDB": "--innodb-log-file-size=8M", "MySQL": "--innodb-redo-log-capacity=8M"}
@@ -51,8 +53,7 @@ class ServerTree:
 
     @property
     def ready_backup(self) -> pathlib.Path | None:
-        path = self.path / READY_BACKUP
-        return path if path.exists() else None
+        return next((path for name in READY_BACKUP.values() if (path := self.path / name).exists()), None)
 
     def size(self) -> int:
         return sum(item.lstat().st_blocks * 512 for item in self.path.rglob("*"))
@@ -65,7 +66,7 @@ def trees_dir(cache_dir: pathlib.Path) -> pathlib.Path:
 def fingerprint(version: EngineVersion) -> str:
     recipe = {"engine": version.engine, "major": version.major, "suite": version.suite,
               "packages": list(version.packages), "mirror": MIRROR, "trim": list(TRIM),
-              "redo_log": REDO_LOG[version.flavor], "revision": REVISION}
+              "redo_log": REDO_LOG[version.flavor], "revision": REVISION[version.flavor]}
     return f"{version.engine}-{version.major}-" + hashlib.sha256(
         json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:12]
 
@@ -90,10 +91,10 @@ def ensure(cache_dir: pathlib.Path, version: EngineVersion, progress: build.Prog
         ("trim the tree, add what a server needs", partial(_settle, version=version)),
         (f"initialize a ready data directory with {version.flavor}'s own tool", partial(_ready_data, version=version)),
     ]
-    # MySQL's first backup stays its CLONE: its point-in-time replay starts at the start of a log file, and a
-    # ready backup's restore with it is untried
     if version.flavor == "MariaDB":
         steps.append(("a hot backup of the ready data directory, with mariadb-backup", _ready_backup))
+    else:
+        steps.append(("a CLONE of the ready data directory", partial(_ready_clone, version=version)))
     return build.built_once(trees_dir(cache_dir), fingerprint(version), lambda: find(cache_dir, version), steps,
                             partial(_manifest, version=version), progress)
 
@@ -148,7 +149,32 @@ def _ready_backup(staging: pathlib.Path) -> None:
         f"mariadb-admin --socket={work}/s shutdown; wait; rm -rf {work}; exit $status")
     tree = staging / "tree"
     build.run_step("mariadb-backup of the ready data directory", in_tree.command(tree, [], ["sh", "-c", script]))
-    (tree / "ready-backup").replace(staging / READY_BACKUP)
+    (tree / "ready-backup").replace(staging / READY_BACKUP["MariaDB"])
+
+
+def _ready_clone(staging: pathlib.Path, version: EngineVersion) -> None:
+    """MySQL's CLONE of a server started on a copy of the ready data directory, packed as a MySQL instance's
+    backups are (engines/clone.py)."""
+    work = "/var/lib/rds-ready-backup"
+    options = " ".join(f"--{option}" for option in server.MYSQL_ONLY)
+    script = (
+        f"rm -rf {work} && mkdir -p {work} && cp -a /{READY_DATA} {work}/data || exit 1; "
+        f"rm -f {work}/data/auto.cnf; "
+        f"/{version.daemon} --no-defaults --user=root --datadir={work}/data --socket={work}/s --skip-networking "
+        f"--log-bin=binlog {options} --secure-file-priv= --innodb-buffer-pool-size=16M {REDO_LOG['MySQL']} "
+        f"--log-error={work}/error.log & "
+        f"i=0; until mysqladmin --socket={work}/s --user=root ping > /dev/null 2>&1; do "
+        "i=$((i + 1)); [ $i -lt 600 ] || exit 1; sleep 0.1; done; "
+        f"mysql --socket={work}/s --user=root -e \"CLONE LOCAL DATA DIRECTORY = '{work}/clone'\" "
+        f"2> {work}/clone.log; status=$?; "
+        f"mysqladmin --socket={work}/s --user=root shutdown; wait; exit $status")
+    tree = staging / "tree"
+    try:
+        build.run_step("CLONE of the ready data directory", in_tree.command(tree, [], ["sh", "-c", script]))
+        with open(staging / READY_BACKUP["MySQL"], "wb") as sink:
+            clone.pack(tree / work.lstrip("/") / "clone", sink, lambda _written: None)
+    finally:
+        shutil.rmtree(tree / work.lstrip("/"), ignore_errors=True)
 
 
 def _manifest(staging: pathlib.Path, seconds: float, version: EngineVersion) -> None:

@@ -131,12 +131,12 @@ def identity(endpoint):
         return cursor.fetchone()
 
 
-@pytest.mark.parametrize("version", ["10.11", "11.8"])
-def test_a_new_mariadb_instances_first_backup_is_its_ready_backup_and_restores_as_it_was(
-        emulator_factory, rds_client, version):
+@pytest.mark.parametrize(("engine", "version"), [("mariadb", "10.11"), ("mariadb", "11.8"), ("mysql", "9.7")])
+def test_a_new_instances_first_backup_is_its_ready_backup_and_restores_as_it_was(
+        emulator_factory, rds_client, engine, version):
     emulator = emulator_factory("process", None, "--archive-seconds", "1")
     client = rds_client(emulator)
-    create(client, "fresh", "mariadb", version)
+    create(client, "fresh", engine, version)
     endpoint = wait_status(client, "fresh", "available", timeout=120)["Endpoint"]
     assert "the first backup of fresh is the ready backup" in emulator.log.read_text()
     [first] = client.describe_db_snapshots(DBInstanceIdentifier="fresh", SnapshotType="automated")["DBSnapshots"]
@@ -161,11 +161,12 @@ def test_a_new_mariadb_instances_first_backup_is_its_ready_backup_and_restores_a
     assert server_says(at_cut["Endpoint"])[0].startswith(version + ".")
 
 
-def test_a_first_backup_of_a_server_written_to_since_it_was_made_is_a_real_one(tmp_path):
+@pytest.mark.parametrize("engine", ["mariadb", "mysql"])
+def test_a_first_backup_of_a_server_written_to_since_it_was_made_is_a_real_one(tmp_path, engine):
     runtime = boot(Settings.from_env(data_dir=tmp_path / "data", driver="process", auth="off"), schedule=False)
     try:
         api = Api(runtime)
-        api.create("db1", Engine="mariadb", MasterUsername="master", MasterUserPassword=PASSWORD, DBName="app",
+        api.create("db1", Engine=engine, MasterUsername="master", MasterUserPassword=PASSWORD, DBName="app",
                    BackupRetentionPeriod="0")
         wait_for(lambda: api.status("db1") == "available", 120, "db1")
         ctx = runtime.ctx
