@@ -3,7 +3,9 @@ its engine version's tree (images/server_tree.py) under chroot, never the host's
 
 A server's home is `<data-dir>/servers/<DbiResourceId>/`: its my.cnf, data directory, error log and pid
 file. Servers run in their own session, so they outlive an emulator killed with -9 and are found again
-by their pid file. New data directories are copies of the tree's ready one, made when the tree was built.
+by their pid file. New data directories are copies of the tree's ready one, made when the tree was built:
+two copies per tree are kept spare, under `<data-dir>/servers/spares/`, and one is renamed into a new
+instance's home (then made again in the background), so that a create waits for no copy.
 """
 
 import contextlib
@@ -15,6 +17,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
@@ -37,8 +40,9 @@ from emulator.drivers.base import (
 )
 from emulator.drivers.capacity import Capacity, rss_mib
 from emulator.drivers.log_dir import LogDirectory, reason
-from emulator.engines import backup, clone, in_tree
+from emulator.engines import backup, clone, in_tree, tools
 from emulator.engines import server as engine
+from emulator.images import server_tree
 from emulator.images.server_tree import ServerTree
 from emulator.images.servers import Servers
 from emulator.model import engine_versions
@@ -47,13 +51,18 @@ from emulator.model.engine_versions import EngineVersion
 log = logging.getLogger(__name__)
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 60.0
-POLL = 0.01
+POLL = 0.005
 # A server's memory beyond its buffer pool: MariaDB 10.11 with the 16 MiB pool every server here starts with
 # holds 88 MiB once up; connections take more.
 SERVER_OVERHEAD_MIB = 96
 # The account the emulator administers servers as, over their sockets: root, whom MariaDB's trees let in
 # by the socket's peer (unix_socket) and MySQL's by an empty password, on sockets only root may reach.
 ADMIN_USER = "root"
+# Where each tree's spare copies of its ready data directory wait, under the servers' folder; how many. Two:
+# a client creating one instance after another asks again a few ms after the last is up, before the copy
+# it took is made again (which, made meanwhile, would slow that server's start).
+SPARES = "spares"
+SPARE_COPIES = 2
 
 
 class ProcessDriver:
@@ -76,6 +85,10 @@ class ProcessDriver:
         self.capacity = Capacity(lambda: dict(self._sizes), self._holding, SERVER_OVERHEAD_MIB, "server")
         for leftover in self.root.glob("_template"):  # what releases before engine trees copied from
             shutil.rmtree(leftover, ignore_errors=True)
+        self.spares = self.root / SPARES
+        self._filling: dict[str, threading.Thread] = {}
+        self._filling_lock = threading.Lock()
+        self._drop_stale_spares()
 
     def versions(self) -> dict[EngineVersion, str]:
         return {row: self.servers.version(row) for row in engine_versions.VERSIONS}
@@ -127,16 +140,61 @@ class ProcessDriver:
     def provision(self, spec: ServerSpec) -> None:
         home = self._home(spec)
         marker = home / "provisioned"
-        if not marker.exists():
+        new = not marker.exists()
+        if new:
             self.stop(spec)
             shutil.rmtree(home / "data", ignore_errors=True)
             home.mkdir(parents=True, exist_ok=True)
-            shutil.copytree(self._tree(spec).ready_data, home / "data", symlinks=True)
-            # a MySQL server names itself (server_uuid, its GTIDs' source) in auto.cnf at its first start: each
-            # instance its own, not the ready directory's
-            (home / "data" / "auto.cnf").unlink(missing_ok=True)
+            if not self._take_spare(self._tree(spec), home / "data"):
+                _copy_ready(self._tree(spec), home / "data")
             marker.touch()
         self.start(spec)
+        if new:
+            self._refill(self._tree(spec))
+
+    # spare data directories
+
+    def _take_spare(self, tree: ServerTree, target: pathlib.Path) -> bool:
+        """One of the tree's spare copies, renamed to `target`: each once only, whoever asks at the same time."""
+        for spare in _spare_paths(self.spares, tree):
+            try:
+                spare.rename(target)
+                return True
+            except FileNotFoundError:
+                continue
+        return False
+
+    def _refill(self, tree: ServerTree) -> None:
+        with self._filling_lock:
+            if tree.path.name in self._filling:
+                return
+            thread = threading.Thread(target=self._fill, args=(tree,), name=f"spare {tree.path.name}", daemon=True)
+            self._filling[tree.path.name] = thread
+        thread.start()
+
+    def _fill(self, tree: ServerTree) -> None:
+        staging = self.spares / f".{tree.path.name}.filling"
+        try:
+            for spare in _spare_paths(self.spares, tree):
+                if not spare.exists():
+                    shutil.rmtree(staging, ignore_errors=True)
+                    self.spares.mkdir(exist_ok=True)
+                    _copy_ready(tree, staging, spare=True)
+                    staging.rename(spare)
+        except (OSError, tools.ToolFailed) as error:  # a create copies for itself meanwhile
+            log.warning("no spare data directory for %s: %s", tree.path.name, error)
+            shutil.rmtree(staging, ignore_errors=True)
+        finally:
+            with self._filling_lock:
+                self._filling.pop(tree.path.name, None)
+
+    def _drop_stale_spares(self) -> None:
+        """Copies a former run was making, and spares of trees no longer in the cache (an older build)."""
+        cached = {spare.name for tree in server_tree.listing(self.servers.cache_dir)
+                  for spare in _spare_paths(self.spares, tree)}
+        for leftover in self.spares.glob("*") if self.spares.exists() else []:
+            if leftover.name not in cached:
+                shutil.rmtree(leftover, ignore_errors=True)
 
     def admin(self, spec: ServerSpec) -> "_AdminCursor":
         return _AdminCursor(self._socket(spec), ADMIN_USER)
@@ -310,6 +368,10 @@ class ProcessDriver:
                 for home in sorted(self.root.glob("db-*")) if home.name not in known]
 
     def stop_all(self) -> None:
+        with self._filling_lock:
+            filling = list(self._filling.values())
+        for thread in filling:
+            thread.join(STOP_TIMEOUT)
         for home in self.root.glob("db-*"):
             if (home / "my.cnf").exists():
                 self.stop(_bare_spec(home.name))
@@ -365,6 +427,20 @@ class _AdminCursor:
 
     def __exit__(self, *exc: object) -> None:
         self.conn.close()
+
+
+def _spare_paths(spares: pathlib.Path, tree: ServerTree) -> list[pathlib.Path]:
+    return [spares / f"{tree.path.name}.{n}" for n in range(SPARE_COPIES)]
+
+
+def _copy_ready(tree: ServerTree, target: pathlib.Path, spare: bool = False) -> None:
+    """A copy of the tree's ready data directory, by `cp` (out of the emulator's interpreter, which serves
+    requests meanwhile), without MySQL's auto.cnf: a MySQL server names itself (server_uuid, its GTIDs'
+    source) there at its first start, each instance its own. A `spare` copy is made at the lowest priority:
+    a server starting meanwhile goes first."""
+    argv = ["cp", "-a", "--", str(tree.ready_data), str(target)]
+    tools.run(["nice", "-n", "19", *argv] if spare else argv, timeout=STOP_TIMEOUT)
+    (target / "auto.cnf").unlink(missing_ok=True)
 
 
 def _size(path: pathlib.Path) -> int:
