@@ -88,6 +88,7 @@ class ProcessDriver:
         self.spares = self.root / SPARES
         self._filling: dict[str, threading.Thread] = {}
         self._filling_lock = threading.Lock()
+        self._stopping = threading.Event()
         self._drop_stale_spares()
 
     def versions(self) -> dict[EngineVersion, str]:
@@ -173,14 +174,16 @@ class ProcessDriver:
         thread.start()
 
     def _fill(self, tree: ServerTree) -> None:
+        """Until the tree has all its spares: creates may take some while others are made."""
         staging = self.spares / f".{tree.path.name}.filling"
         try:
-            for spare in _spare_paths(self.spares, tree):
-                if not spare.exists():
-                    shutil.rmtree(staging, ignore_errors=True)
-                    self.spares.mkdir(exist_ok=True)
-                    _copy_ready(tree, staging, spare=True)
-                    staging.rename(spare)
+            while not self._stopping.is_set() and (
+                    missing := next((spare for spare in _spare_paths(self.spares, tree) if not spare.exists()),
+                                    None)) is not None:
+                shutil.rmtree(staging, ignore_errors=True)
+                self.spares.mkdir(exist_ok=True)
+                _copy_ready(tree, staging, spare=True)
+                staging.rename(missing)
         except (OSError, tools.ToolFailed) as error:  # a create copies for itself meanwhile
             log.warning("no spare data directory for %s: %s", tree.path.name, error)
             shutil.rmtree(staging, ignore_errors=True)
@@ -368,6 +371,7 @@ class ProcessDriver:
                 for home in sorted(self.root.glob("db-*")) if home.name not in known]
 
     def stop_all(self) -> None:
+        self._stopping.set()
         with self._filling_lock:
             filling = list(self._filling.values())
         for thread in filling:
