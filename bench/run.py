@@ -34,7 +34,7 @@ from emulator.config import Settings  # noqa: E402
 from emulator.engines import variables  # noqa: E402
 from emulator.images.servers import Servers  # noqa: E402
 from emulator.model import engine_versions  # noqa: E402
-from tests.emulator_process import EmulatorProcess, free_port, wait_for  # noqa: E402
+from tests.emulator_process import DAEMONS, EmulatorProcess, daemon_pids, free_port, stop_daemons, wait_for  # noqa: E402
 from tests.mysql_client import connect  # noqa: E402
 
 CREATE = {
@@ -286,6 +286,15 @@ def main() -> None:
                         help="which parts to run, comma-separated")
     args = parser.parse_args()
     sections = set(args.sections.split(","))
+    # the guests' emulators start libvirtd and virtlogd when they do not run: those are stopped at the end
+    before = {name for name in DAEMONS if daemon_pids(name)}
+    try:
+        run(args, sections)
+    finally:
+        stop_daemons(*(name for name in DAEMONS if name not in before))
+
+
+def run(args: argparse.Namespace, sections: set[str]) -> None:
     with tempfile.TemporaryDirectory(prefix="rds-bench-") as tmp:
         workdir = pathlib.Path(tmp)
         for name, section in (("api", api_section), ("parameters", parameters_section),

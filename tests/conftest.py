@@ -8,6 +8,7 @@ import pytest
 
 from emulator.host import firewall
 from tests.emulator_process import (
+    DAEMONS,
     EmulatorProcess,
     daemon_pids,
     kill_servers_under,
@@ -136,9 +137,6 @@ def _firewall_tables() -> set[str]:
         return set()
     listed = subprocess.run([_nft(), "list", "tables"], capture_output=True, text=True, check=False).stdout
     return {line.removeprefix("table ").strip() for line in listed.splitlines() if "rds_emulator_" in line}
-
-
-DAEMONS = ("libvirtd", "virtlogd")
 
 
 def pytest_sessionstart(session):

@@ -125,6 +125,10 @@ def servers_under(path: pathlib.Path) -> list[int]:
     return found
 
 
+# What the libvirt driver starts when they do not run.
+DAEMONS = ("libvirtd", "virtlogd")
+
+
 def daemon_pids(name: str) -> set[str]:
     """The processes named exactly `name` (libvirtd, virtlogd)."""
     return set(subprocess.run(["pgrep", "-x", name], capture_output=True, text=True, check=False).stdout.split())
