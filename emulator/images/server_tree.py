@@ -143,7 +143,7 @@ def _ready_backup(staging: pathlib.Path) -> None:
         f"mariadbd --no-defaults --user=root --datadir={work}/data --socket={work}/s --skip-networking "
         f"--innodb-buffer-pool-size=16M {REDO_LOG['MariaDB']} --log-error={work}/error.log & "
         f"i=0; until mariadb-admin --socket={work}/s ping > /dev/null 2>&1; do "
-        "i=$((i + 1)); [ $i -lt 600 ] || exit 1; sleep 0.1; done; "
+        "i=$((i + 1)); [ $i -lt 600 ] || { kill $!; wait; exit 1; }; sleep 0.1; done; "
         f"mariadb-backup --backup --stream=mbstream --target-dir={work}/t --user=root --socket={work}/s "
         f"> /ready-backup 2> {work}/backup.log; status=$?; "
         f"mariadb-admin --socket={work}/s shutdown; wait; rm -rf {work}; exit $status")
@@ -164,7 +164,7 @@ def _ready_clone(staging: pathlib.Path, version: EngineVersion) -> None:
         f"--log-bin=binlog {options} --secure-file-priv= --innodb-buffer-pool-size=16M {REDO_LOG['MySQL']} "
         f"--log-error={work}/error.log & "
         f"i=0; until mysqladmin --socket={work}/s --user=root ping > /dev/null 2>&1; do "
-        "i=$((i + 1)); [ $i -lt 600 ] || exit 1; sleep 0.1; done; "
+        "i=$((i + 1)); [ $i -lt 600 ] || { kill $!; wait; exit 1; }; sleep 0.1; done; "
         f"mysql --socket={work}/s --user=root -e \"CLONE LOCAL DATA DIRECTORY = '{work}/clone'\" "
         f"2> {work}/clone.log; status=$?; "
         f"mysqladmin --socket={work}/s --user=root shutdown; wait; exit $status")
