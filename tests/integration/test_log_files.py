@@ -62,6 +62,13 @@ def query(endpoint, sql):
         cursor.execute(sql)
 
 
+def logged(api, endpoint, text):
+    """`SELECT 'text'`, once it is in the current general log: a guest's log reaches the host through a virtio
+    port a moment after the query, and a rotation before then would find it in the next hour's file."""
+    query(endpoint, f"SELECT '{text}'")
+    wait_for(lambda: text in api.portion("general/mysql-general.log", Marker="0")[0], 30, f"{text!r} to be logged")
+
+
 def test_logs_are_paged_by_marker_and_by_lines(setup):
     runtime, clock, api, endpoint = setup
     for n in range(30):
@@ -86,13 +93,13 @@ def test_logs_are_paged_by_marker_and_by_lines(setup):
 def test_the_general_log_is_rotated_each_hour_and_kept_a_day(setup):
     runtime, clock, api, endpoint = setup
     jobs.rotate_logs(runtime.ctx)  # first sight: the current files cover 12:00 from now on
-    query(endpoint, "SELECT 'in the noon hour'")
+    logged(api, endpoint, "in the noon hour")
     jobs.rotate_logs(runtime.ctx)
     assert "general/mysql-general.log.12" not in api.files()
     clock.advance(timedelta(hours=1))
     jobs.rotate_logs(runtime.ctx)
     jobs.rotate_logs(runtime.ctx)  # once an hour, however often the job looks
-    query(endpoint, "SELECT 'in the one oclock hour'")
+    logged(api, endpoint, "in the one oclock hour")
     files = api.files()
     assert "general/mysql-general.log.12" in files and "general/mysql-general.log.13" not in files
     noon, _, _ = api.portion("general/mysql-general.log.12", Marker="0")
@@ -103,7 +110,7 @@ def test_the_general_log_is_rotated_each_hour_and_kept_a_day(setup):
     jobs.rotate_logs(runtime.ctx)
     assert {"general/mysql-general.log.12", "general/mysql-general.log.13"} <= set(api.files())
     clock.advance(timedelta(hours=1))  # 13:10: this noon's file takes the place of yesterday's
-    query(endpoint, "SELECT 'the next noon'")
+    logged(api, endpoint, "the next noon")
     jobs.rotate_logs(runtime.ctx)
     noon, _, _ = api.portion("general/mysql-general.log.12", Marker="0")
     assert "the next noon" in noon and "in the noon hour" not in noon
