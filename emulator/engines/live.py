@@ -41,7 +41,7 @@ def transactions(cursor: Any, flavor: str) -> str:
 
 
 def version(cursor: Any) -> str | None:
-    """The server's version as RDS reports it ("9.7.4", "10.11.18"); None with no server behind the cursor."""
+    """The server's version as RDS reports it ("9.7.4", "10.11.19"); None with no server behind the cursor."""
     cursor.execute("SELECT VERSION()")
     row = cursor.fetchone()
     return parse_version(row[0])[1] if row else None

@@ -12,7 +12,7 @@ import pathlib
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
@@ -36,6 +36,9 @@ _PAYLOADS = [(b"\x02\x21\x4c\x18", ["lz4", "-dc"]), (b"\xfd7zXZ\x00", None),
 
 # debootstrap and apt-get from the mirror take a minute or two each here; a slow mirror, more.
 STEP_TIMEOUT = 1800.0
+# Where Debian's security updates are served (the `<suite>-security` suites).
+SECURITY_MIRROR = "http://deb.debian.org/debian-security"
+APT_ENV = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
 
 
 class BuildError(Exception):
@@ -133,14 +136,31 @@ def remove_staging(staging: pathlib.Path) -> None:
 
 def _install(staging: pathlib.Path, made: dict[str, Any]) -> None:
     tree = staging / "tree"
-    # No package script may start a server: on the host, a chroot's mariadbd would be a real one.
+    with no_services(tree):
+        security_sources(tree, made.get("security"))
+        run_step("apt-get install", ["chroot", str(tree), "apt-get", "install", "-y", "-q", "--no-install-recommends",
+                                     *made["packages"]], env=APT_ENV)
+
+
+def security_sources(tree: pathlib.Path, suite: str | None) -> None:
+    """Debian's security updates of the tree's suite among its package sources (a stable suite's servers get
+    their security releases there), read anew; nothing for a suite without them."""
+    if suite is None:
+        return
+    (tree / "etc/apt/sources.list.d/security.list").write_text(f"deb {SECURITY_MIRROR} {suite} main\n")
+    run_step("apt-get update", ["chroot", str(tree), "apt-get", "update", "-q"], env=APT_ENV)
+
+
+@contextlib.contextmanager
+def no_services(tree: pathlib.Path) -> Iterator[None]:
+    """No package script may start a server meanwhile: on the host, a chroot's mariadbd would be a real one."""
     guard = tree / "usr/sbin/policy-rc.d"
     guard.write_text("#!/bin/sh\nexit 101\n")
     guard.chmod(0o755)
-    env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
-    run_step("apt-get install", ["chroot", str(tree), "apt-get", "install", "-y", "-q", "--no-install-recommends",
-                             *made["packages"]], env=env)
-    guard.unlink()
+    try:
+        yield
+    finally:
+        guard.unlink()
 
 
 def _redo_log(staging: pathlib.Path, made: dict[str, Any], row: EngineVersion) -> None:

@@ -13,6 +13,8 @@ GUEST = pathlib.Path(__file__).with_name("guest")
 RECIPE = {
     "suite": "bookworm",
     "mirror": "http://deb.debian.org/debian",
+    # the suite's security updates, where its MariaDB's security releases come (engine_versions.py)
+    "security": "bookworm-security",
     "variant": "minbase",
     # the server the catalogue of parameters describes (Debian 12's MariaDB 10.11), its hot backup tool, a
     # kernel for direct boot, and the few tools the guest's own init uses
@@ -52,7 +54,7 @@ def recipe(row: EngineVersion | None = None) -> dict[str, Any]:
     packages."""
     if row is None or row == DEFAULT:
         return RECIPE
-    return {**RECIPE, "suite": row.suite, "packages": [*row.packages, *GUEST_PACKAGES]}
+    return {**RECIPE, "suite": row.suite, "security": row.security, "packages": [*row.packages, *GUEST_PACKAGES]}
 
 
 def fingerprint(row: EngineVersion | None = None) -> str:

@@ -64,7 +64,7 @@ def trees_dir(cache_dir: pathlib.Path) -> pathlib.Path:
 
 
 def fingerprint(version: EngineVersion) -> str:
-    recipe = {"engine": version.engine, "major": version.major, "suite": version.suite,
+    recipe = {"engine": version.engine, "major": version.major, "suite": version.suite, "security": version.security,
               "packages": list(version.packages), "mirror": MIRROR, "trim": list(TRIM),
               "redo_log": REDO_LOG[version.flavor], "revision": REVISION[version.flavor]}
     return f"{version.engine}-{version.major}-" + hashlib.sha256(
@@ -88,6 +88,7 @@ def ensure(cache_dir: pathlib.Path, version: EngineVersion, progress: build.Prog
     """The tree of `version`: the cached one, or a new build (needs root: debootstrap, chroot)."""
     steps: list[build.Step] = [
         (f"debootstrap Debian {version.suite} with {version.name}", partial(_debootstrap, version=version)),
+        ("Debian's security updates", partial(_security_updates, version=version)),
         ("trim the tree, add what a server needs", partial(_settle, version=version)),
         (f"initialize a ready data directory with {version.flavor}'s own tool", partial(_ready_data, version=version)),
     ]
@@ -106,6 +107,15 @@ def _debootstrap(staging: pathlib.Path, version: EngineVersion) -> None:
         "debootstrap", "--variant=minbase", f"--include={','.join(version.packages)}", version.suite,
         str(staging / "tree"),
         MIRROR]))
+
+
+def _security_updates(staging: pathlib.Path, version: EngineVersion) -> None:
+    tree = staging / "tree"
+    if version.security is None:
+        return
+    with build.no_services(tree):
+        build.security_sources(tree, version.security)
+        build.run_step("apt-get upgrade", ["chroot", str(tree), "apt-get", "upgrade", "-y", "-q"], env=build.APT_ENV)
 
 
 def _settle(staging: pathlib.Path, version: EngineVersion) -> None:
@@ -187,5 +197,5 @@ def _manifest(staging: pathlib.Path, seconds: float, version: EngineVersion) -> 
         raise build.BuildError(f"the tree's server says it is {said!r}, not {version.flavor}")
     manifest = {"engine": version.engine, "major": version.major, "version": number, "server": said,
                 "built_at": datetime.now(UTC).isoformat(timespec="seconds"), "build_seconds": round(seconds, 1),
-                "suite": version.suite, "packages": list(version.packages)}
+                "suite": version.suite, "security": version.security, "packages": list(version.packages)}
     (staging / cache.MANIFEST).write_text(json.dumps(manifest, indent=2))

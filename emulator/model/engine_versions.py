@@ -16,6 +16,9 @@ class EngineVersion:
     # The full version the suite served when this row was written: what is reported until the tree is built
     # (and by the none driver, which builds none); a server's own version replaces it once it runs.
     nominal: str
+    # Debian's security updates of the suite, where its servers' security releases come (bookworm's MariaDB
+    # 10.11.18 is 10.11.19 in bookworm-security); None for a suite without them (unstable).
+    security: str | None = None
 
     @property
     def family(self) -> str:
@@ -29,8 +32,10 @@ class EngineVersion:
 
 MARIADB_PACKAGES = ("mariadb-server", "mariadb-client", "mariadb-backup")
 VERSIONS = (
-    EngineVersion("mariadb", "10.11", "bookworm", MARIADB_PACKAGES, "usr/sbin/mariadbd", "MariaDB", "10.11.18"),
-    EngineVersion("mariadb", "11.8", "trixie", MARIADB_PACKAGES, "usr/sbin/mariadbd", "MariaDB", "11.8.9"),
+    EngineVersion("mariadb", "10.11", "bookworm", MARIADB_PACKAGES, "usr/sbin/mariadbd", "MariaDB", "10.11.19",
+                  security="bookworm-security"),
+    EngineVersion("mariadb", "11.8", "trixie", MARIADB_PACKAGES, "usr/sbin/mariadbd", "MariaDB", "11.8.9",
+                  security="trixie-security"),
     # Oracle's MySQL, as Debian packages it: only unstable carries it
     EngineVersion("mysql", "9.7", "sid", ("mysql-server-core", "mysql-client-core"), "usr/sbin/mysqld", "MySQL",
                   "9.7.4"),

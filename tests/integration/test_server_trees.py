@@ -13,7 +13,7 @@ import pytest
 from emulator.config import Settings
 from emulator.engines import in_tree
 from emulator.images import server_tree
-from emulator.model import engine_versions
+from emulator.model import catalogue, engine_versions
 from tests.emulator_process import wait_for
 
 pytestmark = pytest.mark.images
@@ -93,3 +93,12 @@ def test_a_server_runs_from_its_engine_versions_tree(engine, version, flavor, tm
             server.wait()
     assert not (home / "mysqld.sock").exists() or _connect(home) is None
 
+
+
+@pytest.mark.parametrize("version", ["10.11", "11.8"])
+def test_a_stable_suites_tree_has_its_security_updates(version):
+    row = engine_versions.of("mariadb", version)
+    tree = _tree("mariadb", version)
+    assert row.security in (tree.root / "etc/apt/sources.list.d/security.list").read_text()
+    # bookworm's own MariaDB is 10.11.18; its security release, 10.11.19 (or a later one), is what runs
+    assert not catalogue.newer(row.nominal, tree.version), tree.version
