@@ -9,6 +9,7 @@ import json
 import lzma
 import os
 import pathlib
+import re
 import shutil
 import tempfile
 import time
@@ -224,18 +225,43 @@ def _initramfs(staging: pathlib.Path, made: dict[str, Any]) -> None:
         (root / folder).mkdir(parents=True, exist_ok=True)
     shutil.copy2(tree / "bin/busybox", root / "bin/busybox")
     shutil.copy2(recipe.GUEST / "init", root / "init")
-    order = []
+    loaded: dict[str, bytes] = {}
     modules = tree / "lib/modules" / version
     builtin = set((modules / "modules.builtin").read_text().split()) if (modules / "modules.builtin").exists() \
         else set()
     for module in made["modules"]:
-        name = pathlib.Path(module).name
         if module in builtin:  # a newer kernel has it built in
             continue
-        (root / "lib/modules" / name).write_bytes(_module(modules, module))
-        order.append(name)
-    (root / "lib/modules/load.order").write_text("\n".join(order) + "\n")
+        loaded[pathlib.Path(module).name] = _module(modules, module)
+    for name, data in loaded.items():
+        (root / "lib/modules" / name).write_bytes(data)
+    (root / "lib/modules/load.order").write_text("\n".join(load_order(loaded)) + "\n")
     (staging / cache.INITRD).write_bytes(cpio.archive(root))
+
+
+def load_order(modules: dict[str, bytes]) -> list[str]:
+    """The modules (file name: contents) in the recipe's order, each after those it names as its dependencies:
+    a kernel update may add one (bookworm's 6.1.0-57 made virtio need virtio_ring, which the recipe lists
+    after it), and busybox's insmod loads one file as it is told."""
+    needs = {name: [f"{dep}.ko" for dep in _depends(data)] for name, data in modules.items()}
+    order: list[str] = []
+
+    def place(name: str, path: tuple[str, ...]) -> None:
+        if name in order or name not in needs or name in path:  # a cycle is the kernel's to refuse
+            return
+        for dep in needs[name]:
+            place(dep, (*path, name))
+        order.append(name)
+
+    for name in modules:
+        place(name, ())
+    return order
+
+
+def _depends(module: bytes) -> list[str]:
+    """The modules a module's own .modinfo says it depends on."""
+    found = re.search(rb"(?:^|\0)depends=([^\0]*)", module)
+    return [dep.decode().replace("-", "_") for dep in found.group(1).split(b",") if dep] if found else []
 
 
 def _module(modules: pathlib.Path, module: str) -> bytes:

@@ -38,7 +38,7 @@ RECIPE = {
     # free room in the root filesystem beyond what the tree takes; an instance's disk grows it further
     "spare_mib": 256,
     # raised when what an image holds changes for the same recipe (the build's own steps)
-    "revision": 2,
+    "revision": 3,
 }
 
 

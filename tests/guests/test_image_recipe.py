@@ -61,3 +61,17 @@ def test_the_fingerprint_follows_the_recipe_and_the_guest_scripts(tmp_path, monk
     assert recipe.fingerprint() != first
     monkeypatch.setitem(recipe.RECIPE, "spare_mib", 512)
     assert recipe.fingerprint() not in (first,)
+
+
+def test_modules_load_after_the_ones_they_depend_on():
+    # as bookworm's 6.1.0-57 built them: virtio needs virtio_ring, which the recipe lists after it
+    modules = {
+        "virtio.ko": b"\x7fELF...\x00license=GPL\x00depends=virtio_ring\x00vermagic=6.1.0-57\x00",
+        "virtio_ring.ko": b"\x7fELF...\x00depends=\x00",
+        "failover.ko": b"\x7fELF...\x00depends=\x00",
+        "virtio_net.ko": b"\x7fELF...\x00depends=virtio_ring,virtio,net_failover\x00",
+        "net_failover.ko": b"\x7fELF...\x00depends=failover\x00",
+        "qemu_fw_cfg.ko": b"\x7fELF...",
+    }
+    assert build.load_order(modules) == ["virtio_ring.ko", "virtio.ko", "failover.ko", "net_failover.ko",
+                                         "virtio_net.ko", "qemu_fw_cfg.ko"]
