@@ -88,7 +88,8 @@ def ensure(cache_dir: pathlib.Path, version: EngineVersion, progress: build.Prog
     """The tree of `version`: the cached one, or a new build (needs root: debootstrap, chroot)."""
     steps: list[build.Step] = [
         (f"debootstrap Debian {version.suite} with {version.name}", partial(_debootstrap, version=version)),
-        ("Debian's security updates", partial(_security_updates, version=version)),
+        *([(f"Debian's security updates ({version.security})", partial(_security_updates, version=version))]
+          if version.security else []),
         ("trim the tree, add what a server needs", partial(_settle, version=version)),
         (f"initialize a ready data directory with {version.flavor}'s own tool", partial(_ready_data, version=version)),
     ]
@@ -110,9 +111,8 @@ def _debootstrap(staging: pathlib.Path, version: EngineVersion) -> None:
 
 
 def _security_updates(staging: pathlib.Path, version: EngineVersion) -> None:
+    """What debootstrap installed from the suite, upgraded to its security releases."""
     tree = staging / "tree"
-    if version.security is None:
-        return
     with build.no_services(tree):
         build.security_sources(tree, version.security)
         build.run_step("apt-get upgrade", ["chroot", str(tree), "apt-get", "upgrade", "-y", "-q"], env=build.APT_ENV)
