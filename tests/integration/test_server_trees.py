@@ -94,7 +94,6 @@ def test_a_server_runs_from_its_engine_versions_tree(engine, version, flavor, tm
     assert not (home / "mysqld.sock").exists() or _connect(home) is None
 
 
-
 @pytest.mark.parametrize("version", ["10.11", "11.8"])
 def test_a_stable_suites_tree_has_its_security_updates(version):
     row = engine_versions.of("mariadb", version)
