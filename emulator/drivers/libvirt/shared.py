@@ -111,14 +111,6 @@ def admin_sql(password: str, flavor: str = "MariaDB") -> str:
             f"'{engine.native_password_hash(password)}' WITH GRANT OPTION;\n")
 
 
-def admin_password_sql(password: str, flavor: str) -> str:
-    """The emulator's administrator given a new password (a guest restored from the template)."""
-    if flavor == "MySQL":
-        return (f"ALTER USER '{ADMIN}'@'%' IDENTIFIED WITH caching_sha2_password AS "
-                f"0x{engine.caching_sha2_hash(password).encode().hex()}")
-    return f"ALTER USER '{ADMIN}'@'%' IDENTIFIED BY PASSWORD '{engine.native_password_hash(password)}'"
-
-
 def active(domain: "libvirt.virDomain") -> bool:
     """Whether the guest runs; a transient guest that powered off is gone altogether."""
     try:

@@ -13,9 +13,10 @@ import pymysql
 from emulator.drivers.base import DriverError, ServerSpec
 from emulator.drivers.libvirt.domain import domain_xml
 from emulator.drivers.libvirt.network import MYSQL_PORT, template_ports
-from emulator.drivers.libvirt.shared import TEMPLATE_CLASS, AdminCursor, admin_password_sql, admin_sql, overlay, resumed
+from emulator.drivers.libvirt.shared import ADMIN, TEMPLATE_CLASS, AdminCursor, admin_sql, overlay, resumed
 from emulator.drivers.libvirt.warm import Warm, building, feed, keep_stream
 from emulator.drivers.libvirt.warm import version as warm_version
+from emulator.engines import accounts
 from emulator.engines import server as engine
 from emulator.failures import Failure
 from emulator.images import cache, recipe
@@ -114,7 +115,8 @@ class Templates:
             sock.unlink(missing_ok=True)
         try:
             with AdminCursor(spec.host, spec.port, warm.password) as cursor:
-                cursor.execute(admin_password_sql(self._password(spec), self._flavor(spec)))
+                accounts.set_master_password(cursor, ADMIN,
+                                             engine.password_hash(self._flavor(spec), self._password(spec)))
         except (pymysql.MySQLError, OSError) as error:
             raise DriverError(f"the restored guest's server refused its new administrator: {error}") from None
         self.resize(spec)
