@@ -141,17 +141,17 @@ class ProcessDriver:
     def provision(self, spec: ServerSpec) -> None:
         home = self._home(spec)
         marker = home / "provisioned"
-        new = not marker.exists()
-        if new:
+        tree = None if marker.exists() else self._tree(spec)
+        if tree is not None:
             self.stop(spec)
             shutil.rmtree(home / "data", ignore_errors=True)
             home.mkdir(parents=True, exist_ok=True)
-            if not self._take_spare(self._tree(spec), home / "data"):
-                _copy_ready(self._tree(spec), home / "data")
+            if not self._take_spare(tree, home / "data"):
+                _copy_ready(tree, home / "data")
             marker.touch()
         self.start(spec)
-        if new:
-            self._refill(self._tree(spec))
+        if tree is not None:  # the spare it took (or the one it found missing) is made again
+            self._refill(tree)
 
     # spare data directories
 
