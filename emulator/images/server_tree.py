@@ -3,10 +3,12 @@ filesystem of their own, with a ready, initialized data directory beside them. S
 chroot (engines/in_tree.py), so an instance's version is the image's, never the host's. Built aside and
 renamed into the cache when whole, under a lock, as the guest image is (build.py)."""
 
+import contextlib
 import hashlib
 import json
 import pathlib
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -21,6 +23,8 @@ MIRROR = "http://deb.debian.org/debian"
 REVISION = {"MariaDB": 3, "MySQL": 4}
 # Inside the tree: the ready data directory a new instance's is copied from.
 READY_DATA = "var/lib/rds-ready"
+# Inside a tree being built: the work folder of the server its ready backup is made from.
+_WORK = "/var/lib/rds-ready-backup"
 # Beside the tree: a hot backup of the ready data directory, made once by the engine's own tool (mariadb-backup's
 # stream, MySQL's CLONE packed as its backups are), which a new instance's first automated backup is when its
 # server holds nothing more than a new one does.
@@ -145,46 +149,48 @@ def _ready_data(staging: pathlib.Path, version: EngineVersion) -> None:
 
 
 def _ready_backup(staging: pathlib.Path) -> None:
-    """mariadb-backup's stream of a server started on a copy of the ready data directory (in the tree, where
-    its tools are, then moved beside it)."""
-    work = "/var/lib/rds-ready-backup"
-    script = (
-        f"rm -rf {work} && mkdir -p {work} && cp -a /{READY_DATA} {work}/data || exit 1; "
-        f"mariadbd --no-defaults --user=root --datadir={work}/data --socket={work}/s --skip-networking "
-        f"--innodb-buffer-pool-size=16M {REDO_LOG['MariaDB']} --log-error={work}/error.log & "
-        f"i=0; until mariadb-admin --socket={work}/s ping > /dev/null 2>&1; do "
-        "i=$((i + 1)); [ $i -lt 600 ] || { kill $!; wait; exit 1; }; sleep 0.1; done; "
-        f"mariadb-backup --backup --stream=mbstream --target-dir={work}/t --user=root --socket={work}/s "
-        f"> /ready-backup 2> {work}/backup.log; status=$?; "
-        f"mariadb-admin --socket={work}/s shutdown; wait; rm -rf {work}; exit $status")
-    tree = staging / "tree"
-    build.run_step("mariadb-backup of the ready data directory", in_tree.command(tree, [], ["sh", "-c", script]))
-    (tree / "ready-backup").replace(staging / READY_BACKUP["MariaDB"])
+    """mariadb-backup's stream of a server started on a copy of the ready data directory."""
+    backup = (f"mariadb-backup --backup --stream=mbstream --target-dir={_WORK}/t --user=root --socket={_WORK}/s "
+              f"> {_WORK}/stream 2> {_WORK}/backup.log")
+    with _on_ready_server(staging, "mariadb-backup of the ready data directory", "mariadbd", REDO_LOG["MariaDB"],
+                          "mariadb-admin", backup) as work:
+        (work / "stream").replace(staging / READY_BACKUP["MariaDB"])
 
 
 def _ready_clone(staging: pathlib.Path, version: EngineVersion) -> None:
     """MySQL's CLONE of a server started on a copy of the ready data directory, packed as a MySQL instance's
     backups are (engines/clone.py)."""
-    work = "/var/lib/rds-ready-backup"
-    options = " ".join(f"--{option}" for option in server.MYSQL_ONLY)
+    options = " ".join(["--log-bin=binlog", *(f"--{option}" for option in server.MYSQL_ONLY), "--secure-file-priv=",
+                        REDO_LOG["MySQL"]])
+    backup = f"mysql --socket={_WORK}/s --user=root -e \"CLONE LOCAL DATA DIRECTORY = '{_WORK}/clone'\""
+    with _on_ready_server(staging, "CLONE of the ready data directory", "/" + version.daemon, options, "mysqladmin",
+                          backup) as work, \
+            open(staging / READY_BACKUP["MySQL"], "wb") as sink:
+        clone.pack(work / "clone", sink, lambda _written: None)
+
+
+@contextlib.contextmanager
+def _on_ready_server(staging: pathlib.Path, step: str, daemon: str, options: str, admin: str,
+                     backup: str) -> Iterator[pathlib.Path]:
+    """`backup` (a shell command) run in the tree against its server (`daemon`, with the flavor's `options`)
+    started on a copy of the ready data directory, in the tree's work folder, then stopped; `admin` is the flavor's
+    administration client. Yields the work folder, where `backup` left what it made, before it is removed.
+    A server that never answers is stopped before the step fails, not left running."""
     script = (
-        f"rm -rf {work} && mkdir -p {work} && cp -a /{READY_DATA} {work}/data || exit 1; "
-        f"rm -f {work}/data/auto.cnf; "
-        f"/{version.daemon} --no-defaults --user=root --datadir={work}/data --socket={work}/s --skip-networking "
-        f"--log-bin=binlog {options} --secure-file-priv= --innodb-buffer-pool-size=16M {REDO_LOG['MySQL']} "
-        f"--log-error={work}/error.log & "
-        f"i=0; until mysqladmin --socket={work}/s --user=root ping > /dev/null 2>&1; do "
+        f"rm -rf {_WORK} && mkdir -p {_WORK} && cp -a /{READY_DATA} {_WORK}/data && rm -f {_WORK}/data/auto.cnf "
+        "|| exit 1; "
+        f"{daemon} --no-defaults --user=root --datadir={_WORK}/data --socket={_WORK}/s --skip-networking "
+        f"--innodb-buffer-pool-size=16M --log-error={_WORK}/error.log {options} & "
+        f"i=0; until {admin} --socket={_WORK}/s --user=root ping > /dev/null 2>&1; do "
         "i=$((i + 1)); [ $i -lt 600 ] || { kill $!; wait; exit 1; }; sleep 0.1; done; "
-        f"mysql --socket={work}/s --user=root -e \"CLONE LOCAL DATA DIRECTORY = '{work}/clone'\" "
-        f"2> {work}/clone.log; status=$?; "
-        f"mysqladmin --socket={work}/s --user=root shutdown; wait; exit $status")
+        f"{backup}; status=$?; "
+        f"{admin} --socket={_WORK}/s --user=root shutdown; wait; exit $status")
     tree = staging / "tree"
     try:
-        build.run_step("CLONE of the ready data directory", in_tree.command(tree, [], ["sh", "-c", script]))
-        with open(staging / READY_BACKUP["MySQL"], "wb") as sink:
-            clone.pack(tree / work.lstrip("/") / "clone", sink, lambda _written: None)
+        build.run_step(step, in_tree.command(tree, [], ["sh", "-c", script]))
+        yield tree / _WORK.lstrip("/")
     finally:
-        shutil.rmtree(tree / work.lstrip("/"), ignore_errors=True)
+        shutil.rmtree(tree / _WORK.lstrip("/"), ignore_errors=True)
 
 
 def _manifest(staging: pathlib.Path, seconds: float, version: EngineVersion) -> None:
