@@ -89,13 +89,13 @@ def per_engine(workdir: pathlib.Path, count: int) -> dict[str, list[float]]:
     """Create-to-available of each engine version's guests, one at a time, their images built beforehand and
     their templates saved (a version's first guest, which the template is saved after, is not counted unless
     it booted because the template was already there)."""
-    for row in engine_versions.VERSIONS:
+    for row in engine_versions.current():
         build.ensure(Settings.from_env().cache_dir, row=row)
     emulator = EmulatorProcess(workdir / "guests-engines", "libvirt").start()
     client = signed(emulator)
     results: dict[str, list[float]] = {}
     try:
-        for row in engine_versions.VERSIONS:
+        for row in engine_versions.current():
             wanted = {"Engine": row.engine, "EngineVersion": row.major, "BackupRetentionPeriod": "0"}
             saved = f"guests of {row.name} start from the saved template"
             if saved not in emulator.log.read_text():

@@ -246,7 +246,7 @@ def api_section(args: argparse.Namespace, workdir: pathlib.Path) -> None:
           f"for {ours_listing[0][1]} parameters, moto {med(t for t, _ in moto_listing) * 1000:.1f} ms "
           f"for {moto_listing[0][1]}")
     servers = Servers(Settings.from_env().cache_dir)
-    for row in engine_versions.VERSIONS:
+    for row in engine_versions.current():
         with tempfile.TemporaryDirectory() as cache:
             start = time.perf_counter()
             variables.variables(servers.tree(row), row, pathlib.Path(cache))

@@ -73,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     built = image_commands.add_parser("build", help="build from Debian's packages (cached; needs root): the guest "
                                                     "template, or with --engine an engine version's server tree")
     built.add_argument("--engine", choices=sorted(engine_versions.DEFAULTS), default=None)
-    built.add_argument("--engine-version", default=None, help="a major version, e.g. 11.8 (default: the engine's)")
+    built.add_argument("--engine-version", default=None,
+                       help="a major version, e.g. 11.8, or a full one, e.g. 10.11.18 (default: the engine's)")
     built.add_argument("--all-engines", action="store_true", help="every engine version's server tree")
     image_commands.add_parser("list", help="the cached templates and server trees, with sizes")
     args = parser.parse_args(argv)
@@ -82,8 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "image":
         cache_dir = Settings.from_env().cache_dir
         if args.image_command == "build" and args.all_engines:
-            rows = engine_versions.VERSIONS
-            return max(tree_command(row.engine, row.major, cache_dir, quiet_if_built=True) for row in rows)
+            return max(build_tree(row, cache_dir, quiet_if_built=True) for row in engine_versions.VERSIONS)
         if args.image_command == "build" and args.engine is not None:
             return tree_command(args.engine, args.engine_version, cache_dir)
         return images_command(args.image_command, cache_dir)
@@ -122,12 +122,16 @@ def images_command(command: str, cache_dir: pathlib.Path) -> int:
     return 0
 
 
-def tree_command(engine: str, version: str | None, cache_dir: pathlib.Path, quiet_if_built: bool = False) -> int:
+def tree_command(engine: str, version: str | None, cache_dir: pathlib.Path) -> int:
     row = engine_versions.of(engine, version)
     if row is None:
         print(f"rds-emulator: {engine} {version} is not served here; versions: "
               f"{', '.join(engine_versions.served(engine))}", file=sys.stderr)
         return 1
+    return build_tree(row, cache_dir)
+
+
+def build_tree(row: engine_versions.EngineVersion, cache_dir: pathlib.Path, quiet_if_built: bool = False) -> int:
     if quiet_if_built and server_tree.find(cache_dir, row) is not None:
         return 0
     print(f"building {row.name} from Debian {row.suite}'s packages (once; cached)", file=sys.stderr)

@@ -83,7 +83,9 @@ def _upgrade_targets(version: Offered, every: list[Offered]) -> list[dict[str, A
     """The newer versions of the same engine an instance of `version` may be upgraded to (ModifyDBInstance)."""
     return [{
         "Engine": target.engine, "EngineVersion": target.version, "Description": target.version_description,
-        "AutoUpgrade": False, "IsMajorVersionUpgrade": target.row != version.row,
+        # an automatic minor upgrade goes to the major's current minor (work/maintenance.py)
+        "AutoUpgrade": target.row.major == version.row.major and not target.row.previous_minor,
+        "IsMajorVersionUpgrade": target.row.major != version.row.major,
         "SupportedEngineModes": ["provisioned"], "SupportsParallelQuery": False, "SupportsGlobalDatabases": False,
         "SupportsBabelfish": False, "SupportsLimitlessDatabase": False, "SupportsLocalWriteForwarding": False,
         "SupportsIntegrations": False,

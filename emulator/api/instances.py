@@ -202,7 +202,7 @@ def _upgrade(ctx: Context, instance: Instance, request: dict[str, Any]) -> dict[
     if target is None:
         return {}
     current = common.served_row(ctx, instance.engine, instance.engine_version)
-    if target.row == current:
+    if target.row.major == current.major:
         return {"engine_version": target.version}
     if not request.get("AllowMajorVersionUpgrade"):
         raise combination("The AllowMajorVersionUpgrade flag must be present when upgrading to a new major version.")

@@ -67,11 +67,14 @@ class Offered:
 
 def offered(versions: dict[engine_versions.EngineVersion, str]) -> list[Offered]:
     """What the driver serves (`versions`: each row, with the full version its server reports), engine by
-    engine, oldest first, as RDS lists them."""
+    engine, oldest first, as RDS lists them. An older minor whose suite has since caught up with its
+    major's current one is the same version: listed once, as the current row."""
+    taken = {(row.engine, version) for row, version in versions.items() if not row.previous_minor}
     return [
         Offered(row.engine, version, row.family, ENGINE_DESCRIPTIONS[row.engine], f"{row.flavor} {version}",
-                engine_versions.DEFAULTS.get(row.engine) == row.major, row)
+                engine_versions.DEFAULTS.get(row.engine) == row.major and not row.previous_minor, row)
         for row, version in sorted(versions.items(), key=lambda item: (item[0].engine, _key(item[1])))
+        if not (row.previous_minor and (row.engine, version) in taken)
     ]
 
 

@@ -170,9 +170,15 @@ def _rename(ctx: Context, instance: Instance, new: str) -> Instance:
 
 
 def _upgrade(ctx: Context, instance: Instance, version: str, task: Task, group: str | None = None) -> None:
-    if engine_versions.serving(instance.engine, version) != ctx.engine_version(instance):
-        upgrades.major(ctx, instance, version, group or instance.parameter_group, lambda upgraded: _bring_up(
-            ctx, upgraded, ctx.driver.restart))
+    target, current = engine_versions.serving(instance.engine, version), ctx.engine_version(instance)
+    if target != current:
+        def bring(upgraded: Instance) -> bool:
+            return _bring_up(ctx, upgraded, ctx.driver.restart)
+
+        if target is not None and current is not None and target.major == current.major:
+            upgrades.minor(ctx, instance, version, bring)
+        else:
+            upgrades.major(ctx, instance, version, group or instance.parameter_group, bring)
         return
     ctx.instance_event(instance.identifier, PATCHING, "maintenance")
     if instance.observed == "running" and not _restarted_on_newer(ctx, instance, task):

@@ -2,8 +2,9 @@
 
 Two kinds of work wait for the window: modifications sent with ApplyImmediately=false (the instance's
 `pending` changes), and the maintenance actions the emulator can really perform: `db-upgrade` when the
-server its driver runs now is newer than the version an instance was created with (its next start runs the
-newer server; mariadb-upgrade then brings its system tables along), and `system-update` when the driver has
+current minor of an instance's major is newer than the version it runs (an older minor's row, moved onto the
+current one's server; or its own row's server rebuilt newer, which its next start runs; mariadb-upgrade then
+brings its system tables along), and `system-update` when the driver has
 a newer system for the instance (a guest made from an older template image than the current one).
 """
 
@@ -14,7 +15,7 @@ from emulator.context import Context
 from emulator.engines import backup as commands
 from emulator.engines import tools
 from emulator.host.work_dirs import work_dir
-from emulator.model import catalogue, windows
+from emulator.model import catalogue, engine_versions, windows
 from emulator.model.instance import Instance
 from emulator.work import backups
 
@@ -28,9 +29,10 @@ UPGRADE_TIMEOUT = 1800.0
 
 
 def upgrade_to(ctx: Context, instance: Instance) -> str | None:
-    """The version a db-upgrade would take the instance to, if there is one."""
+    """The version a db-upgrade would take the instance to, if there is one: its major's current minor."""
     row = ctx.engine_version(instance)
-    offered = ctx.driver.versions().get(row) if row is not None else None
+    newest = engine_versions.of(row.engine, row.major) if row is not None else None
+    offered = ctx.driver.versions().get(newest) if newest is not None else None
     return offered if offered is not None and catalogue.newer(offered, instance.engine_version) else None
 
 

@@ -1,6 +1,8 @@
-"""A major version upgrade (MariaDB 10.11 to 11.8, say), as RDS makes one: a pre-upgrade snapshot of the
-running instance, then its server stopped and started again from the new version's tree over the same data,
-the new version's own upgrade of its system tables, and the instance on the new family's parameter group.
+"""An engine version upgrade onto another version's server, as RDS makes one: for a major version (MariaDB
+10.11 to 11.8, say) a pre-upgrade snapshot of the running instance first; then its server stopped and
+started again from the new version's tree over the same data, the new version's own upgrade of its system
+tables, and for a major the instance on the new family's parameter group. A minor upgrade (10.11.18 to
+10.11.19) takes no snapshot, as on RDS.
 
 One that fails leaves the instance on its old version and available, with an event saying why: its old
 server is started again over the data as it is; if that server cannot read it any more (the new one had
@@ -37,6 +39,17 @@ def major(ctx: Context, instance: Instance, version: str, group: str, bring: Bri
             instance.identifier, f"Database instance is in a state that cannot be upgraded: the pre-upgrade "
             f"snapshot {name} failed", "failure")], upgrade_opt_in=None)
         return
+    _move(ctx, instance, version, group, bring, name)
+
+
+def minor(ctx: Context, instance: Instance, version: str, bring: BringUp) -> None:
+    """Onto another minor's server (its own tree, or its own guest image): the old one reads the data again
+    if the new one fails."""
+    _move(ctx, instance, version, instance.parameter_group, bring, None)
+
+
+def _move(ctx: Context, instance: Instance, version: str, group: str, bring: BringUp, snapshot: str | None) -> None:
+    old = instance.engine_version
     ctx.instance_event(instance.identifier, PATCHING, "maintenance")
     upgraded = replace(instance, engine_version=version, parameter_group=group)
     try:
@@ -45,7 +58,8 @@ def major(ctx: Context, instance: Instance, version: str, group: str, bring: Bri
         maintenance.upgrade_tables(ctx, upgraded)
     except (Failure, OSError, pymysql.MySQLError) as error:
         log.error("the upgrade of %s to %s failed: %s", instance.identifier, version, error)
-        _roll_back(ctx, instance, version, name, str(error) if isinstance(error, Failure) else "see the log", bring)
+        _roll_back(ctx, instance, version, snapshot, str(error) if isinstance(error, Failure) else "see the log",
+                   bring)
         return
     ctx.store.update_instance(instance.resource_id, [
         ctx.told(instance.identifier, PATCHED, "maintenance"),
@@ -63,7 +77,8 @@ def _snapshot(ctx: Context, instance: Instance, name: str) -> bool:
     return backups.snapshot(ctx, instance, {"snapshot": name})
 
 
-def _roll_back(ctx: Context, instance: Instance, version: str, snapshot: str, reason: str, bring: BringUp) -> None:
+def _roll_back(ctx: Context, instance: Instance, version: str, snapshot: str | None, reason: str,
+               bring: BringUp) -> None:
     spec = ctx.spec(instance)
     try:
         back = bring(instance)
@@ -71,7 +86,8 @@ def _roll_back(ctx: Context, instance: Instance, version: str, snapshot: str, re
         back = False
     told = (f"The engine version upgrade to {version} failed: {reason}. The instance runs {instance.engine_version} "
             "again")
-    if not back:  # the new server had changed what the old one reads: the snapshot taken before is restored
+    # the new server had changed what the old one reads: a major's pre-upgrade snapshot is restored
+    if not back and snapshot is not None:
         ctx.driver.destroy(spec)
         backups.seed(ctx, spec, snapshot)
         back = bring(instance)

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 
 from emulator.config import Settings
+from emulator.model import engine_versions
 from emulator.runtime import boot
 from scheduler import jobs
 from tests.api_client import CREATE, NS, Api
@@ -266,18 +267,25 @@ def test_event_categories(api):
 
 def test_engine_versions_and_orderable_options(api):
     root = api.ok(Action="DescribeDBEngineVersions")
-    listed = {v.findtext(f"{NS}DBParameterGroupFamily"): v for v in root.iter(f"{NS}DBEngineVersion")}
-    assert set(listed) == {"mysql9.7", "mariadb10.11", "mariadb11.8"}
-    assert [listed[family].findtext(f"{NS}MajorEngineVersion") for family in listed] == ["10.11", "11.8", "9.7"]
-    # a major upgrade from 10.11 to 11.8, and nothing newer than 11.8 or MySQL 9.7
-    targets = listed["mariadb10.11"].findall(f"{NS}ValidUpgradeTarget/{NS}UpgradeTarget")
-    assert [(t.findtext(f"{NS}EngineVersion"), t.findtext(f"{NS}IsMajorVersionUpgrade")) for t in targets] == [
-        (listed["mariadb11.8"].findtext(f"{NS}EngineVersion"), "true")]
-    assert listed["mariadb11.8"].find(f"{NS}ValidUpgradeTarget/{NS}UpgradeTarget") is None
+    listed = {v.findtext(f"{NS}EngineVersion"): v for v in root.iter(f"{NS}DBEngineVersion")}
+    previous, current, newer, mysql = (engine_versions.of(engine, version).nominal for engine, version in (
+        ("mariadb", "10.11.18"), ("mariadb", "10.11"), ("mariadb", "11.8"), ("mysql", None)))
+    assert list(listed) == [previous, current, newer, mysql]
+    assert [v.findtext(f"{NS}DBParameterGroupFamily") for v in listed.values()] == [
+        "mariadb10.11", "mariadb10.11", "mariadb11.8", "mysql9.7"]
+
+    def targets(version):
+        return [(t.findtext(f"{NS}EngineVersion"), t.findtext(f"{NS}IsMajorVersionUpgrade"),
+                 t.findtext(f"{NS}AutoUpgrade")) for t in listed[version].iter(f"{NS}UpgradeTarget")]
+
+    # the older minor's automatic upgrade goes to the current one; then the major upgrade to 11.8
+    assert targets(previous) == [(current, "false", "true"), (newer, "true", "false")]
+    assert targets(current) == [(newer, "true", "false")]
+    assert targets(newer) == targets(mysql) == []
     root = api.ok(Action="DescribeDBEngineVersions", Engine="mysql")
     assert [v.text for v in root.iter(f"{NS}Engine")] == ["mysql"]
     root = api.ok(Action="DescribeDBEngineVersions", Engine="mariadb", DefaultOnly="true")
-    assert [v.findtext(f"{NS}MajorEngineVersion") for v in root.iter(f"{NS}DBEngineVersion")] == ["10.11"]
+    assert [v.findtext(f"{NS}EngineVersion") for v in root.iter(f"{NS}DBEngineVersion")] == [current]
     root = api.ok(Action="DescribeOrderableDBInstanceOptions", Engine="mysql", DBInstanceClass="db.t3.micro")
     kinds = {o.findtext(f"{NS}StorageType"): o for o in root.iter(f"{NS}OrderableDBInstanceOption")}
     assert kinds["gp2"].findtext(f"{NS}MinStorageSize") == "20"

@@ -11,6 +11,19 @@ def test_a_major_a_full_version_or_none_pick_their_row():
     assert engine_versions.of("mariadb", None).major == engine_versions.DEFAULTS["mariadb"]
 
 
+def test_a_major_picks_its_current_minor_and_an_older_minor_its_own_row():
+    """bookworm's point release (10.11.18) beside its security release, 10.11's current minor."""
+    previous, current = engine_versions.of("mariadb", "10.11.18"), engine_versions.of("mariadb", "10.11")
+    assert previous.previous_minor and not current.previous_minor
+    assert previous.security is None and current.security == "bookworm-security"
+    assert engine_versions.of("mariadb", None) == engine_versions.of("mariadb", "10.11.7") == current
+    assert engine_versions.of_family("mariadb10.11") == current
+    assert previous.family == current.family and previous.key != current.key
+    assert (previous.name, current.name) == ("mariadb 10.11.18", "mariadb 10.11")
+    assert previous not in engine_versions.current() and current in engine_versions.current()
+    assert len({row.key for row in engine_versions.VERSIONS}) == len(engine_versions.VERSIONS)
+
+
 def test_what_is_not_served_is_none_and_named_in_the_list():
     assert engine_versions.of("mysql", "8.0") is None
     assert engine_versions.of("mysql", "9.70") is None

@@ -13,6 +13,7 @@ from tests.emulator_process import wait_for
 from tests.together import all_at_once
 
 OLD, NEW = engine_versions.of("mariadb", "10.11").nominal, engine_versions.of("mariadb", "11.8").nominal
+PREVIOUS = engine_versions.of("mariadb", "10.11.18").nominal  # 10.11's older minor
 WINDOW = "sun:05:00-sun:05:30"
 
 
@@ -41,6 +42,10 @@ def test_what_rds_refuses(api):
     assert refused(EngineVersion="10.11") == ("InvalidParameterCombination",
                                               f"Cannot upgrade mariadb from {NEW} to {OLD}")
     assert refused(EngineVersion="12.1")[1].startswith("Cannot find version 12.1 for mariadb (this host serves")
+    api.create("db3", Engine="mariadb", BackupRetentionPeriod="0")
+    api.wait_available("db3")
+    response, root = api.call(Action="ModifyDBInstance", DBInstanceIdentifier="db3", EngineVersion=PREVIOUS)
+    assert root.findtext(f"{NS}Error/{NS}Message") == f"Cannot upgrade mariadb from {OLD} to {PREVIOUS}"
     api.create("db2", Engine="mariadb", BackupRetentionPeriod="0")
     api.wait_available("db2")
     response, root = api.call(Action="ModifyDBInstance", DBInstanceIdentifier="db2", EngineVersion="11.8")
@@ -73,6 +78,37 @@ def test_a_major_upgrade_snapshots_then_moves_the_instance_to_the_new_family(api
     assert said.index(f"Upgrade in progress: Creating pre-upgrade snapshot [{name}]") < said.index(
         "Applying off-line patches to DB instance") < said.index(
         f"Database instance upgraded from engine version {OLD} to {NEW}")
+
+
+def test_a_minor_upgrade_moves_onto_the_current_minor_at_once_or_in_the_window(api, clock):
+    """No pre-upgrade snapshot and no AllowMajorVersionUpgrade, as on RDS; an older minor's instance has the
+    upgrade pending, and one with AutoMinorVersionUpgrade takes it in its window."""
+    for name in ("db1", "db2"):
+        api.create(name, Engine="mariadb", EngineVersion=PREVIOUS, BackupRetentionPeriod="0",
+                   PreferredMaintenanceWindow=WINDOW)
+    api.wait_available("db1")
+    api.wait_available("db2")
+    ctx = api.runtime.ctx
+    assert ctx.engine_version(ctx.store.find_instance("db1")).previous_minor
+    pending = api.ok(Action="DescribePendingMaintenanceActions")
+    assert {a.findtext(f"{NS}Description") for a in pending.iter(f"{NS}PendingMaintenanceAction")} == {
+        f"Minor version upgrade to {OLD}"}
+    answer = api.ok(Action="ModifyDBInstance", DBInstanceIdentifier="db1", EngineVersion=OLD, ApplyImmediately="true")
+    assert answer.findtext(f".//{NS}PendingModifiedValues/{NS}EngineVersion") == OLD
+    wait_for(lambda: described(api, "db1").findtext(f"{NS}EngineVersion") == OLD
+             and api.status("db1") == "available", 10, "the minor upgrade")
+    assert not ctx.engine_version(ctx.store.find_instance("db1")).previous_minor
+    assert described(api, "db1").findtext(f".//{NS}DBParameterGroupName") == "default.mariadb10.11"
+    assert api.ok(Action="DescribeDBSnapshots", SnapshotType="manual").find(f".//{NS}DBSnapshot") is None
+    said = messages(api)
+    assert said.index("Applying off-line patches to DB instance") < said.index(
+        f"Database instance upgraded from engine version {PREVIOUS} to {OLD}")
+
+    clock.advance(timedelta(days=4, hours=17, minutes=1))  # in Sunday's window: auto minor version upgrade
+    jobs.maintenance_windows(ctx)
+    wait_for(lambda: described(api, "db2").findtext(f"{NS}EngineVersion") == OLD
+             and api.status("db2") == "available", 10, "db2's upgrade in the window")
+    assert api.ok(Action="DescribePendingMaintenanceActions").find(f".//{NS}PendingMaintenanceAction") is None
 
 
 def test_a_major_upgrade_may_wait_for_the_window(api, clock):

@@ -261,7 +261,7 @@ class LibvirtDriver(GuestJobs, GuestImages, Templates, SystemUpdates):
         """A reboot restarts the guest's server with its new configuration, not the guest: its init starts
         the server again when it finds the configuration the emulator left over SQL. A guest whose memory
         no longer matches its class is stopped and started anew."""
-        if self._engine_moved(spec):  # a major version upgrade: the data moves onto the new version's image
+        if self._engine_moved(spec):  # an engine version upgrade: the data moves onto the new version's image
             self.update_system(spec)
             return
         domain = self._live(spec)

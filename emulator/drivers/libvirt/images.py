@@ -1,7 +1,7 @@
 """The guest images, one per engine version guests serve: the default one found or built in the background at
 start (with its KVM verdict, then the saved template), the others built the first time a task needs one. A
-guest's home records which engine version its disk holds, so that a major version upgrade, which asks for
-another, moves the data onto that version's image (a system update)."""
+guest's home records which engine version its disk holds, so that a version upgrade (major or minor), which
+asks for another, moves the data onto that version's image (a system update)."""
 
 import logging
 
@@ -90,15 +90,17 @@ class GuestImages:
         return self.image_for(spec.version)
 
     def _record_engine(self, spec: ServerSpec) -> None:
-        (self._home(spec) / ENGINE_RECORD).write_text((spec.version or GUEST_ENGINE).family + "\n")
+        (self._home(spec) / ENGINE_RECORD).write_text((spec.version or GUEST_ENGINE).key + "\n")
 
     def _engine_moved(self, spec: ServerSpec) -> bool:
-        """Whether the spec asks for another engine version than the guest's disk holds."""
+        """Whether the spec asks for another engine version (major or minor) than the guest's disk holds."""
         try:
             held = (self._home(spec) / ENGINE_RECORD).read_text().strip()
         except FileNotFoundError:  # a guest made before the record: the default image's
-            held = GUEST_ENGINE.family
-        return held != (spec.version or GUEST_ENGINE).family
+            held = GUEST_ENGINE.key
+        # guests made before minors had rows of their own recorded their family: its current minor's
+        family_row = engine_versions.of_family(held)
+        return (family_row.key if family_row is not None else held) != (spec.version or GUEST_ENGINE).key
 
 
 def version_of(image: cache.Image, row: EngineVersion = GUEST_ENGINE) -> str:

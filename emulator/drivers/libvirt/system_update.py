@@ -18,7 +18,7 @@ class SystemUpdates:
     """Part of LibvirtDriver (driver.py), whose attributes it uses."""
 
     def _image(self, spec: ServerSpec) -> cache.Image:
-        """The image the guest's disk is on: its kernel and initramfs boot it (during a major version upgrade,
+        """The image the guest's disk is on: its kernel and initramfs boot it (during a version upgrade,
         another engine version's than the spec asks for)."""
         fingerprint = guest_image.fingerprint(self._home(spec), self.cache_dir)
         if fingerprint is None:
