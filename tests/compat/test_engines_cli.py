@@ -1,7 +1,7 @@
 """Each engine end to end with the AWS CLI, as a user runs it against real servers (the process driver):
 created without a version, the server says what it is, a statement only that engine takes, a parameter
-change reaching the server, a snapshot restored with its rows, and MariaDB's major upgrade from 10.11 to
-11.8 keeping them."""
+change reaching the server, a snapshot restored with its rows, and MariaDB's minor upgrade from 10.11.18 to
+10.11's current minor and major upgrade from 10.11 to 11.8 keeping them."""
 
 import pymysql
 import pytest
@@ -68,6 +68,37 @@ def test_an_engine_end_to_end_with_the_cli(emulator_factory, engine, family_pref
     copied = seen(emulator, "copy")
     assert copied["Engine"] == engine and copied["EngineVersion"] == found["EngineVersion"]
     assert read_rows(copied["Endpoint"], "admin", PASSWORD, "app") == ["kept"]
+
+
+def test_mariadb_upgrades_from_10_11_18_to_its_current_minor_keeping_its_rows(emulator_factory):
+    """10.11.18 is bookworm's point release; 10.11's current minor, its security release: a server of its
+    own, which the instance's data moves onto."""
+    emulator = emulator_factory("process")
+    listed = aws(emulator, "describe-db-engine-versions", "--engine", "mariadb", "--engine-version", "10.11")
+    current = next(v["EngineVersion"] for v in listed["DBEngineVersions"] if v["EngineVersion"] != "10.11.18")
+    older = next(v for v in listed["DBEngineVersions"] if v["EngineVersion"] == "10.11.18")
+    assert {"EngineVersion": current, "IsMajorVersionUpgrade": False, "AutoUpgrade": True}.items() <= \
+        older["ValidUpgradeTarget"][0].items()
+    create(emulator, "old", "mariadb", "--engine-version", "10.11.18")
+    wait(emulator, "db-instance-available", "old", available)
+    endpoint = seen(emulator, "old")["Endpoint"]
+    assert query(endpoint, "SELECT VERSION()")[0][0].startswith("10.11.18-MariaDB")
+    write_rows(endpoint, "admin", PASSWORD, "app", ["before", "the upgrade"])
+    pending = aws(emulator, "describe-pending-maintenance-actions")["PendingMaintenanceActions"]
+    assert [a["Description"] for r in pending for a in r["PendingMaintenanceActionDetails"]] == [
+        f"Minor version upgrade to {current}"]
+    aws(emulator, "modify-db-instance", "--db-instance-identifier", "old", "--engine-version", current,
+        "--apply-immediately")
+    upgraded = wait_for(lambda: (now := seen(emulator, "old"))["EngineVersion"] == current
+                        and now["DBInstanceStatus"] == "available" and now, 180, "the upgrade")
+    assert upgraded["Endpoint"] == endpoint
+    assert read_rows(endpoint, "admin", PASSWORD, "app") == ["before", "the upgrade"]
+    assert query(endpoint, "SELECT VERSION()")[0][0].startswith(current + "-MariaDB")
+    assert aws(emulator, "describe-pending-maintenance-actions")["PendingMaintenanceActions"] == []
+    events = [e["Message"] for e in aws(emulator, "describe-events", "--source-type", "db-instance",
+                                        "--source-identifier", "old", "--duration", "60")["Events"]]
+    assert f"Database instance upgraded from engine version 10.11.18 to {current}" in events
+    assert not any(m.startswith("Upgrade in progress: Creating pre-upgrade snapshot") for m in events)
 
 
 def test_mariadb_upgrades_from_10_11_to_11_8_keeping_its_rows(emulator_factory):

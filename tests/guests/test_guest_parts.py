@@ -34,6 +34,7 @@ from emulator.drivers.log_dir import LogDirectory
 from emulator.engines import tools
 from emulator.images import build
 from emulator.images.cache import ROOT_FS, images_dir
+from emulator.model import engine_versions
 
 PORTS = range(13306, 20000)
 
@@ -264,6 +265,22 @@ def test_a_guest_home_from_before_the_image_record_finds_its_image_in_its_disks_
     (home / "image").write_text("fedcba9876543210\n")
     assert guest_image.fingerprint(home, cache_dir) == "fedcba9876543210"
     assert guest_image.fingerprint(tmp_path / "guests" / "db-new", cache_dir) is None  # no disk yet
+
+
+def test_a_guests_disk_moves_when_its_engine_version_changes_minor_or_major(tmp_path):
+    """What a guest's home records of the row it runs: a guest made when records named a family runs that
+    family's current minor."""
+    driver = object.__new__(LibvirtDriver)  # no libvirtd: only the guest's home is read
+    driver.root = tmp_path
+    previous, current, newer = (engine_versions.of("mariadb", version) for version in ("10.11.18", "10.11", "11.8"))
+    spec = ServerSpec("db-ONE", "one", "127.0.0.1", 13306, "admin", "*AB", None, version=previous)
+    (tmp_path / "db-ONE").mkdir()
+    assert not driver._engine_moved(replace(spec, version=current))  # made before the record: the default's
+    driver._record_engine(spec)
+    assert not driver._engine_moved(spec)
+    assert driver._engine_moved(replace(spec, version=current)) and driver._engine_moved(replace(spec, version=newer))
+    (tmp_path / "db-ONE" / "engine").write_text("mariadb10.11\n")
+    assert not driver._engine_moved(replace(spec, version=current)) and driver._engine_moved(spec)
 
 
 def test_a_port_a_gone_connection_still_holds_is_not_offered_to_a_guests_forward():

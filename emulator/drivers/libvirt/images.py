@@ -17,7 +17,7 @@ from emulator.model.engine_versions import EngineVersion
 log = logging.getLogger(__name__)
 # The engine version of the default guest image (recipe.RECIPE: bookworm's MariaDB).
 GUEST_ENGINE = recipe.DEFAULT
-# Which engine version a guest's disk holds (its family), recorded in its home.
+# Which engine version a guest's disk holds (its row's key), recorded in its home.
 ENGINE_RECORD = "engine"
 
 
