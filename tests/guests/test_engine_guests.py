@@ -1,6 +1,7 @@
 """Guests per engine version: a MariaDB 11.8 instance is a guest of 11.8's own image (built the first time
-one is needed), and a 10.11 guest upgraded to 11.8 moves its data onto that image (its disk is a new one on
-the new image, its former one read once by its init), keeping its rows. A MySQL instance is a guest of
+one is needed), and a 10.11.18 guest upgraded to 10.11's current minor, then to 11.8, moves its data onto
+each one's image (its disk is a new one on the new image, its former one read once by its init), keeping
+its rows. A MySQL instance is a guest of
 MySQL 9.7's image: its snapshot (the CLONE plugin's copy, taken inside the guest) restores into another."""
 
 import uuid
@@ -25,13 +26,20 @@ def test_an_11_8_guest_and_a_major_upgrade_onto_its_image(emulator_factory, rds_
     rds = rds_client(emulator)
     versions = {v["DBParameterGroupFamily"]: v for v in rds.describe_db_engine_versions()["DBEngineVersions"]}
     assert set(versions) == {"mariadb10.11", "mariadb11.8", "mysql9.7"}
-    create(rds, "old", BackupRetentionPeriod=0)
+    create(rds, "old", EngineVersion="10.11.18", BackupRetentionPeriod=0)
     create(rds, "new", EngineVersion="11.8", BackupRetentionPeriod=0)
-    old = wait_status(rds, "old", "available", timeout=300)["Endpoint"]
+    old = wait_status(rds, "old", "available", timeout=FIRST_IMAGE)["Endpoint"]
+    assert query(old, "SELECT VERSION()")[0][0].startswith("10.11.18-")
     write_rows(old, "admin", PASSWORD, "app", ["written on 10.11"])
     new = wait_status(rds, "new", "available", timeout=FIRST_IMAGE)
     ((version,),) = query(new["Endpoint"], "SELECT VERSION()")
     assert version.startswith("11.8.") and new["EngineVersion"] == version.split("-")[0]
+
+    current = versions["mariadb10.11"]["EngineVersion"]  # the family's last listed: its current minor
+    rds.modify_db_instance(DBInstanceIdentifier="old", EngineVersion=current, ApplyImmediately=True)
+    wait_for(lambda: (found := describe(rds, "old"))["EngineVersion"] == current
+             and found["DBInstanceStatus"] == "available", 600, "the minor upgrade")
+    assert query(old, "SELECT VERSION()")[0][0].startswith(current + "-")
 
     rds.modify_db_instance(DBInstanceIdentifier="old", EngineVersion="11.8", AllowMajorVersionUpgrade=True,
                            ApplyImmediately=True)
