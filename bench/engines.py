@@ -49,10 +49,10 @@ def _snapshot_available(client, name: str) -> bool:
 
 def ours(workdir: pathlib.Path, row: EngineVersion, count: int) -> dict[str, list[float]]:
     """Our creates, reboots and servers' memory; and, one before each create, the floor's samples."""
-    emulator = EmulatorProcess(workdir / f"ours-{row.family}", "process").start()
+    emulator = EmulatorProcess(workdir / f"ours-{row.name.replace(' ', '-')}", "process").start()
     client = signed(emulator)
     floor = _Floor(workdir, row)
-    wanted = CREATE | {"Engine": row.engine, "EngineVersion": row.major}
+    wanted = CREATE | {"Engine": row.engine, "EngineVersion": row.asked_as}
     results: dict[str, list[float]] = {"create": [], "with_backup": [], "reboot": [], "rss": [], "floor": [],
                                        "floor_start": [], "floor_rss": []}
     try:
@@ -95,7 +95,7 @@ class _Floor:
         self.tree = server_tree.ensure(Settings.from_env().cache_dir, row)
 
     def sample(self, results: dict[str, list[float]]) -> None:
-        home = (self.workdir / f"floor-{self.row.family}-{self.taken}").resolve()
+        home = (self.workdir / f"floor-{self.row.name.replace(' ', '-')}-{self.taken}").resolve()
         self.taken += 1
         (home / "tmp").mkdir(parents=True)
         sock = str(home / "s.sock")

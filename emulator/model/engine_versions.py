@@ -32,7 +32,12 @@ class EngineVersion:
 
     @property
     def name(self) -> str:
-        return f"{self.engine} {self.nominal if self.previous_minor else self.major}"
+        return f"{self.engine} {self.asked_as}"
+
+    @property
+    def asked_as(self) -> str:
+        """The EngineVersion a client names to get this row."""
+        return self.nominal if self.previous_minor else self.major
 
     @property
     def key(self) -> str:
