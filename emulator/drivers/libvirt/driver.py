@@ -272,16 +272,14 @@ class LibvirtDriver(GuestJobs, GuestImages, Templates, SystemUpdates):
         else:
             self._keep_time(spec)
 
-    def _restart_in_place(self, spec: ServerSpec, domain: "libvirt.virDomain", told: str = "") -> bool:
-        """False when the server would not take its next configuration over SQL: the guest is restarted.
-        `told`: lines for the guest's init (rds-init), before the configuration."""
+    def _restart_in_place(self, spec: ServerSpec, domain: "libvirt.virDomain") -> bool:
+        """False when the server would not take its next configuration over SQL: the guest is restarted."""
         self.configure(spec)
         asked = time.monotonic()
         try:
             with self.admin(spec) as cursor:
-                settings = f"#rds-time={int(time.time())}\n{told}"
-                cursor.execute("SELECT %s INTO DUMPFILE %s",
-                               (settings + self._cnf(spec), f"/run/rds/next-{time.time_ns()}.cnf"))
+                cursor.execute("SELECT %s INTO DUMPFILE %s", (f"#rds-time={int(time.time())}\n{self._cnf(spec)}",
+                                                             f"/run/rds/next-{time.time_ns()}.cnf"))
                 cursor.execute("SHUTDOWN")
         except (pymysql.MySQLError, OSError) as error:
             log.warning("could not restart the server of guest %s in place (%s): restarting the guest",

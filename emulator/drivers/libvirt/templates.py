@@ -2,7 +2,9 @@
 
 import contextlib
 import logging
+import secrets
 import shutil
+import socket
 import threading
 import time
 from dataclasses import replace
@@ -13,7 +15,19 @@ import pymysql
 from emulator.drivers.base import DriverError, ServerSpec
 from emulator.drivers.libvirt.domain import domain_xml
 from emulator.drivers.libvirt.network import MYSQL_PORT, template_ports
-from emulator.drivers.libvirt.shared import ADMIN, TEMPLATE_CLASS, AdminCursor, admin_sql, overlay, resumed
+from emulator.drivers.libvirt.shared import (
+    ADMIN,
+    JOB_TIMEOUT,
+    POLL,
+    READY_TIMEOUT,
+    TEMPLATE_CLASS,
+    AdminCursor,
+    active,
+    admin_sql,
+    job_answer,
+    overlay,
+    resumed,
+)
 from emulator.drivers.libvirt.warm import Warm, building, feed, keep_stream
 from emulator.drivers.libvirt.warm import version as warm_version
 from emulator.engines import accounts
@@ -70,21 +84,53 @@ class Templates:
         overlay(warm.disk, image.root_fs, "raw")
         (warm.path / "my.cnf").write_text(engine.guest_cnf({}, MYSQL_PORT, flavor=row.flavor))
         (warm.path / "first-boot.sql").write_text(admin_sql(warm.password, row.flavor))
+        # a MySQL server names itself (server_uuid, its GTIDs' source) as it first starts: its template is
+        # saved before that, its guest waiting for the configuration rds-job's `go` brings (rds-init)
+        held = row.flavor == "MySQL"
+        if held:
+            warm.hold.write_text(secrets.token_hex(16) + "\n")
+            warm.hold.chmod(0o600)
         server_port, job_port = template_ports("127.0.0.1")
         spec = self._template_spec(server_port, row)
         name = f"rds-template-{warm.path.name}"
         with contextlib.suppress(libvirt.libvirtError):  # one an emulator stopped as it saved it
             self.conn.lookupByName(name).destroy()
+        guest = replace(self._guest(spec, warm.path, memory, image, job_port=job_port), name=name)
+        if held:
+            guest = replace(guest, files=guest.files | {"hold": str(warm.hold)})
         with self._room(spec):
-            domain = self._create(replace(self._guest(spec, warm.path, memory, image, job_port=job_port),
-                                          name=name))
+            domain = self._create(guest)
             try:
-                self._wait_ready(spec, domain, password=warm.password)
+                if held:
+                    self._wait_held(domain, (spec.host, job_port), warm)
+                else:
+                    self._wait_ready(spec, domain, password=warm.password)
                 domain.save(str(warm.path / "saved"))
             except BaseException:
                 domain.destroy()
                 raise
         keep_stream(warm.path / "saved", warm)
+
+    def _wait_held(self, domain: "libvirt.virDomain", job: tuple[str, int], warm: Warm) -> None:
+        """Until the template guest waits for its configuration, its server not started."""
+        deadline = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < deadline:
+            if not active(domain):
+                raise DriverError("the template guest stopped as it booted")
+            with contextlib.suppress(OSError, DriverError), \
+                    socket.create_connection(job, timeout=JOB_TIMEOUT) as conn:
+                conn.sendall(f"{warm.hold.read_text().strip()} held\n".encode())
+                job_answer(conn, "hold")
+                return
+            time.sleep(POLL)
+        raise DriverError(f"the template guest did not wait for its configuration within {READY_TIMEOUT:.0f} s")
+
+    def _go(self, spec: ServerSpec, warm: Warm) -> None:
+        """The restored guest of a held template starts its server with this instance's configuration."""
+        with self._job(spec, warm.hold.read_text().strip(), "go") as conn:
+            conn.sendall(f"#rds-time={int(time.time())}\n{self._cnf(spec)}".encode())
+            conn.shutdown(socket.SHUT_WR)
+            job_answer(conn, "server's start")
 
     def _warm_for(self, spec: ServerSpec) -> Warm | None:
         if self._memory(spec.instance_class) != self._memory(TEMPLATE_CLASS):
@@ -94,14 +140,15 @@ class Templates:
     def _restore(self, spec: ServerSpec, warm: Warm) -> None:
         """Start the guest from the saved template, then make it this instance's: its administrator's
         password over SQL, its disk's size, its clock and server id, and its own configuration (a restart of
-        its server, unless that configuration is the template's)."""
+        its server, unless that configuration is the template's; a held template's server starts with it)."""
         self.configure(spec)
         home = self._home(spec)
         sock = self.socket_dir / f"{spec.resource_id}.sock"  # unix socket paths are limited to 107 bytes
         sock.unlink(missing_ok=True)
-        # the server's error log begins where it started: in the template, when it was saved
+        # the server's error log begins where it started: in the template, when it was saved (a held
+        # template's server starts in this guest)
         started = warm.path / "logs" / "error.log"
-        if started.exists():
+        if started.exists() and not warm.held:
             (home / "logs").mkdir(exist_ok=True)
             shutil.copyfile(started, home / "logs" / "error.log")
         try:
@@ -110,6 +157,8 @@ class Templates:
                 domain = self._create(self._guest(spec, home, memory, self._current(spec), incoming=str(sock)))
                 feeding.join()
                 resumed(domain)
+                if warm.held:
+                    self._go(spec, warm)
                 self._wait_ready(spec, domain, password=warm.password)
         finally:
             sock.unlink(missing_ok=True)
@@ -120,14 +169,13 @@ class Templates:
         except (pymysql.MySQLError, OSError) as error:
             raise DriverError(f"the restored guest's server refused its new administrator: {error}") from None
         self.resize(spec)
-        # a MySQL server named itself (server_uuid, its GTIDs' source) in the template: it forgets that name
-        # and takes one of its own as it restarts
-        mysql = self._flavor(spec) == "MySQL"
-        restart = mysql or not self._same_server(spec, warm)
-        if restart and not self._restart_in_place(spec, domain, "#rds-new-uuid\n" if mysql else ""):
+        # a held template's server started with this instance's configuration; the others' restarts unless
+        # it is the template's but for the server id, which SQL sets
+        restart = not (warm.held or self._same_server(spec, warm))
+        if restart and not self._restart_in_place(spec, domain):
             raise DriverError("the restored guest's server did not restart with its own configuration")
         self._keep_time(spec)
-        if restart:
+        if restart or warm.held:
             return
         try:
             with self.admin(spec) as cursor:

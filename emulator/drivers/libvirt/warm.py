@@ -1,7 +1,9 @@
 """The saved template guest: one guest booted from the image, its server up, then saved by libvirt; a new
 instance's guest starts from that saved state (QEMU takes it from a unix socket, `-incoming`) on a disk
 overlay of the template's disk, instead of booting. The driver then gives it its own administrator
-password, server id, name and clock over SQL (drivers/libvirt.py).
+password, server id, name and clock over SQL (templates.py). A MySQL template is saved before its server
+starts (held): its server names itself at its first start, so each restored guest starts it with its own
+configuration, sent over the job port.
 
 Kept beside the image it was made from (`<image>/warm-<memory MiB>-<version>/`): the template's disk
 overlay (never written again), the QEMU state stream, and the template administrator's key. The version
@@ -25,6 +27,8 @@ from dataclasses import dataclass
 from emulator.engines import tools
 
 DISK, STREAM, KEY, READY = "disk.qcow2", "state.stream", "admin.key", "ready"
+# A template saved before its server started (MySQL's, rds-init): the token its rds-job takes `go` with.
+HOLD = "hold.key"
 # libvirt's save image: a 92-byte header (magic, version, XML length, ...), the domain XML, then QEMU's stream.
 _HEADER = struct.Struct("<16s5I56x")
 _MAGIC = b"LibvirtQemudSave"
@@ -46,6 +50,14 @@ class Warm:
     @property
     def password(self) -> str:
         return (self.path / KEY).read_text().strip()
+
+    @property
+    def hold(self) -> pathlib.Path:
+        return self.path / HOLD
+
+    @property
+    def held(self) -> bool:
+        return self.hold.exists()
 
     @property
     def ready(self) -> bool:
