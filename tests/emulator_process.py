@@ -33,37 +33,58 @@ def wait_for(condition, timeout: float, what: str, interval: float = 0.05):  # p
         time.sleep(interval)  # poll
 
 
+class PortTaken(AssertionError):
+    pass
+
+
 class EmulatorProcess:
     def __init__(self, data_dir: pathlib.Path, driver: str = "process", port: int | None = None,
                  options: tuple[str, ...] = ()):
         self.data_dir = data_dir
         self.driver = driver
         self.options = options
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.chosen = port is None
+        self._listen_on(port or free_port())
         self.process: subprocess.Popen | None = None
-        self.log = data_dir / f"emulator-{self.port}.log"
+
+    def _listen_on(self, port: int) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = self.data_dir / f"emulator-{self.port}.log"
 
     def start(self) -> "EmulatorProcess":
+        """A port chosen here was free when chosen, not when the emulator binds it: a client's connection
+        may take it as its own in between (it is an ephemeral port). The emulator then starts on another."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        command = [
-            sys.executable, "-m", "emulator.cli", "serve", "--port", str(self.port),
-            "--data-dir", str(self.data_dir), "--driver", self.driver, *self.options,
-        ]
-        with open(self.log, "ab") as log:
-            self.process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-        wait_for(self._answers, 30, "the emulator to answer")
-        return self
+        tries = 0
+        while True:
+            command = [
+                sys.executable, "-m", "emulator.cli", "serve", "--port", str(self.port),
+                "--data-dir", str(self.data_dir), "--driver", self.driver, *self.options,
+            ]
+            with open(self.log, "ab") as log:
+                self.process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+            try:
+                wait_for(self._answers, 30, "the emulator to answer")
+                return self
+            except PortTaken:
+                tries += 1
+                if not self.chosen or tries == 3:
+                    raise
+                self._listen_on(free_port())
 
     def _answers(self) -> bool:
         assert self.process is not None
         if self.process.poll() is not None:
-            raise AssertionError(f"the emulator exited: {self.log.read_text()[-2000:]}")
+            said = self.log.read_text()[-2000:]
+            if f"cannot listen on 127.0.0.1:{self.port}: Address already in use" in said:
+                raise PortTaken(f"the emulator's port was taken before it listened: {said}")
+            raise AssertionError(f"the emulator exited: {said}")
         try:
             urllib.request.urlopen(f"{self.url}/?Action=DescribeDBEngineVersions", timeout=2).read()
         except urllib.error.HTTPError:
             return True  # it answers: an unsigned request is refused
-        except (urllib.error.URLError, ConnectionError):
+        except (urllib.error.URLError, ConnectionError, TimeoutError):  # another listener took the port
             return False
         return True
 

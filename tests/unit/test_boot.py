@@ -13,7 +13,7 @@ from emulator.drivers.none import NoServerDriver
 from emulator.runtime import boot
 from emulator.work import security_groups
 from scheduler import service as scheduler_service
-from tests.emulator_process import ROOT
+from tests.emulator_process import ROOT, EmulatorProcess
 
 
 def broken(*args, **kwargs):
@@ -45,3 +45,19 @@ def test_serve_on_a_port_taken_says_so_and_lets_the_data_directory_go(tmp_path):
     assert ran.returncode == 1
     assert f"rds-emulator: cannot listen on 127.0.0.1:{port}" in ran.stderr and "Traceback" not in ran.stderr
     boot(Settings(data_dir=tmp_path / "data", driver="none", auth="off"), schedule=False).close()
+
+
+def test_a_test_emulator_whose_chosen_port_was_taken_meanwhile_starts_on_another(tmp_path):
+    """The tests' emulators listen on a port found free a moment before, which a client's connection may
+    take in between (CI saw it): they start again on another."""
+    emulator = EmulatorProcess(tmp_path / "data", "none")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", emulator.port))
+        taken.listen()
+        first = emulator.port
+        emulator.start()
+    try:
+        assert emulator.port != first
+        assert f"cannot listen on 127.0.0.1:{first}" in (tmp_path / "data" / f"emulator-{first}.log").read_text()
+    finally:
+        emulator.stop()
