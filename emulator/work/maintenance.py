@@ -4,8 +4,8 @@ Two kinds of work wait for the window: modifications sent with ApplyImmediately=
 `pending` changes), and the maintenance actions the emulator can really perform: `db-upgrade` when the
 current minor of an instance's major is newer than the version it runs (an older minor's row, moved onto the
 current one's server; or its own row's server rebuilt newer, which its next start runs; mariadb-upgrade then
-brings its system tables along), and `system-update` when the driver has
-a newer system for the instance (a guest made from an older template image than the current one).
+brings its system tables along), and `system-update` when the driver has a newer system for the instance (a
+guest made from an older template image than the current one).
 """
 
 from datetime import datetime, timedelta
