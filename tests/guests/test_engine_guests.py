@@ -1,8 +1,8 @@
 """Guests per engine version: a MariaDB 11.8 instance is a guest of 11.8's own image (built the first time
 one is needed), and a 10.11.18 guest upgraded to 10.11's current minor, then to 11.8, moves its data onto
 each one's image (its disk is a new one on the new image, its former one read once by its init), keeping
-its rows. A MySQL instance is a guest of
-MySQL 9.7's image: its snapshot (the CLONE plugin's copy, taken inside the guest) restores into another."""
+its rows. A MySQL instance is a guest of MySQL 9.7's image: its snapshot (the CLONE plugin's copy, taken
+inside the guest) restores into another."""
 
 import uuid
 from datetime import UTC, datetime, timedelta
