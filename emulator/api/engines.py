@@ -4,7 +4,7 @@ from typing import Any
 
 from emulator.api.paging import page_sequence
 from emulator.context import Context
-from emulator.model import catalogue
+from emulator.model import catalogue, engine_versions
 from emulator.model.catalogue import Offered
 from emulator.protocol.errors import invalid, shown
 
@@ -83,8 +83,7 @@ def _upgrade_targets(version: Offered, every: list[Offered]) -> list[dict[str, A
     """The newer versions of the same engine an instance of `version` may be upgraded to (ModifyDBInstance)."""
     return [{
         "Engine": target.engine, "EngineVersion": target.version, "Description": target.version_description,
-        # an automatic minor upgrade goes to the major's current minor (work/maintenance.py)
-        "AutoUpgrade": target.row.major == version.row.major and not target.row.previous_minor,
+        "AutoUpgrade": engine_versions.current_minor(version.row) == target.row,
         "IsMajorVersionUpgrade": target.row.major != version.row.major,
         "SupportedEngineModes": ["provisioned"], "SupportsParallelQuery": False, "SupportsGlobalDatabases": False,
         "SupportsBabelfish": False, "SupportsLimitlessDatabase": False, "SupportsLocalWriteForwarding": False,

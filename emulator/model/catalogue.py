@@ -72,7 +72,7 @@ def offered(versions: dict[engine_versions.EngineVersion, str]) -> list[Offered]
     taken = {(row.engine, version) for row, version in versions.items() if not row.previous_minor}
     return [
         Offered(row.engine, version, row.family, ENGINE_DESCRIPTIONS[row.engine], f"{row.flavor} {version}",
-                engine_versions.DEFAULTS.get(row.engine) == row.major and not row.previous_minor, row)
+                engine_versions.of(row.engine, None) == row, row)
         for row, version in sorted(versions.items(), key=lambda item: (item[0].engine, _key(item[1])))
         if not (row.previous_minor and (row.engine, version) in taken)
     ]

@@ -75,6 +75,11 @@ def of(engine: str, version: str | None) -> EngineVersion | None:
         (row for row in rows if not row.previous_minor), None)
 
 
+def current_minor(row: EngineVersion) -> EngineVersion | None:
+    """The current minor of the row's major: what an automatic minor upgrade goes to."""
+    return of(row.engine, row.major)
+
+
 def current() -> list[EngineVersion]:
     """Each major's current minor: what an engine version's bench, build-all and catalogue read work on."""
     return [row for row in VERSIONS if not row.previous_minor]

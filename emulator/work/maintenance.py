@@ -31,7 +31,7 @@ UPGRADE_TIMEOUT = 1800.0
 def upgrade_to(ctx: Context, instance: Instance) -> str | None:
     """The version a db-upgrade would take the instance to, if there is one: its major's current minor."""
     row = ctx.engine_version(instance)
-    newest = engine_versions.of(row.engine, row.major) if row is not None else None
+    newest = engine_versions.current_minor(row) if row is not None else None
     offered = ctx.driver.versions().get(newest) if newest is not None else None
     return offered if offered is not None and catalogue.newer(offered, instance.engine_version) else None
 

@@ -7,7 +7,7 @@ import secrets
 import socket
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import BinaryIO
 
 import pymysql
@@ -109,13 +109,18 @@ class GuestJobs:
             cursor.execute("SELECT %s INTO DUMPFILE %s", (token + "\n", f"/run/rds/job-{time.time_ns()}"))
         return token
 
-    @contextmanager
-    def _job(self, spec: ServerSpec, token: str, kind: str) -> Iterator[socket.socket]:
-        address = self.network.job_endpoint(spec.host, self._home(spec))
-        try:
-            conn = socket.create_connection(address, timeout=JOB_TIMEOUT)
-        except OSError as error:
-            raise DriverError(f"the guest's job port did not answer: {error}") from None
-        with conn:
-            conn.sendall(f"{token} {kind}\n".encode())
-            yield conn
+    def _job(self, spec: ServerSpec, token: str, kind: str) -> AbstractContextManager[socket.socket]:
+        return job_at(self.network.job_endpoint(spec.host, self._home(spec)), token, kind)
+
+
+@contextmanager
+def job_at(address: tuple[str, int], token: str, kind: str) -> Iterator[socket.socket]:
+    """A connection to a guest's rds-job at `address`, the job asked for with its token."""
+    try:
+        conn = socket.create_connection(address, timeout=JOB_TIMEOUT)
+    except OSError as error:
+        raise DriverError(f"the guest's job port did not answer: {error}") from None
+    with conn:
+        conn.sendall(f"{token} {kind}\n".encode())
+        yield conn
+

@@ -14,10 +14,10 @@ import pymysql
 
 from emulator.drivers.base import DriverError, ServerSpec
 from emulator.drivers.libvirt.domain import domain_xml
+from emulator.drivers.libvirt.jobs import job_at
 from emulator.drivers.libvirt.network import MYSQL_PORT, template_ports
 from emulator.drivers.libvirt.shared import (
     ADMIN,
-    JOB_TIMEOUT,
     POLL,
     READY_TIMEOUT,
     TEMPLATE_CLASS,
@@ -117,9 +117,7 @@ class Templates:
         while time.monotonic() < deadline:
             if not active(domain):
                 raise DriverError("the template guest stopped as it booted")
-            with contextlib.suppress(OSError, DriverError), \
-                    socket.create_connection(job, timeout=JOB_TIMEOUT) as conn:
-                conn.sendall(f"{warm.hold.read_text().strip()} held\n".encode())
+            with contextlib.suppress(OSError, DriverError), job_at(job, warm.hold.read_text().strip(), "held") as conn:
                 job_answer(conn, "hold")
                 return
             time.sleep(POLL)
