@@ -27,6 +27,7 @@ import pymysql
 
 from emulator.drivers.base import (
     ADMIN_TIMEOUT,
+    FULL_BELOW,
     LOG_FILES,
     BinlogPoint,
     DriverError,
@@ -179,7 +180,7 @@ class ProcessDriver:
         try:
             while not self._stopping.is_set() and (
                     missing := next((spare for spare in _spare_paths(self.spares, tree) if not spare.exists()),
-                                    None)) is not None:
+                                    None)) is not None and _room_for_spare(self.spares, tree):
                 shutil.rmtree(staging, ignore_errors=True)
                 self.spares.mkdir(exist_ok=True)
                 _copy_ready(tree, staging, spare=True)
@@ -445,6 +446,20 @@ def _copy_ready(tree: ServerTree, target: pathlib.Path, spare: bool = False) -> 
     argv = ["cp", "-a", "--", str(tree.ready_data), str(target)]
     tools.run(["nice", "-n", "19", *argv] if spare else argv, timeout=STOP_TIMEOUT)
     (target / "auto.cnf").unlink(missing_ok=True)
+
+
+def _room_for_spare(spares: pathlib.Path, tree: ServerTree) -> bool:
+    """Whether a spare copy leaves the servers at least as much room again: a copy that only saves a create
+    its copying never takes the last of a disk that servers write to."""
+    try:
+        found = os.statvfs(spares if spares.exists() else spares.parent)
+    except OSError:
+        return False
+    room = found.f_bavail * found.f_frsize
+    if room >= 2 * _size(tree.ready_data) + FULL_BELOW:
+        return True
+    log.info("no spare data directory for %s: %d MiB free is too little", tree.path.name, room >> 20)
+    return False
 
 
 def _size(path: pathlib.Path) -> int:
