@@ -9,6 +9,7 @@ from emulator.clock import Clock
 from emulator.config import Settings
 from emulator.drivers.base import Driver, ServerSpec
 from emulator.engines import in_tree
+from emulator.engines.replication import Replication
 from emulator.engines.variables import Variables
 from emulator.failures import Failure
 from emulator.foreground import Foreground
@@ -42,6 +43,8 @@ class Context:
     # instances whose server's storage the watch last found full (status storage-full): an observation it
     # renews every few seconds, kept here, since the store may be on that very disk and unable to take it
     full: set[str] = field(default_factory=set, repr=False)
+    # what each read replica's server last said of its replication (the watch asks every few seconds)
+    replication: dict[str, Replication] = field(default_factory=dict, repr=False)
     # the requests being answered, which background work lets go first
     foreground: Foreground = field(default_factory=Foreground, repr=False)
     _catalogues: dict[EngineVersion, dict[str, Parameter]] = field(default_factory=dict, repr=False)

@@ -15,7 +15,7 @@ from emulator.model.events import RETENTION, STORAGE_BACK, STORAGE_FULL
 from emulator.model.instance import Instance, observed_allowing
 from emulator.model.snapshot import Snapshot
 from emulator.store.errors import StateConflict, StoreFull, TaskConflict
-from emulator.work import backups, configuration, log_rotation, maintenance
+from emulator.work import backups, configuration, log_rotation, maintenance, replicas
 from scheduler.archivers import Archivers
 
 log = logging.getLogger(__name__)
@@ -42,9 +42,16 @@ def watch_servers(ctx: Context, found: list[Instance] | None = None) -> None:
     values = configuration.group_values(ctx, {instance.parameter_group for instance in found})
     # what is no longer running (stopped, deleted) is not full either
     ctx.full.intersection_update(instance.resource_id for instance in found if instance.observed == "running")
+    for gone in ctx.replication.keys() - {instance.resource_id for instance in found if instance.replica_source}:
+        ctx.replication.pop(gone, None)
     for instance in found:
         if instance.task is not None:
             continue
+        if instance.replica_source is not None and instance.source_identifier is None:
+            _queue(ctx, instance.resource_id, "promote")  # its source was deleted: promoted, as on RDS
+            continue
+        if instance.replica_source is not None and instance.observed == "running":
+            replicas.observe(ctx, instance)
         if instance.observed == "running" and not ctx.driver.is_running(ctx.spec(instance)):
             if _queue(ctx, instance.resource_id, "recover"):
                 log.warning("the server of %s is not running: starting it again", instance.identifier)

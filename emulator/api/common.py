@@ -258,9 +258,11 @@ def instance_wire(ctx: Context, instance: Instance, around: Surroundings) -> dic
         instance = replace(instance, observed="storage-full")
     group = network.default_subnet_group_wire(*place(ctx)) if around.subnet_group is None else \
         subnet_group_wire(ctx, around.subnet_group)
+    replication = ctx.replication.get(instance.resource_id) if instance.replica_source else None
     return instance.to_wire(
         ctx.instance_arn(instance.identifier), around.tags, group, network.default_security_group(*place(ctx)),
         configuration.apply_status(ctx, instance, around.values),
+        (replication.status, replication.message) if replication is not None else None,
     )
 
 
@@ -346,3 +348,10 @@ def served_row(ctx: Context, engine: str, version: str) -> engine_versions.Engin
 def snapshot_name_of(value: str) -> str:
     """A snapshot's identifier, or its ARN."""
     return arn.name_of(value, "snapshot", "DB snapshot")
+
+
+def stop_refused(identifier: str) -> RdsError:
+    """As RDS for MySQL and MariaDB: neither a read replica nor a source of read replicas may be stopped."""
+    return RdsError("InvalidDBInstanceState",
+                    f"Cannot stop DB instance {identifier}: a read replica, or a source of read replicas, cannot "
+                    "be stopped.")

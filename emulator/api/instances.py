@@ -14,7 +14,7 @@ from emulator.protocol import xml
 from emulator.protocol.errors import RdsError, combination, instance_exists, instance_not_found, invalid, shown
 from emulator.protocol.shapes import RDS
 from emulator.store import Store
-from emulator.store.errors import NameTaken, StateConflict, TaskConflict
+from emulator.store.errors import HasReplicas, NameTaken, StateConflict, TaskConflict
 from emulator.work import backups, security_groups
 
 # Members of CreateDBInstance we honour; any other that is sent is refused, never silently dropped.
@@ -120,8 +120,9 @@ def _described(ctx: Context, name: str) -> dict[str, Any] | xml.Written:
     instance, tags = Store.instance_of(rows)
     value = common.instance_wire(ctx, instance, ctx.store.surroundings([instance], {instance.resource_id: tags})[
         instance.resource_id])
+    # a replica's StatusInfos are what its server said last, which its rows do not hold
     if instance.parameter_group.startswith("default.") and instance.subnet_group == network.DEFAULT_SUBNET_GROUP \
-            and not ctx.full:
+            and not ctx.full and instance.replica_source is None:
         ctx.written.put(rows, xml.written(INSTANCE_SHAPE, value))
     return value
 
@@ -149,6 +150,9 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     _modify_windows(request, instance, immediate)
     if "BackupRetentionPeriod" in request:
         retention = validation.retention(request["BackupRetentionPeriod"])
+        if retention == 0 and instance.read_replicas:
+            raise combination("Cannot set the backup retention period to 0 on a DB instance that has read "
+                              "replicas.")
         if (retention == 0) != (instance.retention == 0):
             events.append("Disabled automated backups" if retention == 0 else "Enabled automated backups")
         immediate["retention"] = retention
@@ -225,6 +229,8 @@ def reboot(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
 
 def stop(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     instance = common.existing_instance(ctx, request["DBInstanceIdentifier"])
+    if instance.replica_source is not None or instance.read_replicas:
+        raise common.stop_refused(instance.identifier)
     if request.get("DBSnapshotIdentifier"):
         return _with_snapshot(ctx, instance, "stop", request["DBSnapshotIdentifier"], "DBSnapshotIdentifier", {})
     return _queue(ctx, instance, "stop")
@@ -288,9 +294,11 @@ def _queue_task(ctx: Context, instance: Instance, action: str, kind: str, params
     try:
         with common.refused_by_store(immediate.get("parameter_group")):
             ctx.queue("db-instance", instance.resource_id, kind, params, observed=observed_allowing(action),
-                      **options, **immediate)
+                      alone=action == "stop", **options, **immediate)
     except (TaskConflict, StateConflict):
         _refuse(ctx, instance, action)
+    except HasReplicas:
+        raise common.stop_refused(instance.identifier) from None
 
 
 def _refuse(ctx: Context, instance: Instance, action: str) -> None:

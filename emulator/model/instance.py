@@ -18,6 +18,8 @@ TASK_STATUS = {
     "reset-credentials": "resetting-master-credentials",
     "backup": "backing-up",
     "restore": "creating",
+    "replicate": "creating",
+    "promote": "modifying",
 }
 # A stopped instance starts again by itself after this long, as on RDS.
 AUTOMATIC_RESTART_AFTER = timedelta(days=7)
@@ -35,7 +37,8 @@ OBSERVED_STATUS = {
 }
 
 
-TASK_FIELDS = ("task", "task_params")
+# Not columns: read with the instance from other rows (its task under way, its source and read replicas).
+JOINED_FIELDS = ("task", "task_params", "source_identifier", "replica_names")
 
 # The statuses from which each action may begin; any other answers InvalidDBInstanceState. Every status
 # here is one with no task under way: the store itself refuses a second task for an instance.
@@ -47,6 +50,7 @@ ALLOWED_FROM = {
     "delete": ("available", "stopped", "failed", "incompatible-parameters", "incompatible-restore", "restore-error"),
     "recover": ("available",),
     "backup": ("available",),
+    "promote": ("available", "incompatible-parameters"),
 }
 _OBSERVED_FOR = {status: observed for observed, status in OBSERVED_STATUS.items()}
 
@@ -120,13 +124,22 @@ class Instance:
     system_update_opt_in: str | None = None
     # DB security groups (the EC2-Classic kind): the instance lets in only what they authorize
     db_security_groups: list[str] = field(default_factory=list)
+    # a read replica's source (its resource id): the server replicates from the source's
+    replica_source: str | None = None
     # the kind and parameters of the task under way, joined from the tasks table; not columns
     task: str | None = field(default=None, compare=False)
     task_params: dict[str, Any] | None = field(default=None, compare=False)
+    # a read replica's source's identifier, and a source's read replicas' (joined by commas); not columns
+    source_identifier: str | None = field(default=None, compare=False)
+    replica_names: str | None = field(default=None, compare=False)
 
     @property
     def status(self) -> str:
         return status(self.task, self.observed)
+
+    @property
+    def read_replicas(self) -> list[str]:
+        return sorted(self.replica_names.split(",")) if self.replica_names else []
 
     @property
     def automatic_restart_time(self) -> datetime | None:
@@ -135,7 +148,7 @@ class Instance:
         return self.stopped_at + AUTOMATIC_RESTART_AFTER
 
     def to_row(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in TASK_FIELDS}
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in JOINED_FIELDS}
 
     @property
     def pending_modified_values(self) -> dict[str, Any]:
@@ -155,9 +168,10 @@ class Instance:
 
     def to_wire(
         self, arn: str, tags: list[dict[str, str]], subnet_group: dict[str, Any], default_security_group: str,
-        parameter_apply_status: str,
+        parameter_apply_status: str, replication: tuple[str, str] | None = None,
     ) -> dict[str, Any]:
-        """`subnet_group` is the group's own wire form; no security group chosen means the VPC's default."""
+        """`subnet_group` is the group's own wire form; no security group chosen means the VPC's default.
+        `replication`: a read replica's, as its server last said it (status, the server's error)."""
         provisioned = self.observed != "none"
         return {
             "DBInstanceIdentifier": self.identifier,
@@ -186,7 +200,9 @@ class Instance:
             "MultiAZ": self.multi_az,
             "EngineVersion": self.engine_version,
             "AutoMinorVersionUpgrade": self.auto_minor_version_upgrade,
-            "ReadReplicaDBInstanceIdentifiers": [],
+            "ReadReplicaDBInstanceIdentifiers": self.read_replicas,
+            "ReadReplicaSourceDBInstanceIdentifier": self.source_identifier if self.replica_source else None,
+            "StatusInfos": _status_infos(replication) if self.replica_source and provisioned else None,
             "LicenseModel": "general-public-license",
             "OptionGroupMemberships": [
                 {"OptionGroupName": catalogue.option_group(self.engine, self.engine_version), "Status": "in-sync"}
@@ -217,3 +233,11 @@ class Instance:
             "IsStorageConfigUpgradeAvailable": False,
             "EngineLifecycleSupport": "open-source-rds-extended-support-disabled",
         }
+
+
+def _status_infos(replication: tuple[str, str] | None) -> list[dict[str, Any]]:
+    """RDS's `read replication` status: replicating, error (with the server's reason) or stopped; a replica
+    whose server was not asked yet is replicating, as its making checked it last."""
+    status, message = replication or ("replicating", "")
+    return [{"StatusType": "read replication", "Normal": status == "replicating", "Status": status,
+             "Message": message or None}]

@@ -10,7 +10,16 @@ from sqlalchemy.engine import Connection
 
 from emulator.model.records import Event
 from emulator.model.validation import MAX_TAGS
-from emulator.store.errors import GroupGone, GroupMissing, SnapshotGone, SnapshotInUse, StateConflict, TooManyTags
+from emulator.store.errors import (
+    GroupGone,
+    GroupMissing,
+    HasReplicas,
+    SnapshotGone,
+    SnapshotInUse,
+    SourceRefused,
+    StateConflict,
+    TooManyTags,
+)
 from emulator.store.prepared import INSERT_EVENT, INSERT_TAG, INSERT_TASK
 from emulator.store.schema import ACTIVE, db_security_groups, instances, parameter_groups, snapshots, tags, tasks
 
@@ -114,3 +123,30 @@ def queue_storage_removal(conn: Connection, keys: Iterable[str], now: datetime) 
     go after the rows, never before, and a crash between the two only delays their removal."""
     for key in keys:
         insert_task(conn, "backup-storage", key, "delete", {}, now)
+
+
+# The most read replicas one source may have: RDS's limit for MySQL and MariaDB.
+MAX_REPLICAS = 15
+
+
+def check_source(conn: Connection, resource_id: str) -> None:
+    """Inside the transaction that makes a read replica: its source runs, no task of its own under way (a
+    stop or a delete would take the server the replica is made from), and has room for one more replica."""
+    row = conn.execute(select(instances.c.observed).where(instances.c.resource_id == resource_id)).first()
+    if row is None:
+        raise SourceRefused("gone")
+    busy = select(tasks.c.id).where(tasks.c.resource_id == resource_id, tasks.c.state.in_(ACTIVE),
+                                    tasks.c.kind.in_(("stop", "delete"))).limit(1)
+    if row.observed != "running" or conn.scalar(busy) is not None:
+        raise SourceRefused("state")
+    count = conn.scalar(select(func.count()).select_from(instances).where(instances.c.replica_source == resource_id))
+    if count >= MAX_REPLICAS:
+        raise SourceRefused("replicas", MAX_REPLICAS)
+
+
+def check_alone(conn: Connection, resource_id: str) -> None:
+    """Inside the transaction that queues a stop: the instance neither follows a source nor has replicas."""
+    follows = select(instances.c.replica_source).where(instances.c.resource_id == resource_id)
+    followed = select(instances.c.resource_id).where(instances.c.replica_source == resource_id).limit(1)
+    if conn.scalar(follows) is not None or conn.scalar(followed) is not None:
+        raise HasReplicas(resource_id)

@@ -43,3 +43,17 @@ class SnapshotGone(Exception):
 
 class SnapshotInUse(Exception):
     """A copy or a restore is reading the snapshot: its bytes must stay until it is done."""
+
+
+class SourceRefused(Exception):
+    """The instance a read replica is to follow cannot take another: gone, not running or busy, or at its
+    limit of read replicas."""
+
+    def __init__(self, reason: str, limit: int = 0):
+        super().__init__(reason)
+        self.reason = reason
+        self.limit = limit
+
+
+class HasReplicas(Exception):
+    """The task is not for a read replica, nor for a source of read replicas (StopDBInstance)."""

@@ -14,6 +14,7 @@ from emulator.store.checks import (
     check_group,
     check_security_groups,
     check_snapshot_available,
+    check_source,
     deferred,
     insert_events,
     insert_task,
@@ -21,7 +22,6 @@ from emulator.store.checks import (
 )
 from emulator.store.errors import NameTaken, PortTaken
 from emulator.store.prepared import (
-    ACTIVE_TASK,
     BY_IDENTIFIER,
     BY_RESOURCE_ID,
     FAST_ADDRESS_HELD,
@@ -34,6 +34,7 @@ from emulator.store.prepared import (
     INSERT_INSTANCE,
     INSTANCE_COLUMNS,
     INSTANCES,
+    JOINED,
 )
 from emulator.store.schema import ACTIVE, instances, tags, tasks
 
@@ -52,6 +53,8 @@ class Instances(StoreBase):
                 check_security_groups(conn, instance.db_security_groups)
                 if task[0] == "restore":
                     check_snapshot_available(conn, task[1]["snapshot"])
+                if instance.replica_source is not None:
+                    check_source(conn, instance.replica_source)
                 conn.execute(INSERT_INSTANCE, instance.to_row())
                 upsert_tags(conn, instance.resource_id, pairs)
                 insert_task(conn, "db-instance", instance.resource_id, *task, now)
@@ -85,7 +88,7 @@ class Instances(StoreBase):
     @staticmethod
     def instance_of(raw: tuple[tuple, ...]) -> tuple[Instance, list[dict[str, str]]]:
         rows = FAST_WITH_TAGS.convert(raw)
-        width = len(INSTANCE_COLUMNS) + len(ACTIVE_TASK)
+        width = len(INSTANCE_COLUMNS) + len(JOINED)
         pairs = [{"Key": row[width], "Value": row[width + 1]} for row in rows if row[width] is not None]
         return Instance(*rows[0][:width]), pairs
 

@@ -4,14 +4,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import fields
 from typing import Any
 
-from sqlalchemy import JSON, and_, bindparam, insert, literal_column, select
+from sqlalchemy import JSON, and_, bindparam, func, insert, literal_column, select
 from sqlalchemy.engine import Engine
 
-from emulator.model.instance import TASK_FIELDS, Instance
+from emulator.model.instance import JOINED_FIELDS, Instance
 from emulator.store.schema import ACTIVE, events, instances, tags, tasks
 
-# In the order of Instance's fields, so that a row is the Instance's positional arguments, task last.
-INSTANCE_COLUMNS = [instances.c[f.name] for f in fields(Instance) if f.name not in TASK_FIELDS]
+# In the order of Instance's fields, so that a row is the Instance's positional arguments, the joined ones last.
+INSTANCE_COLUMNS = [instances.c[f.name] for f in fields(Instance) if f.name not in JOINED_FIELDS]
 # Statements built once: SQLAlchemy then reuses their compiled form, which matters on the Describe path.
 # The task under way, if any (there is at most one an instance), joined to its instance. The states are
 # written into the SQL: bound values in an IN list would be re-expanded on every execution.
@@ -19,12 +19,21 @@ UNDER_WAY = and_(
     tasks.c.resource_id == instances.c.resource_id,
     tasks.c.state.in_([literal_column(f"'{state}'") for state in ACTIVE]),
 )
-ACTIVE_TASK = [tasks.c.kind.label("task"), tasks.c.params.label("task_params")]
-INSTANCES = select(*INSTANCE_COLUMNS, *ACTIVE_TASK).select_from(instances.outerjoin(tasks, UNDER_WAY))
+# A read replica's source, and a source's read replicas (identifiers joined by commas, which none holds):
+# read with the instance, so that a replica made or promoted changes the rows that describe its source too.
+_source, _replica = instances.alias("source"), instances.alias("replica")
+REPLICATION = [
+    select(_source.c.identifier).where(_source.c.resource_id == instances.c.replica_source)
+    .scalar_subquery().label("source_identifier"),
+    select(func.group_concat(_replica.c.identifier)).where(_replica.c.replica_source == instances.c.resource_id)
+    .scalar_subquery().label("replica_names"),
+]
+JOINED = [tasks.c.kind.label("task"), tasks.c.params.label("task_params"), *REPLICATION]
+INSTANCES = select(*INSTANCE_COLUMNS, *JOINED).select_from(instances.outerjoin(tasks, UNDER_WAY))
 BY_IDENTIFIER = INSTANCES.where(instances.c.identifier == bindparam("identifier"))
 BY_RESOURCE_ID = INSTANCES.where(instances.c.resource_id == bindparam("resource_id"))
 WITH_TAGS = (
-    select(*INSTANCE_COLUMNS, *ACTIVE_TASK, tags.c.key, tags.c.value)
+    select(*INSTANCE_COLUMNS, *JOINED, tags.c.key, tags.c.value)
     .select_from(
         instances.outerjoin(tasks, UNDER_WAY).outerjoin(tags, tags.c.resource_id == instances.c.resource_id)
     )

@@ -78,6 +78,7 @@ instances = Table(
     Column("upgrade_opt_in", String),
     Column("system_update_opt_in", String),
     Column("db_security_groups", JSON, nullable=False, server_default="[]"),
+    Column("replica_source", String, index=True),
     Index("uq_instances_endpoint", "address", "port", unique=True),
 )
 

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from emulator.model.records import Task
 from emulator.store.base import StoreBase
-from emulator.store.checks import check_group, check_observed, check_security_groups, deferred, insert_task
+from emulator.store.checks import check_alone, check_group, check_observed, check_security_groups, deferred, insert_task
 from emulator.store.errors import NameTaken, TaskConflict
 from emulator.store.schema import instances, tasks
 
@@ -28,6 +28,7 @@ class Tasks(StoreBase):
         not_before: datetime | None = None,
         key: str | None = None,
         take_pending: bool = False,
+        alone: bool = False,
         defer: dict[str, Any] | None = None,
         also: Iterable[tuple[str, str, str, dict[str, Any], datetime]] = (),
         **instance_values: Any,
@@ -36,13 +37,16 @@ class Tasks(StoreBase):
         task under way; StateConflict when an instance's observed state is not one of `observed`; None
         (and nothing done) when a task with this key was queued before. `take_pending`: the changes that
         waited for the maintenance window become the task's (under its own params); `defer`: these changes
-        join them instead; `also`: other resources' tasks the change asks for (type, id, kind, params, now)."""
+        join them instead; `alone`: HasReplicas when the instance is a read replica or has any; `also`: other
+        resources' tasks the change asks for (type, id, kind, params, now)."""
         try:
             with self._tx() as conn:
                 if key is not None and conn.scalar(select(tasks.c.id).where(tasks.c.key == key)) is not None:
                     return None
                 if observed is not None:
                     check_observed(conn, resource_id, observed)
+                if alone:
+                    check_alone(conn, resource_id)
                 if take_pending:
                     waiting = conn.scalar(select(instances.c.pending).where(instances.c.resource_id == resource_id))
                     params = {**(waiting or {}), **params}

@@ -9,13 +9,19 @@ from emulator.model import catalogue, parameters
 from emulator.model.instance import Instance
 from emulator.model.records import GroupValue
 
+# What makes a read replica's server read-only, for every user but replication: MySQL's super_read_only
+# stops its privileged users too; MariaDB's read_only stops all who lack READ_ONLY ADMIN (work/replicas.py).
+READ_ONLY = {"mysql": {"super_read_only": "1"}, "mariadb": {"read_only": "1"}}
+
 
 def wanted(instance: Instance, values: dict[str, GroupValue]) -> dict[str, str]:
     """The group's values, formulas worked out for this instance's class and storage."""
     memory = catalogue.class_memory(instance.instance_class)
-    return {
+    found = {
         name: parameters.evaluate(item.value, memory, instance.allocated_storage) for name, item in values.items()
     }
+    # RDS's groups say read_only={TrueIfReplica}; a group that sets it says otherwise
+    return {**READ_ONLY[instance.engine], **found} if instance.replica_source is not None else found
 
 
 def immediate(ctx: Context, instance: Instance, values: dict[str, GroupValue]) -> dict[str, str | None]:
@@ -29,7 +35,8 @@ def immediate(ctx: Context, instance: Instance, values: dict[str, GroupValue]) -
     running = instance.server_parameters
     changes: dict[str, str | None] = {}
     for name, value in target.items():
-        if values[name].method == "immediate" and running.get(name) != value:
+        item = values.get(name)  # none for what the instance itself implies (a replica's read_only)
+        if item is not None and item.method == "immediate" and running.get(name) != value:
             changes[name] = value
     for name in running.keys() - target.keys():
         if _dynamic(ctx, instance, name):

@@ -20,7 +20,7 @@ from emulator.model.events import RENAMED, RESTORED_FROM_SNAPSHOT, RESTORED_TO_P
 from emulator.model.instance import Instance
 from emulator.model.records import Task
 from emulator.store.errors import NameTaken
-from emulator.work import backups, configuration, maintenance, security_groups, upgrades
+from emulator.work import backups, configuration, maintenance, replicas, security_groups, upgrades
 from emulator.work.runner import ResourceWork, Retry, Then
 from emulator.work.upgrades import PATCHED, PATCHING
 
@@ -68,6 +68,39 @@ def restore(ctx: Context, instance: Instance, task: Task) -> Then | None:
         instance.resource_id, [ctx.told(instance.identifier, message, "restoration")], observed="running"
     )
     return first_backup(ctx, instance)
+
+
+def replicate(ctx: Context, instance: Instance, task: Task) -> Then | None:
+    """A read replica: its storage from a hot backup of its source taken now, then its server following the
+    source's. One taken up again starts over: its storage may hold half a backup."""
+    source = replicas.source_of(ctx, instance)
+    if task.attempts > 1:
+        ctx.driver.destroy(ctx.spec(instance))
+    gtid: list[str | None] = []
+
+    def seeded_then_started(spec: ServerSpec) -> None:
+        gtid.append(replicas.seed_from(ctx, source, spec))
+        ctx.driver.provision(spec)
+
+    if not _bring_up(ctx, instance, seeded_then_started):
+        return None
+    ctx.replication[instance.resource_id] = replicas.follow(ctx, instance, source, gtid[-1] if gtid else None)
+    ctx.store.update_instance(
+        instance.resource_id, [ctx.told(instance.identifier, "DB instance created")], observed="running"
+    )
+    return first_backup(ctx, instance)
+
+
+def promote(ctx: Context, instance: Instance, task: Task) -> Then | None:
+    """The replica stops following its source once it has applied all it received, then restarts (as on RDS)
+    writable: a standalone instance, its automated backups as asked."""
+    if instance.replica_source is not None:
+        replicas.promote(ctx, instance, task)
+    promoted = ctx.store.get_instance(instance.resource_id)
+    if promoted is None:
+        return None
+    reboot(ctx, promoted, task)
+    return first_backup(ctx, promoted)
 
 
 def first_backup(ctx: Context, instance: Instance, new: bool = False) -> Then | None:
@@ -286,7 +319,8 @@ def _bring_up(ctx: Context, instance: Instance, bring: Callable[[ServerSpec], No
         )
         return False
     with ctx.driver.admin(spec) as cursor:
-        if instance.observed in ("none", "failed", "incompatible"):
+        # a replica's master user came with its source's data, and it writes nothing of its own
+        if instance.observed in ("none", "failed", "incompatible") and instance.replica_source is None:
             accounts.create_master(cursor, instance.master_username, instance.password_hash, instance.db_name)
         reported = live.version(cursor)
     if reported is not None and reported != instance.engine_version:  # EngineVersion is what the server says
@@ -305,5 +339,7 @@ WORK: dict[str, Callable[[Context, Instance, Task], Then | None]] = {
     "delete": delete,
     "backup": backup,
     "restore": restore,
+    "replicate": replicate,
+    "promote": promote,
 }
 INSTANCE_WORK = ResourceWork(load=lambda ctx, resource_id: ctx.store.get_instance(resource_id), work=WORK, fail=fail)

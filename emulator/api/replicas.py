@@ -1,0 +1,102 @@
+"""Read replicas: CreateDBInstanceReadReplica and PromoteReadReplica."""
+
+from dataclasses import replace
+from typing import Any
+
+from emulator.api import common
+from emulator.context import Context
+from emulator.model import ids, storage, validation, windows
+from emulator.model.instance import Instance, not_allowed_message, observed_allowing
+from emulator.protocol.errors import RdsError, instance_not_found, invalid
+from emulator.store.errors import SourceRefused, StateConflict, TaskConflict
+
+# Members of CreateDBInstanceReadReplica we honour; the rest are refused unless they ask for what we are.
+REPLICA_MEMBERS = {
+    "DBInstanceIdentifier", "SourceDBInstanceIdentifier", "DBInstanceClass", "AvailabilityZone", "Port",
+    "AutoMinorVersionUpgrade", "Iops", "StorageThroughput", "DBParameterGroupName", "PubliclyAccessible", "Tags",
+    "DBSubnetGroupName", "VpcSecurityGroupIds", "StorageType", "CopyTagsToSnapshot", "DeletionProtection",
+    "AllocatedStorage",
+}
+PROMOTE_MEMBERS = {"DBInstanceIdentifier", "BackupRetentionPeriod", "PreferredBackupWindow"}
+
+
+def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
+    common.refuse_unsupported(request, REPLICA_MEMBERS, "CreateDBInstanceReadReplica")
+    identifier = validation.identifier(request["DBInstanceIdentifier"])
+    if not request.get("SourceDBInstanceIdentifier"):
+        raise RdsError("MissingParameter", "The request must contain the parameter SourceDBInstanceIdentifier.")
+    source = common.existing_instance(ctx, request["SourceDBInstanceIdentifier"])
+    if source.retention == 0:
+        raise RdsError("InvalidDBInstanceState",
+                       "Automated backups are not enabled for this database instance. To enable automated "
+                       "backups, use ModifyDBInstance to set the backup retention period to a non-zero value.")
+    storage_type = validation.storage_type(request.get("StorageType", source.storage_type))
+    size = source.allocated_storage
+    if request.get("AllocatedStorage") is not None:
+        size = validation.allocated_storage(request["AllocatedStorage"], source.engine, storage_type)
+        if size < source.allocated_storage:
+            raise invalid(f"The allocated storage must be at least the source's {source.allocated_storage} GiB.")
+    iops, throughput = storage.performance(
+        storage_type, size, request.get("Iops"), request.get("StorageThroughput"), source.engine)
+    family = common.served_row(ctx, source.engine, source.engine_version).family
+    resource_id = ids.resource_id()
+    backup_window, maintenance = windows.defaults(resource_id, None, None)
+    replica = Instance(
+        resource_id=resource_id, identifier=identifier, engine=source.engine, engine_version=source.engine_version,
+        instance_class=validation.instance_class(request.get("DBInstanceClass", source.instance_class)),
+        master_username=source.master_username, password_hash=source.password_hash,
+        allocated_storage=size, storage_type=storage_type, port=0,
+        availability_zone=validation.availability_zone(request.get("AvailabilityZone"), ctx.settings.region),
+        backup_window=backup_window, maintenance_window=maintenance, retention=0,
+        parameter_group=common.parameter_group_for_instance(ctx, request.get("DBParameterGroupName"), family),
+        created_at=ctx.clock.now(), db_name=source.db_name, address=ctx.settings.server_host,
+        auto_minor_version_upgrade=request.get("AutoMinorVersionUpgrade", True),
+        publicly_accessible=request.get("PubliclyAccessible", False),
+        deletion_protection=request.get("DeletionProtection", False),
+        copy_tags_to_snapshot=request.get("CopyTagsToSnapshot", False),
+        subnet_group=common.existing_subnet_group(ctx, request.get("DBSubnetGroupName")),
+        vpc_security_groups=common.vpc_security_groups(request.get("VpcSecurityGroupIds")),
+        iops=iops, storage_throughput=throughput, replica_source=source.resource_id,
+    )
+    tag_pairs = validation.tags(request.get("Tags", []))
+    try:
+        with common.room(ctx, replica, replica.instance_class):
+            replica = common.insert_instance(ctx, replica, validation.port(request.get("Port")), tag_pairs,
+                                             ("replicate", {}))
+    except SourceRefused as refused:
+        raise _refused(source.identifier, refused) from None
+    ctx.kick()
+    around = ctx.store.surroundings([replica], {replica.resource_id: validation.tag_list(tag_pairs)})
+    made = replace(replica, task="replicate", source_identifier=source.identifier)
+    return common.instance_answer(ctx, made, around[replica.resource_id])
+
+
+def _refused(source: str, refused: SourceRefused) -> RdsError:
+    if refused.reason == "replicas":
+        return RdsError("InstanceQuotaExceeded",
+                        f"DB instance {source} already has {refused.limit} read replicas, the most it may have.")
+    if refused.reason == "gone":
+        return instance_not_found(source)
+    return RdsError("InvalidDBInstanceState", f"Instance {source} is not in available state.")
+
+
+def promote(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
+    common.refuse_unsupported(request, PROMOTE_MEMBERS, "PromoteReadReplica")
+    replica = common.existing_instance(ctx, request["DBInstanceIdentifier"])
+    if replica.replica_source is None:
+        raise RdsError("InvalidDBInstanceState", f"DB instance {replica.identifier} is not a read replica.")
+    params: dict[str, Any] = {"retention": validation.retention(request.get("BackupRetentionPeriod"))}
+    if request.get("PreferredBackupWindow"):
+        windows.check(request["PreferredBackupWindow"], replica.maintenance_window)
+        params["backup_window"] = request["PreferredBackupWindow"]
+    around = ctx.store.surroundings([replica])[replica.resource_id]
+    try:
+        ctx.queue("db-instance", replica.resource_id, "promote", params, observed=observed_allowing("promote"))
+    except (TaskConflict, StateConflict):
+        current = ctx.store.get_instance(replica.resource_id)
+        if current is None:
+            raise instance_not_found(replica.identifier) from None
+        raise RdsError("InvalidDBInstanceState",
+                       not_allowed_message("promote", replica.identifier, current.status)) from None
+    return common.instance_answer(ctx, replace(replica, task="promote"), around)
+

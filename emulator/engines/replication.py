@@ -1,0 +1,151 @@
+"""The SQL of replication between two servers of one flavor, over any administrator cursor a driver gives: a
+source's account for one replica, where a backup's data ends as the source's GTIDs, a replica following its
+source, what its threads say, and a replica let go. MySQL 8.4 and later took MariaDB's words away (SLAVE,
+MASTER): each flavor gets its own."""
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+# How long a promotion waits for a replica to apply what it had received (seconds).
+APPLY_TIMEOUT = 300
+
+
+@dataclass(frozen=True)
+class Replication:
+    """What a replica's server says of its replication: RDS's status word (replicating, error, stopped), the
+    server's own reason when it is in error, and how far behind its source it is (seconds; None unknown)."""
+
+    status: str
+    message: str = ""
+    lag: int | None = None
+    # whether its receiving thread is connected to the source
+    connected: bool = False
+
+
+def account(server_id: int) -> str:
+    """The source's account that one replica connects as (one each: dropping it lets no other go)."""
+    return f"rdsrepl{server_id}"
+
+
+def new_password() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def grant(cursor: Any, user: str, password: str) -> None:
+    """The replica's account on the source, made again with a new password if it was there."""
+    cursor.execute("DROP USER IF EXISTS %s@'%%'", (user,))
+    cursor.execute("CREATE USER %s@'%%' IDENTIFIED BY %s", (user, password))
+    cursor.execute("GRANT REPLICATION SLAVE ON *.* TO %s@'%%'", (user,))
+
+
+def revoke(cursor: Any, user: str) -> None:
+    cursor.execute("DROP USER IF EXISTS %s@'%%'", (user,))
+
+
+def gtid_at(cursor: Any, flavor: str, file: str | None, position: int | None) -> str | None:
+    """The GTIDs a backup that ends at this point of the source's binary log holds (MariaDB; a MySQL backup,
+    a clone, carries its own GTIDs into the replica)."""
+    if flavor == "MySQL" or file is None:
+        return None
+    cursor.execute("SELECT BINLOG_GTID_POS(%s, %s)", (file, position))
+    row = cursor.fetchone()
+    return str(row[0]) if row and row[0] is not None else ""
+
+
+def follow(cursor: Any, flavor: str, host: str, port: int, user: str, password: str, gtid: str | None) -> None:
+    """Replicate from the source, by GTID, starting after what the backup it was made from holds."""
+    if flavor == "MySQL":
+        cursor.execute("STOP REPLICA")
+        cursor.execute(
+            "CHANGE REPLICATION SOURCE TO SOURCE_HOST=%s, SOURCE_PORT=%s, SOURCE_USER=%s, SOURCE_PASSWORD=%s, "
+            "SOURCE_AUTO_POSITION=1, GET_SOURCE_PUBLIC_KEY=1, SOURCE_CONNECT_RETRY=1", (host, port, user, password))
+        cursor.execute("START REPLICA")
+        return
+    cursor.execute("STOP SLAVE")
+    if gtid is not None:
+        cursor.execute("SET GLOBAL gtid_slave_pos = %s", (gtid,))
+    cursor.execute(
+        "CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%s, MASTER_USER=%s, MASTER_PASSWORD=%s, "
+        "MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1", (host, port, user, password))
+    cursor.execute("START SLAVE")
+
+
+def status(cursor: Any, flavor: str) -> Replication | None:
+    """The replica's threads, as RDS reports them; None when the server replicates from nothing."""
+    cursor.execute("SHOW REPLICA STATUS" if flavor == "MySQL" else "SHOW SLAVE STATUS")
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    found = dict(zip((column[0] for column in cursor.description), row, strict=True))
+
+    def of(name: str) -> Any:
+        return found.get(name if flavor == "MySQL" else name.replace("Replica", "Slave").replace("Source", "Master"))
+
+    errors = [str(found[name]) for name in ("Last_SQL_Error", "Last_IO_Error") if found.get(name)]
+    behind = of("Seconds_Behind_Source")
+    lag = int(behind) if behind is not None else None
+    connected = of("Replica_IO_Running") == "Yes"
+    if errors:
+        if flavor == "MySQL" and found.get("Last_SQL_Error"):
+            errors[0] = _worker_error(cursor) or errors[0]
+        return Replication("error", errors[0], lag, connected)
+    if of("Replica_SQL_Running") != "Yes" or of("Replica_IO_Running") == "No":
+        return Replication("stopped", "", lag, connected)
+    return Replication("replicating", "", lag, connected)
+
+
+def _worker_error(cursor: Any) -> str | None:
+    """MySQL's applier runs in workers, and its coordinator only says that one failed: the worker's own reason
+    (a duplicate key, say)."""
+    cursor.execute("SELECT LAST_ERROR_MESSAGE FROM performance_schema.replication_applier_status_by_worker "
+                   "WHERE LAST_ERROR_NUMBER <> 0 ORDER BY LAST_ERROR_TIMESTAMP DESC LIMIT 1")
+    row = cursor.fetchone()
+    return str(row[0]) if row and row[0] else None
+
+
+def wait_applied(cursor: Any, flavor: str, timeout: float = APPLY_TIMEOUT) -> bool:
+    """Whether the replica applied everything it had received from its source, within the timeout. Its
+    receiving thread is stopped first, so that nothing more arrives meanwhile."""
+    if flavor == "MySQL":
+        cursor.execute("STOP REPLICA IO_THREAD")
+        cursor.execute("SELECT RECEIVED_TRANSACTION_SET FROM performance_schema.replication_connection_status")
+        row = cursor.fetchone()
+        received = str(row[0]) if row and row[0] else ""
+        cursor.execute("SELECT WAIT_FOR_EXECUTED_GTID_SET(%s, %s)", (received, timeout))
+        return cursor.fetchone()[0] == 0
+    cursor.execute("STOP SLAVE IO_THREAD")
+    cursor.execute("SHOW SLAVE STATUS")
+    row = cursor.fetchone()
+    if row is None:
+        return True
+    found = dict(zip((column[0] for column in cursor.description), row, strict=True))
+    received = found.get("Gtid_IO_Pos") or ""
+    cursor.execute("SELECT MASTER_GTID_WAIT(%s, %s)", (received, timeout))
+    return cursor.fetchone()[0] == 0
+
+
+def read_only_master(cursor: Any, flavor: str, user: str, read_only: bool) -> None:
+    """A replica's master user reads only, as on RDS; a promoted one's writes again. MariaDB's ALL PRIVILEGES
+    holds READ_ONLY ADMIN, which writes past read_only (MySQL's super_read_only stops every user): the
+    privilege goes on the replica alone, unlogged, and comes back with its promotion."""
+    if flavor == "MySQL":
+        return
+    cursor.execute("SET SESSION sql_log_bin = 0")
+    try:
+        if read_only:
+            cursor.execute("REVOKE READ_ONLY ADMIN ON *.* FROM %s@'%%'", (user,))
+        else:
+            cursor.execute("GRANT READ_ONLY ADMIN ON *.* TO %s@'%%'", (user,))
+    finally:
+        cursor.execute("SET SESSION sql_log_bin = 1")
+
+
+def let_go(cursor: Any, flavor: str) -> None:
+    """The replica follows nothing any more, and forgets its source (the account's password with it)."""
+    if flavor == "MySQL":
+        cursor.execute("STOP REPLICA")
+        cursor.execute("RESET REPLICA ALL")
+    else:
+        cursor.execute("STOP SLAVE")
+        cursor.execute("RESET SLAVE ALL")

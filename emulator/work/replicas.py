@@ -1,0 +1,129 @@
+"""Read replicas: a new instance made from a hot backup of its source and replicating from it by GTID; what
+its server says of that replication; and its promotion to a standalone instance, once it has applied all
+it received. Every step is safe to run again: a replica whose making was interrupted is made again.
+"""
+
+import logging
+import pathlib
+from datetime import timedelta
+
+import pymysql
+
+from emulator.context import Context
+from emulator.drivers.base import ServerSpec, until
+from emulator.engines import replication
+from emulator.engines.replication import Replication
+from emulator.failures import Failure
+from emulator.host.work_dirs import work_dir
+from emulator.model.instance import Instance
+from emulator.model.records import Task
+from emulator.work.runner import Retry
+
+log = logging.getLogger(__name__)
+# How long a new replica may take to connect to its source (seconds).
+CONNECT_TIMEOUT = 30
+# A source busy with a task of its own (a reboot, say) is waited for this long before trying again.
+SOURCE_BUSY = timedelta(seconds=2)
+STOPPED = "Replication has stopped"
+RESUMED = "Replication for the Read Replica resumed"
+PROMOTED = "Promoted Read Replica to a standalone DB instance"
+
+
+def source_of(ctx: Context, replica: Instance) -> Instance:
+    """The replica's source, running and free for a backup; Retry while it is busy, Failure once it is gone."""
+    source = ctx.store.get_instance(replica.replica_source or "")
+    if source is None:
+        raise Failure("its source DB instance was deleted before the read replica was made")
+    if source.task is not None or source.observed != "running":
+        raise Retry(SOURCE_BUSY, f"the source {source.identifier} is {source.status}")
+    return source
+
+
+def seed_from(ctx: Context, source: Instance, spec: ServerSpec) -> str | None:
+    """The replica's storage from a hot backup of its source, taken now; the GTIDs that backup holds (None for
+    MySQL, whose clone carries them). The replica's account is made on the source first, so the backup has it."""
+    flavor = flavor_of(ctx, source)
+    with work_dir(ctx.settings.data_dir, f"replica-{spec.resource_id}") as work:
+        path = pathlib.Path(work) / "backup"
+        with open(path, "w+b") as sink:
+            point = ctx.driver.backup(ctx.spec(source), sink, lambda share: None)
+            sink.seek(0)
+            ctx.driver.seed(spec, sink)
+    with ctx.driver.admin(ctx.spec(source)) as cursor:
+        return replication.gtid_at(cursor, flavor, *point)
+
+
+def follow(ctx: Context, replica: Instance, source: Instance, gtid: str | None) -> Replication:
+    """The replica's server replicates from its source's, as a new account of the source's, and its master user
+    may read only (MariaDB gives every privilege READ_ONLY ADMIN, which writes past read_only: taken away
+    here, on the replica alone). What its threads say once they run, or Failure when they never do."""
+    flavor = flavor_of(ctx, replica)
+    spec, source_spec = ctx.spec(replica), ctx.spec(source)
+    if ctx.driver.client_options(spec) is None:
+        return Replication("replicating")  # no server (the none driver): the replica is its record
+    user, password = replication.account(spec.server_id), replication.new_password()
+    with ctx.driver.admin(source_spec) as cursor:
+        replication.grant(cursor, user, password)
+    with ctx.driver.admin(spec) as cursor:
+        replication.read_only_master(cursor, flavor, replica.master_username, True)
+        replication.follow(cursor, flavor, source_spec.host, source_spec.port, user, password, gtid)
+    seen: list[Replication | None] = [None]
+
+    def running() -> bool:
+        with ctx.driver.admin(spec) as cursor:
+            seen[0] = replication.status(cursor, flavor)
+        return seen[0] is not None and (seen[0].connected or seen[0].status == "error")
+
+    if not until(running, CONNECT_TIMEOUT, 0.1) or seen[0] is None or seen[0].status == "error":
+        reason = seen[0].message if seen[0] is not None and seen[0].message else "it never connected"
+        raise Failure(f"the read replica could not replicate from {source.identifier}: {reason}")
+    return seen[0]
+
+
+def observe(ctx: Context, replica: Instance) -> None:
+    """What the replica's server says of its replication, kept for DescribeDBInstances; an event when it
+    breaks (with the server's reason) or resumes."""
+    try:
+        with ctx.driver.admin(ctx.spec(replica)) as cursor:
+            found = replication.status(cursor, flavor_of(ctx, replica)) or Replication("stopped")
+    except (Failure, OSError, pymysql.MySQLError) as error:  # a server that does not answer: the watch's business
+        log.debug("the replication of %s could not be read: %s", replica.identifier, error)
+        return
+    before = ctx.replication.get(replica.resource_id)
+    ctx.replication[replica.resource_id] = found
+    if before is None or before.status == found.status:
+        return
+    if found.status == "error":
+        ctx.instance_event(replica.identifier, f"{STOPPED}: {found.message}", "read replica")
+    elif found.status == "replicating":
+        ctx.instance_event(replica.identifier, RESUMED, "read replica")
+
+
+def promote(ctx: Context, replica: Instance, task: Task) -> None:
+    """The replica applies all it received, stops following its source, and becomes writable: its own
+    instance, with the backups asked for."""
+    flavor = flavor_of(ctx, replica)
+    spec = ctx.spec(replica)
+    source = ctx.store.get_instance(replica.replica_source or "")
+    with ctx.driver.admin(spec) as cursor:
+        if replication.status(cursor, flavor) is not None and not replication.wait_applied(cursor, flavor):
+            raise Failure("the read replica did not apply what it had received from its source in time")
+        replication.let_go(cursor, flavor)
+        replication.read_only_master(cursor, flavor, replica.master_username, False)
+    if source is not None and source.observed == "running":
+        try:
+            with ctx.driver.admin(ctx.spec(source)) as cursor:
+                replication.revoke(cursor, replication.account(spec.server_id))
+        except (Failure, OSError, pymysql.MySQLError) as error:  # an account left there changes no data
+            log.warning("the replica account of %s stays on %s: %s", replica.identifier, source.identifier, error)
+    ctx.replication.pop(replica.resource_id, None)
+    values = {name: value for name, value in (("retention", task.params.get("retention")),
+                                               ("backup_window", task.params.get("backup_window")))
+              if value is not None}
+    ctx.store.update_instance(replica.resource_id, [ctx.told(replica.identifier, PROMOTED, "read replica")],
+                              replica_source=None, **values)
+
+
+def flavor_of(ctx: Context, instance: Instance) -> str:
+    row = ctx.engine_version(instance)
+    return row.flavor if row is not None else "MariaDB"

@@ -1,0 +1,138 @@
+"""Read replicas on real replication, both engines, on the process driver through boto3: a replica made from
+a hot backup of its source has the source's rows and follows new ones, refuses its master user's writes,
+reports its replication as its server says it (an error with the server's reason when it breaks), cannot
+be stopped, and once promoted (or once its source is deleted) is a writable instance of its own."""
+
+import pymysql
+import pytest
+from botocore.exceptions import ClientError
+
+from emulator.config import Settings
+from emulator.runtime import boot
+from tests.api_client import NS, Api
+from tests.emulator_process import wait_for
+from tests.integration.instances import describe, wait_status
+from tests.mysql_client import read_rows, write_rows
+
+pytestmark = pytest.mark.mariadb
+PASSWORD = "Replica-pass-1"
+
+
+def create_source(client, identifier, engine):
+    client.create_db_instance(
+        DBInstanceIdentifier=identifier, DBInstanceClass="db.t3.micro", Engine=engine, AllocatedStorage=20,
+        MasterUsername="master", MasterUserPassword=PASSWORD, DBName="app", BackupRetentionPeriod=1)
+    return wait_status(client, identifier, "available")
+
+
+def replication_of(found):
+    (info,) = found["StatusInfos"]
+    assert info["StatusType"] == "read replication"
+    return info["Status"], info.get("Message")
+
+
+def error_code(call, **kwargs):
+    with pytest.raises(ClientError) as raised:
+        call(**kwargs)
+    return raised.value.response["Error"]["Code"], raised.value.response["Error"]["Message"]
+
+
+@pytest.mark.parametrize("engine", ["mariadb", "mysql"])
+def test_a_replica_follows_its_source_reads_only_and_is_promoted(emulator_factory, rds_client, engine):
+    client = rds_client(emulator_factory("process"))
+    source = create_source(client, "src", engine)
+    write_rows(source["Endpoint"], "master", PASSWORD, "app", ["before"])
+    made = client.create_db_instance_read_replica(DBInstanceIdentifier="rep", SourceDBInstanceIdentifier="src")
+    assert made["DBInstance"]["DBInstanceStatus"] == "creating"
+    assert made["DBInstance"]["ReadReplicaSourceDBInstanceIdentifier"] == "src"
+    replica = wait_status(client, "rep", "available")
+    assert replica["Endpoint"] != source["Endpoint"]
+    assert replica["EngineVersion"] == source["EngineVersion"]
+    assert replication_of(replica) == ("replicating", None)
+    assert describe(client, "src")["ReadReplicaDBInstanceIdentifiers"] == ["rep"]
+    assert read_rows(replica["Endpoint"], "master", PASSWORD, "app") == ["before"]
+    write_rows(source["Endpoint"], "master", PASSWORD, "app", ["after"])
+    wait_for(lambda: read_rows(replica["Endpoint"], "master", PASSWORD, "app") == ["before", "after"], 30,
+             "the replica to follow")
+    with pytest.raises(pymysql.err.MySQLError) as refused:
+        write_rows(replica["Endpoint"], "master", PASSWORD, "app", ["on the replica"])
+    assert refused.value.args[0] == 1290  # ER_OPTION_PREVENTS_STATEMENT: read-only
+    for name in ("rep", "src"):  # as RDS for MySQL and MariaDB
+        assert error_code(client.stop_db_instance, DBInstanceIdentifier=name)[0] == "InvalidDBInstanceState"
+
+    promoted = client.promote_read_replica(DBInstanceIdentifier="rep", BackupRetentionPeriod=2)["DBInstance"]
+    assert promoted["DBInstanceStatus"] == "modifying"
+    found = wait_for(lambda: (item := describe(client, "rep"))["DBInstanceStatus"] == "available"
+                     and "StatusInfos" not in item and item, 90, "the promotion")
+    assert found["BackupRetentionPeriod"] == 2 and "ReadReplicaSourceDBInstanceIdentifier" not in found
+    assert describe(client, "src")["ReadReplicaDBInstanceIdentifiers"] == []
+    write_rows(found["Endpoint"], "master", PASSWORD, "app", ["promoted"])
+    assert read_rows(found["Endpoint"], "master", PASSWORD, "app") == ["before", "after", "promoted"]
+    assert read_rows(source["Endpoint"], "master", PASSWORD, "app") == ["before", "after"]
+    events = [item["Message"] for item in client.describe_events(SourceIdentifier="rep",
+                                                                  SourceType="db-instance")["Events"]]
+    assert "Promoted Read Replica to a standalone DB instance" in events
+
+
+def test_a_source_needs_automated_backups_and_deleting_it_promotes_its_replicas(emulator_factory, rds_client):
+    client = rds_client(emulator_factory("process"))
+    client.create_db_instance(
+        DBInstanceIdentifier="nobackup", DBInstanceClass="db.t3.micro", Engine="mariadb", AllocatedStorage=20,
+        MasterUsername="master", MasterUserPassword=PASSWORD, BackupRetentionPeriod=0)
+    code, message = error_code(client.create_db_instance_read_replica, DBInstanceIdentifier="r0",
+                               SourceDBInstanceIdentifier="nobackup")
+    assert code == "InvalidDBInstanceState" and "Automated backups are not enabled" in message
+    code, _ = error_code(client.create_db_instance_read_replica, DBInstanceIdentifier="r0",
+                         SourceDBInstanceIdentifier="missing")
+    assert code == "DBInstanceNotFound"
+    source = create_source(client, "src", "mariadb")
+    client.create_db_instance_read_replica(DBInstanceIdentifier="r1", SourceDBInstanceIdentifier="src")
+    replica = wait_status(client, "r1", "available")
+    write_rows(source["Endpoint"], "master", PASSWORD, "app", ["last"])
+    wait_for(lambda: read_rows(replica["Endpoint"], "master", PASSWORD, "app") == ["last"], 30, "the row")
+    client.delete_db_instance(DBInstanceIdentifier="src", SkipFinalSnapshot=True)
+    wait_for(lambda: (item := describe(client, "r1"))["DBInstanceStatus"] == "available"
+             and "StatusInfos" not in item, 90, "r1 to be promoted")  # a replica reports its replication
+    write_rows(replica["Endpoint"], "master", PASSWORD, "app", ["mine"])
+    assert read_rows(replica["Endpoint"], "master", PASSWORD, "app") == ["last", "mine"]
+
+
+@pytest.mark.parametrize("engine", ["mariadb", "mysql"])
+def test_broken_replication_shows_error_with_the_servers_reason(tmp_path, engine):
+    runtime = boot(Settings(data_dir=tmp_path / "data", driver="process", auth="off", monitor_seconds=0.2),
+                   schedule=True)
+    try:
+        api = Api(runtime)
+        api.create("src", Engine=engine, BackupRetentionPeriod="1", DBName="app", MasterUsername="master",
+                   MasterUserPassword=PASSWORD)
+        wait_for(lambda: api.status("src") == "available", 60, "src")
+        api.ok(Action="CreateDBInstanceReadReplica", DBInstanceIdentifier="rep", SourceDBInstanceIdentifier="src")
+        wait_for(lambda: api.status("rep") == "available", 90, "rep")
+        ctx = runtime.ctx
+        source, replica = ctx.store.find_instance("src"), ctx.store.find_instance("rep")
+        with ctx.driver.admin(ctx.spec(source)) as cursor:
+            cursor.execute("CREATE TABLE app.t (id INT PRIMARY KEY)")
+        wait_for(lambda: _tables(ctx, replica) == ["t"], 30, "the table on the replica")
+        with ctx.driver.admin(ctx.spec(replica)) as cursor:  # a privileged session writes on the replica
+            cursor.execute("SET GLOBAL super_read_only = OFF" if engine == "mysql" else "DO 0")
+            cursor.execute("INSERT INTO app.t VALUES (1)")
+        with ctx.driver.admin(ctx.spec(source)) as cursor:
+            cursor.execute("INSERT INTO app.t VALUES (1)")
+
+        def infos():
+            root = api.ok(Action="DescribeDBInstances", DBInstanceIdentifier="rep")
+            return root.findtext(f".//{NS}StatusInfos/{NS}DBInstanceStatusInfo/{NS}Status"), \
+                root.findtext(f".//{NS}StatusInfos/{NS}DBInstanceStatusInfo/{NS}Message")
+
+        status, message = wait_for(lambda: (found := infos())[0] == "error" and found, 30, "the error")
+        assert "Duplicate entry" in message
+        events = api.ok(Action="DescribeEvents", SourceType="db-instance", SourceIdentifier="rep", Duration="60")
+        assert any(item.text.startswith("Replication has stopped") for item in events.iter(f"{NS}Message"))
+    finally:
+        runtime.close()
+
+
+def _tables(ctx, instance):
+    with ctx.driver.admin(ctx.spec(instance)) as cursor:
+        cursor.execute("SHOW TABLES FROM app")
+        return [row[0] for row in cursor.fetchall()]
