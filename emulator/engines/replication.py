@@ -7,6 +7,9 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+# A replica whose source is away (a reboot, a guest's restart) tries again every second, for a day: MySQL's
+# default gives up after ten tries, and MariaDB's after a day.
+RETRIES = 86400
 # How long a promotion waits for a replica to apply what it had received (seconds).
 APPLY_TIMEOUT = 300
 
@@ -59,7 +62,8 @@ def follow(cursor: Any, flavor: str, host: str, port: int, user: str, password: 
         cursor.execute("STOP REPLICA")
         cursor.execute(
             "CHANGE REPLICATION SOURCE TO SOURCE_HOST=%s, SOURCE_PORT=%s, SOURCE_USER=%s, SOURCE_PASSWORD=%s, "
-            "SOURCE_AUTO_POSITION=1, GET_SOURCE_PUBLIC_KEY=1, SOURCE_CONNECT_RETRY=1", (host, port, user, password))
+            "SOURCE_AUTO_POSITION=1, GET_SOURCE_PUBLIC_KEY=1, SOURCE_CONNECT_RETRY=1, SOURCE_RETRY_COUNT=%s",
+            (host, port, user, password, RETRIES))
         cursor.execute("START REPLICA")
         return
     cursor.execute("STOP SLAVE")
@@ -82,15 +86,19 @@ def status(cursor: Any, flavor: str) -> Replication | None:
     def of(name: str) -> Any:
         return found.get(name if flavor == "MySQL" else name.replace("Replica", "Slave").replace("Source", "Master"))
 
-    errors = [str(found[name]) for name in ("Last_SQL_Error", "Last_IO_Error") if found.get(name)]
+    # an error stays listed after its thread ran again: only a thread it stopped is in error (a receiving
+    # thread that is connecting again, to a source that restarts, is not)
+    applying, receiving = of("Replica_SQL_Running"), of("Replica_IO_Running")
+    errors = [str(found[name]) for name, running in (("Last_SQL_Error", applying), ("Last_IO_Error", receiving))
+              if found.get(name) and running == "No"]
     behind = of("Seconds_Behind_Source")
     lag = int(behind) if behind is not None else None
-    connected = of("Replica_IO_Running") == "Yes"
+    connected = receiving == "Yes"
     if errors:
-        if flavor == "MySQL" and found.get("Last_SQL_Error"):
+        if flavor == "MySQL" and errors[0] == found.get("Last_SQL_Error"):
             errors[0] = _worker_error(cursor) or errors[0]
         return Replication("error", errors[0], lag, connected)
-    if of("Replica_SQL_Running") != "Yes" or of("Replica_IO_Running") == "No":
+    if applying != "Yes" or receiving == "No":
         return Replication("stopped", "", lag, connected)
     return Replication("replicating", "", lag, connected)
 

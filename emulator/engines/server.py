@@ -123,6 +123,8 @@ def my_cnf(
     ]
     if flavor == "MySQL":
         lines += MYSQL_ONLY + [f"secure-file-priv={tmpdir}"]
+    else:  # MySQL's default: a replica's own binary log holds what it applied, for its backups and replicas
+        lines.append("log-slave-updates")
     lines += [f"{name}={value}" for name, value in (logs or {}).items()]
     return "\n".join(lines + _tuning(parameters, flavor)) + "\n"
 

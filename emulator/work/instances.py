@@ -82,8 +82,12 @@ def replicate(ctx: Context, instance: Instance, task: Task) -> Then | None:
         gtid.append(replicas.seed_from(ctx, source, spec))
         ctx.driver.provision(spec)
 
-    if not _bring_up(ctx, instance, seeded_then_started):
-        return None
+    try:
+        if not _bring_up(ctx, instance, seeded_then_started):
+            return None
+    except Failure:
+        replicas.source_of(ctx, instance)  # a source that became busy meanwhile (a reboot): Retry
+        raise
     ctx.replication[instance.resource_id] = replicas.follow(ctx, instance, source, gtid[-1] if gtid else None)
     ctx.store.update_instance(
         instance.resource_id, [ctx.told(instance.identifier, "DB instance created")], observed="running"
@@ -262,6 +266,8 @@ def delete(ctx: Context, instance: Instance, task: Task) -> None:
     if task.params.get("snapshot") and not backups.snapshot(ctx, instance, task.params):
         return
     ctx.driver.destroy(ctx.spec(instance))
+    if instance.replica_source is not None:
+        replicas.drop_account(ctx, instance)
     if task.params.get("delete_automated_backups", True):
         backups.forget(ctx, instance.resource_id)
     else:

@@ -103,25 +103,30 @@ def promote(ctx: Context, replica: Instance, task: Task) -> None:
     """The replica applies all it received, stops following its source, and becomes writable: its own
     instance, with the backups asked for."""
     flavor = flavor_of(ctx, replica)
-    spec = ctx.spec(replica)
-    source = ctx.store.get_instance(replica.replica_source or "")
-    with ctx.driver.admin(spec) as cursor:
+    with ctx.driver.admin(ctx.spec(replica)) as cursor:
         if replication.status(cursor, flavor) is not None and not replication.wait_applied(cursor, flavor):
             raise Failure("the read replica did not apply what it had received from its source in time")
         replication.let_go(cursor, flavor)
         replication.read_only_master(cursor, flavor, replica.master_username, False)
-    if source is not None and source.observed == "running":
-        try:
-            with ctx.driver.admin(ctx.spec(source)) as cursor:
-                replication.revoke(cursor, replication.account(spec.server_id))
-        except (Failure, OSError, pymysql.MySQLError) as error:  # an account left there changes no data
-            log.warning("the replica account of %s stays on %s: %s", replica.identifier, source.identifier, error)
+    drop_account(ctx, replica)
     ctx.replication.pop(replica.resource_id, None)
     values = {name: value for name, value in (("retention", task.params.get("retention")),
                                                ("backup_window", task.params.get("backup_window")))
               if value is not None}
     ctx.store.update_instance(replica.resource_id, [ctx.told(replica.identifier, PROMOTED, "read replica")],
                               replica_source=None, **values)
+
+
+def drop_account(ctx: Context, replica: Instance) -> None:
+    """The replica's account on its source goes with its replication (promoted, or deleted)."""
+    source = ctx.store.get_instance(replica.replica_source or "")
+    if source is None or source.observed != "running":
+        return
+    try:
+        with ctx.driver.admin(ctx.spec(source)) as cursor:
+            replication.revoke(cursor, replication.account(ctx.spec(replica).server_id))
+    except (Failure, OSError, pymysql.MySQLError) as error:  # an account left there changes no data
+        log.warning("the replica account of %s stays on %s: %s", replica.identifier, source.identifier, error)
 
 
 def flavor_of(ctx: Context, instance: Instance) -> str:

@@ -59,6 +59,19 @@ def test_a_replica_follows_its_source_reads_only_and_is_promoted(emulator_factor
     assert refused.value.args[0] == 1290  # ER_OPTION_PREVENTS_STATEMENT: read-only
     for name in ("rep", "src"):  # as RDS for MySQL and MariaDB
         assert error_code(client.stop_db_instance, DBInstanceIdentifier=name)[0] == "InvalidDBInstanceState"
+    client.reboot_db_instance(DBInstanceIdentifier="src")  # the replica reconnects, and catches up
+    wait_status(client, "src", "available")
+    write_rows(source["Endpoint"], "master", PASSWORD, "app", ["rebooted"])
+    wait_for(lambda: read_rows(replica["Endpoint"], "master", PASSWORD, "app") == ["before", "after", "rebooted"],
+             30, "the replica to follow its rebooted source")
+    assert replication_of(describe(client, "rep")) == ("replicating", None)
+    client.create_db_snapshot(DBInstanceIdentifier="rep", DBSnapshotIdentifier="of-rep")  # as of any instance
+    wait_for(lambda: client.describe_db_snapshots(DBSnapshotIdentifier="of-rep")["DBSnapshots"][0]["Status"]
+             == "available", 60, "the replica's snapshot")
+    client.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="from-rep", DBSnapshotIdentifier="of-rep")
+    restored = wait_status(client, "from-rep", "available")
+    assert "StatusInfos" not in restored  # a restore of a replica's snapshot follows nothing
+    assert read_rows(restored["Endpoint"], "master", PASSWORD, "app") == ["before", "after", "rebooted"]
 
     promoted = client.promote_read_replica(DBInstanceIdentifier="rep", BackupRetentionPeriod=2)["DBInstance"]
     assert promoted["DBInstanceStatus"] == "modifying"
@@ -67,8 +80,8 @@ def test_a_replica_follows_its_source_reads_only_and_is_promoted(emulator_factor
     assert found["BackupRetentionPeriod"] == 2 and "ReadReplicaSourceDBInstanceIdentifier" not in found
     assert describe(client, "src")["ReadReplicaDBInstanceIdentifiers"] == []
     write_rows(found["Endpoint"], "master", PASSWORD, "app", ["promoted"])
-    assert read_rows(found["Endpoint"], "master", PASSWORD, "app") == ["before", "after", "promoted"]
-    assert read_rows(source["Endpoint"], "master", PASSWORD, "app") == ["before", "after"]
+    assert read_rows(found["Endpoint"], "master", PASSWORD, "app") == ["before", "after", "rebooted", "promoted"]
+    assert read_rows(source["Endpoint"], "master", PASSWORD, "app") == ["before", "after", "rebooted"]
     events = [item["Message"] for item in client.describe_events(SourceIdentifier="rep",
                                                                   SourceType="db-instance")["Events"]]
     assert "Promoted Read Replica to a standalone DB instance" in events

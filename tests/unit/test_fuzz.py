@@ -24,7 +24,7 @@ PLAUSIBLE = {"DBInstanceIdentifier": "fuzzed", "DBInstanceClass": "db.t3.micro",
              "ResourceName": "arn:aws:rds:us-east-1:123456789012:db:fuzzed", "DBParameterGroupName": "fuzzed-pg",
              "DBParameterGroupFamily": "mysql9.7", "Description": "fuzz", "LogFileName": "error/mysql-error.log",
              "SourceDBParameterGroupIdentifier": "fuzzed-pg", "TargetDBParameterGroupIdentifier": "fuzzed-copy",
-             "TargetDBParameterGroupDescription": "fuzz"}
+             "TargetDBParameterGroupDescription": "fuzz", "SourceDBInstanceIdentifier": "fuzzed"}
 GROUP = {"Action": "CreateDBParameterGroup", "DBParameterGroupName": "fuzzed-pg", "DBParameterGroupFamily": "mysql9.7",
          "Description": "fuzz"}
 

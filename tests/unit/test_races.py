@@ -83,3 +83,29 @@ def test_concurrent_creates_get_distinct_ports(runtime):
 def test_a_second_emulator_on_one_data_directory_is_refused(runtime):
     with pytest.raises(DataDirInUse, match="another RDS Emulator .* is serving the data directory"):
         boot(runtime.ctx.settings, schedule=False)
+
+
+def test_of_concurrent_read_replicas_of_one_source_at_most_15_are_made(runtime):
+    """RDS's limit for MySQL and MariaDB, held by the store as each replica is inserted."""
+    Client(runtime.app).post("/", data=CREATE | {"DBInstanceIdentifier": "source", "BackupRetentionPeriod": "1"})
+    available(runtime, "source")
+    results = at_once(runtime, [{"Action": "CreateDBInstanceReadReplica", "DBInstanceIdentifier": f"replica{n}",
+                                 "SourceDBInstanceIdentifier": "source"} for n in range(20)])
+    assert Counter(results) == {(200, None): 15, (400, "InstanceQuotaExceeded"): 5}
+    body = Client(runtime.app).post("/", data={"Action": "DescribeDBInstances", "DBInstanceIdentifier": "source"}).data
+    listed = [item.text for item in ET.fromstring(body).iter(f"{NS}ReadReplicaDBInstanceIdentifier")]
+    assert len(listed) == 15 and all(name.startswith("replica") for name in listed)
+
+
+def test_a_stop_racing_read_replicas_either_stops_the_source_or_lets_them_follow_it(runtime):
+    """A source being stopped takes no replica, and a source with one is not stopped, whichever comes first."""
+    Client(runtime.app).post("/", data=CREATE | {"DBInstanceIdentifier": "source", "BackupRetentionPeriod": "1"})
+    available(runtime, "source")
+    requests = [{"Action": "StopDBInstance", "DBInstanceIdentifier": "source"}] + [
+        {"Action": "CreateDBInstanceReadReplica", "DBInstanceIdentifier": f"replica{n}",
+         "SourceDBInstanceIdentifier": "source"} for n in range(4)]
+    stopped, *made = at_once(runtime, requests)
+    if stopped == (200, None):
+        assert set(made) == {(400, "InvalidDBInstanceState")}
+    else:
+        assert stopped == (400, "InvalidDBInstanceState") and (200, None) in made
