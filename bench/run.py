@@ -12,6 +12,8 @@
    beside moto's (and how many parameters each lists); the catalogue's build, cold and cached.
 4. Guests (the libvirt driver): bench/guests.py.
 5. Backups on real data, both drivers: bench/backups.py.
+6. Read replicas per engine (process driver): made, their lag under a steady write load, their memory:
+   bench/replicas.py.
 """
 
 import argparse
@@ -26,7 +28,7 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import backups, engines, guests  # noqa: E402
+from bench import backups, engines, guests, replicas  # noqa: E402
 from bench.clients import signed  # noqa: E402
 from bench.proc import rss_mb  # noqa: E402
 from compat.query_client import QueryClient  # noqa: E402
@@ -282,7 +284,8 @@ def main() -> None:
     parser.add_argument("--backup-mb", type=int, default=1024, help="the database backed up (0: not on processes)")
     parser.add_argument("--guest-backup-mb", type=int, default=1024, help="the same, in a guest (0: none)")
     parser.add_argument("--lag-seconds", type=float, default=180, help="how long LatestRestorableTime is watched")
-    parser.add_argument("--sections", default="api,parameters,servers,guests,backups",
+    parser.add_argument("--replica-probes", type=int, default=500, help="rows timed from source to replica")
+    parser.add_argument("--sections", default="api,parameters,servers,guests,backups,replicas",
                         help="which parts to run, comma-separated")
     args = parser.parse_args()
     sections = set(args.sections.split(","))
@@ -307,6 +310,8 @@ def run(args: argparse.Namespace, sections: set[str]) -> None:
             sizes = {"process": args.backup_mb,
                      "libvirt": args.guest_backup_mb if guests.possible() is None else 0}
             backups.report(workdir, sizes, args.lag_seconds)
+        if "replicas" in sections:
+            replicas.report(workdir, args.replica_probes)
 
 
 if __name__ == "__main__":
