@@ -26,6 +26,9 @@ def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     if not request.get("SourceDBInstanceIdentifier"):
         raise RdsError("MissingParameter", "The request must contain the parameter SourceDBInstanceIdentifier.")
     source = common.existing_instance(ctx, request["SourceDBInstanceIdentifier"])
+    if ctx.driver.replication_source(ctx.spec(source)) is None:
+        raise invalid("Read replicas are not supported by RDS Emulator on this driver yet: its servers cannot "
+                      "reach one another (the process driver's can).")
     if source.retention == 0:
         raise RdsError("InvalidDBInstanceState",
                        "Automated backups are not enabled for this database instance. To enable automated "

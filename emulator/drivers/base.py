@@ -158,6 +158,10 @@ class Driver(Protocol):
         client, mariadb-binlog) reach the running server as an administrator, from this host; None when
         there is no server to reach."""
 
+    def replication_source(self, spec: ServerSpec) -> tuple[str, int] | None:
+        """Where the driver's other servers reach this one to replicate from it (host, port); None when they
+        cannot."""
+
     def system_update(self, spec: ServerSpec) -> str | None:
         """What the system under the server would gain from an update the driver can apply (a guest made from
         an older template image than the current one); None when it is current, or has no system of its own."""

@@ -56,6 +56,9 @@ class NoServerDriver:
     def client_options(self, spec: ServerSpec) -> dict[str, str] | None:
         return None
 
+    def replication_source(self, spec: ServerSpec) -> tuple[str, int]:
+        return spec.host, spec.port  # a replica here is its record
+
     def system_update(self, spec: ServerSpec) -> str | None:
         return None
 

@@ -61,12 +61,15 @@ def follow(ctx: Context, replica: Instance, source: Instance, gtid: str | None) 
     spec, source_spec = ctx.spec(replica), ctx.spec(source)
     if ctx.driver.client_options(spec) is None:
         return Replication("replicating")  # no server (the none driver): the replica is its record
+    reached = ctx.driver.replication_source(source_spec)
+    if reached is None:
+        raise Failure("this driver's servers cannot reach one another to replicate")
     user, password = replication.account(spec.server_id), replication.new_password()
     with ctx.driver.admin(source_spec) as cursor:
         replication.grant(cursor, user, password)
     with ctx.driver.admin(spec) as cursor:
         replication.read_only_master(cursor, flavor, replica.master_username, True)
-        replication.follow(cursor, flavor, source_spec.host, source_spec.port, user, password, gtid)
+        replication.follow(cursor, flavor, *reached, user, password, gtid)
     seen: list[Replication | None] = [None]
 
     def running() -> bool:

@@ -72,6 +72,9 @@ class GuestJobs:
     def client_options(self, spec: ServerSpec) -> dict[str, str]:
         return {"host": spec.host, "port": str(spec.port), "user": ADMIN, "password": self._password(spec)}
 
+    def replication_source(self, spec: ServerSpec) -> tuple[str, int] | None:
+        return None  # a guest's network does not reach another guest's forwarded port yet
+
     def _keep_time(self, spec: ServerSpec) -> None:
         """Bring the guest's clock to the host's, to within a few milliseconds: a guest's clock starts from
         a whole second (its RTC, or the time it was given after a restore from the template), and its server
