@@ -89,6 +89,10 @@ class ProcessDriver:
         self.spares = self.root / SPARES
         self._filling: dict[str, threading.Thread] = {}
         self._filling_lock = threading.Lock()
+        # one hot backup of a server at a time: its snapshots' and its read replicas' (MySQL clones one at a
+        # time, and two copies of one InnoDB log would race for the same work folder)
+        self._backing_up: dict[str, threading.Lock] = {}
+        self._backing_up_lock = threading.Lock()
         self._stopping = threading.Event()
         self._drop_stale_spares()
 
@@ -204,6 +208,12 @@ class ProcessDriver:
         return _AdminCursor(self._socket(spec), ADMIN_USER)
 
     def backup(self, spec: ServerSpec, sink: BinaryIO, progress: Callable[[float], None]) -> BinlogPoint:
+        with self._backing_up_lock:
+            lock = self._backing_up.setdefault(spec.resource_id, threading.Lock())
+        with lock:
+            return self._backup(spec, sink, progress)
+
+    def _backup(self, spec: ServerSpec, sink: BinaryIO, progress: Callable[[float], None]) -> BinlogPoint:
         home = self._home(spec)
         work = home / "backup-work"
         shutil.rmtree(work, ignore_errors=True)

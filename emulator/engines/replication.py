@@ -1,9 +1,8 @@
 """The SQL of replication between two servers of one flavor, over any administrator cursor a driver gives: a
-source's account for one replica, where a backup's data ends as the source's GTIDs, a replica following its
+source's account for its replicas, where a backup's data ends as the source's GTIDs, a replica following its
 source, what its threads say, and a replica let go. MySQL 8.4 and later took MariaDB's words away (SLAVE,
 MASTER): each flavor gets its own."""
 
-import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,24 +25,15 @@ class Replication:
     connected: bool = False
 
 
-def account(server_id: int) -> str:
-    """The source's account that one replica connects as (one each: dropping it lets no other go)."""
-    return f"rdsrepl{server_id}"
+# The source's account its replicas connect as (RDS's name): REPLICATION SLAVE only, one password per source.
+ACCOUNT = "rdsrepladmin"
 
 
-def new_password() -> str:
-    return secrets.token_urlsafe(24)
-
-
-def grant(cursor: Any, user: str, password: str) -> None:
-    """The replica's account on the source, made again with a new password if it was there."""
-    cursor.execute("DROP USER IF EXISTS %s@'%%'", (user,))
-    cursor.execute("CREATE USER %s@'%%' IDENTIFIED BY %s", (user, password))
-    cursor.execute("GRANT REPLICATION SLAVE ON *.* TO %s@'%%'", (user,))
-
-
-def revoke(cursor: Any, user: str) -> None:
-    cursor.execute("DROP USER IF EXISTS %s@'%%'", (user,))
+def grant(cursor: Any, password: str) -> None:
+    """The replicas' account on the source, with this password (the same each time for one source)."""
+    cursor.execute("CREATE USER IF NOT EXISTS %s@'%%' IDENTIFIED BY %s", (ACCOUNT, password))
+    cursor.execute("ALTER USER %s@'%%' IDENTIFIED BY %s", (ACCOUNT, password))
+    cursor.execute("GRANT REPLICATION SLAVE ON *.* TO %s@'%%'", (ACCOUNT,))
 
 
 def gtid_at(cursor: Any, flavor: str, file: str | None, position: int | None) -> str | None:
@@ -56,14 +46,14 @@ def gtid_at(cursor: Any, flavor: str, file: str | None, position: int | None) ->
     return str(row[0]) if row and row[0] is not None else ""
 
 
-def follow(cursor: Any, flavor: str, host: str, port: int, user: str, password: str, gtid: str | None) -> None:
+def follow(cursor: Any, flavor: str, host: str, port: int, password: str, gtid: str | None) -> None:
     """Replicate from the source, by GTID, starting after what the backup it was made from holds."""
     if flavor == "MySQL":
         cursor.execute("STOP REPLICA")
         cursor.execute(
             "CHANGE REPLICATION SOURCE TO SOURCE_HOST=%s, SOURCE_PORT=%s, SOURCE_USER=%s, SOURCE_PASSWORD=%s, "
             "SOURCE_AUTO_POSITION=1, GET_SOURCE_PUBLIC_KEY=1, SOURCE_CONNECT_RETRY=1, SOURCE_RETRY_COUNT=%s",
-            (host, port, user, password, RETRIES))
+            (host, port, ACCOUNT, password, RETRIES))
         cursor.execute("START REPLICA")
         return
     cursor.execute("STOP SLAVE")
@@ -71,7 +61,7 @@ def follow(cursor: Any, flavor: str, host: str, port: int, user: str, password: 
         cursor.execute("SET GLOBAL gtid_slave_pos = %s", (gtid,))
     cursor.execute(
         "CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%s, MASTER_USER=%s, MASTER_PASSWORD=%s, "
-        "MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1", (host, port, user, password))
+        "MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1", (host, port, ACCOUNT, password))
     cursor.execute("START SLAVE")
 
 

@@ -266,8 +266,6 @@ def delete(ctx: Context, instance: Instance, task: Task) -> None:
     if task.params.get("snapshot") and not backups.snapshot(ctx, instance, task.params):
         return
     ctx.driver.destroy(ctx.spec(instance))
-    if instance.replica_source is not None:
-        replicas.drop_account(ctx, instance)
     if task.params.get("delete_automated_backups", True):
         backups.forget(ctx, instance.resource_id)
     else:

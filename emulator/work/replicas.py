@@ -3,6 +3,9 @@ its server says of that replication; and its promotion to a standalone instance,
 it received. Every step is safe to run again: a replica whose making was interrupted is made again.
 """
 
+import base64
+import hashlib
+import hmac
 import logging
 import pathlib
 from datetime import timedelta
@@ -14,6 +17,7 @@ from emulator.drivers.base import ServerSpec, until
 from emulator.engines import replication
 from emulator.engines.replication import Replication
 from emulator.failures import Failure
+from emulator.host import key_file
 from emulator.host.work_dirs import work_dir
 from emulator.model.instance import Instance
 from emulator.model.records import Task
@@ -27,6 +31,8 @@ SOURCE_BUSY = timedelta(seconds=2)
 STOPPED = "Replication has stopped"
 RESUMED = "Replication for the Read Replica resumed"
 PROMOTED = "Promoted Read Replica to a standalone DB instance"
+# the key the replication accounts' passwords are derived from
+KEY_FILE = "replication.key"
 
 
 def source_of(ctx: Context, replica: Instance) -> Instance:
@@ -41,7 +47,7 @@ def source_of(ctx: Context, replica: Instance) -> Instance:
 
 def seed_from(ctx: Context, source: Instance, spec: ServerSpec) -> str | None:
     """The replica's storage from a hot backup of its source, taken now; the GTIDs that backup holds (None for
-    MySQL, whose clone carries them). The replica's account is made on the source first, so the backup has it."""
+    MySQL, whose clone carries them)."""
     flavor = flavor_of(ctx, source)
     with work_dir(ctx.settings.data_dir, f"replica-{spec.resource_id}") as work:
         path = pathlib.Path(work) / "backup"
@@ -54,7 +60,7 @@ def seed_from(ctx: Context, source: Instance, spec: ServerSpec) -> str | None:
 
 
 def follow(ctx: Context, replica: Instance, source: Instance, gtid: str | None) -> Replication:
-    """The replica's server replicates from its source's, as a new account of the source's, and its master user
+    """The replica's server replicates from its source's, as the source's replication account, and its master user
     may read only (MariaDB gives every privilege READ_ONLY ADMIN, which writes past read_only: taken away
     here, on the replica alone). What its threads say once they run, or Failure when they never do."""
     flavor = flavor_of(ctx, replica)
@@ -64,12 +70,12 @@ def follow(ctx: Context, replica: Instance, source: Instance, gtid: str | None) 
     reached = ctx.driver.replication_source(source_spec)
     if reached is None:
         raise Failure("this driver's servers cannot reach one another to replicate")
-    user, password = replication.account(spec.server_id), replication.new_password()
+    password = _password(ctx, source)
     with ctx.driver.admin(source_spec) as cursor:
-        replication.grant(cursor, user, password)
+        replication.grant(cursor, password)
     with ctx.driver.admin(spec) as cursor:
         replication.read_only_master(cursor, flavor, replica.master_username, True)
-        replication.follow(cursor, flavor, *reached, user, password, gtid)
+        replication.follow(cursor, flavor, *reached, password, gtid)
     seen: list[Replication | None] = [None]
 
     def running() -> bool:
@@ -111,7 +117,6 @@ def promote(ctx: Context, replica: Instance, task: Task) -> None:
             raise Failure("the read replica did not apply what it had received from its source in time")
         replication.let_go(cursor, flavor)
         replication.read_only_master(cursor, flavor, replica.master_username, False)
-    drop_account(ctx, replica)
     ctx.replication.pop(replica.resource_id, None)
     values = {name: value for name, value in (("retention", task.params.get("retention")),
                                                ("backup_window", task.params.get("backup_window")))
@@ -120,16 +125,12 @@ def promote(ctx: Context, replica: Instance, task: Task) -> None:
                               replica_source=None, **values)
 
 
-def drop_account(ctx: Context, replica: Instance) -> None:
-    """The replica's account on its source goes with its replication (promoted, or deleted)."""
-    source = ctx.store.get_instance(replica.replica_source or "")
-    if source is None or source.observed != "running":
-        return
-    try:
-        with ctx.driver.admin(ctx.spec(source)) as cursor:
-            replication.revoke(cursor, replication.account(ctx.spec(replica).server_id))
-    except (Failure, OSError, pymysql.MySQLError) as error:  # an account left there changes no data
-        log.warning("the replica account of %s stays on %s: %s", replica.identifier, source.identifier, error)
+def _password(ctx: Context, source: Instance) -> str:
+    """The source's replication account's password, derived from a key the emulator keeps (owner-only, beside
+    the store), so that no file of ours holds it: a replica's server keeps it, as every MySQL replica does."""
+    key = key_file.ensure(ctx.settings.data_dir / KEY_FILE)
+    digest = hmac.new(key, source.resource_id.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
 def flavor_of(ctx: Context, instance: Instance) -> str:

@@ -12,7 +12,8 @@ from emulator.runtime import boot
 from tests.api_client import NS, Api
 from tests.emulator_process import wait_for
 from tests.integration.instances import describe, wait_status
-from tests.mysql_client import read_rows, write_rows
+from tests.mysql_client import connect, read_rows, write_rows
+from tests.together import all_at_once
 
 pytestmark = pytest.mark.mariadb
 PASSWORD = "Replica-pass-1"
@@ -149,3 +150,49 @@ def _tables(ctx, instance):
     with ctx.driver.admin(ctx.spec(instance)) as cursor:
         cursor.execute("SHOW TABLES FROM app")
         return [row[0] for row in cursor.fetchall()]
+
+
+def test_replicas_made_promoted_and_deleted_while_the_source_reboots_and_is_modified(emulator_factory,
+                                                                                      rds_client):
+    """Every request is answered as RDS answers it, and what the store holds is what the servers do."""
+    client = rds_client(emulator_factory("process"))
+    source = create_source(client, "src", "mariadb")
+    allowed = {None, "InvalidDBInstanceState"}
+
+    def attempt(call, **kwargs):
+        try:
+            call(**kwargs)
+        except ClientError as error:
+            return error.response["Error"]["Code"]
+        return None
+
+    first = all_at_once(lambda job: attempt(job[0], **job[1]), [
+        (client.create_db_instance_read_replica, {"DBInstanceIdentifier": f"r{n}", "SourceDBInstanceIdentifier": "src"})
+        for n in (1, 2, 3)] + [
+        (client.reboot_db_instance, {"DBInstanceIdentifier": "src"}),
+        (client.modify_db_instance, {"DBInstanceIdentifier": "src", "DBInstanceClass": "db.t3.small",
+                                     "ApplyImmediately": True})])
+    assert first[:3] == [None, None, None] and set(first[3:]) <= allowed and None in first[3:]
+    for name in ("src", "r1", "r2", "r3"):
+        wait_status(client, name, "available", 120)
+    second = all_at_once(lambda job: attempt(job[0], **job[1]), [
+        (client.promote_read_replica, {"DBInstanceIdentifier": "r1"}),
+        (client.delete_db_instance, {"DBInstanceIdentifier": "r2", "SkipFinalSnapshot": True}),
+        (client.reboot_db_instance, {"DBInstanceIdentifier": "src"})])
+    assert second == [None, None, None]
+    wait_for(lambda: (item := describe(client, "r1"))["DBInstanceStatus"] == "available"
+             and "StatusInfos" not in item, 120, "r1 promoted")
+    wait_for(lambda: not client.describe_db_instances(Filters=[{"Name": "db-instance-id", "Values": ["r2"]}])[
+        "DBInstances"], 60, "r2 deleted")
+    wait_status(client, "src", "available")
+    write_rows(source["Endpoint"], "master", PASSWORD, "app", ["late"])
+    r3 = wait_status(client, "r3", "available")
+    wait_for(lambda: read_rows(r3["Endpoint"], "master", PASSWORD, "app") == ["late"], 30, "r3 to follow")
+    assert replication_of(describe(client, "r3")) == ("replicating", None)
+    with connect(describe(client, "r1")["Endpoint"], "master", PASSWORD, "app") as conn, conn.cursor() as cursor:
+        cursor.execute("SHOW TABLES")  # promoted before the source made its table: it follows no more
+        assert cursor.fetchall() == ()
+    assert describe(client, "src")["ReadReplicaDBInstanceIdentifiers"] == ["r3"]
+    with connect(source["Endpoint"], "master", PASSWORD) as conn, conn.cursor() as cursor:
+        cursor.execute("SELECT user FROM mysql.user WHERE user LIKE 'rdsrepl%'")
+        assert cursor.fetchall() == (("rdsrepladmin",),)  # one account for all of its replicas, as on RDS
