@@ -75,6 +75,17 @@ COMMANDS = {command.name: command for command in (
         Flag("--skip-final-snapshot", "SkipFinalSnapshot", kind="switch"),
     ), "DBINSTANCE", "DBInstance", DELETE_INSTANCE),
     Command("rds-reboot-db-instance", "RebootDBInstance", INSTANCE, (), "DBINSTANCE", "DBInstance"),
+    Command("rds-create-db-instance-read-replica", "CreateDBInstanceReadReplica", INSTANCE, (
+        Flag("--source-db-instance-identifier", "SourceDBInstanceIdentifier", "-s"),
+        Flag("--db-instance-class", "DBInstanceClass", "-c"),
+        Flag("--availability-zone", "AvailabilityZone", "-z"),
+        Flag("--port", "Port", "-P"),
+        Flag("--auto-minor-version-upgrade", "AutoMinorVersionUpgrade", "-m"),
+    ), "DBINSTANCE", "DBInstance"),
+    Command("rds-promote-read-replica", "PromoteReadReplica", INSTANCE, (
+        Flag("--backup-retention-period", "BackupRetentionPeriod", "-r"),
+        Flag("--preferred-backup-window", "PreferredBackupWindow", "-b"),
+    ), "DBINSTANCE", "DBInstance"),
     Command("rds-create-db-parameter-group", "CreateDBParameterGroup", "DBParameterGroupName", (
         Flag("--description", "Description", "-d"),
         Flag("--engine", "DBParameterGroupFamily", "-e", "family"),

@@ -138,6 +138,7 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         work["instance_class"] = validation.instance_class(request["DBInstanceClass"])
     _modify_storage(request, instance, work)
     upgrade = _upgrade(ctx, instance, request) if request.get("EngineVersion") else {}
+    _replication_allows(ctx, instance, request, upgrade)
     work |= upgrade
     deferred: dict[str, Any] = {}
     if not now:  # class and storage wait for the maintenance window, as on RDS
@@ -219,6 +220,25 @@ def _upgrade(ctx: Context, instance: Instance, request: dict[str, Any]) -> dict[
             f"The DB parameter group {instance.parameter_group} is of family {current.family}; an upgrade to "
             f"{target.version} needs a DB parameter group of family {target.family} in DBParameterGroupName.")
     return {"engine_version": target.version, "parameter_group": group}
+
+
+def _replication_allows(ctx: Context, instance: Instance, request: dict[str, Any], upgrade: dict[str, Any]) -> None:
+    """What replication rules out, as on RDS for MySQL and MariaDB: a replica's master password is its
+    source's (a write of its own would be a transaction its source never had), and a source moves to a newer
+    major only after its replicas (a replica cannot apply a newer server's log)."""
+    if instance.replica_source is not None and "MasterUserPassword" in request:
+        raise combination(f"DB instance {instance.identifier} is a read replica: its master user password is its "
+                          "source's. Change it on the source.")
+    if "engine_version" not in upgrade or not instance.read_replicas:
+        return
+    major = common.served_row(ctx, instance.engine, upgrade["engine_version"]).major
+    for name in instance.read_replicas:
+        replica = ctx.store.find_instance(name)
+        if replica is not None and common.served_row(ctx, replica.engine, replica.engine_version).major != major \
+                and catalogue.newer(upgrade["engine_version"], replica.engine_version):
+            raise combination(f"Upgrade the read replica {name} of DB instance {instance.identifier} to "
+                              f"{upgrade['engine_version']} first: a source's major version may not pass its "
+                              "replicas'.")
 
 
 def reboot(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:

@@ -223,3 +223,16 @@ def test_parameter_groups_reset_and_deleted_and_a_point_in_time_restore(archivin
     copy = re.search(r"  (127\.0\.0\.1)  (\d+)  ", instance_lines(rds, "copy")[0])
     assert read_rows({"Address": copy.group(1), "Port": int(copy.group(2))}, "master", "password1", "app") == [
         "before the restore"]
+
+
+def test_a_read_replica_made_and_promoted_with_the_old_tools(old_tools):
+    rds = old_tools
+    rds("rds-create-db-instance", "source", "-s", "20", "-c", "db.t3.micro", "-e", "mysql", "-u", "master",
+        "-p", "password1", "--backup-retention-period", "1")
+    wait_for(lambda: " available " in instance_lines(rds, "source")[0], 120, "the source")
+    made = rds("rds-create-db-instance-read-replica", "copy", "-s", "source", "-c", "db.t3.micro").stdout
+    assert made.startswith("DBINSTANCE  copy    db.t3.micro  mysql  20  master  creating  "), made
+    wait_for(lambda: " available " in instance_lines(rds, "copy")[0], 120, "the replica")
+    promoted = rds("rds-promote-read-replica", "copy", "--backup-retention-period", "0").stdout
+    assert promoted.startswith("DBINSTANCE  copy  ") and "  modifying  " in promoted, promoted
+    wait_for(lambda: " available " in instance_lines(rds, "copy")[0], 120, "the promotion")
