@@ -67,6 +67,12 @@ class Context:
         """The engine version whose server runs the instance."""
         return engine_versions.serving(instance.engine, instance.engine_version)
 
+    def flavor(self, instance: Instance) -> str:
+        """MySQL or MariaDB: the SQL and the tools its server takes (an instance from before engine images ran
+        MariaDB)."""
+        row = self.engine_version(instance)
+        return row.flavor if row is not None else "MariaDB"
+
     def in_tree(self, instance: Instance, argv: list[str]) -> list[str]:
         """One of the engine's tools (`argv`), run from the instance's engine version's tree, where it sees the
         data directory (the work folders) and the driver's sockets at their own paths."""

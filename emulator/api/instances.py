@@ -145,8 +145,7 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         deferred, work = work, {}
     if "MasterUserPassword" in request:
         password = validation.master_password(request["MasterUserPassword"])
-        row = ctx.engine_version(instance)
-        immediate["password_hash"] = password_hash(row.flavor if row is not None else "MariaDB", password)
+        immediate["password_hash"] = password_hash(ctx.flavor(instance), password)
         work["password"] = True
     _modify_windows(request, instance, immediate)
     if "BackupRetentionPeriod" in request:

@@ -102,7 +102,7 @@ def as_made(ctx: Context, instance: Instance) -> str | None:
         return None
     try:
         with ctx.driver.admin(spec) as cursor:
-            return live.transactions(cursor, _flavor(ctx, instance))
+            return live.transactions(cursor, ctx.flavor(instance))
     except (Failure, OSError, pymysql.MySQLError):
         return None  # the first backup is a real one
 
@@ -118,7 +118,7 @@ def _ready(ctx: Context, instance: Instance, made: str | None, key: str) -> tupl
     ready = ctx.driver.ready_backup(spec) if made is not None else None
     if ready is None:
         return None
-    flavor = _flavor(ctx, instance)
+    flavor = ctx.flavor(instance)
     with ctx.driver.admin(spec) as cursor:
         point = live.binlog_status(cursor, flavor)
         if point is None or live.transactions(cursor, flavor) != made:
@@ -194,7 +194,7 @@ def replay(ctx: Context, instance: Instance, source_resource_id: str, snapshot_n
             files.append(str(path))
         with client_file(ctx, instance, work) as options:
             stop = None if everything else f"{host_time:%Y-%m-%d %H:%M:%S}"
-            flavor = _flavor(ctx, instance)
+            flavor = ctx.flavor(instance)
             _pipe(ctx.in_tree(instance, commands.replay_binlogs(flavor, files, found.binlog_position or 4, stop)),
                   ctx.in_tree(instance, commands.sql_client(flavor, options)), sum(item["size"] for item in replayed))
 
@@ -218,7 +218,7 @@ def archive(ctx: Context, instance: Instance) -> datetime | None:
     close keeps its file: it is restorable up to now all the same, and that time is returned for the caller
     to record with other instances' (None: recorded here, with the archived logs)."""
     now = ctx.clock.now()
-    flavor = _flavor(ctx, instance)
+    flavor = ctx.flavor(instance)
     with ctx.driver.admin(ctx.spec(instance)) as cursor:
         current = live.binlog_status(cursor, flavor)
         if current is None:
@@ -340,11 +340,6 @@ def client_file(ctx: Context, instance: Instance, work: pathlib.Path) -> Iterato
         yield str(path)
     finally:
         path.unlink(missing_ok=True)
-
-
-def _flavor(ctx: Context, instance: Instance) -> str:
-    row = ctx.engine_version(instance)
-    return row.flavor if row is not None else "MariaDB"
 
 
 def _run(argv: list[str], size: int) -> None:

@@ -7,7 +7,6 @@ import base64
 import hashlib
 import hmac
 import logging
-import pathlib
 from datetime import timedelta
 
 import pymysql
@@ -48,10 +47,9 @@ def source_of(ctx: Context, replica: Instance) -> Instance:
 def seed_from(ctx: Context, source: Instance, spec: ServerSpec) -> str | None:
     """The replica's storage from a hot backup of its source, taken now; the GTIDs that backup holds (None for
     MySQL, whose clone carries them)."""
-    flavor = flavor_of(ctx, source)
+    flavor = ctx.flavor(source)
     with work_dir(ctx.settings.data_dir, f"replica-{spec.resource_id}") as work:
-        path = pathlib.Path(work) / "backup"
-        with open(path, "w+b") as sink:
+        with open(work / "backup", "w+b") as sink:
             point = ctx.driver.backup(ctx.spec(source), sink, lambda share: None)
             sink.seek(0)
             ctx.driver.seed(spec, sink)
@@ -63,7 +61,7 @@ def follow(ctx: Context, replica: Instance, source: Instance, gtid: str | None) 
     """The replica's server replicates from its source's, as the source's replication account, and its master user
     may read only (MariaDB gives every privilege READ_ONLY ADMIN, which writes past read_only: taken away
     here, on the replica alone). What its threads say once they run, or Failure when they never do."""
-    flavor = flavor_of(ctx, replica)
+    flavor = ctx.flavor(replica)
     spec, source_spec = ctx.spec(replica), ctx.spec(source)
     if ctx.driver.client_options(spec) is None:
         return Replication("replicating")  # no server (the none driver): the replica is its record
@@ -94,7 +92,7 @@ def observe(ctx: Context, replica: Instance) -> None:
     breaks (with the server's reason) or resumes."""
     try:
         with ctx.driver.admin(ctx.spec(replica)) as cursor:
-            found = replication.status(cursor, flavor_of(ctx, replica)) or Replication("stopped")
+            found = replication.status(cursor, ctx.flavor(replica)) or Replication("stopped")
     except (Failure, OSError, pymysql.MySQLError) as error:  # a server that does not answer: the watch's business
         log.debug("the replication of %s could not be read: %s", replica.identifier, error)
         return
@@ -111,9 +109,11 @@ def observe(ctx: Context, replica: Instance) -> None:
 def promote(ctx: Context, replica: Instance, task: Task) -> None:
     """The replica applies all it received, stops following its source, and becomes writable: its own
     instance, with the backups asked for."""
-    flavor = flavor_of(ctx, replica)
+    flavor = ctx.flavor(replica)
     with ctx.driver.admin(ctx.spec(replica)) as cursor:
-        if replication.status(cursor, flavor) is not None and not replication.wait_applied(cursor, flavor):
+        found = replication.status(cursor, flavor)
+        # one whose replication broke applies no more: it is promoted as it is, as RDS promotes it
+        if found is not None and found.status == "replicating" and not replication.wait_applied(cursor, flavor):
             raise Failure("the read replica did not apply what it had received from its source in time")
         replication.let_go(cursor, flavor)
         replication.read_only_master(cursor, flavor, replica.master_username, False)
@@ -131,8 +131,3 @@ def _password(ctx: Context, source: Instance) -> str:
     key = key_file.ensure(ctx.settings.data_dir / KEY_FILE)
     digest = hmac.new(key, source.resource_id.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
-
-
-def flavor_of(ctx: Context, instance: Instance) -> str:
-    row = ctx.engine_version(instance)
-    return row.flavor if row is not None else "MariaDB"

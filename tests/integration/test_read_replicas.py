@@ -142,6 +142,12 @@ def test_broken_replication_shows_error_with_the_servers_reason(tmp_path, engine
         assert "Duplicate entry" in message
         events = api.ok(Action="DescribeEvents", SourceType="db-instance", SourceIdentifier="rep", Duration="60")
         assert any(item.text.startswith("Replication has stopped") for item in events.iter(f"{NS}Message"))
+        # a broken replica is promoted as it is: it applies no more, and waits for nothing
+        api.ok(Action="PromoteReadReplica", DBInstanceIdentifier="rep", BackupRetentionPeriod="0")
+        wait_for(lambda: api.status("rep") == "available" and infos() == (None, None), 60, "the promotion")
+        with ctx.driver.admin(ctx.spec(replica)) as cursor:
+            cursor.execute("SELECT @@read_only")
+            assert cursor.fetchone() == (0,)
     finally:
         runtime.close()
 
