@@ -192,6 +192,8 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         kind = _apply(ctx, instance, work, immediate, events, deferred, take, also)
     if immediate.get("retention") == 0 and instance.retention != 0:
         backups.forget(ctx, instance.resource_id)
+    elif immediate.get("retention") and instance.retention == 0 and kind is None:
+        kind = _first_backup(ctx, instance)
     pending = {} if take else {**instance.pending, **deferred}
     changed = replace(instance, **immediate, pending=pending, task=kind,
                       task_params={**instance.pending, **work} if kind else None)
@@ -219,6 +221,17 @@ def _upgrade(ctx: Context, instance: Instance, request: dict[str, Any]) -> dict[
             f"The DB parameter group {instance.parameter_group} is of family {current.family}; an upgrade to "
             f"{target.version} needs a DB parameter group of family {target.family} in DBParameterGroupName.")
     return {"engine_version": target.version, "parameter_group": group}
+
+
+def _first_backup(ctx: Context, instance: Instance) -> str | None:
+    """Automated backups just turned on are taken at once, as on RDS: point-in-time restore starts there. An
+    instance busy meanwhile gets its first one in its next backup window."""
+    params = {"snapshot": backups.automated_name(instance, ctx.clock.now()), "automated": True}
+    try:
+        ctx.queue("db-instance", instance.resource_id, "backup", params, observed=observed_allowing("backup"))
+    except (TaskConflict, StateConflict):
+        return None
+    return "backup"
 
 
 def _replication_allows(ctx: Context, instance: Instance, request: dict[str, Any], upgrade: dict[str, Any]) -> None:

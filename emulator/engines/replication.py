@@ -25,12 +25,12 @@ class Replication:
     connected: bool = False
 
 
-# The source's account its replicas connect as (RDS's name): REPLICATION SLAVE only, one password per source.
+# The source's account its replicas connect as (RDS's name): REPLICATION SLAVE only.
 ACCOUNT = "rdsrepladmin"
 
 
 def grant(cursor: Any, password: str) -> None:
-    """The replicas' account on the source, with this password (the same each time for one source)."""
+    """The replicas' account on the source, with this password (the same each time)."""
     cursor.execute("CREATE USER IF NOT EXISTS %s@'%%' IDENTIFIED BY %s", (ACCOUNT, password))
     cursor.execute("ALTER USER %s@'%%' IDENTIFIED BY %s", (ACCOUNT, password))
     cursor.execute("GRANT REPLICATION SLAVE ON *.* TO %s@'%%'", (ACCOUNT,))
@@ -48,15 +48,14 @@ def gtid_at(cursor: Any, flavor: str, file: str | None, position: int | None) ->
 
 def follow(cursor: Any, flavor: str, host: str, port: int, password: str, gtid: str | None) -> None:
     """Replicate from the source, by GTID, starting after what the backup it was made from holds."""
+    let_go(cursor, flavor)  # what a copy of a replica's data brought along (a replica of a replica)
     if flavor == "MySQL":
-        cursor.execute("STOP REPLICA")
         cursor.execute(
             "CHANGE REPLICATION SOURCE TO SOURCE_HOST=%s, SOURCE_PORT=%s, SOURCE_USER=%s, SOURCE_PASSWORD=%s, "
             "SOURCE_AUTO_POSITION=1, GET_SOURCE_PUBLIC_KEY=1, SOURCE_CONNECT_RETRY=1, SOURCE_RETRY_COUNT=%s",
             (host, port, ACCOUNT, password, RETRIES))
         cursor.execute("START REPLICA")
         return
-    cursor.execute("STOP SLAVE")
     if gtid is not None:
         cursor.execute("SET GLOBAL gtid_slave_pos = %s", (gtid,))
     cursor.execute(
@@ -121,6 +120,11 @@ def wait_applied(cursor: Any, flavor: str, timeout: float = APPLY_TIMEOUT) -> bo
     received = found.get("Gtid_IO_Pos") or ""
     cursor.execute("SELECT MASTER_GTID_WAIT(%s, %s)", (received, timeout))
     return cursor.fetchone()[0] == 0
+
+
+def resume(cursor: Any, flavor: str) -> None:
+    """A replica's server, started again, replicates again (servers start without: skip-replica-start)."""
+    cursor.execute("START REPLICA" if flavor == "MySQL" else "START SLAVE")
 
 
 def read_only_master(cursor: Any, flavor: str, user: str, read_only: bool) -> None:

@@ -121,10 +121,12 @@ def my_cnf(
         "skip-name-resolve",
         "log-bin=binlog",
     ]
+    # replication runs only where the emulator starts it (a read replica), never in a copy of a replica's data
+    # (a restore of its snapshot) by itself
     if flavor == "MySQL":
-        lines += MYSQL_ONLY + [f"secure-file-priv={tmpdir}"]
-    else:  # MySQL's default: a replica's own binary log holds what it applied, for its backups and replicas
-        lines.append("log-slave-updates")
+        lines += MYSQL_ONLY + [f"secure-file-priv={tmpdir}", "skip-replica-start"]
+    else:  # log-slave-updates is MySQL's default: a replica's binary log holds what it applied, for its backups
+        lines += ["log-slave-updates", "skip-slave-start"]
     lines += [f"{name}={value}" for name, value in (logs or {}).items()]
     return "\n".join(lines + _tuning(parameters, flavor)) + "\n"
 

@@ -326,6 +326,7 @@ def _bring_up(ctx: Context, instance: Instance, bring: Callable[[ServerSpec], No
         # a replica's master user came with its source's data, and it writes nothing of its own
         if instance.observed in ("none", "failed", "incompatible") and instance.replica_source is None:
             accounts.create_master(cursor, instance.master_username, instance.password_hash, instance.db_name)
+        replicas.as_recorded(ctx, instance, cursor)
         reported = live.version(cursor)
     if reported is not None and reported != instance.engine_version:  # EngineVersion is what the server says
         ctx.store.update_instance(instance.resource_id, engine_version=reported)

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import logging
 from datetime import timedelta
+from typing import Any
 
 import pymysql
 
@@ -68,9 +69,10 @@ def follow(ctx: Context, replica: Instance, source: Instance, gtid: str | None) 
     reached = ctx.driver.replication_source(source_spec)
     if reached is None:
         raise Failure("this driver's servers cannot reach one another to replicate")
-    password = _password(ctx, source)
-    with ctx.driver.admin(source_spec) as cursor:
-        replication.grant(cursor, password)
+    password = _password(ctx)
+    if source.replica_source is None:  # a replica's account came from its own source, with this password
+        with ctx.driver.admin(source_spec) as cursor:
+            replication.grant(cursor, password)
     with ctx.driver.admin(spec) as cursor:
         replication.read_only_master(cursor, flavor, replica.master_username, True)
         replication.follow(cursor, flavor, *reached, password, gtid)
@@ -85,6 +87,19 @@ def follow(ctx: Context, replica: Instance, source: Instance, gtid: str | None) 
         reason = seen[0].message if seen[0] is not None and seen[0].message else "it never connected"
         raise Failure(f"the read replica could not replicate from {source.identifier}: {reason}")
     return seen[0]
+
+
+def as_recorded(ctx: Context, instance: Instance, cursor: Any) -> None:
+    """A server just started replicates again when the store says it is a replica (servers start without), and
+    forgets any source its data brought along otherwise: a restore of a replica's snapshot follows nothing."""
+    flavor = ctx.flavor(instance)
+    found = replication.status(cursor, flavor)
+    if found is None:
+        return
+    if instance.replica_source is None:
+        replication.let_go(cursor, flavor)
+    elif instance.observed != "none":  # a new one's is set up once its server runs (follow)
+        replication.resume(cursor, flavor)
 
 
 def observe(ctx: Context, replica: Instance) -> None:
@@ -125,9 +140,10 @@ def promote(ctx: Context, replica: Instance, task: Task) -> None:
                               replica_source=None, **values)
 
 
-def _password(ctx: Context, source: Instance) -> str:
-    """The source's replication account's password, derived from a key the emulator keeps (owner-only, beside
-    the store), so that no file of ours holds it: a replica's server keeps it, as every MySQL replica does."""
+def _password(ctx: Context) -> str:
+    """The replication account's password, derived from a key the emulator keeps (owner-only, beside the
+    store), so that no file of ours holds it: a replica's server keeps it, as every MySQL replica does. One
+    for every source: a replica's account is its source's (replicated), and stays valid when it is promoted."""
     key = key_file.ensure(ctx.settings.data_dir / KEY_FILE)
-    digest = hmac.new(key, source.resource_id.encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+    digest = hmac.new(key, replication.ACCOUNT.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:24]).decode()  # 32 characters, the most MySQL takes

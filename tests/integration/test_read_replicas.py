@@ -202,3 +202,37 @@ def test_replicas_made_promoted_and_deleted_while_the_source_reboots_and_is_modi
     with connect(source["Endpoint"], "master", PASSWORD) as conn, conn.cursor() as cursor:
         cursor.execute("SELECT user FROM mysql.user WHERE user LIKE 'rdsrepl%'")
         assert cursor.fetchall() == (("rdsrepladmin",),)  # one account for all of its replicas, as on RDS
+
+
+@pytest.mark.parametrize("engine", ["mariadb", "mysql"])
+def test_a_replica_backs_up_restores_to_a_point_and_is_a_source_itself(emulator_factory, rds_client, engine):
+    """Its own automated backups when asked (its server read-only all the while), a point-in-time restore of
+    them, and a replica of it (cascading, as RDS allows for these engines) that follows the first source."""
+    client = rds_client(emulator_factory("process", None, "--archive-seconds", "1"))
+    source = create_source(client, "src", engine)
+    client.create_db_instance_read_replica(DBInstanceIdentifier="rep", SourceDBInstanceIdentifier="src")
+    wait_status(client, "rep", "available")
+    code, _ = error_code(client.create_db_instance_read_replica, DBInstanceIdentifier="rep2",
+                         SourceDBInstanceIdentifier="rep")
+    assert code == "InvalidDBInstanceState"  # a replica's retention is 0 until it is asked for
+    client.modify_db_instance(DBInstanceIdentifier="rep", BackupRetentionPeriod=1, ApplyImmediately=True)
+    wait_for(lambda: any(item["Status"] == "available" for item in client.describe_db_snapshots(
+        DBInstanceIdentifier="rep", SnapshotType="automated")["DBSnapshots"]), 120, "the replica's first backup")
+    write_rows(source["Endpoint"], "master", PASSWORD, "app", ["one"])
+    replica = describe(client, "rep")
+    wait_for(lambda: read_rows(replica["Endpoint"], "master", PASSWORD, "app") == ["one"], 30, "the follow")
+    marked = wait_for(lambda: (found := describe(client, "rep").get("LatestRestorableTime"))
+                      and found > replica["InstanceCreateTime"] and found, 60, "the replica's logs archived")
+    wait_for(lambda: describe(client, "rep")["LatestRestorableTime"] > marked, 60, "a later restorable time")
+    client.restore_db_instance_to_point_in_time(SourceDBInstanceIdentifier="rep", TargetDBInstanceIdentifier="back",
+                                                UseLatestRestorableTime=True)
+    restored = wait_status(client, "back", "available", 120)
+    assert read_rows(restored["Endpoint"], "master", PASSWORD, "app") == ["one"]
+    assert "StatusInfos" not in restored
+
+    client.create_db_instance_read_replica(DBInstanceIdentifier="rep2", SourceDBInstanceIdentifier="rep")
+    second = wait_status(client, "rep2", "available", 120)
+    assert second["ReadReplicaSourceDBInstanceIdentifier"] == "rep"
+    write_rows(source["Endpoint"], "master", PASSWORD, "app", ["two"])
+    wait_for(lambda: read_rows(second["Endpoint"], "master", PASSWORD, "app") == ["one", "two"], 30,
+             "the second replica to follow the first source through the first replica")
