@@ -47,10 +47,10 @@ def watch_servers(ctx: Context, found: list[Instance] | None = None) -> None:
     for instance in found:
         if instance.task is not None:
             continue
-        if instance.replica_source is not None and instance.source_identifier is None:
-            _queue(ctx, instance.resource_id, "promote")  # its source was deleted: promoted, as on RDS
-            continue
         if instance.replica_source is not None and instance.observed == "running":
+            if instance.source_identifier is None:
+                _queue(ctx, instance.resource_id, "promote")  # its source was deleted: promoted, as on RDS
+                continue
             replicas.observe(ctx, instance)
         if instance.observed == "running" and not ctx.driver.is_running(ctx.spec(instance)):
             if _queue(ctx, instance.resource_id, "recover"):

@@ -102,4 +102,3 @@ def promote(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         raise RdsError("InvalidDBInstanceState",
                        not_allowed_message("promote", replica.identifier, current.status)) from None
     return common.instance_answer(ctx, replace(replica, task="promote"), around)
-

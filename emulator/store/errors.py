@@ -56,4 +56,4 @@ class SourceRefused(Exception):
 
 
 class HasReplicas(Exception):
-    """The task is not for a read replica, nor for a source of read replicas (StopDBInstance)."""
+    """The instance is a read replica, or the source of one: neither may be stopped."""
