@@ -66,13 +66,19 @@ def test_a_replica_follows_its_source_reads_only_and_is_promoted(emulator_factor
     wait_for(lambda: read_rows(replica["Endpoint"], "master", PASSWORD, "app") == ["before", "after", "rebooted"],
              30, "the replica to follow its rebooted source")
     assert replication_of(describe(client, "rep")) == ("replicating", None)
+    client.reboot_db_instance(DBInstanceIdentifier="rep")  # its server starts without replicating: resumed
+    wait_status(client, "rep", "available")
+    write_rows(source["Endpoint"], "master", PASSWORD, "app", ["after its reboot"])
+    wait_for(lambda: read_rows(replica["Endpoint"], "master", PASSWORD, "app")[-1] == "after its reboot", 30,
+             "the rebooted replica to follow")
     client.create_db_snapshot(DBInstanceIdentifier="rep", DBSnapshotIdentifier="of-rep")  # as of any instance
     wait_for(lambda: client.describe_db_snapshots(DBSnapshotIdentifier="of-rep")["DBSnapshots"][0]["Status"]
              == "available", 60, "the replica's snapshot")
     client.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="from-rep", DBSnapshotIdentifier="of-rep")
     restored = wait_status(client, "from-rep", "available")
     assert "StatusInfos" not in restored  # a restore of a replica's snapshot follows nothing
-    assert read_rows(restored["Endpoint"], "master", PASSWORD, "app") == ["before", "after", "rebooted"]
+    assert read_rows(restored["Endpoint"], "master", PASSWORD, "app") == ["before", "after", "rebooted",
+                                                                          "after its reboot"]
 
     promoted = client.promote_read_replica(DBInstanceIdentifier="rep", BackupRetentionPeriod=2)["DBInstance"]
     assert promoted["DBInstanceStatus"] == "modifying"
@@ -81,8 +87,9 @@ def test_a_replica_follows_its_source_reads_only_and_is_promoted(emulator_factor
     assert found["BackupRetentionPeriod"] == 2 and "ReadReplicaSourceDBInstanceIdentifier" not in found
     assert describe(client, "src")["ReadReplicaDBInstanceIdentifiers"] == []
     write_rows(found["Endpoint"], "master", PASSWORD, "app", ["promoted"])
-    assert read_rows(found["Endpoint"], "master", PASSWORD, "app") == ["before", "after", "rebooted", "promoted"]
-    assert read_rows(source["Endpoint"], "master", PASSWORD, "app") == ["before", "after", "rebooted"]
+    kept = ["before", "after", "rebooted", "after its reboot"]
+    assert read_rows(found["Endpoint"], "master", PASSWORD, "app") == [*kept, "promoted"]
+    assert read_rows(source["Endpoint"], "master", PASSWORD, "app") == kept
     events = [item["Message"] for item in client.describe_events(SourceIdentifier="rep",
                                                                   SourceType="db-instance")["Events"]]
     assert "Promoted Read Replica to a standalone DB instance" in events
