@@ -15,12 +15,11 @@ APPLY_TIMEOUT = 300
 
 @dataclass(frozen=True)
 class Replication:
-    """What a replica's server says of its replication: RDS's status word (replicating, error, stopped), the
-    server's own reason when it is in error, and how far behind its source it is (seconds; None unknown)."""
+    """What a replica's server says of its replication: RDS's status word (replicating, error, stopped), and
+    the server's own reason when it is in error."""
 
     status: str
     message: str = ""
-    lag: int | None = None
     # whether its receiving thread is connected to the source
     connected: bool = False
 
@@ -80,16 +79,14 @@ def status(cursor: Any, flavor: str) -> Replication | None:
     applying, receiving = of("Replica_SQL_Running"), of("Replica_IO_Running")
     errors = [str(found[name]) for name, running in (("Last_SQL_Error", applying), ("Last_IO_Error", receiving))
               if found.get(name) and running == "No"]
-    behind = of("Seconds_Behind_Source")
-    lag = int(behind) if behind is not None else None
     connected = receiving == "Yes"
     if errors:
         if flavor == "MySQL" and errors[0] == found.get("Last_SQL_Error"):
             errors[0] = _worker_error(cursor) or errors[0]
-        return Replication("error", errors[0], lag, connected)
+        return Replication("error", errors[0], connected)
     if applying != "Yes" or receiving == "No":
-        return Replication("stopped", "", lag, connected)
-    return Replication("replicating", "", lag, connected)
+        return Replication("stopped", "", connected)
+    return Replication("replicating", "", connected)
 
 
 def _worker_error(cursor: Any) -> str | None:
