@@ -108,7 +108,7 @@ def backup_windows(ctx: Context, found: list[Instance] | None = None) -> None:
         opened = windows.last_backup_start(instance.backup_window, now)
         if instance.created_at >= opened:
             continue  # its first backup, taken when it was created, stands for this window
-        params = {"snapshot": backups.automated_name(instance, now), "automated": True}
+        params = backups.automated(instance, now)
         try:
             ctx.queue("db-instance", instance.resource_id, "backup", params, observed=("running",),
                       key=f"backup:{instance.resource_id}:{opened:%Y-%m-%dT%H:%M}")

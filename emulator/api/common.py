@@ -9,7 +9,7 @@ from typing import Any
 
 from emulator.context import Context
 from emulator.drivers.base import InsufficientCapacity, PortUnavailable
-from emulator.model import arn, catalogue, engine_versions, network, validation
+from emulator.model import arn, catalogue, engine_versions, network, storage, validation
 from emulator.model.instance import Instance
 from emulator.model.keys import parameter_group_key, subnet_group_key
 from emulator.model.records import IngressRule, ParameterGroup, SecurityGroup, SubnetGroup, Surroundings
@@ -355,3 +355,29 @@ def stop_refused(identifier: str) -> RdsError:
     return RdsError("InvalidDBInstanceState",
                     f"Cannot stop DB instance {identifier}: a read replica, or a source of read replicas, cannot "
                     "be stopped.")
+
+
+def instance_options(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
+    """What a create, a restore and a read replica take alike from the request: its switches and its network."""
+    return {
+        "auto_minor_version_upgrade": request.get("AutoMinorVersionUpgrade", True),
+        "publicly_accessible": request.get("PubliclyAccessible", False),
+        "deletion_protection": request.get("DeletionProtection", False),
+        "copy_tags_to_snapshot": request.get("CopyTagsToSnapshot", False),
+        "subnet_group": existing_subnet_group(ctx, request.get("DBSubnetGroupName")),
+        "vpc_security_groups": vpc_security_groups(request.get("VpcSecurityGroupIds")),
+    }
+
+
+def storage_of_copy(request: dict[str, Any], of: Instance | Snapshot, whose: str) -> dict[str, Any]:
+    """The storage of a new instance made from another's data (a snapshot's, a source's): its type and size
+    unless the request changes them, never smaller; IOPS and throughput worked out for them."""
+    kind = validation.storage_type(request.get("StorageType", of.storage_type))
+    size = of.allocated_storage
+    if request.get("AllocatedStorage") is not None:
+        size = validation.allocated_storage(request["AllocatedStorage"], of.engine, kind)
+        if size < of.allocated_storage:
+            raise invalid(f"The allocated storage must be at least {whose} {of.allocated_storage} GiB.")
+    iops, throughput = storage.performance(kind, size, request.get("Iops"), request.get("StorageThroughput"),
+                                           of.engine)
+    return {"storage_type": kind, "allocated_storage": size, "iops": iops, "storage_throughput": throughput}

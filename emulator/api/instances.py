@@ -75,15 +75,10 @@ def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         created_at=ctx.clock.now(),
         db_name=validation.db_name(request.get("DBName")),
         address=ctx.settings.server_host,
-        auto_minor_version_upgrade=request.get("AutoMinorVersionUpgrade", True),
-        publicly_accessible=request.get("PubliclyAccessible", False),
-        deletion_protection=request.get("DeletionProtection", False),
-        copy_tags_to_snapshot=request.get("CopyTagsToSnapshot", False),
-        subnet_group=common.existing_subnet_group(ctx, request.get("DBSubnetGroupName")),
-        vpc_security_groups=common.vpc_security_groups(request.get("VpcSecurityGroupIds")),
         db_security_groups=common.security_group_memberships(ctx, request.get("DBSecurityGroups") or []),
         iops=iops,
         storage_throughput=throughput,
+        **common.instance_options(ctx, request),
     )
     tag_pairs = validation.tags(request.get("Tags", []))
     with common.room(ctx, instance, instance.instance_class):
@@ -226,7 +221,7 @@ def _upgrade(ctx: Context, instance: Instance, request: dict[str, Any]) -> dict[
 def _first_backup(ctx: Context, instance: Instance) -> str | None:
     """Automated backups just turned on are taken at once, as on RDS: point-in-time restore starts there. An
     instance busy meanwhile gets its first one in its next backup window."""
-    params = {"snapshot": backups.automated_name(instance, ctx.clock.now()), "automated": True}
+    params = backups.automated(instance, ctx.clock.now())
     try:
         ctx.queue("db-instance", instance.resource_id, "backup", params, observed=observed_allowing("backup"))
     except (TaskConflict, StateConflict):

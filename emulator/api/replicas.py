@@ -5,7 +5,7 @@ from typing import Any
 
 from emulator.api import common
 from emulator.context import Context
-from emulator.model import ids, storage, validation, windows
+from emulator.model import ids, validation, windows
 from emulator.model.instance import Instance, not_allowed_message, observed_allowing
 from emulator.protocol.errors import RdsError, instance_not_found, invalid
 from emulator.store.errors import SourceRefused, StateConflict, TaskConflict
@@ -33,14 +33,7 @@ def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         raise RdsError("InvalidDBInstanceState",
                        "Automated backups are not enabled for this database instance. To enable automated "
                        "backups, use ModifyDBInstance to set the backup retention period to a non-zero value.")
-    storage_type = validation.storage_type(request.get("StorageType", source.storage_type))
-    size = source.allocated_storage
-    if request.get("AllocatedStorage") is not None:
-        size = validation.allocated_storage(request["AllocatedStorage"], source.engine, storage_type)
-        if size < source.allocated_storage:
-            raise invalid(f"The allocated storage must be at least the source's {source.allocated_storage} GiB.")
-    iops, throughput = storage.performance(
-        storage_type, size, request.get("Iops"), request.get("StorageThroughput"), source.engine)
+    sized = common.storage_of_copy(request, source, "the source's")
     family = common.served_row(ctx, source.engine, source.engine_version).family
     resource_id = ids.resource_id()
     backup_window, maintenance = windows.defaults(resource_id, None, None)
@@ -48,18 +41,12 @@ def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         resource_id=resource_id, identifier=identifier, engine=source.engine, engine_version=source.engine_version,
         instance_class=validation.instance_class(request.get("DBInstanceClass", source.instance_class)),
         master_username=source.master_username, password_hash=source.password_hash,
-        allocated_storage=size, storage_type=storage_type, port=0,
+        port=0,
         availability_zone=validation.availability_zone(request.get("AvailabilityZone"), ctx.settings.region),
         backup_window=backup_window, maintenance_window=maintenance, retention=0,
         parameter_group=common.parameter_group_for_instance(ctx, request.get("DBParameterGroupName"), family),
         created_at=ctx.clock.now(), db_name=source.db_name, address=ctx.settings.server_host,
-        auto_minor_version_upgrade=request.get("AutoMinorVersionUpgrade", True),
-        publicly_accessible=request.get("PubliclyAccessible", False),
-        deletion_protection=request.get("DeletionProtection", False),
-        copy_tags_to_snapshot=request.get("CopyTagsToSnapshot", False),
-        subnet_group=common.existing_subnet_group(ctx, request.get("DBSubnetGroupName")),
-        vpc_security_groups=common.vpc_security_groups(request.get("VpcSecurityGroupIds")),
-        iops=iops, storage_throughput=throughput, replica_source=source.resource_id,
+        replica_source=source.resource_id, **common.instance_options(ctx, request), **sized,
     )
     tag_pairs = validation.tags(request.get("Tags", []))
     try:

@@ -6,7 +6,7 @@ from typing import Any
 
 from emulator.api import common
 from emulator.context import Context
-from emulator.model import catalogue, ids, storage, validation, windows
+from emulator.model import catalogue, ids, validation, windows
 from emulator.model.instance import Instance
 from emulator.model.snapshot import Snapshot
 from emulator.protocol.errors import RdsError, combination, invalid, shown
@@ -119,15 +119,7 @@ def _restore(ctx: Context, request: dict[str, Any], identifier: str, snapshot: S
     """A new instance with the snapshot's engine, storage and master user, and what the request changes."""
     if request.get("Engine") and validation.engine(request["Engine"]) != snapshot.engine:
         raise combination(f"The engine of the restored instance must be {snapshot.engine}, the snapshot's.")
-    storage_type = validation.storage_type(request.get("StorageType", snapshot.storage_type))
-    size = snapshot.allocated_storage
-    if request.get("AllocatedStorage") is not None:
-        size = validation.allocated_storage(request["AllocatedStorage"], snapshot.engine, storage_type)
-        if size < snapshot.allocated_storage:
-            raise invalid(f"The allocated storage must be at least the snapshot's {snapshot.allocated_storage} GiB.")
-    iops, throughput = storage.performance(
-        storage_type, size, request.get("Iops"), request.get("StorageThroughput"), snapshot.engine
-    )
+    sized = common.storage_of_copy(request, snapshot, "the snapshot's")
     family = common.served_row(ctx, snapshot.engine, snapshot.engine_version).family
     resource_id = ids.resource_id()
     backup_window, maintenance = windows.defaults(resource_id, request.get("PreferredBackupWindow"), None)
@@ -139,20 +131,14 @@ def _restore(ctx: Context, request: dict[str, Any], identifier: str, snapshot: S
         engine_version=snapshot.engine_version,
         instance_class=validation.instance_class(request.get("DBInstanceClass", snapshot.instance_class)),
         master_username=snapshot.master_username, password_hash=snapshot.password_hash,
-        allocated_storage=size, storage_type=storage_type, port=0,
+        port=0,
         availability_zone=validation.availability_zone(request.get("AvailabilityZone"), ctx.settings.region),
         backup_window=backup_window, maintenance_window=maintenance,
         retention=validation.retention(request.get("BackupRetentionPeriod",
                                                    source.retention if source else 1)),
         parameter_group=common.parameter_group_for_instance(ctx, request.get("DBParameterGroupName"), family),
         created_at=ctx.clock.now(), db_name=snapshot.db_name, address=ctx.settings.server_host,
-        auto_minor_version_upgrade=request.get("AutoMinorVersionUpgrade", True),
-        publicly_accessible=request.get("PubliclyAccessible", False),
-        deletion_protection=request.get("DeletionProtection", False),
-        copy_tags_to_snapshot=request.get("CopyTagsToSnapshot", False),
-        subnet_group=common.existing_subnet_group(ctx, request.get("DBSubnetGroupName")),
-        vpc_security_groups=common.vpc_security_groups(request.get("VpcSecurityGroupIds")),
-        iops=iops, storage_throughput=throughput,
+        **common.instance_options(ctx, request), **sized,
     )
     tag_pairs = validation.tags(request.get("Tags", []))
     with common.room(ctx, instance, instance.instance_class):

@@ -54,6 +54,11 @@ def automated_name(instance: Instance, now: datetime) -> str:
     return AUTOMATED_NAME.format(identifier=instance.identifier, time=now)
 
 
+def automated(instance: Instance, now: datetime) -> dict[str, Any]:
+    """The params of a backup task that takes an automated backup now."""
+    return {"snapshot": automated_name(instance, now), "automated": True}
+
+
 def snapshot(ctx: Context, instance: Instance, params: dict[str, Any]) -> bool:
     """A hot backup of the instance into the snapshot `params` names; whether the snapshot is available.
     An automated one's record is made here (a manual one's was made with the request). A backup that

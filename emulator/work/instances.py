@@ -112,7 +112,7 @@ def first_backup(ctx: Context, instance: Instance, new: bool = False) -> Then | 
     restore starts there. A `new` one's may be its driver's ready backup (backups.as_made)."""
     if instance.retention == 0:
         return None
-    params = {"snapshot": backups.automated_name(instance, ctx.clock.now()), "automated": True}
+    params = backups.automated(instance, ctx.clock.now())
     if new:
         params["as_made"] = backups.as_made(ctx, instance)
     return Then("backup", params)
