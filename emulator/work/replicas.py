@@ -92,9 +92,10 @@ def follow(ctx: Context, replica: Instance, source: Instance, gtid: str | None) 
 def as_recorded(ctx: Context, instance: Instance, cursor: Any) -> None:
     """A server just started replicates again when the store says it is a replica (servers start without), and
     forgets any source its data brought along otherwise: a restore of a replica's snapshot follows nothing."""
+    if instance.task == "create":  # a new server, from its tree's ready data: it never replicated
+        return
     flavor = ctx.flavor(instance)
-    found = replication.status(cursor, flavor)
-    if found is None:
+    if replication.status(cursor, flavor) is None:
         return
     if instance.replica_source is None:
         replication.let_go(cursor, flavor)
