@@ -2,7 +2,7 @@
 task runner."""
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from emulator.clock import Clock
@@ -24,6 +24,19 @@ from emulator.model.parameters import Parameter
 from emulator.model.records import Event
 from emulator.model.written import WrittenCache
 from emulator.store import Store
+
+# A standby's server, beside its parameter group's values: no network (it reaches its primary; nothing
+# reaches it but the emulator, on its socket), and read-only, as every replica here.
+STANDBY_PARAMETERS = {
+    "MariaDB": {"skip_networking": "1", "read_only": "1"},
+    "MySQL": {"skip_networking": "1", "super_read_only": "1"},
+}
+
+
+def server_name(resource_id: str, server: int) -> str:
+    """What a driver calls one of an instance's servers: its first by the instance's resource id (every
+    instance's only one, before Multi-AZ), its second (a Multi-AZ instance's) by a suffix."""
+    return resource_id if server == 0 else f"{resource_id}-2"
 
 
 @dataclass
@@ -105,8 +118,24 @@ class Context:
                      [SNAPSHOT_EVENTS[message]])
 
     def spec(self, instance: Instance) -> ServerSpec:
+        """The instance's server: its primary's, for a Multi-AZ instance."""
+        return self._spec(instance, instance.active_server)
+
+    def standby_spec(self, instance: Instance) -> ServerSpec:
+        """A Multi-AZ instance's standby: the same server, with no network of its own (clients never reach
+        it; it reaches its primary), read-only."""
+        spec = self._spec(instance, 1 - instance.active_server)
+        return replace(spec, parameters={**spec.parameters, **STANDBY_PARAMETERS[self.flavor(instance)]})
+
+    def specs(self, instances: list[Instance]) -> list[ServerSpec]:
+        """Every server of these instances: each one's, and a Multi-AZ one's standby."""
+        return [spec for instance in instances
+                for spec in ([self.spec(instance), self.standby_spec(instance)] if instance.multi_az
+                             else [self.spec(instance)])]
+
+    def _spec(self, instance: Instance, server: int) -> ServerSpec:
         return ServerSpec(
-            resource_id=instance.resource_id,
+            resource_id=server_name(instance.resource_id, server),
             identifier=instance.identifier,
             host=instance.address or self.settings.server_host,
             port=instance.port,

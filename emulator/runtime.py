@@ -108,7 +108,7 @@ def _enforce(ctx: Context) -> None:
         security_groups.enforce(ctx)
     except firewall.FirewallError as error:
         log.error("the DB security groups are not enforced: %s", error)
-    for stray in ctx.driver.reconcile([ctx.spec(instance) for instance in ctx.store.list_instances()]):
+    for stray in ctx.driver.reconcile(ctx.specs(ctx.store.list_instances())):
         log.warning("%s: left alone; remove it by hand if it is not wanted", stray)
 
 

@@ -15,7 +15,7 @@ from emulator.model.events import RETENTION, STORAGE_BACK, STORAGE_FULL
 from emulator.model.instance import Instance, observed_allowing
 from emulator.model.snapshot import Snapshot
 from emulator.store.errors import StateConflict, StoreFull, TaskConflict
-from emulator.work import backups, configuration, log_rotation, maintenance, replicas
+from emulator.work import backups, configuration, log_rotation, maintenance, replicas, standbys
 from scheduler.archivers import Archivers
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ def watch_servers(ctx: Context, found: list[Instance] | None = None) -> None:
     looked is never started behind their back."""
     now = ctx.clock.now()
     found = ctx.store.list_instances() if found is None else found
-    ctx.driver.reconcile([ctx.spec(instance) for instance in found])  # strays were reported at start-up
+    ctx.driver.reconcile(ctx.specs(found))  # strays were reported at start-up
     values = configuration.group_values(ctx, {instance.parameter_group for instance in found})
     # what is no longer running (stopped, deleted) is not full either
     ctx.full.intersection_update(instance.resource_id for instance in found if instance.observed == "running")
@@ -53,8 +53,14 @@ def watch_servers(ctx: Context, found: list[Instance] | None = None) -> None:
                 continue
             replicas.observe(ctx, instance)
         if instance.observed == "running" and not ctx.driver.is_running(ctx.spec(instance)):
-            if _queue(ctx, instance.resource_id, "recover"):
+            if instance.multi_az and standbys.standby_ready(ctx, instance):
+                if _queue(ctx, instance.resource_id, "failover", {"from": instance.active_server}):
+                    log.warning("the primary server of %s is not running: failing over", instance.identifier)
+            elif _queue(ctx, instance.resource_id, "recover"):
                 log.warning("the server of %s is not running: starting it again", instance.identifier)
+        elif instance.observed == "running" and instance.multi_az and not standbys.standby_ready(ctx, instance):
+            if _queue(ctx, instance.resource_id, "standby", {"lost": True}):
+                log.warning("the standby of %s is lost: making it again", instance.identifier)
         elif instance.observed == "running" and (full := ctx.driver.storage_full(ctx.spec(instance))) != (
                 instance.resource_id in ctx.full):
             _storage_seen(ctx, instance, full)
@@ -182,9 +188,9 @@ def purge_events(ctx: Context) -> None:
         log.info("removed %d events older than 14 days", removed)
 
 
-def _queue(ctx: Context, resource_id: str, action: str) -> bool:
+def _queue(ctx: Context, resource_id: str, action: str, params: dict | None = None) -> bool:
     try:
-        ctx.queue("db-instance", resource_id, action, observed=observed_allowing(action))
+        ctx.queue("db-instance", resource_id, action, params, observed=observed_allowing(action))
     except (TaskConflict, StateConflict):
         return False
     return True

@@ -170,7 +170,7 @@ def is_default_parameter_group(name: str) -> bool:
 
 
 AS_IT_IS = {
-    "MultiAZ": False,
+    "MultiAZ": False,  # accepted as true where the driver's servers can replicate (multi_az)
     "StorageEncrypted": False,
     "EnableIAMDatabaseAuthentication": False,
     "EnablePerformanceInsights": False,
@@ -367,6 +367,23 @@ def instance_options(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         "subnet_group": existing_subnet_group(ctx, request.get("DBSubnetGroupName")),
         "vpc_security_groups": vpc_security_groups(request.get("VpcSecurityGroupIds")),
     }
+
+
+def multi_az(ctx: Context, request: dict[str, Any], zone: str, probe: Instance) -> dict[str, Any]:
+    """A new instance's Multi-AZ columns from MultiAZ: a standby in another zone of the region, where the
+    driver's servers can replicate (`probe`: the instance as made so far)."""
+    if not request.get("MultiAZ"):
+        return {"multi_az": False, "secondary_az": None}
+    standby_possible(ctx, probe)
+    if request.get("AvailabilityZone"):
+        raise combination("Requesting a specific availability zone is not valid for Multi-AZ instances.")
+    return {"multi_az": True, "secondary_az": catalogue.secondary_zone(ctx.settings.region, zone)}
+
+
+def standby_possible(ctx: Context, instance: Instance) -> None:
+    if ctx.driver.replication_source(ctx.spec(instance)) is None:
+        raise invalid("MultiAZ is not supported by RDS Emulator on this driver yet: its servers cannot reach one "
+                      "another to replicate (the process driver's can).")
 
 
 def storage_of_copy(request: dict[str, Any], of: Instance | Snapshot, whose: str) -> dict[str, Any]:

@@ -24,13 +24,14 @@ CREATE_MEMBERS = {
     "PreferredMaintenanceWindow", "BackupRetentionPeriod", "DBParameterGroupName", "Tags",
     "AutoMinorVersionUpgrade", "PubliclyAccessible", "DeletionProtection", "CopyTagsToSnapshot",
     "LicenseModel", "DBSubnetGroupName", "VpcSecurityGroupIds", "Iops", "StorageThroughput", "DBSecurityGroups",
+    "MultiAZ",
 }
 MODIFY_MEMBERS = {
     "DBInstanceIdentifier", "ApplyImmediately", "MasterUserPassword", "DBInstanceClass", "AllocatedStorage",
     "BackupRetentionPeriod", "PreferredBackupWindow", "PreferredMaintenanceWindow", "DBParameterGroupName",
     "NewDBInstanceIdentifier", "AutoMinorVersionUpgrade", "DeletionProtection", "CopyTagsToSnapshot",
     "PubliclyAccessible", "DBSubnetGroupName", "VpcSecurityGroupIds", "Iops", "StorageThroughput",
-    "StorageType", "DBSecurityGroups", "EngineVersion", "AllowMajorVersionUpgrade",
+    "StorageType", "DBSecurityGroups", "EngineVersion", "AllowMajorVersionUpgrade", "MultiAZ",
 }
 # Members that infrastructure tools send by default, accepted when they ask for what every instance here
 # already is (and reported so); any other value is refused by name, since we could not honour it.
@@ -80,6 +81,7 @@ def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         storage_throughput=throughput,
         **common.instance_options(ctx, request),
     )
+    instance = replace(instance, **common.multi_az(ctx, request, instance.availability_zone, instance))
     tag_pairs = validation.tags(request.get("Tags", []))
     with common.room(ctx, instance, instance.instance_class):
         instance = common.insert_instance(ctx, instance, validation.port(request.get("Port")), tag_pairs)
@@ -132,6 +134,10 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     if "DBInstanceClass" in request and request["DBInstanceClass"] != instance.instance_class:
         work["instance_class"] = validation.instance_class(request["DBInstanceClass"])
     _modify_storage(request, instance, work)
+    if "MultiAZ" in request and request["MultiAZ"] != instance.multi_az:
+        if request["MultiAZ"]:
+            common.standby_possible(ctx, instance)
+        work["multi_az"] = request["MultiAZ"]
     upgrade = _upgrade(ctx, instance, request) if request.get("EngineVersion") else {}
     _replication_allows(ctx, instance, request, upgrade)
     work |= upgrade
@@ -249,9 +255,15 @@ def _replication_allows(ctx: Context, instance: Instance, request: dict[str, Any
 
 
 def reboot(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
-    if request.get("ForceFailover"):
+    instance = common.existing_instance(ctx, request["DBInstanceIdentifier"])
+    if not request.get("ForceFailover"):
+        return _queue(ctx, instance, "reboot")
+    if not instance.multi_az:
         raise combination("ForceFailover can only be used on a Multi-AZ DB instance.")
-    return _queue(ctx, common.existing_instance(ctx, request["DBInstanceIdentifier"]), "reboot")
+    # the failover names the server it moves away from: one queued twice (a retry) moves once
+    around = ctx.store.surroundings([instance])[instance.resource_id]
+    _queue_task(ctx, instance, "reboot", "failover", {"from": instance.active_server, "forced": True}, {})
+    return common.instance_answer(ctx, replace(instance, task="failover"), around)
 
 
 def stop(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:

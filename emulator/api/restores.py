@@ -17,7 +17,7 @@ COMMON_MEMBERS = {
     "DBInstanceClass", "Port", "AvailabilityZone", "DBSubnetGroupName", "PubliclyAccessible",
     "AutoMinorVersionUpgrade", "LicenseModel", "Engine", "Iops", "StorageThroughput", "Tags", "StorageType",
     "VpcSecurityGroupIds", "CopyTagsToSnapshot", "DBParameterGroupName", "DeletionProtection", "AllocatedStorage",
-    "BackupRetentionPeriod", "PreferredBackupWindow",
+    "BackupRetentionPeriod", "PreferredBackupWindow", "MultiAZ",
 }
 SNAPSHOT_MEMBERS = COMMON_MEMBERS | {"DBInstanceIdentifier", "DBSnapshotIdentifier"}
 POINT_MEMBERS = COMMON_MEMBERS | {
@@ -140,6 +140,7 @@ def _restore(ctx: Context, request: dict[str, Any], identifier: str, snapshot: S
         created_at=ctx.clock.now(), db_name=snapshot.db_name, address=ctx.settings.server_host,
         **common.instance_options(ctx, request), **sized,
     )
+    instance = replace(instance, **common.multi_az(ctx, request, instance.availability_zone, instance))
     tag_pairs = validation.tags(request.get("Tags", []))
     with common.room(ctx, instance, instance.instance_class):
         instance = common.insert_instance(ctx, instance, validation.port(request.get("Port")), tag_pairs,

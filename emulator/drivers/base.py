@@ -188,6 +188,10 @@ class Driver(Protocol):
     def stop(self, spec: ServerSpec) -> None:
         """Stop the server cleanly. A no-op when it is not running."""
 
+    def kill(self, spec: ServerSpec) -> None:
+        """Stop the server at once, as a power cut would, and return once it is gone: a Multi-AZ failover's
+        fence (the former primary never takes another write). A no-op when it is not running."""
+
     def is_running(self, spec: ServerSpec) -> bool: ...
 
     def storage_full(self, spec: ServerSpec) -> bool:

@@ -83,6 +83,9 @@ class NoServerDriver:
     def stop(self, spec: ServerSpec) -> None:
         pass
 
+    def kill(self, spec: ServerSpec) -> None:
+        pass
+
     def is_running(self, spec: ServerSpec) -> bool:
         return True
 

@@ -332,6 +332,15 @@ class ProcessDriver:
         if child is not None:
             child.poll()
 
+    def kill(self, spec: ServerSpec) -> None:
+        self._sizes.pop(spec.resource_id, None)
+        pid = self._pid(spec)
+        if pid is not None and self._signal(spec, pid, signal.SIGKILL):
+            until(lambda: not self._alive(spec, pid), STOP_TIMEOUT, POLL)
+        child = self._children.pop(spec.resource_id, None)
+        if child is not None:
+            child.poll()
+
     def _signal(self, spec: ServerSpec, pid: int, signum: int) -> bool:
         """Signal the pid only if it is this instance's server. The pid is pinned by a pidfd first, so the
         check and the signal are about one process even if the pid is recycled in between."""

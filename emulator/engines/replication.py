@@ -148,3 +148,28 @@ def let_go(cursor: Any, flavor: str) -> None:
     else:
         cursor.execute("STOP SLAVE")
         cursor.execute("RESET SLAVE ALL")
+
+
+# A Multi-AZ primary waits this long for its standby to acknowledge a commit before it gives up waiting and
+# commits without it (ms): as good as never. The emulator itself stops the waiting when the standby is lost.
+SEMI_SYNC_TIMEOUT_MS = 86_400_000
+# The variables of each side of semi-synchronous replication (MySQL's plugins are loaded at every start)
+_SEMI_SYNC = {
+    "MySQL": {"source": "rpl_semi_sync_source", "replica": "rpl_semi_sync_replica"},
+    "MariaDB": {"source": "rpl_semi_sync_master", "replica": "rpl_semi_sync_slave"},
+}
+
+
+def semi_sync_source(cursor: Any, flavor: str, on: bool) -> None:
+    """The primary of a Multi-AZ instance: each commit returns only once its standby has its events on disk
+    (AFTER_SYNC: no client sees a transaction the standby might lack); off while it has no standby."""
+    prefix = _SEMI_SYNC[flavor]["source"]
+    if on:
+        cursor.execute(f"SET GLOBAL {prefix}_wait_point = 'AFTER_SYNC'")
+        cursor.execute(f"SET GLOBAL {prefix}_timeout = {SEMI_SYNC_TIMEOUT_MS}")
+    cursor.execute(f"SET GLOBAL {prefix}_enabled = {'ON' if on else 'OFF'}")
+
+
+def semi_sync_replica(cursor: Any, flavor: str) -> None:
+    """The standby acknowledges what it received; set before its receiving thread connects."""
+    cursor.execute(f"SET GLOBAL {_SEMI_SYNC[flavor]['replica']}_enabled = ON")

@@ -11,7 +11,10 @@ OPTION_NAMES = {"tx_isolation": "transaction_isolation", "time_zone": "default_t
 # What a MySQL server runs with beyond what MariaDB needs: no X Protocol listener (a second port, which
 # RDS does not open); the CLONE plugin, its hot backup; and transactions numbered by GTIDs, by which a
 # point-in-time restore skips what the clone already holds (a clone records no binary log position).
-MYSQL_ONLY = ["mysqlx=OFF", "plugin-load-add=mysql_clone.so", "gtid-mode=ON", "enforce-gtid-consistency=ON"]
+# MySQL's clone (its hot backups) and semi-synchronous replication (Multi-AZ) are plugins: loaded at every
+# start, never installed (a standby's super_read_only would refuse INSTALL PLUGIN)
+MYSQL_ONLY = ["mysqlx=OFF", "plugin-load-add=mysql_clone.so", "plugin-load-add=semisync_source.so",
+              "plugin-load-add=semisync_replica.so", "gtid-mode=ON", "enforce-gtid-consistency=ON"]
 
 
 def parse_version(text: str) -> tuple[str, str]:

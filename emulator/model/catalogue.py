@@ -100,6 +100,12 @@ def availability_zones(region: str) -> list[str]:
     return [f"{region}{letter}" for letter in "abcdef"]
 
 
+def secondary_zone(region: str, primary: str) -> str:
+    """A Multi-AZ standby's zone: the region's next one after the primary's."""
+    zones = availability_zones(region)
+    return zones[(zones.index(primary) + 1) % len(zones)] if primary in zones else zones[0]
+
+
 def class_vcpus(instance_class: str) -> int:
     """vCPUs of a DB instance class, as AWS lists them: two up to `large`, then one for each 4 GiB of the
     general-purpose class of that size (memory-optimised classes have the same count)."""

@@ -44,6 +44,15 @@ INSTANCE_EVENTS |= {
     "Backing up DB instance": "backup",
     "Finished DB Instance backup": "backup",
 }
+FAILOVER_STARTED = "Multi-AZ instance failover started"
+FAILOVER_DONE = "Multi-AZ instance failover completed"
+TO_MULTI_AZ = "Applying modification to convert to a Multi-AZ DB instance"
+TO_MULTI_AZ_DONE = "Finished applying modification to convert to a Multi-AZ DB instance"
+TO_SINGLE_AZ_DONE = "Finished applying modification to convert to a standard (Single-AZ) DB instance"
+STANDBY_REPLACED = "The standby of the Multi-AZ DB instance was lost and has been made again"
+INSTANCE_EVENTS |= {FAILOVER_STARTED: "failover", FAILOVER_DONE: "failover", TO_MULTI_AZ: "configuration change",
+                    TO_MULTI_AZ_DONE: "configuration change", TO_SINGLE_AZ_DONE: "configuration change",
+                    STANDBY_REPLACED: "availability"}
 RESTORED_FROM_SNAPSHOT = "Restored from snapshot {name}"
 RESTORED_TO_POINT = "Restored from DB instance {source} to {target}"
 SNAPSHOT_EVENTS = {

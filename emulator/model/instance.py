@@ -20,6 +20,8 @@ TASK_STATUS = {
     "restore": "creating",
     "replicate": "creating",
     "promote": "modifying",
+    "failover": "rebooting",
+    "standby": "modifying",
 }
 # A stopped instance starts again by itself after this long, as on RDS.
 AUTOMATIC_RESTART_AFTER = timedelta(days=7)
@@ -51,6 +53,8 @@ ALLOWED_FROM = {
     "recover": ("available",),
     "backup": ("available",),
     "promote": ("available", "incompatible-parameters"),
+    "failover": ("available",),
+    "standby": ("available",),
 }
 _OBSERVED_FOR = {status: observed for observed, status in OBSERVED_STATUS.items()}
 
@@ -126,6 +130,11 @@ class Instance:
     db_security_groups: list[str] = field(default_factory=list)
     # a read replica's source (its resource id): the server replicates from the source's
     replica_source: str | None = None
+    # Multi-AZ: the standby's zone; which of the instance's two servers is its primary (0 or 1: the other is
+    # its standby); and how many times it failed over, which names the binary logs each primary wrote
+    secondary_az: str | None = None
+    active_server: int = 0
+    binlog_chain: int = 0
     # the kind and parameters of the task under way, joined from the tasks table; not columns
     task: str | None = field(default=None, compare=False)
     task_params: dict[str, Any] | None = field(default=None, compare=False)
@@ -164,6 +173,7 @@ class Instance:
             "DBInstanceIdentifier": params.get("identifier"),
             "EngineVersion": params.get("engine_version"),
             "MasterUserPassword": "****" if params.get("password") else None,
+            "MultiAZ": params.get("multi_az"),
         }
 
     def to_wire(
@@ -198,6 +208,7 @@ class Instance:
             "PreferredMaintenanceWindow": self.maintenance_window,
             "PendingModifiedValues": self.pending_modified_values,
             "MultiAZ": self.multi_az,
+            "SecondaryAvailabilityZone": self.secondary_az if self.multi_az else None,
             "EngineVersion": self.engine_version,
             "AutoMinorVersionUpgrade": self.auto_minor_version_upgrade,
             "ReadReplicaDBInstanceIdentifiers": self.read_replicas,

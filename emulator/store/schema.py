@@ -79,6 +79,9 @@ instances = Table(
     Column("system_update_opt_in", String),
     Column("db_security_groups", JSON, nullable=False, server_default="[]"),
     Column("replica_source", String, index=True),
+    Column("secondary_az", String),
+    Column("active_server", Integer, nullable=False, server_default="0"),
+    Column("binlog_chain", Integer, nullable=False, server_default="0"),
     Index("uq_instances_endpoint", "address", "port", unique=True),
 )
 

@@ -15,12 +15,22 @@ from emulator.drivers.base import HostRefused, ServerSpec
 from emulator.engines import accounts, live
 from emulator.failures import Failure
 from emulator.host.firewall import FirewallError
-from emulator.model import engine_versions
-from emulator.model.events import RENAMED, RESTORED_FROM_SNAPSHOT, RESTORED_TO_POINT
+from emulator.model import catalogue, engine_versions
+from emulator.model.events import (
+    FAILOVER_DONE,
+    FAILOVER_STARTED,
+    RENAMED,
+    RESTORED_FROM_SNAPSHOT,
+    RESTORED_TO_POINT,
+    STANDBY_REPLACED,
+    TO_MULTI_AZ,
+    TO_MULTI_AZ_DONE,
+    TO_SINGLE_AZ_DONE,
+)
 from emulator.model.instance import Instance
 from emulator.model.records import Task
 from emulator.store.errors import NameTaken
-from emulator.work import backups, configuration, maintenance, replicas, security_groups, upgrades
+from emulator.work import backups, configuration, maintenance, replicas, security_groups, standbys, upgrades
 from emulator.work.runner import ResourceWork, Retry, Then
 from emulator.work.upgrades import PATCHED, PATCHING
 
@@ -32,6 +42,8 @@ RECOVERY_BACKOFF = timedelta(seconds=1)
 
 def create(ctx: Context, instance: Instance, task: Task) -> Then | None:
     if _bring_up(ctx, instance):
+        if instance.multi_az:
+            standbys.build(ctx, instance)
         ctx.store.update_instance(
             instance.resource_id, [ctx.told(instance.identifier, "DB instance created")], observed="running"
         )
@@ -64,6 +76,8 @@ def restore(ctx: Context, instance: Instance, task: Task) -> Then | None:
         message = RESTORED_TO_POINT.format(source=params["source"], target=instance.identifier)
     else:
         message = RESTORED_FROM_SNAPSHOT.format(name=params["snapshot"])
+    if instance.multi_az:
+        standbys.build(ctx, instance)
     ctx.store.update_instance(
         instance.resource_id, [ctx.told(instance.identifier, message, "restoration")], observed="running"
     )
@@ -122,6 +136,38 @@ def backup(ctx: Context, instance: Instance, task: Task) -> None:
     backups.snapshot(ctx, instance, task.params)
 
 
+def failover(ctx: Context, instance: Instance, task: Task) -> Then | None:
+    """The primary is fenced (killed: it never takes another write), the standby applies all it received and
+    restarts on the instance's endpoint, the zones swap; then a standby is made again from the new primary.
+    Taken up again after the swap, it goes on from there."""
+    if instance.active_server == task.params["from"]:
+        reason = "requested" if task.params.get("forced") else "the primary's server stopped"
+        ctx.instance_event(instance.identifier, FAILOVER_STARTED)
+        log.warning("%s fails over to its standby (%s)", instance.identifier, reason)
+        ctx.driver.kill(ctx.spec(instance))
+        standbys.take_over(ctx, instance)
+        ctx.store.update_instance(instance.resource_id, active_server=1 - instance.active_server,
+                                  availability_zone=instance.secondary_az, secondary_az=instance.availability_zone,
+                                  binlog_chain=instance.binlog_chain + 1)
+        swapped = ctx.store.get_instance(instance.resource_id)
+        if swapped is None:
+            return None
+        instance = swapped
+    if _bring_up(ctx, instance, ctx.driver.restart):
+        ctx.store.update_instance(instance.resource_id, [ctx.told(instance.identifier, FAILOVER_DONE)],
+                                  observed="running")
+    return Then("standby", {})
+
+
+def standby(ctx: Context, instance: Instance, task: Task) -> None:
+    """A Multi-AZ instance's standby made again: after a failover, or once the one it had was lost."""
+    if not instance.multi_az or instance.observed != "running":
+        return
+    standbys.build(ctx, instance)
+    if task.params.get("lost"):
+        ctx.instance_event(instance.identifier, STANDBY_REPLACED)
+
+
 def reboot(ctx: Context, instance: Instance, task: Task) -> None:
     ctx.instance_event(instance.identifier, "DB instance shutdown")
     if _bring_up(ctx, instance, ctx.driver.restart):
@@ -149,18 +195,23 @@ def stop(ctx: Context, instance: Instance, task: Task) -> None:
     if task.params.get("snapshot") and not backups.snapshot(ctx, instance, task.params):
         return
     ctx.driver.stop(ctx.spec(instance))
+    if instance.multi_az:
+        ctx.driver.stop(ctx.standby_spec(instance))
     ctx.store.update_instance(
         instance.resource_id, [ctx.told(instance.identifier, "DB instance stopped")], observed="stopped",
         stopped_at=ctx.clock.now(),
     )
 
 
-def start(ctx: Context, instance: Instance, task: Task) -> None:
+def start(ctx: Context, instance: Instance, task: Task) -> Then | None:
     if _bring_up(ctx, instance):
         ctx.store.update_instance(
             instance.resource_id, [ctx.told(instance.identifier, "DB instance started")], observed="running",
             stopped_at=None,
         )
+        if instance.multi_az and not standbys.resume(ctx, instance):
+            return Then("standby", {})
+    return None
 
 
 def modify(ctx: Context, instance: Instance, task: Task) -> None:
@@ -192,6 +243,27 @@ def modify(ctx: Context, instance: Instance, task: Task) -> None:
         with ctx.driver.admin(ctx.spec(instance)) as cursor:
             accounts.set_master_password(cursor, instance.master_username, instance.password_hash)
         ctx.instance_event(instance.identifier, "Reset master credentials")
+    if "multi_az" in changes:
+        _convert(ctx, instance, changes["multi_az"])
+    elif instance.multi_az and "engine_version" in changes:
+        standbys.build(ctx, instance)  # the new version's server over data of the new version
+
+
+def _convert(ctx: Context, instance: Instance, multi_az: bool) -> None:
+    """To Multi-AZ: a standby made from a hot backup while the primary takes writes; back: the standby goes."""
+    if multi_az == instance.multi_az:
+        return
+    if multi_az:
+        ctx.instance_event(instance.identifier, TO_MULTI_AZ)
+        standbys.build(ctx, instance)
+        ctx.store.update_instance(instance.resource_id, [ctx.told(instance.identifier, TO_MULTI_AZ_DONE)],
+                                  multi_az=True,
+                                  secondary_az=catalogue.secondary_zone(ctx.settings.region,
+                                                                        instance.availability_zone))
+    else:
+        standbys.remove(ctx, instance)
+        ctx.store.update_instance(instance.resource_id, [ctx.told(instance.identifier, TO_SINGLE_AZ_DONE)],
+                                  multi_az=False, secondary_az=None)
 
 
 def _rename(ctx: Context, instance: Instance, new: str) -> Instance:
@@ -266,6 +338,8 @@ def delete(ctx: Context, instance: Instance, task: Task) -> None:
     if task.params.get("snapshot") and not backups.snapshot(ctx, instance, task.params):
         return
     ctx.driver.destroy(ctx.spec(instance))
+    if instance.multi_az:
+        ctx.driver.destroy(ctx.standby_spec(instance))
     if task.params.get("delete_automated_backups", True):
         backups.forget(ctx, instance.resource_id)
     else:
@@ -327,6 +401,8 @@ def _bring_up(ctx: Context, instance: Instance, bring: Callable[[ServerSpec], No
         if instance.observed in ("none", "failed", "incompatible") and instance.replica_source is None:
             accounts.create_master(cursor, instance.master_username, instance.password_hash, instance.db_name)
         replicas.as_recorded(ctx, instance, cursor)
+        if configured.multi_az and standbys.standby_ready(ctx, configured):
+            standbys.as_primary(ctx, configured, cursor)
         reported = live.version(cursor)
     if reported is not None and reported != instance.engine_version:  # EngineVersion is what the server says
         ctx.store.update_instance(instance.resource_id, engine_version=reported)
@@ -346,5 +422,7 @@ WORK: dict[str, Callable[[Context, Instance, Task], Then | None]] = {
     "restore": restore,
     "replicate": replicate,
     "promote": promote,
+    "failover": failover,
+    "standby": standby,
 }
 INSTANCE_WORK = ResourceWork(load=lambda ctx, resource_id: ctx.store.get_instance(resource_id), work=WORK, fail=fail)

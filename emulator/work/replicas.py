@@ -46,8 +46,8 @@ def source_of(ctx: Context, replica: Instance) -> Instance:
 
 
 def seed_from(ctx: Context, source: Instance, spec: ServerSpec) -> str | None:
-    """The replica's storage from a hot backup of its source, taken now; the GTIDs that backup holds (None for
-    MySQL, whose clone carries them)."""
+    """A replica's (or a standby's) storage from a hot backup of its source, taken now; the GTIDs that backup
+    holds (None for MySQL, whose clone carries them)."""
     flavor = ctx.flavor(source)
     with work_dir(ctx.settings.data_dir, f"replica-{spec.resource_id}") as work:
         with open(work / "backup", "w+b") as sink:
@@ -59,22 +59,32 @@ def seed_from(ctx: Context, source: Instance, spec: ServerSpec) -> str | None:
 
 
 def follow(ctx: Context, replica: Instance, source: Instance, gtid: str | None) -> Replication:
-    """The replica's server replicates from its source's, as the source's replication account, and its master user
-    may read only (MariaDB gives every privilege READ_ONLY ADMIN, which writes past read_only: taken away
-    here, on the replica alone). What its threads say once they run, or Failure when they never do."""
+    """The replica's server replicates from its source's, and its master user may read only (MariaDB gives
+    every privilege READ_ONLY ADMIN, which writes past read_only: taken away here, on the replica alone)."""
     flavor = ctx.flavor(replica)
-    spec, source_spec = ctx.spec(replica), ctx.spec(source)
+    spec = ctx.spec(replica)
     if ctx.driver.client_options(spec) is None:
         return Replication("replicating")  # no server (the none driver): the replica is its record
+    with ctx.driver.admin(spec) as cursor:
+        replication.read_only_master(cursor, flavor, replica.master_username, True)
+    return connect(ctx, spec, ctx.spec(source), flavor, gtid, grant=source.replica_source is None)
+
+
+def connect(ctx: Context, spec: ServerSpec, source_spec: ServerSpec, flavor: str, gtid: str | None, grant: bool,
+            semi_sync: bool = False) -> Replication:
+    """A server replicates from another, as the source's replication account (made there when `grant`: a
+    replica's account came from its own source, with the same password). `semi_sync`: it acknowledges what it
+    receives (a standby). What its threads say once they run, or Failure when they never do."""
     reached = ctx.driver.replication_source(source_spec)
     if reached is None:
         raise Failure("this driver's servers cannot reach one another to replicate")
     password = _password(ctx)
-    if source.replica_source is None:  # a replica's account came from its own source, with this password
+    if grant:
         with ctx.driver.admin(source_spec) as cursor:
             replication.grant(cursor, password)
     with ctx.driver.admin(spec) as cursor:
-        replication.read_only_master(cursor, flavor, replica.master_username, True)
+        if semi_sync:
+            replication.semi_sync_replica(cursor, flavor)
         replication.follow(cursor, flavor, *reached, password, gtid)
     seen: list[Replication | None] = [None]
 
@@ -85,7 +95,7 @@ def follow(ctx: Context, replica: Instance, source: Instance, gtid: str | None) 
 
     if not until(running, CONNECT_TIMEOUT, 0.1) or seen[0] is None or seen[0].status == "error":
         reason = seen[0].message if seen[0] is not None and seen[0].message else "it never connected"
-        raise Failure(f"the read replica could not replicate from {source.identifier}: {reason}")
+        raise Failure(f"the server could not replicate from {source_spec.identifier}: {reason}")
     return seen[0]
 
 

@@ -315,6 +315,12 @@ class LibvirtDriver(GuestJobs, GuestImages, Templates, SystemUpdates):
             domain.destroy()
         self._until_forgotten(spec)
 
+    def kill(self, spec: ServerSpec) -> None:
+        domain = self._live(spec)
+        if domain is not None:
+            domain.destroy()
+            self._until_forgotten(spec)
+
     def _until_forgotten(self, spec: ServerSpec) -> None:
         """libvirt drops a transient guest a moment after it powers off; until then its name is taken."""
         until(lambda: self._domain(spec) is None, STOP_TIMEOUT, POLL / 10)
