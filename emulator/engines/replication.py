@@ -173,3 +173,18 @@ def semi_sync_source(cursor: Any, flavor: str, on: bool) -> None:
 def semi_sync_replica(cursor: Any, flavor: str) -> None:
     """The standby acknowledges what it received; set before its receiving thread connects."""
     cursor.execute(f"SET GLOBAL {_SEMI_SYNC[flavor]['replica']}_enabled = ON")
+
+
+def semi_sync_clients(cursor: Any, flavor: str) -> int:
+    """How many replicas acknowledge to this source: each registers as it connects, and only if the source
+    waited for acknowledgements by then."""
+    cursor.execute("SHOW GLOBAL STATUS LIKE %s", (f"{_SEMI_SYNC[flavor]['source']}_clients",))
+    row = cursor.fetchone()
+    return int(row[1]) if row else 0
+
+
+def reconnect(cursor: Any, flavor: str) -> None:
+    """The replica's receiving thread connects to its source again (what it received is kept)."""
+    thread = "REPLICA" if flavor == "MySQL" else "SLAVE"
+    cursor.execute(f"STOP {thread} IO_THREAD")
+    cursor.execute(f"START {thread} IO_THREAD")

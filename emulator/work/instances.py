@@ -401,9 +401,9 @@ def _bring_up(ctx: Context, instance: Instance, bring: Callable[[ServerSpec], No
         if instance.observed in ("none", "failed", "incompatible") and instance.replica_source is None:
             accounts.create_master(cursor, instance.master_username, instance.password_hash, instance.db_name)
         replicas.as_recorded(ctx, instance, cursor)
-        if configured.multi_az and standbys.standby_ready(ctx, configured):
-            standbys.as_primary(ctx, configured, cursor)
         reported = live.version(cursor)
+    if configured.multi_az and standbys.standby_ready(ctx, configured):
+        standbys.acknowledged(ctx, configured)
     if reported is not None and reported != instance.engine_version:  # EngineVersion is what the server says
         ctx.store.update_instance(instance.resource_id, engine_version=reported)
     return True

@@ -80,8 +80,7 @@ def connect(ctx: Context, spec: ServerSpec, source_spec: ServerSpec, flavor: str
         raise Failure("this driver's servers cannot reach one another to replicate")
     password = _password(ctx)
     if grant:
-        with ctx.driver.admin(source_spec) as cursor:
-            replication.grant(cursor, password)
+        account_on(ctx, source_spec)
     with ctx.driver.admin(spec) as cursor:
         if semi_sync:
             replication.semi_sync_replica(cursor, flavor)
@@ -97,6 +96,12 @@ def connect(ctx: Context, spec: ServerSpec, source_spec: ServerSpec, flavor: str
         reason = seen[0].message if seen[0] is not None and seen[0].message else "it never connected"
         raise Failure(f"the server could not replicate from {source_spec.identifier}: {reason}")
     return seen[0]
+
+
+def account_on(ctx: Context, source_spec: ServerSpec) -> None:
+    """The replication account on a source, with its password."""
+    with ctx.driver.admin(source_spec) as cursor:
+        replication.grant(cursor, _password(ctx))
 
 
 def as_recorded(ctx: Context, instance: Instance, cursor: Any) -> None:

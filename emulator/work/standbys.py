@@ -8,11 +8,11 @@ endpoint. Every step is safe to run again: a standby whose making was interrupte
 """
 
 import logging
-from typing import Any
 
 import pymysql
 
 from emulator.context import Context
+from emulator.drivers.base import ServerSpec, until
 from emulator.engines import replication
 from emulator.failures import Failure
 from emulator.model.instance import Instance
@@ -35,9 +35,20 @@ def build(ctx: Context, instance: Instance) -> None:
     ctx.driver.provision(standby)
     if not served:
         return  # no server (the none driver): the standby is its record
-    replicas.connect(ctx, standby, spec, flavor, gtid, grant=instance.replica_source is None, semi_sync=True)
+    if instance.replica_source is None:  # a replica's account came from its own source
+        replicas.account_on(ctx, spec)
+    # the primary waits for acknowledgements before its standby first connects: a replica registers as one
+    # that acknowledges only as it connects (and MariaDB's, made to connect again under writes, was seen to
+    # stop acknowledging)
     with ctx.driver.admin(spec) as cursor:
         replication.semi_sync_source(cursor, flavor, True)
+    try:
+        replicas.connect(ctx, standby, spec, flavor, gtid, grant=False, semi_sync=True)
+        _registered(ctx, spec, flavor)
+    except BaseException:
+        with ctx.driver.admin(spec) as cursor:
+            replication.semi_sync_source(cursor, flavor, False)
+        raise
 
 
 def remove(ctx: Context, instance: Instance) -> None:
@@ -78,20 +89,41 @@ def resume(ctx: Context, instance: Instance) -> bool:
                 return False
             replication.semi_sync_replica(cursor, flavor)
             replication.resume(cursor, flavor)
-        as_primary(ctx, instance)
+        acknowledged(ctx, instance)
     except (Failure, OSError, pymysql.MySQLError) as error:
         log.warning("the standby of %s could not run again: %s", instance.identifier, error)
         return False
     return True
 
 
-def as_primary(ctx: Context, instance: Instance, cursor: Any | None = None) -> None:
-    """A Multi-AZ primary just started waits for its standby's acknowledgements again (a restart forgets)."""
-    if cursor is None:
-        with ctx.driver.admin(ctx.spec(instance)) as cursor:
-            replication.semi_sync_source(cursor, ctx.flavor(instance), True)
-    else:
-        replication.semi_sync_source(cursor, ctx.flavor(instance), True)
+def acknowledged(ctx: Context, instance: Instance) -> None:
+    """The primary's commits wait for its standby's acknowledgement from now on (a restart of either forgets).
+    A replica registers as one that acknowledges only as its receiving thread connects, and only to a
+    source that waits by then: one that connected before (a standby that reconnected first to its restarted
+    primary) connects again. Failure (and the primary waits for nothing) when it does not register in time."""
+    spec, standby, flavor = ctx.spec(instance), ctx.standby_spec(instance), ctx.flavor(instance)
+    with ctx.driver.admin(spec) as cursor:
+        replication.semi_sync_source(cursor, flavor, True)
+    try:
+        with ctx.driver.admin(standby) as cursor:
+            if replication.status(cursor, flavor) == replication.Replication("replicating", "", True) and \
+                    not _clients(ctx, spec, flavor):
+                replication.reconnect(cursor, flavor)
+        _registered(ctx, spec, flavor)
+    except BaseException:
+        with ctx.driver.admin(spec) as cursor:
+            replication.semi_sync_source(cursor, flavor, False)
+        raise
+
+
+def _clients(ctx: Context, spec: ServerSpec, flavor: str) -> int:
+    with ctx.driver.admin(spec) as cursor:
+        return replication.semi_sync_clients(cursor, flavor)
+
+
+def _registered(ctx: Context, spec: ServerSpec, flavor: str) -> None:
+    if not until(lambda: _clients(ctx, spec, flavor) > 0, replicas.CONNECT_TIMEOUT, 0.02):
+        raise Failure("the standby did not acknowledge the primary's commits in time")
 
 
 def standby_ready(ctx: Context, instance: Instance) -> bool:

@@ -1,0 +1,110 @@
+"""Multi-AZ on real replication, both engines, on the process driver through boto3: a standby server beside the
+primary that no client reaches; a forced failover and a primary killed with SIGKILL each hand the same
+endpoint to the standby with every acknowledged commit; the zones swap, RDS's events are written, and a new
+standby is made; MultiAZ turned off and on again by ModifyDBInstance."""
+
+import os
+import pathlib
+import signal
+
+import pytest
+
+from tests.emulator_process import wait_for
+from tests.integration.instances import wait_status
+from tests.mysql_client import read_rows, write_rows
+from tests.writer import Writer
+
+pytestmark = pytest.mark.mariadb
+PASSWORD = "Standby-pass-1"
+STARTED, DONE = "Multi-AZ instance failover started", "Multi-AZ instance failover completed"
+
+
+def servers_of(resource_id):
+    """The pids of the server processes of one instance (its primary's and its standby's)."""
+    found = []
+    for entry in pathlib.Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"--defaults-file=" in cmdline and f"/{resource_id}".encode() in cmdline:
+                found.append(int(entry.name))
+    return found
+
+
+def listening_on(port):
+    """The pid of the process listening on this loopback port (from /proc/net/tcp's socket inodes)."""
+    inodes = set()
+    for line in pathlib.Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[3] == "0A" and int(fields[1].split(":")[1], 16) == port:
+            inodes.add(f"socket:[{fields[9]}]")
+    for entry in pathlib.Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if any(os.readlink(fd) in inodes for fd in (entry / "fd").iterdir()):
+                return int(entry.name)
+        except OSError:
+            continue
+    return None
+
+
+def events_of(client, identifier):
+    return [event["Message"] for event in client.describe_events(
+        SourceIdentifier=identifier, SourceType="db-instance", Duration=60)["Events"]]
+
+
+def failed_over(client, identifier, times):
+    wait_for(lambda: events_of(client, identifier).count(DONE) >= times, 120, f"failover {times}")
+    return wait_status(client, identifier, "available")
+
+
+@pytest.mark.parametrize("engine", ["mariadb", "mysql"])
+def test_failover_keeps_every_acknowledged_commit_on_the_same_endpoint(emulator_factory, rds_client, engine):
+    client = rds_client(emulator_factory("process"))
+    made = client.create_db_instance(
+        DBInstanceIdentifier="ha", DBInstanceClass="db.t3.micro", Engine=engine, AllocatedStorage=20,
+        MasterUsername="master", MasterUserPassword=PASSWORD, DBName="app", BackupRetentionPeriod=1, MultiAZ=True)
+    assert made["DBInstance"]["MultiAZ"] is True
+    first = wait_status(client, "ha", "available")
+    endpoint, resource_id = first["Endpoint"], first["DbiResourceId"]
+    assert first["MultiAZ"] is True
+    assert first["SecondaryAvailabilityZone"] != first["AvailabilityZone"]
+    assert len(servers_of(resource_id)) == 2  # a standby runs beside the primary
+    primary = listening_on(endpoint["Port"])
+    assert primary in servers_of(resource_id)  # and only the primary listens
+    write_rows(endpoint, "master", PASSWORD, "app", ["before"])
+
+    with Writer(endpoint, "master", PASSWORD, "app") as writer:
+        writer.wait_for(20, 30)
+        client.reboot_db_instance(DBInstanceIdentifier="ha", ForceFailover=True)
+        after = failed_over(client, "ha", 1)
+        writer.wait_for(20, 60)
+    assert set(writer.acknowledged) <= writer.stored()
+    assert after["Endpoint"] == endpoint
+    assert (after["AvailabilityZone"], after["SecondaryAvailabilityZone"]) == (
+        first["SecondaryAvailabilityZone"], first["AvailabilityZone"])
+    assert listening_on(endpoint["Port"]) not in (None, primary)
+    assert read_rows(endpoint, "master", PASSWORD, "app") == ["before"]
+    wait_for(lambda: len(servers_of(resource_id)) == 2, 60, "a new standby")
+
+    with Writer(endpoint, "master", PASSWORD, "app") as writer:  # the primary's server dies
+        writer.wait_for(20, 30)
+        os.kill(listening_on(endpoint["Port"]), signal.SIGKILL)
+        failed_over(client, "ha", 2)
+        writer.wait_for(20, 60)
+    assert set(writer.acknowledged) <= writer.stored()
+    assert events_of(client, "ha").count(STARTED) == 2
+
+    client.modify_db_instance(DBInstanceIdentifier="ha", MultiAZ=False, ApplyImmediately=True)
+    single = wait_status(client, "ha", "available")
+    assert single["MultiAZ"] is False and "SecondaryAvailabilityZone" not in single
+    wait_for(lambda: len(servers_of(resource_id)) == 1, 30, "the standby to go")
+    client.modify_db_instance(DBInstanceIdentifier="ha", MultiAZ=True, ApplyImmediately=True)
+    again = wait_status(client, "ha", "available")
+    assert again["MultiAZ"] is True
+    assert len(servers_of(resource_id)) == 2
+    client.delete_db_instance(DBInstanceIdentifier="ha", SkipFinalSnapshot=True)
+    wait_for(lambda: not servers_of(resource_id), 60, "both servers to go")

@@ -1,0 +1,72 @@
+"""A client that keeps writing to an instance's endpoint, one autocommit row at a time, through failovers: it
+counts what the server acknowledged, and the longest time it went without an acknowledgement."""
+
+import threading
+import time
+
+import pymysql
+
+from tests.mysql_client import connect
+
+
+class Writer:
+    def __init__(self, endpoint: dict, user: str, password: str, database: str):
+        self.endpoint, self.user, self.password, self.database = endpoint, user, password, database
+        self.acknowledged: list[int] = []
+        self.longest_gap = 0.0  # seconds between two acknowledged writes
+        self.errors: list[str] = []
+        self._first = 1
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="writer", daemon=True)
+
+    def __enter__(self) -> "Writer":
+        with connect(self.endpoint, self.user, self.password, self.database) as conn, conn.cursor() as cursor:
+            cursor.execute("CREATE TABLE IF NOT EXISTS written (id INT PRIMARY KEY)")
+            cursor.execute("SELECT COALESCE(MAX(id), 0) FROM written")
+            self._first = cursor.fetchone()[0] + 1  # after an earlier writer's
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(60)
+
+    def wait_for(self, count: int, timeout: float) -> None:
+        """Until `count` more writes are acknowledged than now."""
+        target = len(self.acknowledged) + count
+        deadline = time.monotonic() + timeout
+        while len(self.acknowledged) < target:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the writer had {len(self.acknowledged)} writes acknowledged, not {target} "
+                                     f"(alive: {self._thread.is_alive()}; errors: {self.errors[-3:]})")
+            time.sleep(0.01)
+
+    def _run(self) -> None:
+        next_id, last = self._first, time.monotonic()
+        conn = None
+        while not self._stop.is_set():
+            try:
+                if conn is None:
+                    conn = connect(self.endpoint, self.user, self.password, self.database)
+                with conn.cursor() as cursor:
+                    cursor.execute("INSERT INTO written (id) VALUES (%s)", (next_id,))
+            except (pymysql.MySQLError, OSError) as error:
+                self.errors.append(repr(error))
+                if conn is not None:
+                    conn.close()
+                conn = None
+                next_id += 1  # it may or may not have been committed: never asked again
+                time.sleep(0.01)
+                continue
+            now = time.monotonic()
+            self.longest_gap = max(self.longest_gap, now - last)
+            last = now
+            self.acknowledged.append(next_id)
+            next_id += 1
+        if conn is not None:
+            conn.close()
+
+    def stored(self) -> set[int]:
+        with connect(self.endpoint, self.user, self.password, self.database) as conn, conn.cursor() as cursor:
+            cursor.execute("SELECT id FROM written")
+            return {row[0] for row in cursor.fetchall()}
