@@ -48,10 +48,10 @@ def fetch_binlogs(flavor: str, defaults_file: str, names: list[str], result_dir:
             f"--result-file={result_dir}/", *names]
 
 
-def replay_binlogs(flavor: str, files: list[str], start_position: int, stop_time: str | None) -> list[str]:
-    """The SQL of the binary logs from a position in the first file up to (not including) the first event
-    of `stop_time` (the host's local time: run it with TZ=UTC), or to their end. A MySQL log's
-    transactions carry their GTIDs: a server that has one already skips it."""
+def replay_binlogs(flavor: str, files: list[str], start_position: str, stop_time: str | None) -> list[str]:
+    """The SQL of the binary logs from a position in the first file (or, for MariaDB's, after a GTID state)
+    up to (not including) the first event of `stop_time` (the host's local time: run it with TZ=UTC), or to
+    their end. A MySQL log's transactions carry their GTIDs: a server that has one already skips it."""
     stop = [f"--stop-datetime={stop_time}"] if stop_time else []
     return [TOOLS[flavor]["binlog"], f"--start-position={start_position}", *stop, *files]
 

@@ -45,6 +45,17 @@ def gtid_at(cursor: Any, flavor: str, file: str | None, position: int | None) ->
     return str(row[0]) if row and row[0] is not None else ""
 
 
+def later_gtids(*positions: str) -> str:
+    """MariaDB GTID positions (domain-server-sequence, comma-separated) merged: the later one of each domain."""
+    latest: dict[int, tuple[int, str]] = {}
+    for position in positions:
+        for gtid in filter(None, (part.strip() for part in position.split(","))):
+            domain, _, sequence = gtid.split("-")
+            if int(domain) not in latest or int(sequence) > latest[int(domain)][0]:
+                latest[int(domain)] = (int(sequence), gtid)
+    return ",".join(gtid for _, (_, gtid) in sorted(latest.items()))
+
+
 def follow(cursor: Any, flavor: str, host: str, port: int, password: str, gtid: str | None) -> None:
     """Replicate from the source, by GTID, starting after what the backup it was made from holds."""
     let_go(cursor, flavor)  # what a copy of a replica's data brought along (a replica of a replica)

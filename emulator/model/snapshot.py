@@ -37,6 +37,9 @@ class Snapshot:
     # Where the backup's data ends in the instance's binary log: point-in-time restore replays from here.
     binlog_file: str | None = None
     binlog_position: int | None = None
+    # the GTIDs its data holds (MariaDB's; a MySQL backup carries its own): where a replay of the logs of a
+    # later chain (written after a failover) starts
+    binlog_gtid: str | None = None
     source_snapshot: str | None = None
     # Accounts allowed to restore it (ModifyDBSnapshotAttribute's `restore`); "all" makes it public.
     restore_accounts: list[str] = field(default_factory=list)

@@ -112,6 +112,7 @@ snapshots = Table(
     Column("size", Integer, nullable=False),
     Column("binlog_file", String),
     Column("binlog_position", Integer),
+    Column("binlog_gtid", String),
     Column("source_snapshot", String),
     Column("restore_accounts", JSON, nullable=False, server_default="[]"),
     Column("data_time", UtcDateTime),

@@ -5,6 +5,7 @@ it, and retention. The store says what exists; the backup storage holds the byte
 Every step is safe to run twice: a task interrupted by a crash is run again from the start.
 """
 
+import itertools
 import logging
 import os
 import pathlib
@@ -22,7 +23,7 @@ import pymysql
 from emulator.context import Context
 from emulator.drivers.base import ServerSpec
 from emulator.engines import backup as commands
-from emulator.engines import live, tools
+from emulator.engines import live, replication, tools
 from emulator.failures import Failure
 from emulator.host.work_dirs import work_dir
 from emulator.model import engine_versions, ids
@@ -35,6 +36,10 @@ log = logging.getLogger(__name__)
 PROGRESS_EVERY = 1.0
 # The largest packet a server takes (1 GiB): what a replay needs for a large transaction's row events.
 LARGEST_PACKET = 1 << 30
+# A Multi-AZ standby keeps its binary logs from this long before its primary's archive ends; a source of
+# read replicas or of a standby keeps its own this long.
+STANDBY_LOGS_OVERLAP = timedelta(minutes=10)
+FOLLOWERS_LOGS_KEPT = timedelta(minutes=10)
 
 
 def new_snapshot(instance: Instance, identifier: str, kind: str, now: datetime) -> Snapshot:
@@ -48,6 +53,16 @@ def new_snapshot(instance: Instance, identifier: str, kind: str, now: datetime) 
         master_username=instance.master_username, password_hash=instance.password_hash,
         db_name=instance.db_name, storage_key=f"snapshots/{ids.token()}.mbstream",
     )
+
+
+def archived_name(chain: int, file: str) -> str:
+    """What one of an instance's binary logs is archived as. A failover's new primary writes its own logs
+    (binlog.000001 again): each chain's names sort after the one's before it."""
+    return file if chain == 0 else f"c{chain:04d}.{file}"
+
+
+def chain_of(name: str) -> int:
+    return int(name[1:5]) if name.startswith("c") else 0
 
 
 def automated_name(instance: Instance, now: datetime) -> str:
@@ -94,9 +109,22 @@ def snapshot(ctx: Context, instance: Instance, params: dict[str, Any]) -> bool:
             ctx.snapshot_event(name, "Automated snapshot created" if automated else "Manual snapshot created")]
     ctx.store.update_snapshot(
         name, made, status="available", progress=100, size=ctx.backups.size(found.storage_key),
-        binlog_file=point[0], binlog_position=point[1], data_time=ctx.clock.now(),
+        binlog_file=archived_name(instance.binlog_chain, point[0]) if point[0] else None,
+        binlog_position=point[1], binlog_gtid=_gtid_at(ctx, instance, point), data_time=ctx.clock.now(),
     )
     return True
+
+
+def _gtid_at(ctx: Context, instance: Instance, point: tuple[str | None, int | None]) -> str | None:
+    """The GTIDs a MariaDB backup ending at this point holds, read while the server still has that log (a
+    MySQL backup carries its own); None when it cannot be told."""
+    if point[0] is None or ctx.flavor(instance) == "MySQL":
+        return None
+    try:
+        with ctx.driver.admin(ctx.spec(instance)) as cursor:
+            return replication.gtid_at(cursor, "MariaDB", *point) or None
+    except (Failure, OSError, pymysql.MySQLError):
+        return None
 
 
 def as_made(ctx: Context, instance: Instance) -> str | None:
@@ -183,25 +211,41 @@ def replay(ctx: Context, instance: Instance, source_resource_id: str, snapshot_n
     archived = [item for item in ctx.store.binlogs_of(source_resource_id) if item["name"] >= found.binlog_file]
     if not archived:
         return  # the server wrote nothing after the snapshot up to its restorable time
-    if archived[0]["name"] != found.binlog_file:
+    flavor = ctx.flavor(instance)
+    # the snapshot's own log; or, when a failover took its primary before that was archived, the logs of the
+    # next primary (they hold what it replicated, from before the snapshot on): they are replayed by GTID
+    if archived[0]["name"] != found.binlog_file and (
+            chain_of(archived[0]["name"]) == chain_of(found.binlog_file)
+            or (flavor == "MariaDB" and found.binlog_gtid is None)):
         raise Failure("the binary logs to restore to that time are no longer archived")
     # the files up to the first one closed at or after `until`; with none, all of them: the instance was
     # restorable to `until` because its server wrote nothing after the last one
     covering = next((item for item in archived if item["closed_at"] >= until), archived[-1])
     host_time = until - timedelta(seconds=covering["clock_offset"])
+    stop = None if everything else f"{host_time:%Y-%m-%d %H:%M:%S}"
+    replayed = archived[: archived.index(covering) + 1]
     with ctx.driver.admin(ctx.spec(instance)) as cursor, _packets_of_any_size(cursor), \
-            work_dir(ctx.settings.data_dir, f"replay-{instance.resource_id}") as work:
-        files, replayed = [], archived[: archived.index(covering) + 1]
-        for item in replayed:
-            path = work / item["name"]
-            with ctx.backups.reader(item["storage_key"]) as src, open(path, "wb") as dst:
-                shutil.copyfileobj(src, dst, commands.CHUNK)
-            files.append(str(path))
-        with client_file(ctx, instance, work) as options:
-            stop = None if everything else f"{host_time:%Y-%m-%d %H:%M:%S}"
-            flavor = ctx.flavor(instance)
-            _pipe(ctx.in_tree(instance, commands.replay_binlogs(flavor, files, found.binlog_position or 4, stop)),
-                  ctx.in_tree(instance, commands.sql_client(flavor, options)), sum(item["size"] for item in replayed))
+            work_dir(ctx.settings.data_dir, f"replay-{instance.resource_id}") as work, \
+            client_file(ctx, instance, work) as options:
+        for _, chain in itertools.groupby(replayed, key=lambda item: chain_of(item["name"])):
+            logs = list(chain)
+            if logs[0]["name"] == found.binlog_file:
+                start = str(found.binlog_position or 4)
+            elif flavor == "MySQL":  # its transactions carry their GTIDs: those the server has are skipped
+                start = "4"
+            else:  # the logs of a later primary hold what it replicated too: after what the server has
+                cursor.execute("SELECT @@GLOBAL.gtid_binlog_pos")
+                start = replication.later_gtids(str(cursor.fetchone()[0]), found.binlog_gtid or "")
+            files = []
+            for item in logs:
+                path = work / item["name"]
+                with ctx.backups.reader(item["storage_key"]) as src, open(path, "wb") as dst:
+                    shutil.copyfileobj(src, dst, commands.CHUNK)
+                files.append(str(path))
+            _pipe(ctx.in_tree(instance, commands.replay_binlogs(flavor, files, start, stop)),
+                  ctx.in_tree(instance, commands.sql_client(flavor, options)), sum(item["size"] for item in logs))
+            for path in files:
+                pathlib.Path(path).unlink()
 
 
 @contextmanager
@@ -222,6 +266,10 @@ def archive(ctx: Context, instance: Instance) -> datetime | None:
     instance is restorable up to the moment the log was closed. A server that wrote nothing since the last
     close keeps its file: it is restorable up to now all the same, and that time is returned for the caller
     to record with other instances' (None: recorded here, with the archived logs)."""
+    fresh = ctx.store.get_instance(instance.resource_id)  # a failover may have changed its primary since
+    if fresh is None:
+        return None
+    instance = fresh
     now = ctx.clock.now()
     flavor = ctx.flavor(instance)
     with ctx.driver.admin(ctx.spec(instance)) as cursor:
@@ -242,7 +290,8 @@ def archive(ctx: Context, instance: Instance) -> datetime | None:
         cursor.execute("SHOW BINARY LOGS")
         closed = {row[0]: int(row[1]) for row in cursor.fetchall() if row[0] != file}  # name: size
     done = {item["name"] for item in ctx.store.binlogs_of(instance.resource_id)}
-    wanted = [name for name in closed if name not in done]
+    chain = instance.binlog_chain
+    wanted = [name for name in closed if archived_name(chain, name) not in done]
     offset = ctx.clock.offset.total_seconds()
     with work_dir(ctx.settings.data_dir, f"binlogs-{instance.resource_id}") as work:
         if wanted:
@@ -250,15 +299,44 @@ def archive(ctx: Context, instance: Instance) -> datetime | None:
                 _run(ctx.in_tree(instance, commands.fetch_binlogs(flavor, options, wanted, str(work))),
                      sum(closed[name] for name in wanted))
         for name in wanted:
-            key = f"binlogs/{instance.resource_id}/{name}"
+            key = f"binlogs/{instance.resource_id}/{archived_name(chain, name)}"
             with open(work / name, "rb") as src, ctx.backups.writer(key) as dst:
                 shutil.copyfileobj(src, dst, commands.CHUNK)
-            ctx.store.add_binlog(instance.resource_id, name, key, ctx.backups.size(key), now, offset)
+            if not _same_primary(ctx, instance):
+                return None  # what was fetched may be another server's: the next pass archives the new one's
+            ctx.store.add_binlog(instance.resource_id, archived_name(chain, name), key, ctx.backups.size(key), now,
+                                 offset)
     with ctx.driver.admin(ctx.spec(instance)) as cursor:
-        cursor.execute("PURGE BINARY LOGS TO %s", (file,))
+        if instance.multi_az or instance.read_replicas:
+            # a replica or standby made from a backup reads the log from where that backup ended, a moment
+            # later: its source keeps its logs a while (a server never purges one that a replica reads)
+            kept_from = now - FOLLOWERS_LOGS_KEPT - ctx.clock.offset
+            cursor.execute("PURGE BINARY LOGS BEFORE %s", (kept_from.replace(tzinfo=None),))
+        else:
+            cursor.execute("PURGE BINARY LOGS TO %s", (file,))
+    if instance.multi_az:
+        _purge_standby(ctx, instance, now)
     ctx.store.update_instance(instance.resource_id, restorable_until=now,
                               binlog_mark={"file": file, "position": int(position)})
     return None
+
+
+def _same_primary(ctx: Context, instance: Instance) -> bool:
+    current = ctx.store.get_instance(instance.resource_id)
+    return current is not None and current.binlog_chain == instance.binlog_chain
+
+
+def _purge_standby(ctx: Context, instance: Instance, archived_until: datetime) -> None:
+    """A standby's own binary log (what it applied: its logs once it takes over) is kept from a while before
+    its primary's archive ends, so that the two chains overlap; what is older goes."""
+    standby = ctx.standby_spec(instance)
+    before = archived_until - STANDBY_LOGS_OVERLAP - ctx.clock.offset
+    try:
+        with ctx.driver.admin(standby) as cursor:
+            cursor.execute("FLUSH BINARY LOGS")
+            cursor.execute("PURGE BINARY LOGS BEFORE %s", (before.replace(tzinfo=None),))
+    except (Failure, OSError, pymysql.MySQLError) as error:
+        log.info("the standby of %s kept its binary logs this time: %s", instance.identifier, error)
 
 
 def discard(ctx: Context, instance: Instance) -> None:

@@ -16,7 +16,7 @@ from emulator.drivers.base import ServerSpec, until
 from emulator.engines import replication
 from emulator.failures import Failure
 from emulator.model.instance import Instance
-from emulator.work import replicas
+from emulator.work import backups, replicas
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,19 @@ def build(ctx: Context, instance: Instance) -> None:
         with ctx.driver.admin(spec) as cursor:
             replication.semi_sync_source(cursor, flavor, False)
         raise
+    _archived(ctx, instance)
+
+
+def _archived(ctx: Context, instance: Instance) -> None:
+    """The primary's binary log archived up to now: the standby's own log (the next chain, should it take
+    over) starts at the backup it was made from, so the primary's archive reaches past that."""
+    if instance.retention == 0:
+        return
+    try:
+        backups.archive(ctx, instance)
+    except (Failure, OSError, pymysql.MySQLError) as error:
+        log.warning("the binary logs of %s could not be archived after its standby was made: %s",
+                    instance.identifier, error)
 
 
 def remove(ctx: Context, instance: Instance) -> None:

@@ -63,7 +63,7 @@ def failed_over(client, identifier, times):
 
 @pytest.mark.parametrize("engine", ["mariadb", "mysql"])
 def test_failover_keeps_every_acknowledged_commit_on_the_same_endpoint(emulator_factory, rds_client, engine):
-    client = rds_client(emulator_factory("process"))
+    client = rds_client(emulator_factory("process", None, "--archive-seconds", "1"))
     made = client.create_db_instance(
         DBInstanceIdentifier="ha", DBInstanceClass="db.t3.micro", Engine=engine, AllocatedStorage=20,
         MasterUsername="master", MasterUserPassword=PASSWORD, DBName="app", BackupRetentionPeriod=1, MultiAZ=True)
@@ -97,6 +97,17 @@ def test_failover_keeps_every_acknowledged_commit_on_the_same_endpoint(emulator_
         writer.wait_for(20, 60)
     assert set(writer.acknowledged) <= writer.stored()
     assert events_of(client, "ha").count(STARTED) == 2
+    # the archive goes on across both failovers: the latest restorable time has every acknowledged row
+    written = writer.stored()
+    done = client.describe_db_instances(DBInstanceIdentifier="ha")["DBInstances"][0]["LatestRestorableTime"]
+    wait_for(lambda: client.describe_db_instances(DBInstanceIdentifier="ha")["DBInstances"][0][
+        "LatestRestorableTime"] > done, 30, "the archive to move on")
+    client.restore_db_instance_to_point_in_time(SourceDBInstanceIdentifier="ha", TargetDBInstanceIdentifier="back",
+                                                UseLatestRestorableTime=True)
+    back = wait_status(client, "back", "available")
+    assert Writer(back["Endpoint"], "master", PASSWORD, "app").stored() == written
+    assert read_rows(back["Endpoint"], "master", PASSWORD, "app") == ["before"]
+    client.delete_db_instance(DBInstanceIdentifier="back", SkipFinalSnapshot=True)
 
     client.modify_db_instance(DBInstanceIdentifier="ha", MultiAZ=False, ApplyImmediately=True)
     single = wait_status(client, "ha", "available")
