@@ -14,6 +14,8 @@
 5. Backups on real data, both drivers: bench/backups.py.
 6. Read replicas per engine (process driver): made, their lag under a steady write load, their memory:
    bench/replicas.py.
+7. Multi-AZ per engine (process driver): write downtime across forced failovers under a writer, the
+   acknowledged commits lost (0), beside a plain reboot; the standby's memory: bench/failover.py.
 """
 
 import argparse
@@ -28,7 +30,7 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import backups, engines, guests, replicas  # noqa: E402
+from bench import backups, engines, failover, guests, replicas  # noqa: E402
 from bench.clients import signed  # noqa: E402
 from bench.proc import rss_mb  # noqa: E402
 from compat.query_client import QueryClient  # noqa: E402
@@ -285,7 +287,8 @@ def main() -> None:
     parser.add_argument("--guest-backup-mb", type=int, default=1024, help="the same, in a guest (0: none)")
     parser.add_argument("--lag-seconds", type=float, default=180, help="how long LatestRestorableTime is watched")
     parser.add_argument("--replica-probes", type=int, default=500, help="rows timed from source to replica")
-    parser.add_argument("--sections", default="api,parameters,servers,guests,backups,replicas",
+    parser.add_argument("--failovers", type=int, default=10, help="forced failovers under a writer, per engine")
+    parser.add_argument("--sections", default="api,parameters,servers,guests,backups,replicas,failover",
                         help="which parts to run, comma-separated")
     args = parser.parse_args()
     sections = set(args.sections.split(","))
@@ -312,6 +315,8 @@ def run(args: argparse.Namespace, sections: set[str]) -> None:
             backups.report(workdir, sizes, args.lag_seconds)
         if "replicas" in sections:
             replicas.report(workdir, args.replica_probes)
+        if "failover" in sections:
+            failover.report(workdir, args.failovers)
 
 
 if __name__ == "__main__":

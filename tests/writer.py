@@ -13,6 +13,7 @@ class Writer:
     def __init__(self, endpoint: dict, user: str, password: str, database: str):
         self.endpoint, self.user, self.password, self.database = endpoint, user, password, database
         self.acknowledged: list[int] = []
+        self.times: list[float] = []  # when each was acknowledged (time.monotonic())
         self.longest_gap = 0.0  # seconds between two acknowledged writes
         self.errors: list[str] = []
         self._first = 1
@@ -30,6 +31,11 @@ class Writer:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join(60)
+
+    def longest_gap_between(self, start: float, end: float) -> float:
+        """The longest time without an acknowledgement from `start` to `end` (time.monotonic())."""
+        inside = [start, *(moment for moment in self.times if start < moment < end), end]
+        return max(later - earlier for earlier, later in zip(inside, inside[1:], strict=False))
 
     def wait_for(self, count: int, timeout: float) -> None:
         """Until `count` more writes are acknowledged than now."""
@@ -61,6 +67,7 @@ class Writer:
             now = time.monotonic()
             self.longest_gap = max(self.longest_gap, now - last)
             last = now
+            self.times.append(now)
             self.acknowledged.append(next_id)
             next_id += 1
         if conn is not None:

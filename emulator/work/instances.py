@@ -188,6 +188,8 @@ def recover(ctx: Context, instance: Instance, task: Task) -> None:
         if task.attempts >= RECOVERY_ATTEMPTS:
             raise
         raise Retry(RECOVERY_BACKOFF * 2 ** (task.attempts - 1), str(error)) from error
+    if instance.multi_az and standbys.standby_ready(ctx, instance):
+        standbys.acknowledged(ctx, instance)
     ctx.instance_event(instance.identifier, "DB instance restarted")
 
 
@@ -236,6 +238,8 @@ def modify(ctx: Context, instance: Instance, task: Task) -> None:
             reboot(ctx, instance, task)
         ctx.instance_event(instance.identifier, "Finished applying modification to DB instance class")
     if changes.get("engine_version", instance.engine_version) != instance.engine_version:
+        if instance.multi_az:  # the former version's standby would replicate from the new one: made again after
+            standbys.remove(ctx, instance)
         _upgrade(ctx, instance, changes["engine_version"], task, changes.get("parameter_group"))
     elif changes.get("system_update"):
         _update_system(ctx, instance)

@@ -76,6 +76,8 @@ def test_failover_keeps_every_acknowledged_commit_on_the_same_endpoint(emulator_
     primary = listening_on(endpoint["Port"])
     assert primary in servers_of(resource_id)  # and only the primary listens
     write_rows(endpoint, "master", PASSWORD, "app", ["before"])
+    client.create_db_instance_read_replica(DBInstanceIdentifier="rep", SourceDBInstanceIdentifier="ha")
+    replica = wait_status(client, "rep", "available")["Endpoint"]
 
     with Writer(endpoint, "master", PASSWORD, "app") as writer:
         writer.wait_for(20, 30)
@@ -89,6 +91,9 @@ def test_failover_keeps_every_acknowledged_commit_on_the_same_endpoint(emulator_
     assert listening_on(endpoint["Port"]) not in (None, primary)
     assert read_rows(endpoint, "master", PASSWORD, "app") == ["before"]
     wait_for(lambda: len(servers_of(resource_id)) == 2, 60, "a new standby")
+    write_rows(endpoint, "master", PASSWORD, "app", ["after"])  # the replica follows the new primary
+    wait_for(lambda: read_rows(replica, "master", PASSWORD, "app") == ["before", "after"], 30, "the replica")
+    client.delete_db_instance(DBInstanceIdentifier="rep", SkipFinalSnapshot=True)
 
     with Writer(endpoint, "master", PASSWORD, "app") as writer:  # the primary's server dies
         writer.wait_for(20, 30)
@@ -106,7 +111,7 @@ def test_failover_keeps_every_acknowledged_commit_on_the_same_endpoint(emulator_
                                                 UseLatestRestorableTime=True)
     back = wait_status(client, "back", "available")
     assert Writer(back["Endpoint"], "master", PASSWORD, "app").stored() == written
-    assert read_rows(back["Endpoint"], "master", PASSWORD, "app") == ["before"]
+    assert read_rows(back["Endpoint"], "master", PASSWORD, "app") == ["before", "after"]
     client.delete_db_instance(DBInstanceIdentifier="back", SkipFinalSnapshot=True)
 
     client.modify_db_instance(DBInstanceIdentifier="ha", MultiAZ=False, ApplyImmediately=True)
