@@ -45,6 +45,7 @@ _INSTANCE_SETTINGS = (
     Flag("--backup-retention-period", "BackupRetentionPeriod", "-r"),
     Flag("--engine-version", "EngineVersion", "-v"),
     Flag("--auto-minor-version-upgrade", "AutoMinorVersionUpgrade", "-m"),
+    Flag("--multi-az", "MultiAZ"),
 )
 _RESTORED = (
     Flag("--db-instance-class", "DBInstanceClass", "-c"),
@@ -74,7 +75,9 @@ COMMANDS = {command.name: command for command in (
         Flag("--final-db-snapshot-identifier", "FinalDBSnapshotIdentifier"),
         Flag("--skip-final-snapshot", "SkipFinalSnapshot", kind="switch"),
     ), "DBINSTANCE", "DBInstance", DELETE_INSTANCE),
-    Command("rds-reboot-db-instance", "RebootDBInstance", INSTANCE, (), "DBINSTANCE", "DBInstance"),
+    Command("rds-reboot-db-instance", "RebootDBInstance", INSTANCE, (
+        Flag("--force-failover", "ForceFailover", kind="switch"),
+    ), "DBINSTANCE", "DBInstance"),
     Command("rds-create-db-instance-read-replica", "CreateDBInstanceReadReplica", INSTANCE, (
         Flag("--source-db-instance-identifier", "SourceDBInstanceIdentifier", "-s"),
         Flag("--db-instance-class", "DBInstanceClass", "-c"),

@@ -236,3 +236,16 @@ def test_a_read_replica_made_and_promoted_with_the_old_tools(old_tools):
     promoted = rds("rds-promote-read-replica", "copy", "--backup-retention-period", "0").stdout
     assert promoted.startswith("DBINSTANCE  copy  ") and "  modifying  " in promoted, promoted
     wait_for(lambda: " available " in instance_lines(rds, "copy")[0], 120, "the promotion")
+
+
+def test_a_multi_az_instance_failed_over_with_the_old_tools(old_tools):
+    rds = old_tools
+    rds("rds-create-db-instance", "ha", "-s", "20", "-c", "db.t3.micro", "-e", "mysql", "-u", "master",
+        "-p", "password1", "--multi-az", "true")
+    wait_for(lambda: " available " in instance_lines(rds, "ha")[0], 120, "the instance")
+    before = rds("rds-describe-db-instances", "ha", "--show-long", "--delimiter", "|").stdout.split("|")
+    assert before[12] == "y", before  # Multi-AZ
+    rebooted = rds("rds-reboot-db-instance", "ha", "--force-failover").stdout
+    assert rebooted.startswith("DBINSTANCE  ha  ") and "  rebooting  " in rebooted, rebooted
+    wait_for(lambda: " available " in (line := instance_lines(rds, "ha")[0]) and f"  {before[10]}  " not in line,
+             120, "the failover, which moves the instance to its standby's zone")
