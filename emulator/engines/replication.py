@@ -194,6 +194,11 @@ def semi_sync_clients(cursor: Any, flavor: str) -> int:
     return int(row[1]) if row else 0
 
 
+def pause(cursor: Any, flavor: str) -> None:
+    """The replica's receiving thread lets go of its source (what it received is kept and applied)."""
+    cursor.execute("STOP REPLICA IO_THREAD" if flavor == "MySQL" else "STOP SLAVE IO_THREAD")
+
+
 def reconnect(cursor: Any, flavor: str) -> None:
     """The replica's receiving thread connects to its source again (what it received is kept)."""
     thread = "REPLICA" if flavor == "MySQL" else "SLAVE"

@@ -170,6 +170,7 @@ def standby(ctx: Context, instance: Instance, task: Task) -> None:
 
 def reboot(ctx: Context, instance: Instance, task: Task) -> None:
     ctx.instance_event(instance.identifier, "DB instance shutdown")
+    standbys.unhooked(ctx, instance)
     if _bring_up(ctx, instance, ctx.driver.restart):
         ctx.store.update_instance(
             instance.resource_id, [ctx.told(instance.identifier, "DB instance restarted")], observed="running"
@@ -196,6 +197,7 @@ def recover(ctx: Context, instance: Instance, task: Task) -> None:
 def stop(ctx: Context, instance: Instance, task: Task) -> None:
     if task.params.get("snapshot") and not backups.snapshot(ctx, instance, task.params):
         return
+    standbys.unhooked(ctx, instance)
     ctx.driver.stop(ctx.spec(instance))
     if instance.multi_az:
         ctx.driver.stop(ctx.standby_spec(instance))

@@ -8,6 +8,8 @@ endpoint. Every step is safe to run again: a standby whose making was interrupte
 """
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pymysql
 
@@ -37,19 +39,26 @@ def build(ctx: Context, instance: Instance) -> None:
         return  # no server (the none driver): the standby is its record
     if instance.replica_source is None:  # a replica's account came from its own source
         replicas.account_on(ctx, spec)
-    # the primary waits for acknowledgements before its standby first connects: a replica registers as one
-    # that acknowledges only as it connects (and MariaDB's, made to connect again under writes, was seen to
-    # stop acknowledging)
+    with _waiting(ctx, spec, flavor):  # before the standby first connects: it registers as it does
+        replicas.connect(ctx, standby, spec, flavor, gtid, grant=False, semi_sync=True)
+    _archived(ctx, instance)
+
+
+@contextmanager
+def _waiting(ctx: Context, spec: ServerSpec, flavor: str) -> Iterator[None]:
+    """The primary's commits wait for its standby's acknowledgement from the block on: the block connects the
+    standby, which registers as a replica that acknowledges as its receiving thread connects, and only to a
+    source that waits by then. Failure (and the primary waits for nothing) when it has not registered soon."""
     with ctx.driver.admin(spec) as cursor:
         replication.semi_sync_source(cursor, flavor, True)
     try:
-        replicas.connect(ctx, standby, spec, flavor, gtid, grant=False, semi_sync=True)
-        _registered(ctx, spec, flavor)
+        yield
+        if not until(lambda: _clients(ctx, spec, flavor) > 0, replicas.CONNECT_TIMEOUT, 0.02):
+            raise Failure("the standby did not acknowledge the primary's commits in time")
     except BaseException:
         with ctx.driver.admin(spec) as cursor:
             replication.semi_sync_source(cursor, flavor, False)
         raise
-    _archived(ctx, instance)
 
 
 def _archived(ctx: Context, instance: Instance) -> None:
@@ -71,6 +80,23 @@ def remove(ctx: Context, instance: Instance) -> None:
         with ctx.driver.admin(spec) as cursor:
             replication.semi_sync_source(cursor, ctx.flavor(instance), False)
     ctx.driver.destroy(ctx.standby_spec(instance))
+
+
+def unhooked(ctx: Context, instance: Instance) -> None:
+    """Before the primary's clean shutdown (a reboot, a stop): its commits wait for the standby no more, and
+    the standby lets go of it (a MySQL source with a replica connected takes ten seconds more to shut down).
+    What the primary committed stays on its own disk; the standby catches up once it connects again."""
+    spec = ctx.spec(instance)
+    if not instance.multi_az or ctx.driver.client_options(spec) is None:
+        return
+    flavor = ctx.flavor(instance)
+    try:
+        with ctx.driver.admin(spec) as cursor:
+            replication.semi_sync_source(cursor, flavor, False)
+        with ctx.driver.admin(ctx.standby_spec(instance)) as cursor:
+            replication.pause(cursor, flavor)
+    except (Failure, OSError, pymysql.MySQLError) as error:  # a server that does not answer stops all the same
+        log.info("the servers of %s did not answer before the primary's shutdown: %s", instance.identifier, error)
 
 
 def take_over(ctx: Context, instance: Instance) -> None:
@@ -100,8 +126,7 @@ def resume(ctx: Context, instance: Instance) -> bool:
             found = replication.status(cursor, flavor)
             if found is None or found.status == "error":
                 return False
-            replication.semi_sync_replica(cursor, flavor)
-            replication.resume(cursor, flavor)
+            replication.semi_sync_replica(cursor, flavor)  # before its threads start (acknowledged starts them)
         acknowledged(ctx, instance)
     except (Failure, OSError, pymysql.MySQLError) as error:
         log.warning("the standby of %s could not run again: %s", instance.identifier, error)
@@ -110,35 +135,23 @@ def resume(ctx: Context, instance: Instance) -> bool:
 
 
 def acknowledged(ctx: Context, instance: Instance) -> None:
-    """The primary's commits wait for its standby's acknowledgement from now on (a restart of either forgets).
-    A replica registers as one that acknowledges only as its receiving thread connects, and only to a
-    source that waits by then: one that connected before (a standby that reconnected first to its restarted
-    primary) connects again. Failure (and the primary waits for nothing) when it does not register in time."""
+    """The primary's commits wait for its standby's acknowledgement again (a restart of either forgets): a
+    standby paused for the primary's shutdown connects again, and one that connected to the restarted
+    primary before it waited connects again too, to register."""
     spec, standby, flavor = ctx.spec(instance), ctx.standby_spec(instance), ctx.flavor(instance)
     if ctx.driver.client_options(spec) is None:
         return  # no server (the none driver)
-    with ctx.driver.admin(spec) as cursor:
-        replication.semi_sync_source(cursor, flavor, True)
-    try:
-        with ctx.driver.admin(standby) as cursor:
-            if replication.status(cursor, flavor) == replication.Replication("replicating", "", True) and \
-                    not _clients(ctx, spec, flavor):
-                replication.reconnect(cursor, flavor)
-        _registered(ctx, spec, flavor)
-    except BaseException:
-        with ctx.driver.admin(spec) as cursor:
-            replication.semi_sync_source(cursor, flavor, False)
-        raise
+    with _waiting(ctx, spec, flavor), ctx.driver.admin(standby) as cursor:
+        found = replication.status(cursor, flavor)
+        if found is not None and found.status == "stopped":
+            replication.resume(cursor, flavor)
+        elif found == replication.Replication("replicating", "", True) and not _clients(ctx, spec, flavor):
+            replication.reconnect(cursor, flavor)
 
 
 def _clients(ctx: Context, spec: ServerSpec, flavor: str) -> int:
     with ctx.driver.admin(spec) as cursor:
         return replication.semi_sync_clients(cursor, flavor)
-
-
-def _registered(ctx: Context, spec: ServerSpec, flavor: str) -> None:
-    if not until(lambda: _clients(ctx, spec, flavor) > 0, replicas.CONNECT_TIMEOUT, 0.02):
-        raise Failure("the standby did not acknowledge the primary's commits in time")
 
 
 def standby_ready(ctx: Context, instance: Instance) -> bool:

@@ -124,3 +124,50 @@ def test_failover_keeps_every_acknowledged_commit_on_the_same_endpoint(emulator_
     assert len(servers_of(resource_id)) == 2
     client.delete_db_instance(DBInstanceIdentifier="ha", SkipFinalSnapshot=True)
     wait_for(lambda: not servers_of(resource_id), 60, "both servers to go")
+
+
+def killed_under_a_writer(client, endpoint, times):
+    """The primary's server killed under a writer: every acknowledged commit is on the standby that takes
+    over, which is what shows the standby was kept in step before."""
+    with Writer(endpoint, "master", PASSWORD, "app") as writer:
+        writer.wait_for(20, 60)
+        os.kill(listening_on(endpoint["Port"]), signal.SIGKILL)
+        failed_over(client, "ha", times)
+        writer.wait_for(20, 60)
+    assert set(writer.acknowledged) <= writer.stored()
+
+
+@pytest.mark.parametrize("engine", ["mariadb", "mysql"])
+def test_the_standby_keeps_step_across_a_reboot_a_stop_and_its_own_loss(emulator_factory, rds_client, engine):
+    client = rds_client(emulator_factory("process"))
+    client.create_db_instance(
+        DBInstanceIdentifier="ha", DBInstanceClass="db.t3.micro", Engine=engine, AllocatedStorage=20,
+        MasterUsername="master", MasterUserPassword=PASSWORD, DBName="app", BackupRetentionPeriod=0, MultiAZ=True)
+    made = wait_status(client, "ha", "available")
+    endpoint, resource_id = made["Endpoint"], made["DbiResourceId"]
+
+    with Writer(endpoint, "master", PASSWORD, "app") as writer:  # a plain reboot restarts the primary
+        writer.wait_for(20, 30)
+        client.reboot_db_instance(DBInstanceIdentifier="ha")
+        wait_status(client, "ha", "available")
+        writer.wait_for(20, 60)
+    assert "Multi-AZ instance failover started" not in events_of(client, "ha")
+    killed_under_a_writer(client, endpoint, 1)
+
+    client.stop_db_instance(DBInstanceIdentifier="ha")
+    wait_status(client, "ha", "stopped")
+    assert servers_of(resource_id) == []
+    client.start_db_instance(DBInstanceIdentifier="ha")
+    wait_status(client, "ha", "available")
+    wait_for(lambda: len(servers_of(resource_id)) == 2, 60, "both servers")
+    killed_under_a_writer(client, endpoint, 2)
+
+    wait_for(lambda: len(servers_of(resource_id)) == 2, 60, "the new standby")
+    wait_status(client, "ha", "available")
+    primary = listening_on(endpoint["Port"])
+    (standby,) = set(servers_of(resource_id)) - {primary}
+    os.kill(standby, signal.SIGKILL)  # the standby's server dies: it is made again, the primary untouched
+    wait_for(lambda: "The standby of the Multi-AZ DB instance was lost and has been made again"
+             in events_of(client, "ha"), 90, "the standby made again")
+    assert listening_on(endpoint["Port"]) == primary and len(servers_of(resource_id)) == 2
+    killed_under_a_writer(client, endpoint, 3)
