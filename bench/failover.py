@@ -1,9 +1,11 @@
-"""Multi-AZ on the process driver, per engine: forced failovers (RebootDBInstance ForceFailover=true) under a
-writer that commits one row at a time on the instance's endpoint. For each, the write downtime a client sees
-(the longest time without an acknowledged commit, from the request until the failover completed), and at the
-end the count of acknowledged commits missing from the instance (which must be 0); beside it, the floor: a
-plain reboot of the same primary (a server restart), timed the same way. And the memory of the primary's and
-the standby's servers. RDS documents 60-120 s for a Multi-AZ failover; moto has no server to fail over."""
+"""Multi-AZ on the process driver, per engine: the commit latency of a Multi-AZ instance (each commit waits
+for its standby's acknowledgement) beside a single-AZ one's, single-row INSERTs one at a time; then forced
+failovers (RebootDBInstance ForceFailover=true) under a writer that commits one row at a time on the
+instance's endpoint. For each, the write downtime a client sees (the longest time without an acknowledged
+commit, from the request until the failover completed), and at the end the count of acknowledged commits
+missing from the instance (which must be 0); beside it, the floor: a plain reboot of the same primary (a
+server restart), timed the same way. And the memory of the primary's and the standby's servers. RDS
+documents 60-120 s for a Multi-AZ failover; moto has no server to fail over."""
 
 import pathlib
 import statistics
@@ -13,14 +15,15 @@ from bench.clients import signed
 from bench.engines import CREATE
 from bench.proc import rss_mb
 from tests.emulator_process import EmulatorProcess, wait_for
+from tests.mysql_client import connect
 from tests.writer import Writer
 
 ENGINES = ("mariadb", "mysql")
 DONE = "Multi-AZ instance failover completed"
 
 
-def _instance(client) -> dict:
-    return client.call("DescribeDBInstances", {"DBInstanceIdentifier": "ha"})["DBInstances"]["DBInstance"]
+def _instance(client, name: str = "ha") -> dict:
+    return client.call("DescribeDBInstances", {"DBInstanceIdentifier": name})["DBInstances"]["DBInstance"]
 
 
 def _completed(client) -> int:
@@ -43,16 +46,41 @@ def _downtime(client, writer: Writer, force: bool, done_before: int) -> float:
     return writer.longest_gap_between(start, time.monotonic())
 
 
-def measure(workdir: pathlib.Path, engine: str, failovers: int, reboots: int) -> dict:
+def _endpoint(client, name: str) -> dict:
+    found = _instance(client, name)["Endpoint"]
+    return {"Address": found["Address"], "Port": int(found["Port"])}
+
+
+def _commits(endpoint: dict, count: int) -> list[float]:
+    """Seconds each of `count` single-row autocommit INSERTs takes, one after another."""
+    with connect(endpoint, CREATE["MasterUsername"], CREATE["MasterUserPassword"], "app") as conn, \
+            conn.cursor() as cursor:
+        cursor.execute("CREATE TABLE IF NOT EXISTS timed (id INT AUTO_INCREMENT PRIMARY KEY, body TEXT)")
+        took = []
+        for _ in range(count):
+            start = time.perf_counter()
+            cursor.execute("INSERT INTO timed (body) VALUES ('x')")
+            took.append(time.perf_counter() - start)
+        return took
+
+
+def measure(workdir: pathlib.Path, engine: str, failovers: int, reboots: int, commits: int = 2000) -> dict:
     emulator = EmulatorProcess(workdir / f"failover-{engine}", "process").start()
     client = signed(emulator)
     try:
-        client.call("CreateDBInstance", CREATE | {"DBInstanceIdentifier": "ha", "Engine": engine, "DBName": "app",
-                                                  "BackupRetentionPeriod": "1", "MultiAZ": "true"})
-        wait_for(lambda: _instance(client)["DBInstanceStatus"] == "available", 120, "ha")
-        found = _instance(client)["Endpoint"]
-        endpoint = {"Address": found["Address"], "Port": int(found["Port"])}
-        memory = sorted(rss_mb(pid) for pid in emulator.server_pids())
+        for name, multi_az in (("ha", "true"), ("single", "false")):
+            client.call("CreateDBInstance", CREATE | {"DBInstanceIdentifier": name, "Engine": engine, "DBName": "app",
+                                                      "BackupRetentionPeriod": "1", "MultiAZ": multi_az})
+            wait_for(lambda name=name: _instance(client, name)["DBInstanceStatus"] == "available", 120, name)
+        before = set(emulator.server_pids())
+        endpoint = _endpoint(client, "ha")
+        latency = {"ha": [], "single": []}
+        for _ in range(4):  # alternating blocks: the host's drift falls on both alike
+            for name in latency:
+                latency[name] += _commits(_endpoint(client, name), commits // 4)
+        client.call("DeleteDBInstance", {"DBInstanceIdentifier": "single", "SkipFinalSnapshot": "true"})
+        wait_for(lambda: len(set(emulator.server_pids())) == 2, 60, "single deleted")
+        memory = sorted(rss_mb(pid) for pid in before & set(emulator.server_pids()))
         with Writer(endpoint, CREATE["MasterUsername"], CREATE["MasterUserPassword"], "app") as writer:
             writer.wait_for(10, 30)
             over = [_downtime(client, writer, True, n) for n in range(failovers)]
@@ -62,18 +90,20 @@ def measure(workdir: pathlib.Path, engine: str, failovers: int, reboots: int) ->
     finally:
         client.close()
         emulator.stop()
-    return {"failover": over, "reboot": floor, "lost": lost, "acknowledged": acknowledged, "rss": memory}
+    return {"failover": over, "reboot": floor, "lost": lost, "acknowledged": acknowledged, "rss": memory,
+            "commit": latency["ha"], "single": latency["single"]}
 
 
 def report(workdir: pathlib.Path, failovers: int, reboots: int = 3) -> None:
     med = statistics.median
     print(f"\nMulti-AZ failover (process driver): {failovers} forced failovers and {reboots} plain reboots under "
           "a writer", flush=True)
-    print(f"{'engine':10}{'failover med':>14}{'max':>8}{'reboot med':>12}{'ratio':>7}{'acked':>8}{'lost':>6}"
-          f"{'RSS (2 servers)':>18}")
+    print(f"{'engine':10}{'commit':>9}{'single-AZ':>11}{'ratio':>7}{'failover med':>14}{'max':>8}{'reboot med':>12}"
+          f"{'ratio':>7}{'acked':>8}{'lost':>6}{'RSS (2 servers)':>18}")
     for engine in ENGINES:
         found = measure(workdir, engine, failovers, reboots)
-        over, floor = found["failover"], found["reboot"]
+        over, floor, commit, single = found["failover"], found["reboot"], found["commit"], found["single"]
         rss = "+".join(f"{value:.0f}" for value in found["rss"])
-        print(f"{engine:10}{med(over):13.2f}s{max(over):7.2f}s{med(floor):11.2f}s{med(over) / med(floor):7.2f}"
+        print(f"{engine:10}{med(commit) * 1000:7.2f}ms{med(single) * 1000:9.2f}ms{med(commit) / med(single):7.2f}"
+              f"{med(over):13.2f}s{max(over):7.2f}s{med(floor):11.2f}s{med(over) / med(floor):7.2f}"
               f"{found['acknowledged']:8}{found['lost']:6}{rss:>15} MB", flush=True)

@@ -81,3 +81,23 @@ def test_of_many_failovers_asked_at_once_one_runs(api):
     assert outcomes[(200, None)] == 1 and outcomes[(400, "InvalidDBInstanceState")] == 9, outcomes
     api.wait_available("ha")
     wait_for(lambda: events(api, "ha").count(DONE) == 1, 10, "the one failover")
+
+
+def test_a_failover_and_a_conversion_asked_at_once_one_runs(api):
+    api.create("ha", MultiAZ="true")
+    api.wait_available("ha")
+    requests = [{"Action": "RebootDBInstance", "DBInstanceIdentifier": "ha", "ForceFailover": "true"},
+                {"Action": "ModifyDBInstance", "DBInstanceIdentifier": "ha", "MultiAZ": "false",
+                 "ApplyImmediately": "true"}] * 4
+
+    def send(fields: dict) -> tuple[int, str | None]:
+        response, root = api.call(**fields)
+        return response.status_code, root.findtext(f"{NS}Error/{NS}Code")
+
+    outcomes = Counter(all_at_once(send, requests))
+    assert outcomes[(200, None)] == 1 and outcomes[(400, "InvalidDBInstanceState")] == 7, outcomes
+    api.wait_available("ha")
+    found = described(api, "ha")
+    failed_over = events(api, "ha").count(DONE) == 1
+    # whichever won: a failover keeps the standby, a conversion removes it, never both nor neither
+    assert (found.findtext(f"{NS}MultiAZ") == "true") == failed_over
