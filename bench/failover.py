@@ -34,16 +34,19 @@ def _completed(client) -> int:
     return sum(event["Message"] == DONE for event in events)
 
 
-def _downtime(client, writer: Writer, force: bool, done_before: int) -> float:
-    """The longest time without an acknowledged write, from the request until the instance is available
-    (and, for a failover, has written its completion) and the writer commits again."""
+def _downtime(client, writer: Writer, force: bool, done_before: int) -> tuple[float, float]:
+    """From the request until the instance is available (and, for a failover, has written its completion)
+    and the writer commits again: the longest time the writer's connection was refused or lost before its
+    next acknowledged write (the outage), and the longest time without an acknowledged write at all (a new
+    standby's making, after a failover, holds commits for a moment too)."""
     start = time.monotonic()
     client.call("RebootDBInstance", {"DBInstanceIdentifier": "ha", "ForceFailover": "true" if force else "false"})
     if force:
         wait_for(lambda: _completed(client) > done_before, 120, "the failover", interval=0.05)
     wait_for(lambda: _instance(client)["DBInstanceStatus"] == "available", 120, "available", interval=0.05)
     writer.wait_for(10, 60)
-    return writer.longest_gap_between(start, time.monotonic())
+    end = time.monotonic()
+    return writer.longest_gap_between(start, end, failing=True), writer.longest_gap_between(start, end)
 
 
 def _endpoint(client, name: str) -> dict:
@@ -83,27 +86,28 @@ def measure(workdir: pathlib.Path, engine: str, failovers: int, reboots: int, co
         memory = sorted(rss_mb(pid) for pid in before & set(emulator.server_pids()))
         with Writer(endpoint, CREATE["MasterUsername"], CREATE["MasterUserPassword"], "app") as writer:
             writer.wait_for(10, 30)
-            over = [_downtime(client, writer, True, n) for n in range(failovers)]
-            floor = [_downtime(client, writer, False, failovers) for _ in range(reboots)]
+            over, stalls = zip(*(_downtime(client, writer, True, n) for n in range(failovers)), strict=True)
+            floor = [_downtime(client, writer, False, failovers)[0] for _ in range(reboots)]
         lost = len(set(writer.acknowledged) - writer.stored())
         acknowledged = len(writer.acknowledged)
     finally:
         client.close()
         emulator.stop()
-    return {"failover": over, "reboot": floor, "lost": lost, "acknowledged": acknowledged, "rss": memory,
-            "commit": latency["ha"], "single": latency["single"]}
+    return {"failover": list(over), "stall": list(stalls), "reboot": floor, "lost": lost,
+            "acknowledged": acknowledged, "rss": memory, "commit": latency["ha"], "single": latency["single"]}
 
 
 def report(workdir: pathlib.Path, failovers: int, reboots: int = 3) -> None:
     med = statistics.median
     print(f"\nMulti-AZ failover (process driver): {failovers} forced failovers and {reboots} plain reboots under "
           "a writer", flush=True)
-    print(f"{'engine':10}{'commit':>9}{'single-AZ':>11}{'ratio':>7}{'failover med':>14}{'max':>8}{'reboot med':>12}"
-          f"{'ratio':>7}{'acked':>8}{'lost':>6}{'RSS (2 servers)':>18}")
+    print(f"{'engine':10}{'commit':>9}{'single-AZ':>11}{'ratio':>7}{'outage med':>12}{'max':>8}{'stall med':>11}"
+          f"{'reboot med':>12}{'ratio':>7}{'acked':>8}{'lost':>6}{'RSS (2 servers)':>18}")
     for engine in ENGINES:
         found = measure(workdir, engine, failovers, reboots)
         over, floor, commit, single = found["failover"], found["reboot"], found["commit"], found["single"]
         rss = "+".join(f"{value:.0f}" for value in found["rss"])
         print(f"{engine:10}{med(commit) * 1000:7.2f}ms{med(single) * 1000:9.2f}ms{med(commit) / med(single):7.2f}"
-              f"{med(over):13.2f}s{max(over):7.2f}s{med(floor):11.2f}s{med(over) / med(floor):7.2f}"
+              f"{med(over):11.2f}s{max(over):7.2f}s{med(found['stall']):10.2f}s{med(floor):11.2f}s"
+              f"{med(over) / med(floor):7.2f}"
               f"{found['acknowledged']:8}{found['lost']:6}{rss:>15} MB", flush=True)

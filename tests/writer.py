@@ -16,6 +16,7 @@ class Writer:
         self.times: list[float] = []  # when each was acknowledged (time.monotonic())
         self.longest_gap = 0.0  # seconds between two acknowledged writes
         self.errors: list[str] = []
+        self.failed_at: list[float] = []  # when each error was seen
         self._first = 1
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="writer", daemon=True)
@@ -32,10 +33,13 @@ class Writer:
         self._stop.set()
         self._thread.join(60)
 
-    def longest_gap_between(self, start: float, end: float) -> float:
-        """The longest time without an acknowledgement from `start` to `end` (time.monotonic())."""
+    def longest_gap_between(self, start: float, end: float, failing: bool = False) -> float:
+        """The longest time without an acknowledgement from `start` to `end` (time.monotonic()); `failing`:
+        only among those in which the server refused or dropped the writer (an outage, not a slow commit)."""
         inside = [start, *(moment for moment in self.times if start < moment < end), end]
-        return max(later - earlier for earlier, later in zip(inside, inside[1:], strict=False))
+        gaps = [(earlier, later) for earlier, later in zip(inside, inside[1:], strict=False)
+                if not failing or any(earlier <= moment <= later for moment in self.failed_at)]
+        return max((later - earlier for earlier, later in gaps), default=0.0)
 
     def wait_for(self, count: int, timeout: float) -> None:
         """Until `count` more writes are acknowledged than now."""
@@ -58,6 +62,7 @@ class Writer:
                     cursor.execute("INSERT INTO written (id) VALUES (%s)", (next_id,))
             except (pymysql.MySQLError, OSError) as error:
                 self.errors.append(repr(error))
+                self.failed_at.append(time.monotonic())
                 if conn is not None:
                     conn.close()
                 conn = None

@@ -109,24 +109,45 @@ def _worker_error(cursor: Any) -> str | None:
     return str(row[0]) if row and row[0] else None
 
 
-def wait_applied(cursor: Any, flavor: str, timeout: float = APPLY_TIMEOUT) -> bool:
-    """Whether the replica applied everything it had received from its source, within the timeout. Its
-    receiving thread is stopped first, so that nothing more arrives meanwhile."""
+def received(cursor: Any, flavor: str) -> str:
+    """The GTIDs the replica has received from its source (applied or not)."""
     if flavor == "MySQL":
-        cursor.execute("STOP REPLICA IO_THREAD")
         cursor.execute("SELECT RECEIVED_TRANSACTION_SET FROM performance_schema.replication_connection_status")
         row = cursor.fetchone()
-        received = str(row[0]) if row and row[0] else ""
-        cursor.execute("SELECT WAIT_FOR_EXECUTED_GTID_SET(%s, %s)", (received, timeout))
-        return cursor.fetchone()[0] == 0
-    cursor.execute("STOP SLAVE IO_THREAD")
+        return str(row[0]) if row and row[0] else ""
     cursor.execute("SHOW SLAVE STATUS")
     row = cursor.fetchone()
     if row is None:
-        return True
-    found = dict(zip((column[0] for column in cursor.description), row, strict=True))
-    received = found.get("Gtid_IO_Pos") or ""
-    cursor.execute("SELECT MASTER_GTID_WAIT(%s, %s)", (received, timeout))
+        return ""
+    return str(dict(zip((column[0] for column in cursor.description), row, strict=True)).get("Gtid_IO_Pos") or "")
+
+
+def holds(cursor: Any, flavor: str) -> str:
+    """The GTIDs the replica has, applied or only received (a MySQL replica's received set starts at its
+    clone: what the clone brought is in what it executed)."""
+    if flavor == "MySQL":
+        cursor.execute("SELECT @@GLOBAL.gtid_executed")
+        return ",".join(part for part in (str(cursor.fetchone()[0]), received(cursor, flavor)) if part)
+    return received(cursor, flavor)
+
+
+def covers(cursor: Any, flavor: str, having: str, wanted: str) -> bool:
+    """Whether the GTIDs `having` include all of `wanted` (MariaDB's positions: each domain's sequence)."""
+    if flavor == "MySQL":
+        cursor.execute("SELECT GTID_SUBSET(%s, %s)", (wanted, having))
+        return bool(cursor.fetchone()[0])
+    return later_gtids(having, wanted) == later_gtids(having)
+
+
+def wait_applied(cursor: Any, flavor: str, timeout: float = APPLY_TIMEOUT) -> bool:
+    """Whether the replica applied everything it had received from its source, within the timeout. Its
+    receiving thread is stopped first, so that nothing more arrives meanwhile."""
+    pause(cursor, flavor)
+    wanted = received(cursor, flavor)
+    if flavor == "MySQL":
+        cursor.execute("SELECT WAIT_FOR_EXECUTED_GTID_SET(%s, %s)", (wanted, timeout))
+    else:
+        cursor.execute("SELECT MASTER_GTID_WAIT(%s, %s)", (wanted, timeout))
     return cursor.fetchone()[0] == 0
 
 

@@ -7,20 +7,24 @@ runs with no network and read-only (context.STANDBY_PARAMETERS); taking over, it
 endpoint. Every step is safe to run again: a standby whose making was interrupted is made again.
 """
 
+import contextlib
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pymysql
 
 from emulator.context import Context
 from emulator.drivers.base import ServerSpec, until
-from emulator.engines import replication
+from emulator.engines import live, replication
 from emulator.failures import Failure
 from emulator.model.instance import Instance
 from emulator.work import backups, replicas
 
 log = logging.getLogger(__name__)
+# How long a forced failover waits for the primary's lock and for its standby to receive all it logged.
+DRAIN_SECONDS = 5
 
 
 def build(ctx: Context, instance: Instance) -> None:
@@ -97,6 +101,39 @@ def unhooked(ctx: Context, instance: Instance) -> None:
             replication.pause(cursor, flavor)
     except (Failure, OSError, pymysql.MySQLError) as error:  # a server that does not answer stops all the same
         log.info("the servers of %s did not answer before the primary's shutdown: %s", instance.identifier, error)
+
+
+def fence(ctx: Context, instance: Instance, drain: bool) -> None:
+    """The primary's server killed, so that it never takes another write. `drain` (a failover asked for, of a
+    primary that answers): first it takes no more commits (a global read lock, held until it dies) and the
+    standby receives all it logged, so that no read replica (which the primary feeds as soon as it logs) has a
+    transaction the standby lacks. The standby's receiving thread stops before the kill: stopped after, it
+    would first sit out its wait to connect again (a second)."""
+    spec, standby, flavor = ctx.spec(instance), ctx.standby_spec(instance), ctx.flavor(instance)
+    if ctx.driver.client_options(spec) is None:
+        return
+    with contextlib.ExitStack() as held:
+        if drain:
+            try:
+                _drained(ctx, held.enter_context(ctx.driver.admin(spec)), standby, flavor)
+            except (Failure, OSError, pymysql.MySQLError) as error:
+                log.warning("the primary of %s could not be drained before its fence: %s", instance.identifier, error)
+        with ctx.driver.admin(standby) as cursor:
+            replication.pause(cursor, flavor)
+        ctx.driver.kill(spec)
+
+
+def _drained(ctx: Context, cursor: Any, standby: ServerSpec, flavor: str) -> None:
+    cursor.execute(f"SET SESSION lock_wait_timeout = {DRAIN_SECONDS}")
+    cursor.execute("FLUSH TABLES WITH READ LOCK")
+    logged = live.transactions(cursor, flavor)
+
+    def caught_up() -> bool:
+        with ctx.driver.admin(standby) as on_standby:
+            return replication.covers(on_standby, flavor, replication.holds(on_standby, flavor), logged)
+
+    if not until(caught_up, DRAIN_SECONDS, 0.005):
+        raise Failure(f"the standby did not receive all the primary logged within {DRAIN_SECONDS} s")
 
 
 def take_over(ctx: Context, instance: Instance) -> None:
