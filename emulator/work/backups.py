@@ -306,6 +306,8 @@ def archive(ctx: Context, instance: Instance) -> datetime | None:
                 return None  # what was fetched may be another server's: the next pass archives the new one's
             ctx.store.add_binlog(instance.resource_id, archived_name(chain, name), key, ctx.backups.size(key), now,
                                  offset)
+    if not _same_primary(ctx, instance):  # a failover meanwhile: these servers are not what they were
+        return None
     with ctx.driver.admin(ctx.spec(instance)) as cursor:
         if instance.multi_az or instance.read_replicas:
             # a replica or standby made from a backup reads the log from where that backup ended, a moment
