@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from emulator.model.instance import Instance
@@ -175,11 +175,14 @@ class Instances(StoreBase):
             raise NameTaken(values.get("identifier")) from None
 
     def set_restorable(self, times: dict[str, datetime]) -> None:
-        """Instances restorable up to these times, by resource id, in one transaction."""
+        """Instances restorable up to these times, by resource id, in one transaction: never back to an
+        earlier time than an archiving recorded meanwhile (its logs reach the later one)."""
         if not times:
             return
         with self._tx() as conn:
-            conn.execute(update(instances).where(instances.c.resource_id == bindparam("rid"))
+            conn.execute(update(instances).where(instances.c.resource_id == bindparam("rid"),
+                                                 or_(instances.c.restorable_until.is_(None),
+                                                     instances.c.restorable_until < bindparam("until")))
                          .values(restorable_until=bindparam("until")),
                          [{"rid": rid, "until": until} for rid, until in times.items()])
 

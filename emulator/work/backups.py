@@ -11,6 +11,7 @@ import os
 import pathlib
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -36,6 +37,9 @@ log = logging.getLogger(__name__)
 PROGRESS_EVERY = 1.0
 # The largest packet a server takes (1 GiB): what a replay needs for a large transaction's row events.
 LARGEST_PACKET = 1 << 30
+# one archiving of an instance at a time (archive)
+_archiving: dict[str, threading.Lock] = {}
+_archiving_lock = threading.Lock()
 # A Multi-AZ standby keeps its binary logs from this long before its primary's archive ends; a source of
 # read replicas or of a standby keeps its own this long.
 STANDBY_LOGS_OVERLAP = timedelta(minutes=10)
@@ -262,6 +266,15 @@ def _packets_of_any_size(cursor: Any) -> Iterator[None]:
 
 
 def archive(ctx: Context, instance: Instance) -> datetime | None:
+    """One instance's archiving at a time: a pass of the scheduler's and the one after a standby is made may
+    meet, and one recording an earlier close after the other's later one made its restorable time lie."""
+    with _archiving_lock:
+        lock = _archiving.setdefault(instance.resource_id, threading.Lock())
+    with lock:
+        return _archive(ctx, instance)
+
+
+def _archive(ctx: Context, instance: Instance) -> datetime | None:
     """Close the server's current binary log and archive every closed one not archived yet; then the
     instance is restorable up to the moment the log was closed. A server that wrote nothing since the last
     close keeps its file: it is restorable up to now all the same, and that time is returned for the caller
@@ -281,8 +294,9 @@ def archive(ctx: Context, instance: Instance) -> datetime | None:
             log.info("%s runs without a binary log until its next restart", instance.identifier)
             return None
         file, position = current
+        # a mark left by another server (before a failover) may read the same: binlog.000009 at 389
         mark = instance.binlog_mark or {}
-        if mark.get("file") == file and mark.get("position") == position:
+        if (mark.get("file"), mark.get("position"), mark.get("chain", 0)) == (file, position, instance.binlog_chain):
             return now
         cursor.execute("FLUSH BINARY LOGS")
         now = ctx.clock.now()  # all that was committed before now is in the files just closed
@@ -319,7 +333,7 @@ def archive(ctx: Context, instance: Instance) -> datetime | None:
     if instance.multi_az:
         _purge_standby(ctx, instance, now)
     ctx.store.update_instance(instance.resource_id, restorable_until=now,
-                              binlog_mark={"file": file, "position": int(position)})
+                              binlog_mark={"file": file, "position": int(position), "chain": instance.binlog_chain})
     return None
 
 
