@@ -10,7 +10,6 @@ endpoint. Every step is safe to run again: a standby whose making was interrupte
 import contextlib
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pymysql
@@ -48,7 +47,7 @@ def build(ctx: Context, instance: Instance) -> None:
     _archived(ctx, instance)
 
 
-@contextmanager
+@contextlib.contextmanager
 def _waiting(ctx: Context, spec: ServerSpec, flavor: str) -> Iterator[None]:
     """The primary's commits wait for its standby's acknowledgement from the block on: the block connects the
     standby, which registers as a replica that acknowledges as its receiving thread connects, and only to a
