@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.emulator_process import wait_for
+from tests.emulator_process import servers_under, wait_for
 from tests.integration.instances import wait_status
 from tests.mysql_client import read_rows, write_rows
 from tests.writer import Writer
@@ -20,18 +20,9 @@ PASSWORD = "Standby-pass-1"
 STARTED, DONE = "Multi-AZ instance failover started", "Multi-AZ instance failover completed"
 
 
-def servers_of(resource_id):
-    """The pids of the server processes of one instance (its primary's and its standby's)."""
-    found = []
-    for entry in pathlib.Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if b"--defaults-file=" in cmdline and f"/{resource_id}".encode() in cmdline:
-                found.append(int(entry.name))
-    return found
+def servers_of(emulator, resource_id):
+    """The pids of the server processes of one instance: its primary's and its standby's (`<id>-2`)."""
+    return servers_under(emulator.data_dir / "servers" / resource_id)
 
 
 def listening_on(port):
@@ -64,7 +55,8 @@ def failed_over(client, identifier, times):
 
 @pytest.mark.parametrize("engine", ["mariadb", "mysql"])
 def test_failover_keeps_every_acknowledged_commit_on_the_same_endpoint(emulator_factory, rds_client, engine):
-    client = rds_client(emulator_factory("process", None, "--archive-seconds", "1"))
+    emulator = emulator_factory("process", None, "--archive-seconds", "1")
+    client = rds_client(emulator)
     made = client.create_db_instance(
         DBInstanceIdentifier="ha", DBInstanceClass="db.t3.micro", Engine=engine, AllocatedStorage=20,
         MasterUsername="master", MasterUserPassword=PASSWORD, DBName="app", BackupRetentionPeriod=1, MultiAZ=True)
@@ -73,9 +65,9 @@ def test_failover_keeps_every_acknowledged_commit_on_the_same_endpoint(emulator_
     endpoint, resource_id = first["Endpoint"], first["DbiResourceId"]
     assert first["MultiAZ"] is True
     assert first["SecondaryAvailabilityZone"] != first["AvailabilityZone"]
-    assert len(servers_of(resource_id)) == 2  # a standby runs beside the primary
+    assert len(servers_of(emulator, resource_id)) == 2  # a standby runs beside the primary
     primary = listening_on(endpoint["Port"])
-    assert primary in servers_of(resource_id)  # and only the primary listens
+    assert primary in servers_of(emulator, resource_id)  # and only the primary listens
     write_rows(endpoint, "master", PASSWORD, "app", ["before"])
     client.create_db_instance_read_replica(DBInstanceIdentifier="rep", SourceDBInstanceIdentifier="ha")
     replica = wait_status(client, "rep", "available")["Endpoint"]
@@ -91,7 +83,7 @@ def test_failover_keeps_every_acknowledged_commit_on_the_same_endpoint(emulator_
         first["SecondaryAvailabilityZone"], first["AvailabilityZone"])
     assert listening_on(endpoint["Port"]) not in (None, primary)
     assert read_rows(endpoint, "master", PASSWORD, "app") == ["before"]
-    wait_for(lambda: len(servers_of(resource_id)) == 2, 60, "a new standby")
+    wait_for(lambda: len(servers_of(emulator, resource_id)) == 2, 60, "a new standby")
     write_rows(endpoint, "master", PASSWORD, "app", ["after"])  # the replica follows the new primary
     wait_for(lambda: read_rows(replica, "master", PASSWORD, "app") == ["before", "after"], 30, "the replica")
     client.delete_db_instance(DBInstanceIdentifier="rep", SkipFinalSnapshot=True)
@@ -117,13 +109,13 @@ def test_failover_keeps_every_acknowledged_commit_on_the_same_endpoint(emulator_
     client.modify_db_instance(DBInstanceIdentifier="ha", MultiAZ=False, ApplyImmediately=True)
     single = wait_status(client, "ha", "available")
     assert single["MultiAZ"] is False and "SecondaryAvailabilityZone" not in single
-    wait_for(lambda: len(servers_of(resource_id)) == 1, 30, "the standby to go")
+    wait_for(lambda: len(servers_of(emulator, resource_id)) == 1, 30, "the standby to go")
     client.modify_db_instance(DBInstanceIdentifier="ha", MultiAZ=True, ApplyImmediately=True)
     again = wait_status(client, "ha", "available")
     assert again["MultiAZ"] is True
-    assert len(servers_of(resource_id)) == 2
+    assert len(servers_of(emulator, resource_id)) == 2
     client.delete_db_instance(DBInstanceIdentifier="ha", SkipFinalSnapshot=True)
-    wait_for(lambda: not servers_of(resource_id), 60, "both servers to go")
+    wait_for(lambda: not servers_of(emulator, resource_id), 60, "both servers to go")
 
 
 def killed_under_a_writer(client, endpoint, times):
@@ -139,7 +131,8 @@ def killed_under_a_writer(client, endpoint, times):
 
 @pytest.mark.parametrize("engine", ["mariadb", "mysql"])
 def test_the_standby_keeps_step_across_a_reboot_a_stop_and_its_own_loss(emulator_factory, rds_client, engine):
-    client = rds_client(emulator_factory("process"))
+    emulator = emulator_factory("process")
+    client = rds_client(emulator)
     client.create_db_instance(
         DBInstanceIdentifier="ha", DBInstanceClass="db.t3.micro", Engine=engine, AllocatedStorage=20,
         MasterUsername="master", MasterUserPassword=PASSWORD, DBName="app", BackupRetentionPeriod=0, MultiAZ=True)
@@ -156,18 +149,18 @@ def test_the_standby_keeps_step_across_a_reboot_a_stop_and_its_own_loss(emulator
 
     client.stop_db_instance(DBInstanceIdentifier="ha")
     wait_status(client, "ha", "stopped")
-    assert servers_of(resource_id) == []
+    assert servers_of(emulator, resource_id) == []
     client.start_db_instance(DBInstanceIdentifier="ha")
     wait_status(client, "ha", "available")
-    wait_for(lambda: len(servers_of(resource_id)) == 2, 60, "both servers")
+    wait_for(lambda: len(servers_of(emulator, resource_id)) == 2, 60, "both servers")
     killed_under_a_writer(client, endpoint, 2)
 
-    wait_for(lambda: len(servers_of(resource_id)) == 2, 60, "the new standby")
+    wait_for(lambda: len(servers_of(emulator, resource_id)) == 2, 60, "the new standby")
     wait_status(client, "ha", "available")
     primary = listening_on(endpoint["Port"])
-    (standby,) = set(servers_of(resource_id)) - {primary}
+    (standby,) = set(servers_of(emulator, resource_id)) - {primary}
     os.kill(standby, signal.SIGKILL)  # the standby's server dies: it is made again, the primary untouched
     wait_for(lambda: "The standby of the Multi-AZ DB instance was lost and has been made again"
              in events_of(client, "ha"), 90, "the standby made again")
-    assert listening_on(endpoint["Port"]) == primary and len(servers_of(resource_id)) == 2
+    assert listening_on(endpoint["Port"]) == primary and len(servers_of(emulator, resource_id)) == 2
     killed_under_a_writer(client, endpoint, 3)
