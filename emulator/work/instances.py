@@ -196,8 +196,7 @@ def recover(ctx: Context, instance: Instance, task: Task) -> None:
         if task.attempts >= RECOVERY_ATTEMPTS:
             raise
         raise Retry(RECOVERY_BACKOFF * 2 ** (task.attempts - 1), str(error)) from error
-    if instance.multi_az and standbys.standby_ready(ctx, instance):
-        standbys.acknowledged(ctx, instance)
+    standbys.rejoined(ctx, instance)
     ctx.instance_event(instance.identifier, "DB instance restarted")
 
 
@@ -415,8 +414,7 @@ def _bring_up(ctx: Context, instance: Instance, bring: Callable[[ServerSpec], No
             accounts.create_master(cursor, instance.master_username, instance.password_hash, instance.db_name)
         replicas.as_recorded(ctx, instance, cursor)
         reported = live.version(cursor)
-    if configured.multi_az and standbys.standby_ready(ctx, configured):
-        standbys.acknowledged(ctx, configured)
+    standbys.rejoined(ctx, configured)
     if reported is not None and reported != instance.engine_version:  # EngineVersion is what the server says
         ctx.store.update_instance(instance.resource_id, engine_version=reported)
     return True

@@ -67,20 +67,21 @@ def follow(ctx: Context, replica: Instance, source: Instance, gtid: str | None) 
         return Replication("replicating")  # no server (the none driver): the replica is its record
     with ctx.driver.admin(spec) as cursor:
         replication.read_only_master(cursor, flavor, replica.master_username, True)
-    return connect(ctx, spec, ctx.spec(source), flavor, gtid, grant=source.replica_source is None)
+    source_spec = ctx.spec(source)
+    if source.replica_source is None:  # a replica's account came from its own source, with this password
+        account_on(ctx, source_spec)
+    return connect(ctx, spec, source_spec, flavor, gtid)
 
 
-def connect(ctx: Context, spec: ServerSpec, source_spec: ServerSpec, flavor: str, gtid: str | None, grant: bool,
+def connect(ctx: Context, spec: ServerSpec, source_spec: ServerSpec, flavor: str, gtid: str | None,
             semi_sync: bool = False) -> Replication:
-    """A server replicates from another, as the source's replication account (made there when `grant`: a
-    replica's account came from its own source, with the same password). `semi_sync`: it acknowledges what it
-    receives (a standby). What its threads say once they run, or Failure when they never do."""
+    """A server replicates from another, as the source's replication account (account_on made it).
+    `semi_sync`: it acknowledges what it receives (a standby). What its threads say once they run, or Failure
+    when they never do."""
     reached = ctx.driver.replication_source(source_spec)
     if reached is None:
         raise Failure("this driver's servers cannot reach one another to replicate")
     password = _password(ctx)
-    if grant:
-        account_on(ctx, source_spec)
     with ctx.driver.admin(spec) as cursor:
         if semi_sync:
             replication.semi_sync_replica(cursor, flavor)

@@ -33,8 +33,7 @@ def build(ctx: Context, instance: Instance) -> None:
     flavor = ctx.flavor(instance)
     served = ctx.driver.client_options(spec) is not None
     if served:
-        with ctx.driver.admin(spec) as cursor:
-            replication.semi_sync_source(cursor, flavor, False)
+        _primary_waits(ctx, spec, flavor, False)
     ctx.driver.destroy(standby)
     gtid = replicas.seed_from(ctx, instance, standby)
     ctx.driver.provision(standby)
@@ -43,7 +42,7 @@ def build(ctx: Context, instance: Instance) -> None:
     if instance.replica_source is None:  # a replica's account came from its own source
         replicas.account_on(ctx, spec)
     with _waiting(ctx, spec, flavor):  # before the standby first connects: it registers as it does
-        replicas.connect(ctx, standby, spec, flavor, gtid, grant=False, semi_sync=True)
+        replicas.connect(ctx, standby, spec, flavor, gtid, semi_sync=True)
     _archived(ctx, instance)
 
 
@@ -52,16 +51,19 @@ def _waiting(ctx: Context, spec: ServerSpec, flavor: str) -> Iterator[None]:
     """The primary's commits wait for its standby's acknowledgement from the block on: the block connects the
     standby, which registers as a replica that acknowledges as its receiving thread connects, and only to a
     source that waits by then. Failure (and the primary waits for nothing) when it has not registered soon."""
-    with ctx.driver.admin(spec) as cursor:
-        replication.semi_sync_source(cursor, flavor, True)
+    _primary_waits(ctx, spec, flavor, True)
     try:
         yield
         if not until(lambda: _clients(ctx, spec, flavor) > 0, replicas.CONNECT_TIMEOUT, 0.02):
             raise Failure("the standby did not acknowledge the primary's commits in time")
     except BaseException:
-        with ctx.driver.admin(spec) as cursor:
-            replication.semi_sync_source(cursor, flavor, False)
+        _primary_waits(ctx, spec, flavor, False)
         raise
+
+
+def _primary_waits(ctx: Context, spec: ServerSpec, flavor: str, on: bool) -> None:
+    with ctx.driver.admin(spec) as cursor:
+        replication.semi_sync_source(cursor, flavor, on)
 
 
 def _archived(ctx: Context, instance: Instance) -> None:
@@ -80,8 +82,7 @@ def remove(ctx: Context, instance: Instance) -> None:
     """The standby goes; the primary's commits wait for nothing any more."""
     spec = ctx.spec(instance)
     if ctx.driver.client_options(spec) is not None and ctx.driver.is_running(spec):
-        with ctx.driver.admin(spec) as cursor:
-            replication.semi_sync_source(cursor, ctx.flavor(instance), False)
+        _primary_waits(ctx, spec, ctx.flavor(instance), False)
     ctx.driver.destroy(ctx.standby_spec(instance))
 
 
@@ -94,8 +95,7 @@ def unhooked(ctx: Context, instance: Instance) -> None:
         return
     flavor = ctx.flavor(instance)
     try:
-        with ctx.driver.admin(spec) as cursor:
-            replication.semi_sync_source(cursor, flavor, False)
+        _primary_waits(ctx, spec, flavor, False)
         with ctx.driver.admin(ctx.standby_spec(instance)) as cursor:
             replication.pause(cursor, flavor)
     except (Failure, OSError, pymysql.MySQLError) as error:  # a server that does not answer stops all the same
@@ -168,6 +168,13 @@ def resume(ctx: Context, instance: Instance) -> bool:
         log.warning("the standby of %s could not run again: %s", instance.identifier, error)
         return False
     return True
+
+
+def rejoined(ctx: Context, instance: Instance) -> None:
+    """After the primary's restart (a reboot, a recovery, any start of its server): if it is a Multi-AZ
+    instance's and its standby is ready, the primary waits for that standby again."""
+    if instance.multi_az and standby_ready(ctx, instance):
+        acknowledged(ctx, instance)
 
 
 def acknowledged(ctx: Context, instance: Instance) -> None:
