@@ -369,21 +369,21 @@ def instance_options(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def multi_az(ctx: Context, request: dict[str, Any], zone: str, probe: Instance) -> dict[str, Any]:
+def multi_az(ctx: Context, request: dict[str, Any], zone: str) -> dict[str, Any]:
     """A new instance's Multi-AZ columns from MultiAZ: a standby in another zone of the region, where the
-    driver's servers can replicate (`probe`: the instance as made so far)."""
+    driver keeps standbys."""
     if not request.get("MultiAZ"):
         return {"multi_az": False, "secondary_az": None}
-    standby_possible(ctx, probe)
+    standby_possible(ctx)
     if request.get("AvailabilityZone"):
         raise combination("Requesting a specific availability zone is not valid for Multi-AZ instances.")
     return {"multi_az": True, "secondary_az": catalogue.secondary_zone(ctx.settings.region, zone)}
 
 
-def standby_possible(ctx: Context, instance: Instance) -> None:
-    if ctx.driver.replication_source(ctx.spec(instance)) is None:
-        raise invalid("MultiAZ is not supported by RDS Emulator on this driver yet: its servers cannot reach one "
-                      "another to replicate (the process driver's can).")
+def standby_possible(ctx: Context) -> None:
+    if not ctx.driver.standbys:
+        raise invalid("MultiAZ is not supported by RDS Emulator on this driver yet: a guest's standby cannot "
+                      "take over its endpoint (the process driver's standbys can).")
 
 
 def storage_of_copy(request: dict[str, Any], of: Instance | Snapshot, whose: str) -> dict[str, Any]:

@@ -81,7 +81,7 @@ def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         storage_throughput=throughput,
         **common.instance_options(ctx, request),
     )
-    instance = replace(instance, **common.multi_az(ctx, request, instance.availability_zone, instance))
+    instance = replace(instance, **common.multi_az(ctx, request, instance.availability_zone))
     tag_pairs = validation.tags(request.get("Tags", []))
     with common.room(ctx, instance, instance.instance_class):
         instance = common.insert_instance(ctx, instance, validation.port(request.get("Port")), tag_pairs)
@@ -136,7 +136,7 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     _modify_storage(request, instance, work)
     if "MultiAZ" in request and request["MultiAZ"] != instance.multi_az:
         if request["MultiAZ"]:
-            common.standby_possible(ctx, instance)
+            common.standby_possible(ctx)
         work["multi_az"] = request["MultiAZ"]
     upgrade = _upgrade(ctx, instance, request) if request.get("EngineVersion") else {}
     _replication_allows(ctx, instance, request, upgrade)

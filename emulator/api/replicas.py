@@ -7,7 +7,7 @@ from emulator.api import common
 from emulator.context import Context
 from emulator.model import ids, validation, windows
 from emulator.model.instance import Instance, not_allowed_message, observed_allowing
-from emulator.protocol.errors import RdsError, instance_not_found, invalid
+from emulator.protocol.errors import RdsError, instance_not_found
 from emulator.store.errors import SourceRefused, StateConflict, TaskConflict
 
 # Members of CreateDBInstanceReadReplica we honour; the rest are refused unless they ask for what we are.
@@ -26,9 +26,6 @@ def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     if not request.get("SourceDBInstanceIdentifier"):
         raise RdsError("MissingParameter", "The request must contain the parameter SourceDBInstanceIdentifier.")
     source = common.existing_instance(ctx, request["SourceDBInstanceIdentifier"])
-    if ctx.driver.replication_source(ctx.spec(source)) is None:
-        raise invalid("Read replicas are not supported by RDS Emulator on this driver yet: its servers cannot "
-                      "reach one another (the process driver's can).")
     if source.retention == 0:
         raise RdsError("InvalidDBInstanceState",
                        "Automated backups are not enabled for this database instance. To enable automated "

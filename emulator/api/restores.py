@@ -140,7 +140,7 @@ def _restore(ctx: Context, request: dict[str, Any], identifier: str, snapshot: S
         created_at=ctx.clock.now(), db_name=snapshot.db_name, address=ctx.settings.server_host,
         **common.instance_options(ctx, request), **sized,
     )
-    instance = replace(instance, **common.multi_az(ctx, request, instance.availability_zone, instance))
+    instance = replace(instance, **common.multi_az(ctx, request, instance.availability_zone))
     tag_pairs = validation.tags(request.get("Tags", []))
     with common.room(ctx, instance, instance.instance_class):
         instance = common.insert_instance(ctx, instance, validation.port(request.get("Port")), tag_pairs,

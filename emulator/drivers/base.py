@@ -158,9 +158,12 @@ class Driver(Protocol):
         client, mariadb-binlog) reach the running server as an administrator, from this host; None when
         there is no server to reach."""
 
-    def replication_source(self, spec: ServerSpec) -> tuple[str, int] | None:
-        """Where the driver's other servers reach this one to replicate from it (host, port); None when they
-        cannot."""
+    # Whether an instance may have a Multi-AZ standby here: a second server no client reaches, which takes
+    # over the instance's endpoint at a failover.
+    standbys: bool
+
+    def reach_source(self, spec: ServerSpec, source: ServerSpec) -> tuple[str, int]:
+        """Let the server reach `source`'s, to replicate from it; where it connects to (host, port)."""
 
     def system_update(self, spec: ServerSpec) -> str | None:
         """What the system under the server would gain from an update the driver can apply (a guest made from

@@ -56,8 +56,10 @@ class NoServerDriver:
     def client_options(self, spec: ServerSpec) -> dict[str, str] | None:
         return None
 
-    def replication_source(self, spec: ServerSpec) -> tuple[str, int]:
-        return spec.host, spec.port  # a replica here is its record
+    standbys = True  # a standby here is its record, as a replica is
+
+    def reach_source(self, spec: ServerSpec, source: ServerSpec) -> tuple[str, int]:
+        return source.host, source.port
 
     def system_update(self, spec: ServerSpec) -> str | None:
         return None

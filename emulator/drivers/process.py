@@ -269,8 +269,10 @@ class ProcessDriver:
     def client_options(self, spec: ServerSpec) -> dict[str, str]:
         return {"socket": self._socket(spec), "user": ADMIN_USER}
 
-    def replication_source(self, spec: ServerSpec) -> tuple[str, int]:
-        return spec.host, spec.port
+    standbys = True
+
+    def reach_source(self, spec: ServerSpec, source: ServerSpec) -> tuple[str, int]:
+        return source.host, source.port  # every server listens on this machine's loopback
 
     def system_update(self, spec: ServerSpec) -> str | None:
         return None  # the host's own system: a newer server installed on it is a db-upgrade

@@ -124,13 +124,9 @@ def my_cnf(
         "skip-name-resolve",
         "log-bin=binlog",
     ]
-    # replication runs only where the emulator starts it (a read replica), never in a copy of a replica's data
-    # (a restore of its snapshot) by itself
     if flavor == "MySQL":
-        lines += MYSQL_ONLY + [f"secure-file-priv={tmpdir}", "skip-replica-start"]
-    else:  # log-slave-updates is MySQL's default: a replica's binary log holds what it applied, for its backups
-        lines += ["log-slave-updates", "skip-slave-start"]
-    lines += [f"{name}={value}" for name, value in (logs or {}).items()]
+        lines += MYSQL_ONLY + [f"secure-file-priv={tmpdir}"]
+    lines += _replication(flavor) + [f"{name}={value}" for name, value in (logs or {}).items()]
     return "\n".join(lines + _tuning(parameters, flavor)) + "\n"
 
 
@@ -147,7 +143,16 @@ def guest_cnf(parameters: dict[str, str] | None = None, port: int = 3306, server
     if flavor == "MySQL":
         lines += [*MYSQL_ONLY, "datadir=/var/lib/mysql", "socket=/run/mysqld/mysqld.sock",
                   "pid-file=/run/mysqld/mysqld.pid"]
-    return "\n".join(lines + _tuning(parameters, flavor)) + "\n"
+    return "\n".join(lines + _replication(flavor) + _tuning(parameters, flavor)) + "\n"
+
+
+def _replication(flavor: str) -> list[str]:
+    """Replication runs only where the emulator starts it (a read replica), never in a copy of a replica's
+    data (a restore of its snapshot) by itself; log-slave-updates is MySQL's default: a replica's binary log
+    holds what it applied, for its backups."""
+    if flavor == "MySQL":
+        return ["skip-replica-start"]
+    return ["log-slave-updates", "skip-slave-start"]
 
 
 def buffer_pool_mib(parameters: dict[str, str]) -> int:

@@ -196,6 +196,8 @@ def recover(ctx: Context, instance: Instance, task: Task) -> None:
         if task.attempts >= RECOVERY_ATTEMPTS:
             raise
         raise Retry(RECOVERY_BACKOFF * 2 ** (task.attempts - 1), str(error)) from error
+    with ctx.driver.admin(spec) as cursor:  # a replica's server starts without replicating
+        replicas.as_recorded(ctx, instance, cursor)
     standbys.rejoined(ctx, instance)
     ctx.instance_event(instance.identifier, "DB instance restarted")
 

@@ -78,9 +78,7 @@ def connect(ctx: Context, spec: ServerSpec, source_spec: ServerSpec, flavor: str
     """A server replicates from another, as the source's replication account (account_on made it).
     `semi_sync`: it acknowledges what it receives (a standby). What its threads say once they run, or Failure
     when they never do."""
-    reached = ctx.driver.replication_source(source_spec)
-    if reached is None:
-        raise Failure("this driver's servers cannot reach one another to replicate")
+    reached = ctx.driver.reach_source(spec, source_spec)
     password = _password(ctx)
     with ctx.driver.admin(spec) as cursor:
         if semi_sync:

@@ -11,11 +11,13 @@ import pytest
 from emulator.drivers.libvirt.domain import METADATA_NS, BridgeNetwork, Guest, UserNetwork, cmdline, domain_xml
 
 GOLDEN = pathlib.Path(__file__).with_name("golden")
+# a comma in a path: QEMU's option syntax doubles it
+RELAY = ("/usr/bin/python3", "-I", "/srv/relay,1.py", "/data/servers/db-X/upstream")
 FILES = {"my.cnf": "/data/servers/db-X/my.cnf", "first-boot.sql": "/data/servers/db-X/first-boot.sql"}
 PORTS = {"rds.error": "/data/servers/db-X/logs/error.log", "rds.slowquery": "/data/servers/db-X/logs/slowquery.log"}
 USER = Guest("rds-db-X", "db1", "db-X", 384, 1, False, "/cache/images/f/vmlinux", "/cache/images/f/initrd.img",
              "/data/servers/db-X/disk.qcow2", "/data/servers/db-X/console.log",
-             UserNetwork("127.0.0.1", 13306, 20000), FILES, PORTS)
+             UserNetwork("127.0.0.1", 13306, 20000, RELAY), FILES, PORTS)
 BRIDGE = Guest("rds-db-Y", "db2", "db-Y", 1024, 2, True, "/cache/images/f/vmlinux", "/cache/images/f/initrd.img",
                "/data/servers/db-Y/disk.qcow2", "/data/servers/db-Y/console.log",
                BridgeNetwork("br0", "52:54:00:0a:0b:0c", "192.168.10.21/24", "192.168.10.1", "192.168.10.1"), FILES)

@@ -1,12 +1,14 @@
 """The libvirt driver's parts that need no guest: bridge addresses and MACs, the class-to-guest table, the
-memory admission, the KVM verdict kept per host boot, logs that QEMU appends to, and which image a guest's
-disk is on."""
+memory admission, the KVM verdict kept per host boot, logs that QEMU appends to, which image a guest's
+disk is on, and the relay that takes a replica guest to its source."""
 
+import contextlib
 import os
 import pathlib
 import re
 import socket
 import subprocess
+import sys
 import threading
 from dataclasses import replace
 
@@ -21,6 +23,7 @@ from emulator.drivers.libvirt.driver import QEMU_OVERHEAD_MIB as OVERHEAD_MIB
 from emulator.drivers.libvirt.driver import LibvirtDriver
 from emulator.drivers.libvirt.network import (
     JOB_PORTS,
+    RELAY,
     TEMPLATE_PORTS,
     BridgeMode,
     BridgePool,
@@ -368,3 +371,56 @@ def test_a_staging_folder_left_with_proc_mounted_is_unmounted_and_removed(tmp_pa
         assert mounted_under(tmp_path) == [] and not staging.exists()
     finally:
         subprocess.run(["umount", "--lazy", str(proc)], check=False, capture_output=True)
+
+
+def relayed(upstream: pathlib.Path, send: bytes) -> tuple[bytes, bytes | None]:
+    """Run the relay as QEMU does, a connection as its standard input, output and error; what came back,
+    and what reached a listener on the loopback (None when nothing connected to it). An upstream file that
+    holds `{port}` is given the listener's."""
+    guest, theirs = socket.socketpair()
+    with socket.create_server(("127.0.0.1", 0)) as listener, guest:
+        port = listener.getsockname()[1]
+        named = f"127.0.0.1 {port}\n"
+        if upstream.exists():
+            upstream.write_text(upstream.read_text().replace("{port}", str(port)))
+        relay = subprocess.Popen([sys.executable, "-I", str(RELAY), str(upstream)], stdin=theirs, stdout=theirs,
+                                 stderr=theirs)
+        theirs.close()
+        received = None
+        try:
+            guest.sendall(send)
+            guest.shutdown(socket.SHUT_WR)
+            listener.settimeout(5)
+            if upstream.exists() and upstream.read_text() == named:
+                conn, _ = listener.accept()
+                with conn:
+                    conn.settimeout(5)
+                    received = b"".join(iter(lambda: conn.recv(4096), b""))
+                    conn.sendall(b"answer:" + received)
+            guest.settimeout(5)
+            try:
+                back = b"".join(iter(lambda: guest.recv(4096), b""))
+            except ConnectionResetError:  # closed with what the guest sent unread
+                back = b""
+        finally:
+            relay.wait(timeout=10)
+        listener.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            listener.accept()[0].close()
+            received = b"" if received is None else received
+        return back, received
+
+
+def test_the_relay_joins_a_guests_connection_to_what_its_upstream_file_names(tmp_path):
+    upstream = tmp_path / "upstream"
+    upstream.write_text("127.0.0.1 {port}\n")
+    assert relayed(upstream, b"hello" * 10000) == (b"answer:" + b"hello" * 10000, b"hello" * 10000)
+
+
+# 0.0.0.0 would reach the listener (Linux takes it for this host): only loopback addresses are relayed to
+@pytest.mark.parametrize("text", ["0.0.0.0 {port}\n", "127.0.0.1 not-a-port\n", "", None])
+def test_the_relay_closes_a_connection_it_has_nowhere_loopback_to_send(tmp_path, text):
+    upstream = tmp_path / "upstream"
+    if text is not None:
+        upstream.write_text(text)
+    assert relayed(upstream, b"hello") == (b"", None)

@@ -3,6 +3,9 @@ a hot backup of its source has the source's rows and follows new ones, refuses i
 reports its replication as its server says it (an error with the server's reason when it breaks), cannot
 be stopped, and once promoted (or once its source is deleted) is a writable instance of its own."""
 
+import os
+import signal
+
 import pymysql
 import pytest
 from botocore.exceptions import ClientError
@@ -10,7 +13,7 @@ from botocore.exceptions import ClientError
 from emulator.config import Settings
 from emulator.runtime import boot
 from tests.api_client import NS, Api
-from tests.emulator_process import wait_for
+from tests.emulator_process import servers_under, wait_for
 from tests.integration.instances import describe, wait_status
 from tests.mysql_client import connect, read_rows, write_rows
 from tests.together import all_at_once
@@ -33,10 +36,11 @@ def replication_of(found):
 
 
 def rows_or_none(endpoint):
-    """The rows a client reads, or None while the table is not there yet (a replica that lags)."""
+    """The rows a client reads, or None while the table is not there yet (a replica that lags) or its server
+    does not answer yet (one started again)."""
     try:
         return read_rows(endpoint, "master", PASSWORD, "app")
-    except pymysql.err.ProgrammingError:
+    except (pymysql.err.ProgrammingError, pymysql.err.OperationalError):
         return None
 
 
@@ -48,7 +52,8 @@ def error_code(call, **kwargs):
 
 @pytest.mark.parametrize("engine", ["mariadb", "mysql"])
 def test_a_replica_follows_its_source_reads_only_and_is_promoted(emulator_factory, rds_client, engine):
-    client = rds_client(emulator_factory("process"))
+    emulator = emulator_factory("process")
+    client = rds_client(emulator)
     source = create_source(client, "src", engine)
     write_rows(source["Endpoint"], "master", PASSWORD, "app", ["before"])
     made = client.create_db_instance_read_replica(DBInstanceIdentifier="rep", SourceDBInstanceIdentifier="src")
@@ -79,6 +84,11 @@ def test_a_replica_follows_its_source_reads_only_and_is_promoted(emulator_factor
     write_rows(source["Endpoint"], "master", PASSWORD, "app", ["after its reboot"])
     wait_for(lambda: read_rows(replica["Endpoint"], "master", PASSWORD, "app")[-1] == "after its reboot", 30,
              "the rebooted replica to follow")
+    (server,) = servers_under(emulator.data_dir / "servers" / replica["DbiResourceId"])
+    os.kill(server, signal.SIGKILL)  # the watch starts it again, replicating
+    write_rows(source["Endpoint"], "master", PASSWORD, "app", ["after its crash"])
+    wait_for(lambda: (rows_or_none(replica["Endpoint"]) or [""])[-1] == "after its crash", 60,
+             "the recovered replica to follow")
     client.create_db_snapshot(DBInstanceIdentifier="rep", DBSnapshotIdentifier="of-rep")  # as of any instance
     wait_for(lambda: client.describe_db_snapshots(DBSnapshotIdentifier="of-rep")["DBSnapshots"][0]["Status"]
              == "available", 60, "the replica's snapshot")
@@ -86,7 +96,7 @@ def test_a_replica_follows_its_source_reads_only_and_is_promoted(emulator_factor
     restored = wait_status(client, "from-rep", "available")
     assert "StatusInfos" not in restored  # a restore of a replica's snapshot follows nothing
     assert read_rows(restored["Endpoint"], "master", PASSWORD, "app") == ["before", "after", "rebooted",
-                                                                          "after its reboot"]
+                                                                          "after its reboot", "after its crash"]
 
     promoted = client.promote_read_replica(DBInstanceIdentifier="rep", BackupRetentionPeriod=2)["DBInstance"]
     assert promoted["DBInstanceStatus"] == "modifying"
@@ -95,7 +105,7 @@ def test_a_replica_follows_its_source_reads_only_and_is_promoted(emulator_factor
     assert found["BackupRetentionPeriod"] == 2 and "ReadReplicaSourceDBInstanceIdentifier" not in found
     assert describe(client, "src")["ReadReplicaDBInstanceIdentifiers"] == []
     write_rows(found["Endpoint"], "master", PASSWORD, "app", ["promoted"])
-    kept = ["before", "after", "rebooted", "after its reboot"]
+    kept = ["before", "after", "rebooted", "after its reboot", "after its crash"]
     assert read_rows(found["Endpoint"], "master", PASSWORD, "app") == [*kept, "promoted"]
     assert read_rows(source["Endpoint"], "master", PASSWORD, "app") == kept
     events = [item["Message"] for item in client.describe_events(SourceIdentifier="rep",

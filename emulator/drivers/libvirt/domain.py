@@ -4,12 +4,16 @@ the kernel and initramfs directly (PVH), the disk is the instance's qcow2 overla
 port forwarded from the host's loopback (and one for backup jobs), or a bridge with a static address (the 2013
 recipe's br0)."""
 
+import shlex
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
 QEMU_NS = "http://libvirt.org/schemas/domain/qemu/1.0"
 # Where the guest's rds-job listens for the emulator's backups and restores.
 JOB_PORT = 3307
+# QEMU's seccomp filter as libvirt sets it (qemu.conf's seccomp_sandbox), but that QEMU may spawn the relay,
+# which its user-mode network starts in a session of its own (setsid, which elevateprivileges=deny kills).
+SANDBOX = "on,obsolete=deny,elevateprivileges=allow,spawn=allow,resourcecontrol=deny"
 # Our element in a domain's <metadata>: which DB instance the guest is, for operators and for the emulator.
 METADATA_NS = "https://github.com/rds-emulator/rds-emulator/guest/1"
 
@@ -17,14 +21,17 @@ METADATA_NS = "https://github.com/rds-emulator/rds-emulator/guest/1"
 @dataclass(frozen=True)
 class UserNetwork:
     """QEMU's user-mode network: the guest sees only the forwards from host:port to its port 3306 and from
-    host:job_port to its job port (backups and restores: rds-job)."""
+    host:job_port to its job port (backups and restores: rds-job), and one of its own, from
+    source_address:3306 to the command `relay` (a replica's way to its source: relay.py)."""
 
     host: str
     port: int
     job_port: int
+    relay: tuple[str, ...] = ()
     guest_address: str = "10.0.2.15/24"
     gateway: str = "10.0.2.2"
     nameserver: str = "10.0.2.3"
+    source_address: str = "10.0.2.100"
 
 
 @dataclass(frozen=True)
@@ -141,8 +148,17 @@ def domain_xml(guest: Guest) -> str:
         net = guest.network
         arguments = ET.SubElement(domain, f"{{{QEMU_NS}}}commandline")
         forwards = f"hostfwd=tcp:{net.host}:{net.port}-:3306,hostfwd=tcp:{net.host}:{net.job_port}-:{JOB_PORT}"
+        if net.relay:
+            # QEMU's option syntax: a comma in a value is written twice
+            forwards += f",guestfwd=tcp:{net.source_address}:3306-cmd:" + shlex.join(net.relay).replace(",", ",,")
         values = ["-netdev", f"user,id=n0,restrict=on,{forwards}",
                   "-device", "virtio-net-pci,netdev=n0,romfile=,addr=0x10"]
+        if net.relay:
+            # libvirt's seccomp sandbox kills QEMU when it spawns the relay: libvirt is told QEMU has no such
+            # sandbox, and the guest gets SANDBOX instead
+            values += ["-sandbox", SANDBOX]
+            capabilities = ET.SubElement(domain, f"{{{QEMU_NS}}}capabilities")
+            ET.SubElement(capabilities, f"{{{QEMU_NS}}}del", capability="seccomp-sandbox")
         if guest.incoming:
             values += ["-incoming", f"unix:{guest.incoming}"]
         for value in values:

@@ -77,6 +77,9 @@ QEMU_OVERHEAD_MIB = 100
 
 
 class LibvirtDriver(GuestJobs, GuestImages, Templates, SystemUpdates):
+    # a standby guest would take over its primary's forwarded port, which QEMU binds for the guest's life
+    standbys = False
+
     def __init__(self, root: pathlib.Path, cache_dir: pathlib.Path, memory_factor: float,
                  network: UserMode | BridgeMode, restore: bool = True):
         self.root = root

@@ -72,8 +72,8 @@ class GuestJobs:
     def client_options(self, spec: ServerSpec) -> dict[str, str]:
         return {"host": spec.host, "port": str(spec.port), "user": ADMIN, "password": self._password(spec)}
 
-    def replication_source(self, spec: ServerSpec) -> tuple[str, int] | None:
-        return None  # a guest's network does not reach another guest's forwarded port yet
+    def reach_source(self, spec: ServerSpec, source: ServerSpec) -> tuple[str, int]:
+        return self.network.reach_source(self._home(spec), (source.host, source.port))
 
     def _keep_time(self, spec: ServerSpec) -> None:
         """Bring the guest's clock to the host's, to within a few milliseconds: a guest's clock starts from

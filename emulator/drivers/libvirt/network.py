@@ -6,6 +6,7 @@ endpoint decides between creates racing for one."""
 import ipaddress
 import pathlib
 import secrets
+import sys
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,9 +17,13 @@ from emulator.drivers.libvirt.domain import JOB_PORT, BridgeNetwork, UserNetwork
 MYSQL_PORT = 3306
 # Where user-mode guests' job ports are forwarded from, apart from instances' ports (--ports).
 JOB_PORTS = range(20000, 30000)
+# Run by QEMU for a user-mode guest's connections to its source address.
+RELAY = pathlib.Path(__file__).with_name("relay.py")
 # Where the template guest's server is forwarded from while it is being saved: apart from instances' ports,
 # which a create may have chosen but not yet bound.
 TEMPLATE_PORTS = range(30000, 30100)
+# The file in a guest's home that says where its source address leads (relay.py reads it).
+UPSTREAM = "upstream"
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,16 @@ class UserMode:
 
     def network(self, address: str, port: int, home: pathlib.Path, job_port: int | None = None) -> UserNetwork:
         """`job_port`: the template guest's, which is not an instance's and keeps none in its home."""
-        return UserNetwork(address, port, job_port if job_port is not None else self._job_port(address, home))
+        return UserNetwork(address, port, job_port if job_port is not None else self._job_port(address, home),
+                           relay=(sys.executable, "-I", str(RELAY), str(home / UPSTREAM)))
+
+    def reach_source(self, home: pathlib.Path, source: tuple[str, int]) -> tuple[str, int]:
+        """A guest reaches another's forwarded port through its own source address, which QEMU relays to
+        what its home's upstream file names at each connection (and to nothing without one)."""
+        kept = home / UPSTREAM
+        kept.with_suffix(".new").write_text(f"{source[0]} {source[1]}\n")
+        kept.with_suffix(".new").replace(kept)
+        return UserNetwork.source_address, MYSQL_PORT
 
     def job_endpoint(self, address: str, home: pathlib.Path) -> tuple[str, int]:
         return address, self._job_port(address, home)
@@ -100,6 +114,9 @@ class BridgeMode:
 
     def guest_port(self, port: int) -> int:
         return port  # the guest's server listens on its own address, on the instance's port
+
+    def reach_source(self, home: pathlib.Path, source: tuple[str, int]) -> tuple[str, int]:
+        return source  # guests on one bridge reach each other's addresses
 
     def job_endpoint(self, address: str, home: pathlib.Path) -> tuple[str, int]:
         return address, JOB_PORT
