@@ -2,7 +2,7 @@
 the one way a new instance is made (create and restore), what tags and groups an instance names."""
 
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from itertools import chain
 from typing import Any
@@ -236,20 +236,24 @@ def refused_by_store(parameter_group: str | None) -> Iterator[None]:
 
 
 @contextmanager
-def room(ctx: Context, instance: Instance, instance_class: str | None) -> Iterator[None]:
+def room(ctx: Context, instance: Instance, instance_class: str | None, standby: bool = False) -> Iterator[None]:
     """The driver holds room for the instance's server, of this class and with its parameter group's values,
-    while the block queues its work (none to hold when no class is given)."""
+    and for its Multi-AZ standby's when `standby`, while the block queues its work (none to hold when no class
+    is given)."""
     if instance_class is None:
         yield
         return
-    try:
-        with ctx.driver.admit(configuration.sized(ctx, instance, instance_class)):
-            yield
-    except InsufficientCapacity as error:
-        raise RdsError(
-            "InsufficientDBInstanceCapacity",
-            f"Cannot start a DB instance of class {instance_class} on this host now: {error}.",
-        ) from None
+    with ExitStack() as held:
+        try:
+            for second in (False, True) if standby else (False,):
+                held.enter_context(ctx.driver.admit(configuration.sized(ctx, instance, instance_class, second)))
+        except InsufficientCapacity as error:
+            whose = " and its Multi-AZ standby" if standby else ""
+            raise RdsError(
+                "InsufficientDBInstanceCapacity",
+                f"Cannot start a DB instance of class {instance_class}{whose} on this host now: {error}.",
+            ) from None
+        yield
 
 
 def instance_wire(ctx: Context, instance: Instance, around: Surroundings) -> dict[str, Any]:

@@ -83,7 +83,7 @@ def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     )
     instance = replace(instance, **common.multi_az(ctx, request, instance.availability_zone))
     tag_pairs = validation.tags(request.get("Tags", []))
-    with common.room(ctx, instance, instance.instance_class):
+    with common.room(ctx, instance, instance.instance_class, instance.multi_az):
         instance = common.insert_instance(ctx, instance, validation.port(request.get("Port")), tag_pairs)
     ctx.kick()
     around = ctx.store.surroundings([instance], {instance.resource_id: validation.tag_list(tag_pairs)})
@@ -188,8 +188,11 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     # a change with ApplyImmediately=true takes the waiting ones with it
     take = bool(now and instance.pending)
     new_class = work.get("instance_class") or (instance.pending.get("instance_class") if take else None)
+    multi_az = work.get("multi_az", instance.pending.get("multi_az") if take else None)
+    if multi_az and new_class is None:  # a standby is added: the primary keeps its class
+        new_class = instance.instance_class
     also = [security_groups.firewall_sync(ctx, instance.resource_id)] if "db_security_groups" in immediate else []
-    with common.room(ctx, instance, new_class):
+    with common.room(ctx, instance, new_class, instance.multi_az if multi_az is None else multi_az):
         kind = _apply(ctx, instance, work, immediate, events, deferred, take, also)
     if immediate.get("retention") == 0 and instance.retention != 0:
         backups.forget(ctx, instance.resource_id)
@@ -277,7 +280,7 @@ def stop(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
 
 def start(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     instance = common.existing_instance(ctx, request["DBInstanceIdentifier"])
-    with common.room(ctx, instance, instance.instance_class):
+    with common.room(ctx, instance, instance.instance_class, instance.multi_az):
         return _queue(ctx, instance, "start")
 
 

@@ -142,7 +142,7 @@ def _restore(ctx: Context, request: dict[str, Any], identifier: str, snapshot: S
     )
     instance = replace(instance, **common.multi_az(ctx, request, instance.availability_zone))
     tag_pairs = validation.tags(request.get("Tags", []))
-    with common.room(ctx, instance, instance.instance_class):
+    with common.room(ctx, instance, instance.instance_class, instance.multi_az):
         instance = common.insert_instance(ctx, instance, validation.port(request.get("Port")), tag_pairs,
                                     ("restore", params))
     ctx.kick()

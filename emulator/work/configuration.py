@@ -74,9 +74,10 @@ def _dynamic(ctx: Context, instance: Instance, name: str) -> bool:
     return known is not None and known.dynamic
 
 
-def sized(ctx: Context, instance: Instance, instance_class: str) -> ServerSpec:
-    """The spec of the instance's server at this class, with its group's values worked out for it: what
-    room for the server is asked by."""
+def sized(ctx: Context, instance: Instance, instance_class: str, standby: bool = False) -> ServerSpec:
+    """The spec of the instance's server (or its standby's) at this class, with its group's values worked out
+    for it: what room for the server is asked by."""
     resized = replace(instance, instance_class=instance_class)
     values = group_values(ctx, {instance.parameter_group})[instance.parameter_group]
-    return replace(ctx.spec(resized), parameters=wanted(resized, values))
+    spec = ctx.standby_spec(resized) if standby else ctx.spec(resized)
+    return replace(spec, parameters=wanted(resized, values))

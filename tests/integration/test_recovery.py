@@ -163,6 +163,22 @@ def test_servers_are_admitted_by_the_buffer_pool_they_will_run_with(runtime):
     assert api.status("small") == "available"
 
 
+def test_a_multi_az_instance_is_admitted_with_room_for_its_standby_too(runtime):
+    api = Api(runtime)
+    pool = runtime.ctx.driver.capacity.server_memory() * 2 // 3  # room for one such server, not for two
+    api.ok(Action="CreateDBParameterGroup", DBParameterGroupName="big", DBParameterGroupFamily="mysql9.7",
+           Description="a buffer pool of two thirds of the host's room")
+    api.ok(Action="ModifyDBParameterGroup", DBParameterGroupName="big",
+           **{"Parameters.member.1.ParameterName": "innodb_buffer_pool_size",
+              "Parameters.member.1.ParameterValue": str(pool * 2**20),
+              "Parameters.member.1.ApplyMethod": "pending-reboot"})
+    pair = {"DBInstanceIdentifier": "pair", "DBParameterGroupName": "big", "MultiAZ": "true",
+            "BackupRetentionPeriod": "0"}
+    message = api.error(400, "InsufficientDBInstanceCapacity", **(CREATE | pair))
+    assert "of class db.t3.micro and its Multi-AZ standby on this host now" in message
+    assert api.call(Action="DescribeDBInstances", DBInstanceIdentifier="pair")[0].status_code == 404
+
+
 def test_a_backup_tool_that_hangs_fails_its_snapshot_with_an_event_that_names_it(runtime, monkeypatch):
     # a hung mariadb-backup cannot be had on demand: `sleep` stands in for it, with a deadline of a second
     monkeypatch.setattr(backup, "hot_backup", lambda *args: ["sleep", "60"])
