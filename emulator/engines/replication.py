@@ -45,6 +45,15 @@ def gtid_at(cursor: Any, flavor: str, file: str | None, position: int | None) ->
     return str(row[0]) if row and row[0] is not None else ""
 
 
+def replayed(cursor: Any) -> str:
+    """The last GTID of each domain a MariaDB server logged that it did not commit itself (it replayed or
+    replicated it). A restored server's own first transactions (its master user) number on from the
+    GTIDs its backup holds, ahead of the source's that follow them: not the source's."""
+    cursor.execute("SELECT @@GLOBAL.gtid_binlog_pos, @@GLOBAL.server_id")
+    position, own = cursor.fetchone()
+    return ",".join(gtid for gtid in str(position).split(",") if gtid and gtid.split("-")[1] != str(own))
+
+
 def later_gtids(*positions: str) -> str:
     """MariaDB GTID positions (domain-server-sequence, comma-separated) merged: the later one of each domain."""
     latest: dict[int, tuple[int, str]] = {}
@@ -143,6 +152,7 @@ def wait_applied(cursor: Any, flavor: str, timeout: float = APPLY_TIMEOUT) -> bo
     """Whether the replica applied everything it had received from its source, within the timeout. Its
     receiving thread is stopped first, so that nothing more arrives meanwhile."""
     pause(cursor, flavor)
+    apply(cursor, flavor)  # one paused for a backup (applier_paused_at) applies again
     wanted = received(cursor, flavor)
     if flavor == "MySQL":
         cursor.execute("SELECT WAIT_FOR_EXECUTED_GTID_SET(%s, %s)", (wanted, timeout))
@@ -218,6 +228,26 @@ def semi_sync_clients(cursor: Any, flavor: str) -> int:
 def pause(cursor: Any, flavor: str) -> None:
     """The replica's receiving thread lets go of its source (what it received is kept and applied)."""
     cursor.execute("STOP REPLICA IO_THREAD" if flavor == "MySQL" else "STOP SLAVE IO_THREAD")
+
+
+def applier_paused_at(cursor: Any, flavor: str) -> tuple[str, str | None]:
+    """The replica stops applying (it goes on receiving), so that a backup of it holds what it applied: the
+    file of its source's binary log where that ends, or an earlier one (before the replica applies a first
+    transaction, the one its GTID position was found in), and the GTIDs it applied (MariaDB; a MySQL
+    backup carries its own)."""
+    thread = "REPLICA" if flavor == "MySQL" else "SLAVE"
+    cursor.execute(f"STOP {thread} SQL_THREAD")
+    cursor.execute(f"SHOW {thread} STATUS")
+    found = dict(zip((column[0] for column in cursor.description), cursor.fetchone(), strict=True))
+    if flavor == "MySQL":
+        return str(found["Relay_Source_Log_File"]), None
+    cursor.execute("SELECT @@GLOBAL.gtid_slave_pos")
+    return str(found["Relay_Master_Log_File"]), str(cursor.fetchone()[0])
+
+
+def apply(cursor: Any, flavor: str) -> None:
+    """The replica applies what it receives again (a no-op, with a warning, when it does)."""
+    cursor.execute("START REPLICA SQL_THREAD" if flavor == "MySQL" else "START SLAVE SQL_THREAD")
 
 
 def reconnect(cursor: Any, flavor: str) -> None:

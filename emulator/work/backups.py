@@ -17,12 +17,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, BinaryIO
 
 import pymysql
 
 from emulator.context import Context
-from emulator.drivers.base import ServerSpec
+from emulator.drivers.base import BinlogPoint, ServerSpec
 from emulator.engines import backup as commands
 from emulator.engines import live, replication, tools
 from emulator.failures import Failure
@@ -98,10 +98,11 @@ def snapshot(ctx: Context, instance: Instance, params: dict[str, Any]) -> bool:
     if started:  # a manual snapshot's record was made with the request
         ctx.store.add_events(started)
     try:
-        point = _ready(ctx, instance, params.get("as_made"), found.storage_key)
+        point: BinlogPoint | None = _ready(ctx, instance, params.get("as_made"), found.storage_key)
+        gtid = None
         if point is None:
             with ctx.backups.writer(found.storage_key) as sink:
-                point = ctx.driver.backup(ctx.spec(instance), sink, _progress(ctx, name))
+                point, gtid = _backed_up(ctx, instance, sink, _progress(ctx, name))
     except (Failure, OSError, pymysql.MySQLError) as error:
         failed = ctx.snapshot_event(name, "Snapshot failed")
         if isinstance(error, Failure):  # written for users: which tool, and why (a hung one, say)
@@ -114,9 +115,41 @@ def snapshot(ctx: Context, instance: Instance, params: dict[str, Any]) -> bool:
     ctx.store.update_snapshot(
         name, made, status="available", progress=100, size=ctx.backups.size(found.storage_key),
         binlog_file=archived_name(instance.binlog_chain, point[0]) if point[0] else None,
-        binlog_position=point[1], binlog_gtid=_gtid_at(ctx, instance, point), data_time=ctx.clock.now(),
+        binlog_position=point[1], binlog_gtid=gtid if gtid is not None else _gtid_at(ctx, instance, point),
+        data_time=ctx.clock.now(),
     )
     return True
+
+
+def _backed_up(ctx: Context, instance: Instance, sink: BinaryIO,
+               progress: Callable[[float], None]) -> tuple[BinlogPoint, str | None]:
+    """A hot backup of the instance's server into `sink`: where its data ends in the server's binary log,
+    and the GTIDs it holds when the point does not say (MariaDB). A Multi-AZ instance's is taken from its
+    standby, as on RDS, sparing the primary: the standby's applier waits meanwhile, so that the backup holds
+    what it applied of the primary's log. Its point is a file of that log with no position: a restore
+    replays the file from its start, skipping by GTID what the backup holds."""
+    standby = ctx.standby_spec(instance)
+    if not instance.multi_az or ctx.driver.client_options(standby) is None or not ctx.driver.is_running(standby):
+        return ctx.driver.backup(ctx.spec(instance), sink, progress), None
+    flavor = ctx.flavor(instance)
+    try:
+        with ctx.driver.admin(standby) as cursor:
+            found = replication.status(cursor, flavor)
+            paused = replication.applier_paused_at(cursor, flavor) if found and found.status != "error" else None
+    except (Failure, OSError, pymysql.MySQLError) as error:
+        log.warning("the standby of %s could not be backed up (%s): backing up its primary", instance.identifier,
+                    error)
+        paused = None
+    if paused is None:
+        return ctx.driver.backup(ctx.spec(instance), sink, progress), None
+    try:
+        log.info("backing up %s from its standby", instance.identifier)
+        ctx.driver.backup(standby, sink, progress)
+    finally:
+        with ctx.driver.admin(standby) as cursor:
+            replication.apply(cursor, flavor)
+    file, gtid = paused
+    return (file, None), gtid
 
 
 def _gtid_at(ctx: Context, instance: Instance, point: tuple[str | None, int | None]) -> str | None:
@@ -233,13 +266,13 @@ def replay(ctx: Context, instance: Instance, source_resource_id: str, snapshot_n
             client_file(ctx, instance, work) as options:
         for _, chain in itertools.groupby(replayed, key=lambda item: chain_of(item["name"])):
             logs = list(chain)
-            if logs[0]["name"] == found.binlog_file:
-                start = str(found.binlog_position or 4)
+            if logs[0]["name"] == found.binlog_file and found.binlog_position is not None:
+                start = str(found.binlog_position)
             elif flavor == "MySQL":  # its transactions carry their GTIDs: those the server has are skipped
                 start = "4"
-            else:  # the logs of a later primary hold what it replicated too: after what the server has
-                cursor.execute("SELECT @@GLOBAL.gtid_binlog_pos")
-                start = replication.later_gtids(str(cursor.fetchone()[0]), found.binlog_gtid or "")
+            else:  # the logs of a later primary hold what it replicated too (and a standby's backup has no
+                # position in its primary's): after what the backup holds and what was replayed
+                start = replication.later_gtids(replication.replayed(cursor), found.binlog_gtid or "")
             files = []
             for item in logs:
                 path = work / item["name"]

@@ -164,3 +164,42 @@ def test_the_standby_keeps_step_across_a_reboot_a_stop_and_its_own_loss(emulator
              in events_of(client, "ha"), 90, "the standby made again")
     assert listening_on(endpoint["Port"]) == primary and len(servers_of(emulator, resource_id)) == 2
     killed_under_a_writer(client, endpoint, 3)
+
+
+def automated_backups(client, identifier):
+    return [item for item in client.describe_db_snapshots(DBInstanceIdentifier=identifier,
+                                                          SnapshotType="automated")["DBSnapshots"]
+            if item["Status"] == "available"]
+
+
+@pytest.mark.parametrize("engine", ["mariadb", "mysql"])
+def test_backups_are_taken_from_the_standby_and_restore_every_row(emulator_factory, rds_client, engine):
+    emulator = emulator_factory("process", None, "--archive-seconds", "1")
+    client = rds_client(emulator)
+    client.create_db_instance(
+        DBInstanceIdentifier="ha", DBInstanceClass="db.t3.micro", Engine=engine, AllocatedStorage=20,
+        MasterUsername="master", MasterUserPassword=PASSWORD, DBName="app", BackupRetentionPeriod=0, MultiAZ=True)
+    endpoint = wait_status(client, "ha", "available")["Endpoint"]
+    # the first automated backup, taken at once, of a standby that has applied nothing since it was made
+    client.modify_db_instance(DBInstanceIdentifier="ha", BackupRetentionPeriod=1, ApplyImmediately=True)
+    wait_for(lambda: automated_backups(client, "ha"), 120, "the first automated backup")
+    assert emulator.log.read_text().count("backing up ha from its standby") == 1
+
+    with Writer(endpoint, "master", PASSWORD, "app") as writer:  # a manual snapshot under a writer
+        writer.wait_for(20, 30)
+        client.create_db_snapshot(DBInstanceIdentifier="ha", DBSnapshotIdentifier="busy")
+        wait_for(lambda: client.describe_db_snapshots(DBSnapshotIdentifier="busy")["DBSnapshots"][0]["Status"]
+                 == "available", 120, "the snapshot")
+        writer.wait_for(20, 60)
+    assert emulator.log.read_text().count("backing up ha from its standby") == 2
+    assert set(writer.acknowledged) <= writer.stored()
+    written, stopped = writer.stored(), datetime.now(UTC)
+    client.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="copy", DBSnapshotIdentifier="busy")
+    wait_for(lambda: client.describe_db_instances(DBInstanceIdentifier="ha")["DBInstances"][0][
+        "LatestRestorableTime"] > stopped, 30, "the archive to pass the writer's last commit")
+    client.restore_db_instance_to_point_in_time(SourceDBInstanceIdentifier="ha", TargetDBInstanceIdentifier="back",
+                                                UseLatestRestorableTime=True)
+    copied = Writer(wait_status(client, "copy", "available")["Endpoint"], "master", PASSWORD, "app").stored()
+    assert copied == set(range(1, len(copied) + 1)) and len(copied) >= 20  # what the standby had applied
+    # replayed from the first backup, which holds none of the writer's rows
+    assert Writer(wait_status(client, "back", "available")["Endpoint"], "master", PASSWORD, "app").stored() == written
