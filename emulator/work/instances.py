@@ -144,8 +144,8 @@ def failover(ctx: Context, instance: Instance, task: Task) -> Then | None:
         reason = "requested" if task.params.get("forced") else "the primary's server stopped"
         ctx.instance_event(instance.identifier, FAILOVER_STARTED)
         log.warning("%s fails over to its standby (%s)", instance.identifier, reason)
-        standbys.fence(ctx, instance, drain=bool(task.params.get("forced")))
-        standbys.take_over(ctx, instance)
+        drained = standbys.fence(ctx, instance, drain=bool(task.params.get("forced")))
+        standbys.take_over(ctx, instance, drained)
         ctx.store.update_instance(instance.resource_id, active_server=1 - instance.active_server,
                                   availability_zone=instance.secondary_az, secondary_az=instance.availability_zone,
                                   binlog_chain=instance.binlog_chain + 1)

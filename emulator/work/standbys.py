@@ -24,6 +24,8 @@ from emulator.work import backups, replicas
 log = logging.getLogger(__name__)
 # How long a forced failover waits for the primary's lock and for its standby to receive all it logged.
 DRAIN_SECONDS = 5
+# How long a standby that takes over may take to receive from a read replica what the dead primary sent it alone.
+CATCH_UP_SECONDS = 30
 
 
 def build(ctx: Context, instance: Instance) -> None:
@@ -102,24 +104,27 @@ def unhooked(ctx: Context, instance: Instance) -> None:
         log.info("the servers of %s did not answer before the primary's shutdown: %s", instance.identifier, error)
 
 
-def fence(ctx: Context, instance: Instance, drain: bool) -> None:
+def fence(ctx: Context, instance: Instance, drain: bool) -> bool:
     """The primary's server killed, so that it never takes another write. `drain` (a failover asked for, of a
     primary that answers): first it takes no more commits (a global read lock, held until it dies) and the
     standby receives all it logged, so that no read replica (which the primary feeds as soon as it logs) has a
     transaction the standby lacks. The standby's receiving thread stops before the kill: stopped after, it
-    would first sit out its wait to connect again (a second)."""
+    would first sit out its wait to connect again (a second). Whether it was drained."""
     spec, standby, flavor = ctx.spec(instance), ctx.standby_spec(instance), ctx.flavor(instance)
     if ctx.driver.client_options(spec) is None:
-        return
+        return drain
+    drained = False
     with contextlib.ExitStack() as held:
         if drain:
             try:
                 _drained(ctx, held.enter_context(ctx.driver.admin(spec)), standby, flavor)
+                drained = True
             except (Failure, OSError, pymysql.MySQLError) as error:
                 log.warning("the primary of %s could not be drained before its fence: %s", instance.identifier, error)
         with ctx.driver.admin(standby) as cursor:
             replication.pause(cursor, flavor)
         ctx.driver.kill(spec)
+    return drained
 
 
 def _drained(ctx: Context, cursor: Any, standby: ServerSpec, flavor: str) -> None:
@@ -135,9 +140,10 @@ def _drained(ctx: Context, cursor: Any, standby: ServerSpec, flavor: str) -> Non
         raise Failure(f"the standby did not receive all the primary logged within {DRAIN_SECONDS} s")
 
 
-def take_over(ctx: Context, instance: Instance) -> None:
+def take_over(ctx: Context, instance: Instance, drained: bool) -> None:
     """The standby applies all it received and replicates no more; the primary, already fenced, is the one
-    to be made again."""
+    to be made again. A primary that was not `drained` (it died) may have fed a read replica a transaction
+    its standby never received: the standby takes what it lacks from the replicas first."""
     standby = ctx.standby_spec(instance)
     if ctx.driver.client_options(standby) is None:
         return
@@ -147,6 +153,40 @@ def take_over(ctx: Context, instance: Instance) -> None:
             if not replication.wait_applied(cursor, flavor):
                 raise Failure("the standby did not apply what it had received from the primary in time")
             replication.let_go(cursor, flavor)
+    if not drained:
+        for identifier in instance.read_replicas:
+            replica = ctx.store.find_instance(identifier)
+            if replica is not None and replica.observed == "running":
+                _caught_up(ctx, standby, ctx.spec(replica), flavor)
+
+
+def _caught_up(ctx: Context, standby: ServerSpec, replica: ServerSpec, flavor: str) -> None:
+    """The standby replicates from a read replica (its binary log holds what it applied, as a source's does)
+    until it has all the replica applied, so that the replica can follow it once it takes over."""
+    try:
+        with ctx.driver.admin(replica) as cursor:
+            replication.wait_applied(cursor, flavor)  # nothing more comes from the dead primary
+            theirs = live.transactions(cursor, flavor)
+            replication.resume(cursor, flavor)  # it connects to the new primary once that runs
+
+        def holds_theirs() -> bool:
+            with ctx.driver.admin(standby) as cursor:
+                return replication.covers(cursor, flavor, live.transactions(cursor, flavor), theirs)
+
+        if holds_theirs():
+            return
+        log.warning("the standby of %s takes what read replica %s received and it did not", standby.identifier,
+                    replica.identifier)
+        replicas.connect(ctx, standby, replica, flavor, None)
+        try:
+            if not until(holds_theirs, CATCH_UP_SECONDS, 0.01):
+                raise Failure(f"the standby did not catch up with read replica {replica.identifier} in time")
+        finally:
+            with ctx.driver.admin(standby) as cursor:
+                replication.let_go(cursor, flavor)
+    except (Failure, OSError, pymysql.MySQLError) as error:  # that replica's replication will show the error
+        log.error("the standby of %s could not catch up with read replica %s: %s", standby.identifier,
+                  replica.identifier, error)
 
 
 def resume(ctx: Context, instance: Instance) -> bool:

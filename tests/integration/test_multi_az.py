@@ -3,16 +3,23 @@ primary that no client reaches; a forced failover and a primary killed with SIGK
 endpoint to the standby with every acknowledged commit; the zones swap, RDS's events are written, and a new
 standby is made; MultiAZ turned off and on again by ModifyDBInstance."""
 
+import contextlib
 import os
 import pathlib
 import signal
+import threading
 from datetime import UTC, datetime
 
+import pymysql
 import pytest
 
+from emulator.config import Settings
+from emulator.engines import replication
+from emulator.runtime import boot
+from tests.api_client import NS, Api
 from tests.emulator_process import servers_under, wait_for
 from tests.integration.instances import wait_status
-from tests.mysql_client import read_rows, write_rows
+from tests.mysql_client import connect, read_rows, write_rows
 from tests.writer import Writer
 
 pytestmark = pytest.mark.mariadb
@@ -203,3 +210,56 @@ def test_backups_are_taken_from_the_standby_and_restore_every_row(emulator_facto
     assert copied == set(range(1, len(copied) + 1)) and len(copied) >= 20  # what the standby had applied
     # replayed from the first backup, which holds none of the writer's rows
     assert Writer(wait_status(client, "back", "available")["Endpoint"], "master", PASSWORD, "app").stored() == written
+
+
+@pytest.mark.parametrize("engine", ["mariadb", "mysql"])
+def test_a_commit_only_a_read_replica_received_is_kept_by_the_standby_that_takes_over(tmp_path, engine):
+    """The primary logs a commit and feeds it to its read replica, then dies while it waits for its standby's
+    acknowledgement: the standby takes the commit from the replica before it takes over, so that the replica
+    follows the new primary rather than holding a transaction its source lacks."""
+    runtime = boot(Settings(data_dir=tmp_path / "data", driver="process", auth="off", monitor_seconds=0.2),
+                   schedule=True)
+    try:
+        api = Api(runtime)
+        api.create("ha", Engine=engine, BackupRetentionPeriod="1", DBName="app", MasterUsername="master",
+                   MasterUserPassword=PASSWORD, MultiAZ="true")
+        wait_for(lambda: api.status("ha") == "available", 90, "ha")
+        api.ok(Action="CreateDBInstanceReadReplica", DBInstanceIdentifier="rep", SourceDBInstanceIdentifier="ha")
+        wait_for(lambda: api.status("rep") == "available", 90, "rep")
+        ctx = runtime.ctx
+        ha, rep = ctx.store.find_instance("ha"), ctx.store.find_instance("rep")
+        endpoint, replica = ({"Address": spec.host, "Port": spec.port} for spec in (ctx.spec(ha), ctx.spec(rep)))
+        write_rows(endpoint, "master", PASSWORD, "app", ["acknowledged"])
+        wait_for(lambda: rows_or_none(replica) == ["acknowledged"], 30, "the replica")
+        with ctx.driver.admin(ctx.standby_spec(ha)) as cursor:
+            replication.pause(cursor, ctx.flavor(ha))  # the standby receives nothing more
+
+        def unacknowledged():
+            with contextlib.suppress(pymysql.MySQLError), connect(endpoint, "master", PASSWORD, "app") as conn, \
+                    conn.cursor() as cursor:
+                cursor.execute("INSERT INTO notes (body) VALUES ('unacknowledged')")  # waits for the standby
+
+        waiting = threading.Thread(target=unacknowledged, daemon=True)
+        waiting.start()
+        wait_for(lambda: rows_or_none(replica) == ["acknowledged", "unacknowledged"], 30, "the replica to have it")
+        os.kill(listening_on(endpoint["Port"]), signal.SIGKILL)
+        wait_for(lambda: api.status("ha") == "available" and DONE in [
+            item.text for item in api.ok(Action="DescribeEvents", SourceType="db-instance", SourceIdentifier="ha",
+                                         Duration="60").iter(f"{NS}Message")], 90, "the failover")
+        waiting.join(30)
+        assert read_rows(endpoint, "master", PASSWORD, "app") == ["acknowledged", "unacknowledged"]
+        write_rows(endpoint, "master", PASSWORD, "app", ["after"])
+        wait_for(lambda: rows_or_none(replica) == ["acknowledged", "unacknowledged", "after"], 30,
+                 "the replica to follow the new primary")
+        status = api.ok(Action="DescribeDBInstances", DBInstanceIdentifier="rep").findtext(
+            f".//{NS}StatusInfos/{NS}DBInstanceStatusInfo/{NS}Status")
+        assert status == "replicating"
+    finally:
+        runtime.close()
+
+
+def rows_or_none(endpoint):
+    try:
+        return read_rows(endpoint, "master", PASSWORD, "app")
+    except pymysql.MySQLError:  # the table not there yet, or a server that does not answer yet
+        return None
