@@ -18,6 +18,8 @@ REPLICA_MEMBERS = {
     "AllocatedStorage",
 }
 PROMOTE_MEMBERS = {"DBInstanceIdentifier", "BackupRetentionPeriod", "PreferredBackupWindow"}
+# RDS for MySQL and MariaDB: a chain of at most three read replicas from a source instance.
+CHAIN = 3
 
 
 def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
@@ -30,6 +32,7 @@ def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         raise RdsError("InvalidDBInstanceState",
                        "Automated backups are not enabled for this database instance. To enable automated "
                        "backups, use ModifyDBInstance to set the backup retention period to a non-zero value.")
+    _chain_allows(ctx, source)
     sized = common.storage_of_copy(request, source, "the source's")
     family = common.served_row(ctx, source.engine, source.engine_version).family
     resource_id = ids.resource_id()
@@ -86,3 +89,19 @@ def promote(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         raise RdsError("InvalidDBInstanceState",
                        not_allowed_message("promote", replica.identifier, current.status)) from None
     return common.instance_answer(ctx, replace(replica, task="promote"), around)
+
+
+def _chain_allows(ctx: Context, source: Instance) -> None:
+    """A source that is the last of a chain of CHAIN read replicas takes none. Read before the insert: a chain
+    only ever gets shorter (a promotion), so a replica that was allowed stays allowed."""
+    above, ancestor = 0, source
+    while ancestor.replica_source is not None and above < CHAIN:
+        above += 1
+        found = ctx.store.get_instance(ancestor.replica_source)
+        if found is None:
+            break
+        ancestor = found
+    if above >= CHAIN:
+        raise RdsError("InvalidDBInstanceState",
+                       f"DB instance {source.identifier} is the last of a chain of {CHAIN} read replicas: it cannot "
+                       "have read replicas of its own.")

@@ -72,3 +72,19 @@ def test_what_rds_refuses_of_a_new_replica(api):
                                       ReplicaMode="mounted")
     assert api.error(400, "DBInstanceAlreadyExists", Action="CreateDBInstanceReadReplica", DBInstanceIdentifier="src",
                      SourceDBInstanceIdentifier="src")
+
+
+def test_a_chain_holds_three_read_replicas_and_a_promotion_shortens_it(api):
+    api.create("src", Engine="mariadb", BackupRetentionPeriod="1")
+    api.wait_available("src")
+    for name, source in (("r1", "src"), ("r2", "r1"), ("r3", "r2")):
+        assert replica(api, name, source)[0].status_code == 200
+        api.wait_available(name)
+        api.ok(Action="ModifyDBInstance", DBInstanceIdentifier=name, BackupRetentionPeriod="1", ApplyImmediately="true")
+        api.wait_available(name)
+    assert "the last of a chain of 3 read replicas" in api.error(
+        400, "InvalidDBInstanceState", Action="CreateDBInstanceReadReplica", DBInstanceIdentifier="r4",
+        SourceDBInstanceIdentifier="r3")
+    api.ok(Action="PromoteReadReplica", DBInstanceIdentifier="r1")  # r2 and r3 now hang from r1
+    api.wait_available("r1")
+    assert replica(api, "r4", "r3")[0].status_code == 200
