@@ -5,7 +5,9 @@ instance's endpoint. For each, the write downtime a client sees (the longest tim
 commit, from the request until the failover completed), and at the end the count of acknowledged commits
 missing from the instance (which must be 0); beside it, the floor: a plain reboot of the same primary (a
 server restart), timed the same way. And the memory of the primary's and the standby's servers. RDS
-documents 60-120 s for a Multi-AZ failover; moto has no server to fail over."""
+documents 60-120 s for a Multi-AZ failover; moto has no server to fail over. Last, the longest commit on
+each instance while a snapshot of it is taken: a Multi-AZ instance's is taken from its standby, a single-AZ
+one's from its only server (mariadb-backup blocks commits for a moment at its end)."""
 
 import pathlib
 import statistics
@@ -67,6 +69,28 @@ def _commits(endpoint: dict, count: int) -> list[float]:
         return took
 
 
+def _commits_while_backed_up(client, name: str, snapshots: int = 3) -> list[float]:
+    """Seconds each single-row INSERT takes while snapshots of the instance are taken, one after another."""
+    took = []
+    with connect(_endpoint(client, name), CREATE["MasterUsername"], CREATE["MasterUserPassword"], "app") as conn, \
+            conn.cursor() as cursor:
+        for number in range(snapshots):
+            snapshot = f"{name}-{number}"
+            client.call("CreateDBSnapshot", {"DBInstanceIdentifier": name, "DBSnapshotIdentifier": snapshot})
+            asked = 0.0
+            while True:
+                start = time.perf_counter()
+                cursor.execute("INSERT INTO timed (body) VALUES ('x')")
+                took.append(time.perf_counter() - start)
+                if start - asked > 0.2:
+                    asked = start
+                    found = client.call("DescribeDBSnapshots", {"DBSnapshotIdentifier": snapshot})
+                    if found["DBSnapshots"]["DBSnapshot"]["Status"] != "creating":
+                        break
+            wait_for(lambda: _instance(client, name)["DBInstanceStatus"] == "available", 60, "the backup's end")
+    return took
+
+
 def measure(workdir: pathlib.Path, engine: str, failovers: int, reboots: int, commits: int = 2000) -> dict:
     emulator = EmulatorProcess(workdir / f"failover-{engine}", "process").start()
     client = signed(emulator)
@@ -81,6 +105,7 @@ def measure(workdir: pathlib.Path, engine: str, failovers: int, reboots: int, co
         for _ in range(4):  # alternating blocks: the host's drift falls on both alike
             for name in latency:
                 latency[name] += _commits(_endpoint(client, name), commits // 4)
+        backed_up = {name: _commits_while_backed_up(client, name) for name in latency}
         client.call("DeleteDBInstance", {"DBInstanceIdentifier": "single", "SkipFinalSnapshot": "true"})
         wait_for(lambda: len(set(emulator.server_pids())) == 2, 60, "single deleted")
         memory = sorted(rss_mb(pid) for pid in before & set(emulator.server_pids()))
@@ -94,7 +119,8 @@ def measure(workdir: pathlib.Path, engine: str, failovers: int, reboots: int, co
         client.close()
         emulator.stop()
     return {"failover": list(over), "stall": list(stalls), "reboot": floor, "lost": lost,
-            "acknowledged": acknowledged, "rss": memory, "commit": latency["ha"], "single": latency["single"]}
+            "acknowledged": acknowledged, "rss": memory, "commit": latency["ha"], "single": latency["single"],
+            "backed_up": backed_up}
 
 
 def report(workdir: pathlib.Path, failovers: int, reboots: int = 3) -> None:
@@ -111,3 +137,7 @@ def report(workdir: pathlib.Path, failovers: int, reboots: int = 3) -> None:
               f"{med(over):11.2f}s{max(over):7.2f}s{med(found['stall']):10.2f}s{med(floor):11.2f}s"
               f"{med(over) / med(floor):7.2f}"
               f"{found['acknowledged']:8}{found['lost']:6}{rss:>15} MB", flush=True)
+        during = found["backed_up"]
+        print(f"{'':10}the longest commit while 3 snapshots are taken: Multi-AZ (from the standby) "
+              f"{max(during['ha']) * 1000:.1f} ms of {len(during['ha'])}, single-AZ "
+              f"{max(during['single']) * 1000:.1f} ms of {len(during['single'])}", flush=True)

@@ -287,6 +287,7 @@ def main() -> None:
     parser.add_argument("--guest-backup-mb", type=int, default=1024, help="the same, in a guest (0: none)")
     parser.add_argument("--lag-seconds", type=float, default=180, help="how long LatestRestorableTime is watched")
     parser.add_argument("--replica-probes", type=int, default=500, help="rows timed from source to replica")
+    parser.add_argument("--guest-replica-probes", type=int, default=100, help="the same, between guests (0: none)")
     parser.add_argument("--failovers", type=int, default=10, help="forced failovers under a writer, per engine")
     parser.add_argument("--sections", default="api,parameters,servers,guests,backups,replicas,failover",
                         help="which parts to run, comma-separated")
@@ -314,7 +315,8 @@ def run(args: argparse.Namespace, sections: set[str]) -> None:
                      "libvirt": args.guest_backup_mb if guests.possible() is None else 0}
             backups.report(workdir, sizes, args.lag_seconds)
         if "replicas" in sections:
-            replicas.report(workdir, args.replica_probes)
+            replicas.report(workdir, {"process": args.replica_probes,
+                                      "libvirt": args.guest_replica_probes if guests.possible() is None else 0})
         if "failover" in sections:
             failover.report(workdir, args.failovers)
 

@@ -245,8 +245,8 @@ def room(ctx: Context, instance: Instance, instance_class: str | None, standby: 
         return
     with ExitStack() as held:
         try:
-            for second in (False, True) if standby else (False,):
-                held.enter_context(ctx.driver.admit(configuration.sized(ctx, instance, instance_class, second)))
+            for server in (False, True) if standby else (False,):  # the primary, then its standby
+                held.enter_context(ctx.driver.admit(configuration.sized(ctx, instance, instance_class, server)))
         except InsufficientCapacity as error:
             whose = " and its Multi-AZ standby" if standby else ""
             raise RdsError(

@@ -165,6 +165,9 @@ def _caught_up(ctx: Context, standby: ServerSpec, replica: ServerSpec, flavor: s
     until it has all the replica applied, so that the replica can follow it once it takes over."""
     try:
         with ctx.driver.admin(replica) as cursor:
+            found = replication.status(cursor, flavor)
+            if found is None or found.status == "error":  # it applies nothing more: its error says why
+                return
             replication.wait_applied(cursor, flavor)  # nothing more comes from the dead primary
             theirs = live.transactions(cursor, flavor)
             replication.resume(cursor, flavor)  # it connects to the new primary once that runs
