@@ -27,10 +27,7 @@ from emulator.store import Store
 
 # A standby's server, beside its parameter group's values: no network (it reaches its primary; nothing
 # reaches it but the emulator, on its socket), and read-only, as every replica here.
-STANDBY_PARAMETERS = {
-    "MariaDB": {"skip_networking": "1", "read_only": "1"},
-    "MySQL": {"skip_networking": "1", "super_read_only": "1"},
-}
+STANDBY_PARAMETERS = {"MariaDB": {"read_only": "1"}, "MySQL": {"super_read_only": "1"}}
 
 
 def server_name(resource_id: str, server: int) -> str:
@@ -122,10 +119,11 @@ class Context:
         return self._spec(instance, instance.active_server)
 
     def standby_spec(self, instance: Instance) -> ServerSpec:
-        """A Multi-AZ instance's standby: the same server, with no network of its own (clients never reach
-        it; it reaches its primary), read-only."""
+        """A Multi-AZ instance's standby: the same server, read-only, that no client reaches (it reaches its
+        primary)."""
         spec = self._spec(instance, 1 - instance.active_server)
-        return replace(spec, parameters={**spec.parameters, **STANDBY_PARAMETERS[self.flavor(instance)]})
+        return replace(spec, parameters={**spec.parameters, **STANDBY_PARAMETERS[self.flavor(instance)]},
+                       standby=True)
 
     def specs(self, instances: list[Instance]) -> list[ServerSpec]:
         """Every server of these instances: each one's, and a Multi-AZ one's standby."""

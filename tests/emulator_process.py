@@ -140,7 +140,8 @@ def servers_under(path: pathlib.Path) -> list[int]:
             state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
         except (OSError, IndexError):
             continue
-        server = b"mariadbd" in cmdline or b"mysqld" in cmdline or b"qemu-system" in cmdline  # guests too
+        # guests too, and the relays that hold Multi-AZ guests' endpoints
+        server = b"mariadbd" in cmdline or b"mysqld" in cmdline or b"qemu-system" in cmdline or b"relay.py" in cmdline
         if marker in cmdline and state != "Z" and server:
             found.append(int(entry.name))
     return found
@@ -180,10 +181,12 @@ def kill(pids: list[int]) -> list[int]:
 
 
 def remove_guests(data_dir: pathlib.Path) -> None:
-    """Guests outlive the emulator that started them (as they should): a test's own are destroyed here."""
+    """Guests outlive the emulator that started them (as they should), and so do the relays that hold
+    Multi-AZ guests' endpoints: a test's own are destroyed here."""
     guests = data_dir / "guests"
     if not guests.exists():
         return
+    kill(servers_under(data_dir / "guest-endpoints"))
     import hashlib
 
     import libvirt

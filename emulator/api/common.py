@@ -386,8 +386,8 @@ def multi_az(ctx: Context, request: dict[str, Any], zone: str) -> dict[str, Any]
 
 def standby_possible(ctx: Context) -> None:
     if not ctx.driver.standbys:
-        raise invalid("MultiAZ is not supported by RDS Emulator on this driver yet: a guest's standby cannot "
-                      "take over its endpoint (the process driver's standbys can).")
+        raise invalid("MultiAZ is not supported by RDS Emulator for guests on a bridge: an instance's endpoint is "
+                      "its primary guest's own address, which a standby guest cannot take over.")
 
 
 def storage_of_copy(request: dict[str, Any], of: Instance | Snapshot, whose: str) -> dict[str, Any]:

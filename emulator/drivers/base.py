@@ -64,6 +64,8 @@ class ServerSpec:
     allocated_storage: int = 20
     # The engine version whose server runs it (None: a spec made only to stop a server found on disk).
     version: EngineVersion | None = None
+    # A Multi-AZ standby's: no client may reach it (each driver keeps them out its own way).
+    standby: bool = False
 
     @property
     def server_id(self) -> int:
@@ -190,6 +192,10 @@ class Driver(Protocol):
 
     def stop(self, spec: ServerSpec) -> None:
         """Stop the server cleanly. A no-op when it is not running."""
+
+    def take_endpoint(self, spec: ServerSpec) -> None:
+        """The server of a standby that took over (its replication let go; its former primary killed) answers
+        on the instance's endpoint, with the spec's configuration (a primary's), at once."""
 
     def kill(self, spec: ServerSpec) -> None:
         """Stop the server at once, as a power cut would, and return once it is gone: a Multi-AZ failover's

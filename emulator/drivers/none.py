@@ -58,6 +58,9 @@ class NoServerDriver:
 
     standbys = True  # a standby here is its record, as a replica is
 
+    def take_endpoint(self, spec: ServerSpec) -> None:
+        pass
+
     def reach_source(self, spec: ServerSpec, source: ServerSpec) -> tuple[str, int]:
         return source.host, source.port
 

@@ -11,6 +11,7 @@ def create_master(cursor: Any, user: str, password_hash: str, db_name: str | Non
     """The master user with every privilege, and the DBName database. Safe to run twice."""
     cursor.execute(f"CREATE USER IF NOT EXISTS %s@'%%' {_identified(password_hash)}", (user,))
     set_master_password(cursor, user, password_hash)
+    cursor.execute("ALTER USER %s@'%%' ACCOUNT UNLOCK", (user,))  # a backup of a standby holds it locked
     cursor.execute("GRANT ALL PRIVILEGES ON *.* TO %s@'%%' WITH GRANT OPTION", (user,))
     if db_name:
         cursor.execute(f"CREATE DATABASE IF NOT EXISTS `{db_name}`")
@@ -18,6 +19,23 @@ def create_master(cursor: Any, user: str, password_hash: str, db_name: str | Non
 
 def set_master_password(cursor: Any, user: str, password_hash: str) -> None:
     cursor.execute(f"ALTER USER %s@'%%' {_identified(password_hash)}", (user,))
+
+
+def master_locked(cursor: Any, flavor: str, user: str, locked: bool) -> None:
+    """A Multi-AZ standby's master user cannot log in (a guest's standby is reached on a port of its own),
+    and the one that takes over can again: on that server alone, unlogged. A MySQL standby's
+    super_read_only refuses even this: lifted for it."""
+    cursor.execute("SET SESSION sql_log_bin = 0")
+    cursor.execute("SELECT @@GLOBAL.super_read_only" if flavor == "MySQL" else "SELECT 0")
+    lifted = cursor.fetchone() == (1,)
+    try:
+        if lifted:
+            cursor.execute("SET GLOBAL super_read_only = OFF")
+        cursor.execute(f"ALTER USER %s@'%%' ACCOUNT {'LOCK' if locked else 'UNLOCK'}", (user,))
+    finally:
+        if lifted:
+            cursor.execute("SET GLOBAL super_read_only = ON")
+        cursor.execute("SET SESSION sql_log_bin = 1")
 
 
 def _identified(password_hash: str) -> str:

@@ -153,17 +153,12 @@ def failover(ctx: Context, instance: Instance, task: Task) -> Then | None:
         if swapped is None:
             return None
         instance = swapped
-    if _bring_up(ctx, instance, lambda spec: _restarted_at_once(ctx, spec)):
+    if _bring_up(ctx, instance, ctx.driver.take_endpoint):
+        with ctx.driver.admin(ctx.spec(instance)) as cursor:
+            accounts.master_locked(cursor, ctx.flavor(instance), instance.master_username, False)
         ctx.store.update_instance(instance.resource_id, [ctx.told(instance.identifier, FAILOVER_DONE)],
                                   observed="running")
     return Then("standby", {})
-
-
-def _restarted_at_once(ctx: Context, spec: ServerSpec) -> None:
-    """The standby that takes over, restarted on the endpoint without a clean shutdown (a MySQL server's takes
-    most of a second): it applied all it had, takes no writes, and its storage is crash-safe."""
-    ctx.driver.kill(spec)
-    ctx.driver.provision(spec)
 
 
 def standby(ctx: Context, instance: Instance, task: Task) -> None:

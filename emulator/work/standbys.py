@@ -16,7 +16,7 @@ import pymysql
 
 from emulator.context import Context
 from emulator.drivers.base import ServerSpec, until
-from emulator.engines import live, replication
+from emulator.engines import accounts, live, replication
 from emulator.failures import Failure
 from emulator.model.instance import Instance
 from emulator.work import backups, replicas
@@ -45,6 +45,8 @@ def build(ctx: Context, instance: Instance) -> None:
         replicas.account_on(ctx, spec)
     with _waiting(ctx, spec, flavor):  # before the standby first connects: it registers as it does
         replicas.connect(ctx, standby, spec, flavor, gtid, semi_sync=True)
+    with ctx.driver.admin(standby) as cursor:
+        accounts.master_locked(cursor, flavor, instance.master_username, True)
     _archived(ctx, instance)
 
 

@@ -41,6 +41,7 @@ from emulator.drivers.base import (
 from emulator.drivers.capacity import Capacity, qemu_rss_mib
 from emulator.drivers.libvirt import image as guest_image
 from emulator.drivers.libvirt.domain import Guest, domain_xml
+from emulator.drivers.libvirt.endpoints import GuestEndpoints
 from emulator.drivers.libvirt.images import GUEST_ENGINE, GuestImages, version_of
 from emulator.drivers.libvirt.jobs import GuestJobs
 from emulator.drivers.libvirt.network import BridgeMode, UserMode
@@ -76,10 +77,7 @@ T = TypeVar("T")
 QEMU_OVERHEAD_MIB = 100
 
 
-class LibvirtDriver(GuestJobs, GuestImages, Templates, SystemUpdates):
-    # a standby guest would take over its primary's forwarded port, which QEMU binds for the guest's life
-    standbys = False
-
+class LibvirtDriver(GuestJobs, GuestImages, Templates, SystemUpdates, GuestEndpoints):
     def __init__(self, root: pathlib.Path, cache_dir: pathlib.Path, memory_factor: float,
                  network: UserMode | BridgeMode, restore: bool = True):
         self.root = root
@@ -136,6 +134,12 @@ class LibvirtDriver(GuestJobs, GuestImages, Templates, SystemUpdates):
         return memory_mib(instance_class, self.memory_factor)
 
     # the interface
+
+    @property
+    def standbys(self) -> bool:
+        """A standby guest takes over its endpoint through a relay on this host (endpoints.py); on a bridge,
+        the endpoint is its primary's own address."""
+        return isinstance(self.network, UserMode)
 
     def reach(self) -> list[pathlib.Path]:
         return []  # the tools reach a guest over TCP
@@ -205,12 +209,13 @@ class LibvirtDriver(GuestJobs, GuestImages, Templates, SystemUpdates):
         return (spec.version or GUEST_ENGINE).flavor
 
     def admin(self, spec: ServerSpec) -> "AdminCursor":
-        return AdminCursor(spec.host, spec.port, self._password(spec))
+        return AdminCursor(spec.host, self._port(spec), self._password(spec))
 
     def start(self, spec: ServerSpec) -> None:
         if not self.is_running(spec):
             self._until_forgotten(spec)  # a guest that just died keeps its name a moment: ours to take again
             self._boot(spec, self._image(spec))
+        self._keep_endpoint(spec)
 
     def _boot(self, spec: ServerSpec, image: cache.Image, former_disk: pathlib.Path | None = None) -> None:
         self.configure(spec)
@@ -242,7 +247,7 @@ class LibvirtDriver(GuestJobs, GuestImages, Templates, SystemUpdates):
             memory_mib=memory, vcpus=vcpus(spec.instance_class, self.kvm), kvm=self.kvm,
             kernel=str(image.kernel), initrd=str(image.initrd), disk=str(home / "disk.qcow2"),
             console_log=str(home / "console.log"),
-            network=self.network.network(spec.host, spec.port, home, job_port),
+            network=self.network.network(spec.host, self._port(spec), home, job_port),
             files={"my.cnf": str(home / "my.cnf"), "first-boot.sql": str(home / "first-boot.sql")},
             ports={port: str(home / "logs" / name) for port, name in LOG_PORTS.items()},
             incoming=incoming,
@@ -344,6 +349,7 @@ class LibvirtDriver(GuestJobs, GuestImages, Templates, SystemUpdates):
 
     def destroy(self, spec: ServerSpec) -> None:
         self._discard(spec)
+        self._drop_endpoint(spec)
         shutil.rmtree(self._home(spec), ignore_errors=True)
 
     def stop_all(self) -> None:
@@ -458,7 +464,7 @@ class LibvirtDriver(GuestJobs, GuestImages, Templates, SystemUpdates):
         while time.monotonic() < deadline:
             if not active(domain):
                 raise DriverError(f"the guest stopped while it started: {self._why(spec)}")
-            if answers(spec, admin) and (since is None or self._uptime(spec) < time.monotonic() - since):
+            if answers(self._reached(spec), admin) and (since is None or self._uptime(spec) < time.monotonic() - since):
                 return
             time.sleep(POLL)
         raise DriverError(f"the guest's server did not answer within {READY_TIMEOUT:.0f} s: {self._why(spec)}")

@@ -70,7 +70,7 @@ class GuestJobs:
         (home / "seeded").touch()
 
     def client_options(self, spec: ServerSpec) -> dict[str, str]:
-        return {"host": spec.host, "port": str(spec.port), "user": ADMIN, "password": self._password(spec)}
+        return {"host": spec.host, "port": str(self._port(spec)), "user": ADMIN, "password": self._password(spec)}
 
     def reach_source(self, spec: ServerSpec, source: ServerSpec) -> tuple[str, int]:
         return self.network.reach_source(self._home(spec), (source.host, source.port))
