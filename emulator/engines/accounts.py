@@ -1,6 +1,8 @@
 """The SQL that sets up a MySQL-family server's users and databases, over any administrator cursor a driver
 gives (a local socket, a guest's network): never the password, only the server's hash of it."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 # how MySQL's caching_sha2_password hashes begin (engines/server.caching_sha2_hash); MariaDB's begin with "*"
@@ -23,19 +25,28 @@ def set_master_password(cursor: Any, user: str, password_hash: str) -> None:
 
 def master_locked(cursor: Any, flavor: str, user: str, locked: bool) -> None:
     """A Multi-AZ standby's master user cannot log in (a guest's standby is reached on a port of its own),
-    and the one that takes over can again: on that server alone, unlogged. A MySQL standby's
-    super_read_only refuses even this: lifted for it."""
+    and the one that takes over can again: on that server alone, unlogged."""
     cursor.execute("SET SESSION sql_log_bin = 0")
+    try:
+        with past_super_read_only(cursor, flavor):
+            cursor.execute(f"ALTER USER %s@'%%' ACCOUNT {'LOCK' if locked else 'UNLOCK'}", (user,))
+    finally:
+        cursor.execute("SET SESSION sql_log_bin = 1")
+
+
+@contextmanager
+def past_super_read_only(cursor: Any, flavor: str) -> Iterator[None]:
+    """The block's statements on a MySQL server with super_read_only on (a standby), which refuses them even
+    to its administrator: lifted for the block alone."""
     cursor.execute("SELECT @@GLOBAL.super_read_only" if flavor == "MySQL" else "SELECT 0")
     lifted = cursor.fetchone() == (1,)
+    if lifted:
+        cursor.execute("SET GLOBAL super_read_only = OFF")
     try:
-        if lifted:
-            cursor.execute("SET GLOBAL super_read_only = OFF")
-        cursor.execute(f"ALTER USER %s@'%%' ACCOUNT {'LOCK' if locked else 'UNLOCK'}", (user,))
+        yield
     finally:
         if lifted:
             cursor.execute("SET GLOBAL super_read_only = ON")
-        cursor.execute("SET SESSION sql_log_bin = 1")
 
 
 def _identified(password_hash: str) -> str:

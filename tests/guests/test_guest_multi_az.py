@@ -33,7 +33,7 @@ def standby_port(emulator, resource_id):
     return [int(path.read_text()) for path in kept]
 
 
-@pytest.mark.parametrize("engine", ["mariadb"])
+@pytest.mark.parametrize("engine", ["mariadb", "mysql"])
 def test_a_guest_standby_takes_over_the_endpoint_with_every_acknowledged_commit(emulator_factory, rds_client,
                                                                                  engine):
     emulator = emulator_factory("libvirt")

@@ -161,7 +161,8 @@ class Templates:
         finally:
             sock.unlink(missing_ok=True)
         try:
-            with AdminCursor(spec.host, self._port(spec), warm.password) as cursor:
+            with AdminCursor(spec.host, self._port(spec), warm.password) as cursor, \
+                    accounts.past_super_read_only(cursor, self._flavor(spec)):  # a standby's server
                 accounts.set_master_password(cursor, ADMIN,
                                              engine.password_hash(self._flavor(spec), self._password(spec)))
         except (pymysql.MySQLError, OSError) as error:
