@@ -25,8 +25,8 @@ from emulator.model.records import Event
 from emulator.model.written import WrittenCache
 from emulator.store import Store
 
-# A standby's server, beside its parameter group's values: no network (it reaches its primary; nothing
-# reaches it but the emulator, on its socket), and read-only, as every replica here.
+# A standby's server, beside its parameter group's values: read-only, as every replica here (each driver keeps
+# clients from it its own way: ServerSpec.standby).
 STANDBY_PARAMETERS = {"MariaDB": {"read_only": "1"}, "MySQL": {"super_read_only": "1"}}
 
 

@@ -38,6 +38,7 @@ from emulator.engines import tools
 from emulator.images import build
 from emulator.images.cache import ROOT_FS, images_dir
 from emulator.model import engine_versions
+from tests.emulator_process import wait_for
 
 PORTS = range(13306, 20000)
 
@@ -424,3 +425,36 @@ def test_the_relay_closes_a_connection_it_has_nowhere_loopback_to_send(tmp_path,
     if text is not None:
         upstream.write_text(text)
     assert relayed(upstream, b"hello") == (b"", None)
+
+
+def test_an_endpoint_relay_sends_each_new_connection_where_its_file_says_then(tmp_path):
+    """A Multi-AZ guest's endpoint: a takeover rewrites the file, and the next connection reaches the new
+    primary's port; the relay binds a port that a closed connection still holds (TIME_WAIT), as QEMU cannot."""
+    with socket.create_server(("127.0.0.1", 0)) as first, socket.create_server(("127.0.0.1", 0)) as second:
+        endpoint = socket.create_server(("127.0.0.1", 0))
+        port = endpoint.getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port))
+        accepted, _ = endpoint.accept()
+        accepted.close()  # the server's side closes first: TIME_WAIT on the endpoint's port
+        endpoint.close()
+        client.close()
+        assert not bindable("127.0.0.1", port, False)  # as QEMU binds its forwards: refused
+        upstream = tmp_path / "upstream"
+        upstream.write_text(f"127.0.0.1 {first.getsockname()[1]}\n")
+        relay = subprocess.Popen([sys.executable, "-I", str(RELAY), "--listen", "127.0.0.1", str(port),
+                                  str(upstream)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_for(lambda: not bindable("127.0.0.1", port), 10, "the relay to listen")
+            for listener in (first, second):
+                upstream.write_text(f"127.0.0.1 {listener.getsockname()[1]}\n")
+                with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+                    listener.settimeout(5)
+                    served, _ = listener.accept()
+                    with served:
+                        conn.sendall(b"ping")
+                        assert served.recv(4) == b"ping"
+                        served.sendall(b"pong")
+                        assert conn.recv(4) == b"pong"
+        finally:
+            relay.kill()
+            relay.wait(10)

@@ -1,11 +1,17 @@
-"""Read replicas of guests, both engines, through boto3: a replica guest reaches its source guest's forwarded
-port only through the relay QEMU runs for its source address (user mode's restrict=on lets nothing else
-out), has the source's rows and follows new ones, across its source's reboot and its own, refuses its
-master user's writes, and once promoted is writable and follows nothing."""
+"""Read replicas of guests, both engines, through boto3 and the AWS CLI: a replica guest reaches its source
+guest's forwarded port only through the relay QEMU runs for its source address (user mode's restrict=on lets
+nothing else out), has the source's rows and follows new ones, across its source's reboot and its own,
+refuses its master user's writes, shows `error` with the server's reason when a privileged session breaks
+its replication, and once promoted (by the CLI) is writable and follows nothing."""
+
+import hashlib
+import hmac
 
 import pymysql
 import pytest
 
+from emulator.drivers.libvirt.shared import ADMIN
+from tests.compat.test_awscli import aws
 from tests.emulator_process import wait_for
 from tests.guests.test_engine_guests import FIRST_IMAGE
 from tests.guests.test_libvirt_driver import PASSWORD, create, query
@@ -28,9 +34,20 @@ def replication_of(found):
     return info.get("Status"), info.get("Message")
 
 
+def as_operator(emulator, found, sql):
+    """A privileged session on a guest's server, as its operator has one: the administrator's password is
+    derived from the key the emulator keeps in its data directory."""
+    key = (emulator.data_dir / "guest-admin.key").read_bytes()
+    password = hmac.new(key, found["DbiResourceId"].encode(), hashlib.sha256).hexdigest()
+    with pymysql.connect(host=found["Endpoint"]["Address"], port=found["Endpoint"]["Port"], user=ADMIN,
+                         password=password, autocommit=True) as conn, conn.cursor() as cursor:
+        cursor.execute(sql)
+
+
 @pytest.mark.parametrize("engine", ["mariadb", "mysql"])
 def test_a_guest_replica_follows_its_source_guest_and_is_promoted(emulator_factory, rds_client, engine):
-    rds = rds_client(emulator_factory("libvirt"))
+    emulator = emulator_factory("libvirt")
+    rds = rds_client(emulator)
     create(rds, "src", Engine=engine, BackupRetentionPeriod=1)
     source = wait_status(rds, "src", "available", timeout=FIRST_IMAGE)["Endpoint"]
     write_rows(source, "admin", PASSWORD, "app", ["before"])
@@ -56,11 +73,22 @@ def test_a_guest_replica_follows_its_source_guest_and_is_promoted(emulator_facto
     wait_for(lambda: (rows(replica) or [""])[-1] == "after its reboot", FOLLOW, "the rebooted replica to follow")
     assert replication_of(describe(rds, "rep")) == ("replicating", None)
 
-    rds.promote_read_replica(DBInstanceIdentifier="rep")
+    # a row written on the replica by a privileged session, then the same key on the source
+    as_operator(emulator, describe(rds, "rep"), "SET GLOBAL super_read_only = OFF" if engine == "mysql" else "DO 0")
+    as_operator(emulator, describe(rds, "rep"), "INSERT INTO app.notes (id, body) VALUES (1000, 'mine')")
+    with pymysql.connect(host=source["Address"], port=source["Port"], user="admin", password=PASSWORD,
+                         database="app", autocommit=True) as conn, conn.cursor() as cursor:
+        cursor.execute("INSERT INTO notes (id, body) VALUES (1000, 'theirs')")
+    broken = wait_for(lambda: replication_of(found := describe(rds, "rep"))[0] == "error" and found, FOLLOW,
+                      "the broken replication")
+    assert "Duplicate entry" in replication_of(broken)[1]
+
+    made = aws(emulator, "promote-read-replica", "--db-instance-identifier", "rep")["DBInstance"]
+    assert made["DBInstanceStatus"] == "modifying"
     promoted = wait_for(lambda: (item := describe(rds, "rep"))["DBInstanceStatus"] == "available"
                         and "StatusInfos" not in item and item, 300, "the promotion")
     assert promoted["Endpoint"] == replica
     write_rows(replica, "admin", PASSWORD, "app", ["promoted"])
     kept = ["before", "after", "rebooted", "after its reboot"]
-    assert rows(replica) == [*kept, "promoted"]
-    assert rows(source) == kept
+    assert rows(replica) == [*kept, "mine", "promoted"]
+    assert rows(source) == [*kept, "theirs"]
