@@ -182,17 +182,17 @@ def test_an_instance_follows_its_group_from_pending_reboot_to_in_sync(api):
                                                       DBParameterGroupName="my-custom")[0].data.decode()
     assert api.status("db1") == "available"
     api.ok(Action="RebootDBInstance", DBInstanceIdentifier="db1")
-    wait_for(lambda: api.group_status("db1") == ("my-custom", "in-sync"), 10, "in-sync after the reboot")
+    wait_for(lambda: api.group_status("db1") == ("my-custom", "in-sync"), 30, "in-sync after the reboot")
     api.modify("my-custom", ("performance_schema", "1", "pending-reboot"))
     assert api.group_status("db1") == ("my-custom", "pending-reboot")
     api.ok(Action="RebootDBInstance", DBInstanceIdentifier="db1")
-    wait_for(lambda: api.group_status("db1") == ("my-custom", "in-sync"), 10, "in-sync after the second reboot")
+    wait_for(lambda: api.group_status("db1") == ("my-custom", "in-sync"), 30, "in-sync after the second reboot")
     api.modify("my-custom", ("long_query_time", "3", "immediate"))
-    wait_for(lambda: api.group_status("db1") == ("my-custom", "in-sync"), 10, "the immediate change applied")
+    wait_for(lambda: api.group_status("db1") == ("my-custom", "in-sync"), 30, "the immediate change applied")
     api.ok(Action="ResetDBParameterGroup", DBParameterGroupName="my-custom", ResetAllParameters="true")
     assert api.parameters("my-custom", Source="user") == {}
     # the dynamic parameter goes back at once, the static one waits for a reboot
-    wait_for(lambda: api.group_status("db1") == ("my-custom", "pending-reboot"), 10, "the static reset pending")
+    wait_for(lambda: api.group_status("db1") == ("my-custom", "pending-reboot"), 30, "the static reset pending")
     assert api.events("db-parameter-group") == [
         ("my-custom", "Updated parameter long_query_time to 7 with apply method immediate"),
         ("my-custom", "Updated parameter performance_schema to 1 with apply method pending-reboot"),
