@@ -123,7 +123,7 @@ class Context:
         primary)."""
         spec = self._spec(instance, 1 - instance.active_server)
         return replace(spec, parameters={**spec.parameters, **STANDBY_PARAMETERS[self.flavor(instance)]},
-                       standby=True)
+                       standby=True, follows=True)
 
     def specs(self, instances: list[Instance]) -> list[ServerSpec]:
         """Every server of these instances: each one's, and a Multi-AZ one's standby."""
@@ -144,6 +144,7 @@ class Context:
             instance_class=instance.instance_class,
             allocated_storage=instance.allocated_storage,
             version=self.engine_version(instance),
+            follows=instance.replica_source is not None,
         )
 
     def queue(

@@ -66,6 +66,8 @@ class ServerSpec:
     version: EngineVersion | None = None
     # A Multi-AZ standby's: no client may reach it (each driver keeps them out its own way).
     standby: bool = False
+    # It replicates from another server (a read replica's, a standby's): a guest gets its way to a source.
+    follows: bool = False
 
     @property
     def server_id(self) -> int:

@@ -14,7 +14,7 @@ from emulator.drivers.libvirt.shared import ADMIN
 from tests.compat.test_awscli import aws
 from tests.emulator_process import wait_for
 from tests.guests.test_engine_guests import FIRST_IMAGE
-from tests.guests.test_libvirt_driver import PASSWORD, create, query
+from tests.guests.test_libvirt_driver import PASSWORD, create, domain_of, query
 from tests.integration.instances import describe, wait_status
 from tests.mysql_client import read_rows, write_rows
 
@@ -56,6 +56,9 @@ def test_a_guest_replica_follows_its_source_guest_and_is_promoted(emulator_facto
     replica = found["Endpoint"]
     assert replication_of(found) == ("replicating", None)
     assert query(replica, "SELECT @@read_only")[0][0] == 1
+    # only a guest that replicates gets the relay, and QEMU's sandbox set for it; the source keeps libvirt's
+    assert "guestfwd" in domain_of(emulator, "rep").XMLDesc()
+    assert "guestfwd" not in domain_of(emulator, "src").XMLDesc()
     assert rows(replica) == ["before"]
     write_rows(source, "admin", PASSWORD, "app", ["after"])
     wait_for(lambda: rows(replica) == ["before", "after"], FOLLOW, "the replica to follow")

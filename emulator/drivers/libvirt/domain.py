@@ -21,8 +21,8 @@ METADATA_NS = "https://github.com/rds-emulator/rds-emulator/guest/1"
 @dataclass(frozen=True)
 class UserNetwork:
     """QEMU's user-mode network: the guest sees only the forwards from host:port to its port 3306 and from
-    host:job_port to its job port (backups and restores: rds-job), and one of its own, from
-    source_address:3306 to the command `relay` (a replica's way to its source: relay.py)."""
+    host:job_port to its job port (backups and restores: rds-job), and, for a guest that replicates, one of
+    its own, from source_address:3306 to the command `relay` (its way to its source: relay.py)."""
 
     host: str
     port: int

@@ -247,7 +247,7 @@ class LibvirtDriver(GuestJobs, GuestImages, Templates, SystemUpdates, GuestEndpo
             memory_mib=memory, vcpus=vcpus(spec.instance_class, self.kvm), kvm=self.kvm,
             kernel=str(image.kernel), initrd=str(image.initrd), disk=str(home / "disk.qcow2"),
             console_log=str(home / "console.log"),
-            network=self.network.network(spec.host, self._port(spec), home, job_port),
+            network=self.network.network(spec.host, self._port(spec), home, job_port, spec.follows),
             files={"my.cnf": str(home / "my.cnf"), "first-boot.sql": str(home / "first-boot.sql")},
             ports={port: str(home / "logs" / name) for port, name in LOG_PORTS.items()},
             incoming=incoming,

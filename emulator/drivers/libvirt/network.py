@@ -65,10 +65,13 @@ class UserMode:
                   ports: Iterable[int]) -> Iterable[tuple[str, int]]:
         return local_endpoints(host, requested, in_use, ports, reuse=False)
 
-    def network(self, address: str, port: int, home: pathlib.Path, job_port: int | None = None) -> UserNetwork:
-        """`job_port`: the template guest's, which is not an instance's and keeps none in its home."""
+    def network(self, address: str, port: int, home: pathlib.Path, job_port: int | None = None,
+                follows: bool = False) -> UserNetwork:
+        """`job_port`: the template guest's, which is not an instance's and keeps none in its home. `follows`:
+        the guest replicates, and gets its way to its source (only then: QEMU runs the relay outside libvirt's
+        own sandbox, which every other guest keeps)."""
         return UserNetwork(address, port, job_port if job_port is not None else self._job_port(address, home),
-                           relay=(sys.executable, "-I", str(RELAY), str(home / UPSTREAM)))
+                           relay=(sys.executable, "-I", str(RELAY), str(home / UPSTREAM)) if follows else ())
 
     def reach_source(self, home: pathlib.Path, source: tuple[str, int]) -> tuple[str, int]:
         """A guest reaches another's forwarded port through its own source address, which QEMU relays to
@@ -107,7 +110,8 @@ class BridgeMode:
         port = requested or MYSQL_PORT
         return ((address, port) for address in self.pool.addresses() if not in_use.address_held(address))
 
-    def network(self, address: str, port: int, home: pathlib.Path, job_port: int | None = None) -> BridgeNetwork:
+    def network(self, address: str, port: int, home: pathlib.Path, job_port: int | None = None,
+                follows: bool = False) -> BridgeNetwork:
         return BridgeNetwork(self.pool.bridge, mac(home), f"{address}/{self.pool.prefix}", self.pool.gateway,
                              self.pool.nameserver)
 
