@@ -6,6 +6,8 @@ MASTER): each flavor gets its own."""
 from dataclasses import dataclass
 from typing import Any
 
+from emulator.failures import Failure
+
 # A replica whose source is away (a reboot, a guest's restart) tries again every second, for a day: MySQL's
 # default gives up after ten tries, and MariaDB's after a day.
 RETRIES = 86400
@@ -83,20 +85,32 @@ def follow(cursor: Any, flavor: str, host: str, port: int, password: str, gtid: 
     cursor.execute("START SLAVE")
 
 
-def status(cursor: Any, flavor: str) -> Replication | None:
-    """The replica's threads, as RDS reports them; None when the server replicates from nothing."""
-    cursor.execute("SHOW REPLICA STATUS" if flavor == "MySQL" else "SHOW SLAVE STATUS")
+def _threads(flavor: str) -> str:
+    """What a server calls its replication threads in statements (MySQL 8.4 took MariaDB's word away)."""
+    return "REPLICA" if flavor == "MySQL" else "SLAVE"
+
+
+def _shown(cursor: Any, flavor: str) -> dict[str, Any] | None:
+    """The replica's status row by MySQL's column names (MariaDB's say Slave and Master for Replica and
+    Source); None when the server replicates from nothing."""
+    cursor.execute(f"SHOW {_threads(flavor)} STATUS")
     row = cursor.fetchone()
     if row is None:
         return None
-    found = dict(zip((column[0] for column in cursor.description), row, strict=True))
+    names = [str(column[0]) for column in cursor.description]
+    if flavor != "MySQL":
+        names = [name.replace("Slave", "Replica").replace("Master", "Source") for name in names]
+    return dict(zip(names, row, strict=True))
 
-    def of(name: str) -> Any:
-        return found.get(name if flavor == "MySQL" else name.replace("Replica", "Slave").replace("Source", "Master"))
 
+def status(cursor: Any, flavor: str) -> Replication | None:
+    """The replica's threads, as RDS reports them; None when the server replicates from nothing."""
+    found = _shown(cursor, flavor)
+    if found is None:
+        return None
     # an error stays listed after its thread ran again: only a thread it stopped is in error (a receiving
     # thread that is connecting again, to a source that restarts, is not)
-    applying, receiving = of("Replica_SQL_Running"), of("Replica_IO_Running")
+    applying, receiving = found.get("Replica_SQL_Running"), found.get("Replica_IO_Running")
     errors = [str(found[name]) for name, running in (("Last_SQL_Error", applying), ("Last_IO_Error", receiving))
               if found.get(name) and running == "No"]
     connected = receiving == "Yes"
@@ -124,11 +138,8 @@ def received(cursor: Any, flavor: str) -> str:
         cursor.execute("SELECT RECEIVED_TRANSACTION_SET FROM performance_schema.replication_connection_status")
         row = cursor.fetchone()
         return str(row[0]) if row and row[0] else ""
-    cursor.execute("SHOW SLAVE STATUS")
-    row = cursor.fetchone()
-    if row is None:
-        return ""
-    return str(dict(zip((column[0] for column in cursor.description), row, strict=True)).get("Gtid_IO_Pos") or "")
+    found = _shown(cursor, flavor)
+    return str(found.get("Gtid_IO_Pos") or "") if found is not None else ""
 
 
 def holds(cursor: Any, flavor: str) -> str:
@@ -163,7 +174,7 @@ def wait_applied(cursor: Any, flavor: str, timeout: float = APPLY_TIMEOUT) -> bo
 
 def resume(cursor: Any, flavor: str) -> None:
     """A replica's server, started again, replicates again (servers start without: skip-replica-start)."""
-    cursor.execute("START REPLICA" if flavor == "MySQL" else "START SLAVE")
+    cursor.execute(f"START {_threads(flavor)}")
 
 
 def read_only_master(cursor: Any, flavor: str, user: str, read_only: bool) -> None:
@@ -184,12 +195,8 @@ def read_only_master(cursor: Any, flavor: str, user: str, read_only: bool) -> No
 
 def let_go(cursor: Any, flavor: str) -> None:
     """The replica follows nothing any more, and forgets its source (the account's password with it)."""
-    if flavor == "MySQL":
-        cursor.execute("STOP REPLICA")
-        cursor.execute("RESET REPLICA ALL")
-    else:
-        cursor.execute("STOP SLAVE")
-        cursor.execute("RESET SLAVE ALL")
+    cursor.execute(f"STOP {_threads(flavor)}")
+    cursor.execute(f"RESET {_threads(flavor)} ALL")
 
 
 # A Multi-AZ primary waits this long for its standby to acknowledge a commit before it gives up waiting and
@@ -227,7 +234,7 @@ def semi_sync_clients(cursor: Any, flavor: str) -> int:
 
 def pause(cursor: Any, flavor: str) -> None:
     """The replica's receiving thread lets go of its source (what it received is kept and applied)."""
-    cursor.execute("STOP REPLICA IO_THREAD" if flavor == "MySQL" else "STOP SLAVE IO_THREAD")
+    cursor.execute(f"STOP {_threads(flavor)} IO_THREAD")
 
 
 def applier_paused_at(cursor: Any, flavor: str) -> tuple[str, str | None]:
@@ -235,23 +242,22 @@ def applier_paused_at(cursor: Any, flavor: str) -> tuple[str, str | None]:
     file of its source's binary log where that ends, or an earlier one (before the replica applies a first
     transaction, the one its GTID position was found in), and the GTIDs it applied (MariaDB; a MySQL
     backup carries its own)."""
-    thread = "REPLICA" if flavor == "MySQL" else "SLAVE"
-    cursor.execute(f"STOP {thread} SQL_THREAD")
-    cursor.execute(f"SHOW {thread} STATUS")
-    found = dict(zip((column[0] for column in cursor.description), cursor.fetchone(), strict=True))
+    cursor.execute(f"STOP {_threads(flavor)} SQL_THREAD")
+    found = _shown(cursor, flavor)
+    if found is None:
+        raise Failure("the server replicates from nothing")
     if flavor == "MySQL":
         return str(found["Relay_Source_Log_File"]), None
     cursor.execute("SELECT @@GLOBAL.gtid_slave_pos")
-    return str(found["Relay_Master_Log_File"]), str(cursor.fetchone()[0])
+    return str(found["Relay_Source_Log_File"]), str(cursor.fetchone()[0])
 
 
 def apply(cursor: Any, flavor: str) -> None:
     """The replica applies what it receives again (a no-op, with a warning, when it does)."""
-    cursor.execute("START REPLICA SQL_THREAD" if flavor == "MySQL" else "START SLAVE SQL_THREAD")
+    cursor.execute(f"START {_threads(flavor)} SQL_THREAD")
 
 
 def reconnect(cursor: Any, flavor: str) -> None:
     """The replica's receiving thread connects to its source again (what it received is kept)."""
-    thread = "REPLICA" if flavor == "MySQL" else "SLAVE"
-    cursor.execute(f"STOP {thread} IO_THREAD")
-    cursor.execute(f"START {thread} IO_THREAD")
+    cursor.execute(f"STOP {_threads(flavor)} IO_THREAD")
+    cursor.execute(f"START {_threads(flavor)} IO_THREAD")

@@ -4,13 +4,10 @@ nothing else out), has the source's rows and follows new ones, across its source
 refuses its master user's writes, shows `error` with the server's reason when a privileged session breaks
 its replication, and once promoted (by the CLI) is writable and follows nothing."""
 
-import hashlib
-import hmac
-
 import pymysql
 import pytest
 
-from emulator.drivers.libvirt.shared import ADMIN
+from emulator.drivers.libvirt.shared import ADMIN, admin_password
 from tests.compat.test_awscli import aws
 from tests.emulator_process import wait_for
 from tests.guests.test_engine_guests import FIRST_IMAGE
@@ -37,8 +34,7 @@ def replication_of(found):
 def as_operator(emulator, found, sql):
     """A privileged session on a guest's server, as its operator has one: the administrator's password is
     derived from the key the emulator keeps in its data directory."""
-    key = (emulator.data_dir / "guest-admin.key").read_bytes()
-    password = hmac.new(key, found["DbiResourceId"].encode(), hashlib.sha256).hexdigest()
+    password = admin_password((emulator.data_dir / "guest-admin.key").read_bytes(), found["DbiResourceId"])
     with pymysql.connect(host=found["Endpoint"]["Address"], port=found["Endpoint"]["Port"], user=ADMIN,
                          password=password, autocommit=True) as conn, conn.cursor() as cursor:
         cursor.execute(sql)

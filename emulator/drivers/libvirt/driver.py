@@ -12,7 +12,6 @@ guest rather than booting (warm.py)."""
 
 import contextlib
 import hashlib
-import hmac
 import logging
 import pathlib
 import shutil
@@ -52,6 +51,7 @@ from emulator.drivers.libvirt.shared import (
     STOP_TIMEOUT,
     AdminCursor,
     active,
+    admin_password,
     admin_sql,
     as_root,
     connect,
@@ -128,7 +128,7 @@ class LibvirtDriver(GuestJobs, GuestImages, Templates, SystemUpdates, GuestEndpo
         return self.root / spec.resource_id
 
     def _password(self, spec: ServerSpec) -> str:
-        return hmac.new(self.key, spec.resource_id.encode(), hashlib.sha256).hexdigest()
+        return admin_password(self.key, spec.resource_id)
 
     def _memory(self, instance_class: str) -> int:
         return memory_mib(instance_class, self.memory_factor)

@@ -23,6 +23,8 @@ from emulator.drivers.libvirt.shared import POLL
 log = logging.getLogger(__name__)
 # Where standby guests' server ports are forwarded from: apart from instances', job and template ports.
 SERVER_PORTS = range(31000, 32000)
+# The file in a guest's home that keeps its server port.
+SERVER_PORT = "server-port"
 # How long a new relay may take to listen (seconds).
 RELAY_START = 10
 
@@ -36,12 +38,12 @@ class GuestEndpoints:
         """The host's port forwarded to the guest's server: the instance's endpoint, or, for a guest that
         was ever a standby, a port of its own (chosen once, then kept in its home)."""
         home = self._home(spec)
-        kept = home / "server-port"
+        kept = home / SERVER_PORT
         if not kept.exists():
             if not spec.standby:
                 return spec.port
             with self._choosing_port:
-                taken = {path.read_text().strip() for path in self.root.glob("*/server-port")}
+                taken = {path.read_text().strip() for path in self.root.glob(f"*/{SERVER_PORT}")}
                 port = next(port for port in SERVER_PORTS
                             if str(port) not in taken and bindable(spec.host, port, False))
                 home.mkdir(parents=True, exist_ok=True)
@@ -84,7 +86,7 @@ class GuestEndpoints:
     def _drop_endpoint(self, spec: ServerSpec) -> None:
         """The relay goes with the guest it relays to (the instance's deletion), not with another."""
         home = self._relay_home(spec)
-        kept = self.root / spec.resource_id / "server-port"
+        kept = self._home(spec) / SERVER_PORT
         if not kept.exists() or not (home / "upstream").exists():
             return
         if (home / "upstream").read_text().split()[1] != kept.read_text().strip():
