@@ -15,6 +15,7 @@ from emulator.failures import Failure
 from emulator.foreground import Foreground
 from emulator.host.backups import BackupStorage
 from emulator.host.firewall import Firewall
+from emulator.host.master_passwords import MasterPasswords
 from emulator.images.servers import Servers
 from emulator.model import arn, engine_versions, parameters
 from emulator.model.engine_versions import EngineVersion
@@ -46,6 +47,8 @@ class Context:
     variables: Variables
     backups: BackupStorage
     firewall: Firewall
+    # managed master passwords, derived from the data directory's key
+    passwords: MasterPasswords
     # wakes the task runner (work/runner.py) once it runs: work was queued, or became due
     wake: Callable[[], None] = field(default=lambda: None, repr=False)
     # each instance's DBInstance XML, by the rows it was made from (DescribeDBInstances by identifier)

@@ -1,4 +1,5 @@
-"""Writes emulator/protocol/rds-shapes.json: the structure of botocore's whole RDS model.
+"""Writes emulator/protocol/rds-shapes.json: the structure of botocore's whole RDS model; and
+secretsmanager-shapes.json, the same of its Secrets Manager model (the JSON endpoint for the secrets RDS manages).
 
 The authority on names, nesting, list member names and error codes is botocore's RDS service model. This
 tool keeps the structure of every operation and every error shape (no documentation text), and records the
@@ -16,6 +17,7 @@ import botocore.loaders
 KEPT_MEMBER_KEYS = ("shape", "locationName")
 KEPT_SHAPE_KEYS = ("type", "required", "min", "max", "enum")
 OUT = pathlib.Path(__file__).resolve().parent.parent / "emulator" / "protocol" / "rds-shapes.json"
+SECRETS_OUT = OUT.with_name("secretsmanager-shapes.json")
 
 # The errors every AWS Query service answers, which a service model does not list: code -> HTTP status,
 # from the AWS API reference's "Common Errors" page (the RDS edition).
@@ -90,15 +92,37 @@ def build(model: dict, version: str) -> dict:
     }
 
 
-def installed_model() -> dict:
-    return botocore.loaders.Loader().load_service_model("rds", "service-2")
+def build_json(model: dict, version: str) -> dict:
+    """A JSON-protocol model (Secrets Manager's): its target prefix instead of a namespace, no result wrappers,
+    and its error shapes' own names as codes."""
+    operations = {}
+    for action, op in sorted(model["operations"].items()):
+        entry = {"input": op["input"]["shape"]}
+        if "output" in op:
+            entry["output"] = op["output"]["shape"]
+        operations[action] = entry
+    found = {name: {"status": 400, "sender": not name.startswith("Internal")}
+             for name, shape in model["shapes"].items() if shape.get("exception")}
+    return {
+        "botocoreVersion": version,
+        "apiVersion": model["metadata"]["apiVersion"],
+        "targetPrefix": model["metadata"]["targetPrefix"],
+        "operations": operations,
+        "errors": dict(sorted(found.items())),
+        "shapes": {name: strip_shape(shape) for name, shape in sorted(model["shapes"].items())},
+    }
+
+
+def installed_model(service: str = "rds") -> dict:
+    return botocore.loaders.Loader().load_service_model(service, "service-2")
 
 
 def main() -> None:
-    data = build(installed_model(), botocore.__version__)
-    OUT.write_text(json.dumps(data, indent=0, separators=(",", ":")) + "\n")
-    print(f"wrote {OUT} from botocore {botocore.__version__}: {len(data['operations'])} operations, "
-          f"{len(data['shapes'])} shapes, {len(data['errors'])} error codes")
+    for out, data in ((OUT, build(installed_model(), botocore.__version__)),
+                      (SECRETS_OUT, build_json(installed_model("secretsmanager"), botocore.__version__))):
+        out.write_text(json.dumps(data, indent=0, separators=(",", ":")) + "\n")
+        print(f"wrote {out} from botocore {botocore.__version__}: {len(data['operations'])} operations, "
+              f"{len(data['shapes'])} shapes, {len(data['errors'])} error codes")
 
 
 if __name__ == "__main__":

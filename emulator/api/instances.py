@@ -3,10 +3,9 @@
 from dataclasses import replace
 from typing import Any
 
-from emulator.api import common
+from emulator.api import common, master_users
 from emulator.api.paging import page
 from emulator.context import Context
-from emulator.engines.server import password_hash
 from emulator.model import catalogue, ids, network, storage, validation, windows
 from emulator.model.events import RENAMED, UPDATED_PARAMETER_GROUP
 from emulator.model.instance import Instance, not_allowed_message, observed_allowing
@@ -25,8 +24,8 @@ CREATE_MEMBERS = {
     "AutoMinorVersionUpgrade", "PubliclyAccessible", "DeletionProtection", "CopyTagsToSnapshot",
     "LicenseModel", "DBSubnetGroupName", "VpcSecurityGroupIds", "Iops", "StorageThroughput", "DBSecurityGroups",
     "MultiAZ",
-}
-MODIFY_MEMBERS = {
+} | master_users.MEMBERS
+MODIFY_MEMBERS = master_users.MODIFY_MEMBERS | {
     "DBInstanceIdentifier", "ApplyImmediately", "MasterUserPassword", "DBInstanceClass", "AllocatedStorage",
     "BackupRetentionPeriod", "PreferredBackupWindow", "PreferredMaintenanceWindow", "DBParameterGroupName",
     "NewDBInstanceIdentifier", "AutoMinorVersionUpgrade", "DeletionProtection", "CopyTagsToSnapshot",
@@ -64,7 +63,7 @@ def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         engine_version=version.version,
         instance_class=validation.instance_class(request["DBInstanceClass"]),
         master_username=validation.master_username(request.get("MasterUsername"), engine),
-        password_hash=password_hash(version.row.flavor, validation.master_password(request.get("MasterUserPassword"))),
+        **master_users.for_new(ctx, request, version.row.flavor),
         allocated_storage=size,
         storage_type=storage_type,
         port=0,
@@ -144,9 +143,9 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     deferred: dict[str, Any] = {}
     if not now:  # class and storage wait for the maintenance window, as on RDS
         deferred, work = work, {}
-    if "MasterUserPassword" in request:
-        password = validation.master_password(request["MasterUserPassword"])
-        immediate["password_hash"] = password_hash(ctx.flavor(instance), password)
+    credentials = master_users.for_modify(ctx, instance, request, ctx.flavor(instance))
+    immediate |= credentials
+    if "password_hash" in credentials:
         work["password"] = True
     _modify_windows(request, instance, immediate)
     if "BackupRetentionPeriod" in request:
@@ -242,7 +241,7 @@ def _replication_allows(ctx: Context, instance: Instance, request: dict[str, Any
     """What replication rules out, as on RDS for MySQL and MariaDB: a replica's master password is its
     source's (a write of its own would be a transaction its source never had), and a source moves to a newer
     major only after its replicas (a replica cannot apply a newer server's log)."""
-    if instance.replica_source is not None and "MasterUserPassword" in request:
+    if instance.replica_source is not None and master_users.MODIFY_MEMBERS.union({"MasterUserPassword"}) & set(request):
         raise combination(f"DB instance {instance.identifier} is a read replica: its master user password is its "
                           "source's. Change it on the source.")
     if "engine_version" not in upgrade or not instance.read_replicas:

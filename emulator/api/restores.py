@@ -4,7 +4,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from emulator.api import common
+from emulator.api import common, master_users
 from emulator.context import Context
 from emulator.model import catalogue, ids, validation, windows
 from emulator.model.instance import Instance
@@ -18,7 +18,7 @@ COMMON_MEMBERS = {
     "AutoMinorVersionUpgrade", "LicenseModel", "Engine", "Iops", "StorageThroughput", "Tags", "StorageType",
     "VpcSecurityGroupIds", "CopyTagsToSnapshot", "DBParameterGroupName", "DeletionProtection", "AllocatedStorage",
     "BackupRetentionPeriod", "PreferredBackupWindow", "MultiAZ",
-}
+} | master_users.MEMBERS
 SNAPSHOT_MEMBERS = COMMON_MEMBERS | {"DBInstanceIdentifier", "DBSnapshotIdentifier"}
 POINT_MEMBERS = COMMON_MEMBERS | {
     "SourceDBInstanceIdentifier", "TargetDBInstanceIdentifier", "RestoreTime", "UseLatestRestorableTime",
@@ -120,7 +120,8 @@ def _restore(ctx: Context, request: dict[str, Any], identifier: str, snapshot: S
     if request.get("Engine") and validation.engine(request["Engine"]) != snapshot.engine:
         raise combination(f"The engine of the restored instance must be {snapshot.engine}, the snapshot's.")
     sized = common.storage_of_copy(request, snapshot, "the snapshot's")
-    family = common.served_row(ctx, snapshot.engine, snapshot.engine_version).family
+    served = common.served_row(ctx, snapshot.engine, snapshot.engine_version)
+    family = served.family
     resource_id = ids.resource_id()
     backup_window, maintenance = windows.defaults(resource_id, request.get("PreferredBackupWindow"), None)
     license_model = request.get("LicenseModel", catalogue.LICENSE_MODEL)
@@ -130,7 +131,8 @@ def _restore(ctx: Context, request: dict[str, Any], identifier: str, snapshot: S
         resource_id=resource_id, identifier=identifier, engine=snapshot.engine,
         engine_version=snapshot.engine_version,
         instance_class=validation.instance_class(request.get("DBInstanceClass", snapshot.instance_class)),
-        master_username=snapshot.master_username, password_hash=snapshot.password_hash,
+        master_username=snapshot.master_username,
+        **master_users.for_new(ctx, request, served.flavor, inherited=snapshot.password_hash),
         port=0,
         availability_zone=validation.availability_zone(request.get("AvailabilityZone"), ctx.settings.region),
         backup_window=backup_window, maintenance_window=maintenance,

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from emulator.model import catalogue, network
+from emulator.model.secrets import MasterSecret
 
 # The status RDS shows while a task of this kind is under way.
 TASK_STATUS = {
@@ -135,6 +136,8 @@ class Instance:
     secondary_az: str | None = None
     active_server: int = 0
     binlog_chain: int = 0
+    # a managed master password's secret (model/secrets.py's MasterSecret as a row); None: the user's own
+    master_secret: dict[str, Any] | None = None
     # the kind and parameters of the task under way, joined from the tasks table; not columns
     task: str | None = field(default=None, compare=False)
     task_params: dict[str, Any] | None = field(default=None, compare=False)
@@ -230,6 +233,7 @@ class Instance:
             "CopyTagsToSnapshot": self.copy_tags_to_snapshot,
             "MonitoringInterval": 0,
             "DBInstanceArn": arn,
+            "MasterUserSecret": MasterSecret.of(self.master_secret).rds_wire() if self.master_secret else None,
             "IAMDatabaseAuthenticationEnabled": False,
             "PerformanceInsightsEnabled": False,
             "DeletionProtection": self.deletion_protection,

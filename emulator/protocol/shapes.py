@@ -1,5 +1,6 @@
 """The declared wire: every operation's shapes and every error code, read from rds-shapes.json (see
-tools/gen_shapes.py), which is botocore's RDS model without its documentation."""
+tools/gen_shapes.py), which is botocore's RDS model without its documentation; and from
+secretsmanager-shapes.json, Secrets Manager's, for the secrets RDS manages."""
 
 import json
 import pathlib
@@ -39,6 +40,7 @@ class ErrorCode:
 @dataclass(frozen=True)
 class ServiceShapes:
     api_version: str
+    # the Query protocol's XML namespace (RDS), or the JSON protocol's X-Amz-Target prefix (Secrets Manager)
     namespace: str
     operations: dict[str, Operation]
     errors: dict[str, ErrorCode]
@@ -74,7 +76,9 @@ def load(path: pathlib.Path | None = None) -> ServiceShapes:
         for name, op in data["operations"].items()
     }
     errors = {code: ErrorCode(e["status"], e["sender"]) for code, e in data["errors"].items()}
-    return ServiceShapes(data["apiVersion"], data["xmlNamespace"], operations, errors, data["botocoreVersion"])
+    namespace = data.get("xmlNamespace") or data["targetPrefix"]
+    return ServiceShapes(data["apiVersion"], namespace, operations, errors, data["botocoreVersion"])
 
 
 RDS = load()
+SECRETS_MANAGER = load(pathlib.Path(__file__).with_name("secretsmanager-shapes.json"))

@@ -82,6 +82,7 @@ instances = Table(
     Column("secondary_az", String),
     Column("active_server", Integer, nullable=False, server_default="0"),
     Column("binlog_chain", Integer, nullable=False, server_default="0"),
+    Column("master_secret", JSON),
     Index("uq_instances_endpoint", "address", "port", unique=True),
 )
 

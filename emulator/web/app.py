@@ -14,7 +14,7 @@ def create_app(ctx: Context, clock_moved: Callable[[], None] | None = None,
     """`clock_moved` runs after the operator moved the clock; `access_keys` (id -> secret) are those a request
     must be signed with (SigV4), None lets any request in."""
     app = Flask(__name__)
-    # The body is bounded and read by the Query view itself (query.MAX_BODY, with its RDS error); Flask keeps
+    # The body is bounded and read by the Query view itself (bodies.MAX_BODY, with its RDS error); Flask keeps
     # no session and serves no static files here.
     app.static_folder = None
     app.register_blueprint(operator.blueprint(ctx, clock_moved, access_keys))

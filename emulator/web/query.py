@@ -12,15 +12,15 @@ from flask import Blueprint, Response, request
 from emulator.api import ACTIONS
 from emulator.context import Context
 from emulator.model import ids
-from emulator.protocol import query, xml
+from emulator.protocol import json_wire, query, xml
 from emulator.protocol.errors import RdsError, invalid, shown
 from emulator.store.errors import StoreFull
-from emulator.web import signing
+from emulator.web import secrets_manager, signing
+from emulator.web.bodies import body_of
 
 log = logging.getLogger(__name__)
-# The largest real requests (a 20-parameter ModifyDBParameterGroup, 50 tags) are a few tens of kB and a
-# few hundred fields: these bounds leave room for them and none for a body that only costs us memory.
-MAX_BODY = 1024 * 1024
+# The largest real requests (a 20-parameter ModifyDBParameterGroup, 50 tags) have a few hundred fields: this
+# bound leaves room for them and none for a body that only costs us memory (the body's own: bodies.py).
 MAX_FIELDS = 1000
 METHODS = ("GET", "HEAD", "POST")
 # Every method reaches the view, so that the others get RDS's 405 in XML rather than Flask's page.
@@ -36,6 +36,11 @@ def blueprint(ctx: Context, access_keys: dict[str, str] | None) -> Blueprint:
     @endpoint.route("/", methods=ROUTED, provide_automatic_options=False)
     @endpoint.route("/<path:_path>", methods=ROUTED, provide_automatic_options=False)
     def answer(_path: str = "") -> Response:
+        if secrets_manager.asked(request.environ):
+            with ctx.foreground:
+                content, code, request_id = secrets_manager.respond(ctx, request.environ, access_keys)
+            return Response(content, code, [("Content-Type", json_wire.CONTENT_TYPE),
+                                            ("x-amzn-RequestId", request_id)])
         with ctx.foreground:
             body, status, request_id = respond(ctx, request.environ, access_keys)
         return Response(body, status, [("Content-Type", XML), ("x-amzn-RequestId", request_id)])
@@ -79,7 +84,7 @@ def _read(environ: WSGIEnvironment) -> tuple[str, bytes, dict[str, str]]:
     method = environ.get("REQUEST_METHOD", "GET")
     if method not in METHODS:
         raise _not_allowed()
-    body = _body(environ) if method == "POST" else b""
+    body = body_of(environ) if method == "POST" else b""
     return method, body, _fields(environ, body)
 
 
@@ -111,28 +116,6 @@ def _fields(environ: WSGIEnvironment, body: bytes) -> dict[str, str]:
         if xml.forbidden_in(key) or xml.forbidden_in(value):
             raise invalid(f"The parameter {shown(key)} contains a character that is not allowed in RDS requests.")
     return dict(pairs)
-
-
-def _body(environ: WSGIEnvironment) -> bytes:
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or -1)
-    except ValueError:
-        length = -1
-    if length > MAX_BODY:
-        raise _too_large()
-    stream = environ["wsgi.input"]
-    if length >= 0:
-        return stream.read(length)
-    # No length (a chunked body): a server that ends the input stream lets us read to its end, bounded;
-    # otherwise there is no body, as WSGI says.
-    body = stream.read(MAX_BODY + 1) if environ.get("wsgi.input_terminated") else b""
-    if len(body) > MAX_BODY:
-        raise _too_large()
-    return body
-
-
-def _too_large() -> RdsError:
-    return RdsError("InvalidQueryParameter", f"The request body is larger than {MAX_BODY} bytes.")
 
 
 def _not_allowed() -> RdsError:

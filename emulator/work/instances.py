@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from emulator.context import Context
 from emulator.drivers.base import HostRefused, ServerSpec
@@ -45,7 +46,8 @@ def create(ctx: Context, instance: Instance, task: Task) -> Then | None:
         if instance.multi_az:
             standbys.build(ctx, instance)
         ctx.store.update_instance(
-            instance.resource_id, [ctx.told(instance.identifier, "DB instance created")], observed="running"
+            instance.resource_id, [ctx.told(instance.identifier, "DB instance created")], observed="running",
+            **_secret_settled(instance),
         )
         return first_backup(ctx, instance, new=True)
     return None
@@ -79,7 +81,8 @@ def restore(ctx: Context, instance: Instance, task: Task) -> Then | None:
     if instance.multi_az:
         standbys.build(ctx, instance)
     ctx.store.update_instance(
-        instance.resource_id, [ctx.told(instance.identifier, message, "restoration")], observed="running"
+        instance.resource_id, [ctx.told(instance.identifier, message, "restoration")], observed="running",
+        **_secret_settled(instance),
     )
     return first_backup(ctx, instance)
 
@@ -251,11 +254,19 @@ def modify(ctx: Context, instance: Instance, task: Task) -> None:
     if changes.get("password"):
         with ctx.driver.admin(ctx.spec(instance)) as cursor:
             accounts.set_master_password(cursor, instance.master_username, instance.password_hash)
-        ctx.instance_event(instance.identifier, "Reset master credentials")
+        ctx.store.update_instance(instance.resource_id, [ctx.told(instance.identifier, "Reset master credentials")],
+                                  **_secret_settled(instance))
     if "multi_az" in changes:
         _convert(ctx, instance, changes["multi_az"])
     elif instance.multi_az and "engine_version" in changes:
         standbys.build(ctx, instance)  # the new version's server over data of the new version
+
+
+def _secret_settled(instance: Instance) -> dict[str, Any]:
+    """A managed password's secret, active once the server has its current version's password."""
+    if instance.master_secret is None or instance.master_secret.get("status") == "active":
+        return {}
+    return {"master_secret": {**instance.master_secret, "status": "active"}}
 
 
 def _convert(ctx: Context, instance: Instance, multi_az: bool) -> None:

@@ -8,7 +8,8 @@ from werkzeug.test import Client
 from emulator.config import Settings
 from emulator.protocol.errors import QUOTED
 from emulator.runtime import boot
-from emulator.web.query import MAX_BODY, MAX_FIELDS
+from emulator.web.bodies import MAX_BODY
+from emulator.web.query import MAX_FIELDS
 
 NS = "{http://rds.amazonaws.com/doc/2014-10-31/}"
 CREATE = {"Action": "CreateDBInstance", "DBInstanceClass": "db.t3.micro", "Engine": "mysql",
