@@ -1,5 +1,6 @@
 """What runs on the clock: the watch over servers (and their parameters), the auto-start of long-stopped
-instances, backup and maintenance windows, binary log archiving, backup retention, log rotation, event retention."""
+instances, backup and maintenance windows, managed passwords' rotation, binary log archiving, backup retention,
+log rotation, event retention."""
 
 import logging
 from contextlib import nullcontext
@@ -15,7 +16,7 @@ from emulator.model.events import RETENTION, STORAGE_BACK, STORAGE_FULL
 from emulator.model.instance import Instance, observed_allowing
 from emulator.model.snapshot import Snapshot
 from emulator.store.errors import StateConflict, StoreFull, TaskConflict
-from emulator.work import backups, configuration, log_rotation, maintenance, replicas, standbys
+from emulator.work import backups, configuration, log_rotation, maintenance, master_secrets, replicas, standbys
 from scheduler.archivers import Archivers
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ def tick(ctx: Context) -> None:
     watch_servers(ctx, found)
     backup_windows(ctx, found)
     maintenance_windows(ctx, found)
+    secret_rotations(ctx, found)
 
 
 def watch_servers(ctx: Context, found: list[Instance] | None = None) -> None:
@@ -147,6 +149,13 @@ def maintenance_windows(ctx: Context, found: list[Instance] | None = None) -> No
             log.warning("maintenance of %s waits: %s", instance.identifier, error)
 
 
+def secret_rotations(ctx: Context, found: list[Instance] | None = None) -> None:
+    """Each managed master password is rotated seven days after its last rotation, as RDS rotates them; an
+    instance busy then is rotated when it is available again."""
+    for instance in ctx.store.list_instances() if found is None else found:
+        master_secrets.rotate_if_due(ctx, instance)
+
+
 def archive_binlogs(ctx: Context, archivers: Archivers) -> None:
     """Close and archive each running instance's binary log, so that it is restorable to about now; and
     keep only the automated backups (and the logs after them) its retention period asks for, deleted
@@ -177,8 +186,10 @@ def archive_binlogs(ctx: Context, archivers: Archivers) -> None:
 
 def clock_moved(ctx: Context) -> None:
     """The operator moved the clock: what became due starts now, not at the next tick."""
-    backup_windows(ctx)
-    maintenance_windows(ctx)
+    found = ctx.store.list_instances()
+    backup_windows(ctx, found)
+    maintenance_windows(ctx, found)
+    secret_rotations(ctx, found)
     ctx.kick()
 
 

@@ -10,6 +10,7 @@ from emulator.model import kms, secrets, validation
 from emulator.model.instance import Instance
 from emulator.model.secrets import MasterSecret
 from emulator.protocol.errors import combination
+from emulator.work import master_secrets
 
 MEMBERS = {"ManageMasterUserPassword", "MasterUserSecretKmsKeyId"}
 MODIFY_MEMBERS = MEMBERS | {"RotateMasterUserPassword"}
@@ -21,7 +22,7 @@ def for_new(ctx: Context, request: dict[str, Any], flavor: str, inherited: str |
     if request.get("ManageMasterUserPassword"):
         if "MasterUserPassword" in request:
             raise _both()
-        return _managed(ctx, _new_secret(ctx, request), flavor)
+        return master_secrets.managed(ctx, _new_secret(ctx, request), flavor)
     if request.get("MasterUserSecretKmsKeyId"):
         raise _key_alone()
     if inherited is not None:
@@ -54,26 +55,13 @@ def for_modify(ctx: Context, instance: Instance, request: dict[str, Any], flavor
         new_password = validation.master_password(request["MasterUserPassword"])
         return {"password_hash": password_hash(flavor, new_password), "master_secret": None}
     if not managed:
-        return _managed(ctx, _new_secret(ctx, request), flavor)
+        return master_secrets.managed(ctx, _new_secret(ctx, request), flavor)
     secret = MasterSecret.of(instance.master_secret or {})
     if request.get("MasterUserSecretKmsKeyId"):
         secret = replace(secret, kms_key_id=_key(ctx, request))
     if request.get("RotateMasterUserPassword"):
-        return _managed(ctx, secret.rotated(ctx.clock.now()), flavor)
+        return master_secrets.managed(ctx, secret.rotated(ctx.clock.now()), flavor)
     return {"master_secret": secret.to_row()} if secret.to_row() != instance.master_secret else {}
-
-
-def rotated(ctx: Context, instance: Instance, flavor: str) -> dict[str, Any]:
-    """A scheduled rotation's changes: a new current version, its password set on the server next."""
-    return _managed(ctx, MasterSecret.of(instance.master_secret or {}).rotated(ctx.clock.now()), flavor)
-
-
-def password(ctx: Context, secret: MasterSecret, version: str | None = None) -> str:
-    return ctx.passwords.password(secret.arn, version or secret.current)
-
-
-def _managed(ctx: Context, secret: MasterSecret, flavor: str) -> dict[str, Any]:
-    return {"password_hash": password_hash(flavor, password(ctx, secret)), "master_secret": secret.to_row()}
 
 
 def _new_secret(ctx: Context, request: dict[str, Any]) -> MasterSecret:

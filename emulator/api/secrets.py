@@ -5,12 +5,12 @@ import base64
 import binascii
 from typing import Any
 
-from emulator.api import master_users
 from emulator.context import Context
 from emulator.model import secrets
 from emulator.model.instance import Instance
 from emulator.model.secrets import MasterSecret
 from emulator.protocol.json_wire import JsonError
+from emulator.work import master_secrets
 
 FILTERS = ("description", "name", "tag-key", "tag-value", "primary-region", "owning-service", "all")
 LARGEST_PAGE = 100
@@ -27,7 +27,7 @@ def get_value(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     stages = secret.stage_of(version)
     if stages is None or (stage is not None and stage not in stages):
         raise _not_found(f"Secrets Manager can't find the specified secret value for VersionId: {version[:64]}")
-    value = secrets.secret_string(instance.master_username, master_users.password(ctx, secret, version))
+    value = secrets.secret_string(instance.master_username, master_secrets.password(ctx, secret, version))
     return {"ARN": secret.arn, "Name": secret.name, "VersionId": version, "SecretString": value,
             "VersionStages": stages, "CreatedDate": secret.rotated_at if version == secret.current else None}
 

@@ -16,9 +16,13 @@ from emulator.web.bodies import body_of
 
 log = logging.getLogger(__name__)
 TARGET = "HTTP_X_AMZ_TARGET"
-# The signature errors' names in a JSON service
+# The signature errors' names in a JSON service, as Secrets Manager answers them
 SIGNING_CODES = {"SignatureDoesNotMatch": "InvalidSignatureException",
-                 "InvalidClientTokenId": "UnrecognizedClientException"}
+                 "InvalidClientTokenId": "UnrecognizedClientException",
+                 "MissingAuthenticationToken": "MissingAuthenticationTokenException",
+                 "IncompleteSignature": "IncompleteSignatureException",
+                 "RequestExpired": "InvalidSignatureException",
+                 "InvalidQueryParameter": "SerializationException"}
 
 
 def asked(environ: WSGIEnvironment) -> bool:

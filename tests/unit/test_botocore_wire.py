@@ -13,9 +13,9 @@ import botocore.parsers
 import botocore.serialize
 import pytest
 
-from emulator.api import ACTIONS
+from emulator.api import ACTIONS, secrets
 from emulator.protocol import query, xml
-from emulator.protocol.shapes import RDS, Shape
+from emulator.protocol.shapes import RDS, SECRETS_MANAGER, Shape
 from tools import gen_shapes
 
 MODEL = botocore.loaders.Loader().load_service_model("rds", "service-2")
@@ -52,6 +52,12 @@ def test_the_vendored_model_is_the_pinned_botocore_whole():
     assert vendored == gen_shapes.build(MODEL, botocore.__version__)
     assert set(RDS.operations) == set(MODEL["operations"])
     assert set(ACTIONS) <= set(RDS.operations)
+
+
+def test_the_vendored_secrets_manager_model_is_the_pinned_botocore_whole():
+    vendored = json.loads(gen_shapes.SECRETS_OUT.read_text())
+    assert vendored == gen_shapes.build_json(gen_shapes.installed_model("secretsmanager"), botocore.__version__)
+    assert set(secrets.SERVED) <= set(SECRETS_MANAGER.operations)
 
 
 def test_error_codes_carry_botocore_http_status():
