@@ -1,10 +1,12 @@
 """The API: one module per resource family; every handler is handler(ctx, request dict) -> result dict."""
 
 from emulator.api import (
+    account,
     automated_backups,
     engines,
     events,
     instances,
+    inventory,
     logs,
     maintenance,
     parameter_groups,
@@ -65,4 +67,6 @@ ACTIONS = {
     "RevokeDBSecurityGroupIngress": security_groups.revoke,
     "StartDBInstance": instances.start,
     "StopDBInstance": instances.stop,
+    "DescribeAccountAttributes": account.describe_attributes,
+    **inventory.INVENTORY,
 }

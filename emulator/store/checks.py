@@ -5,15 +5,17 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.engine import Connection
 
+from emulator.model import quotas
 from emulator.model.records import Event
 from emulator.model.validation import MAX_TAGS
 from emulator.store.errors import (
     GroupGone,
     GroupMissing,
     HasReplicas,
+    QuotaReached,
     SnapshotGone,
     SnapshotInUse,
     SourceRefused,
@@ -126,7 +128,13 @@ def queue_storage_removal(conn: Connection, keys: Iterable[str], now: datetime) 
 
 
 # The most read replicas one source may have: RDS's limit for MySQL and MariaDB.
-MAX_REPLICAS = 15
+MAX_REPLICAS = quotas.LIMITS["ReadReplicasPerMaster"]
+
+
+def check_quota(conn: Connection, quota: str, table: Table, *where: Any) -> None:
+    """Inside the transaction that adds one of the kind: QuotaReached when the account has its quota's worth."""
+    if conn.scalar(select(func.count()).select_from(table).where(*where)) >= quotas.LIMITS[quota]:
+        raise QuotaReached(quota)
 
 
 def check_source(conn: Connection, resource_id: str) -> None:

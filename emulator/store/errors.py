@@ -45,6 +45,14 @@ class SnapshotInUse(Exception):
     """A copy or a restore is reading the snapshot: its bytes must stay until it is done."""
 
 
+class QuotaReached(Exception):
+    """The account already has as many of the kind as its quota allows (model/quotas.py names it)."""
+
+    def __init__(self, quota: str):
+        super().__init__(quota)
+        self.quota = quota
+
+
 class SourceRefused(Exception):
     """The instance a read replica is to follow cannot take another: gone, not running or busy, or at its
     limit of read replicas."""

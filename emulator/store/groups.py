@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from emulator.model.keys import parameter_group_key, rule_key, security_group_key, subnet_group_key
 from emulator.model.records import GroupValue, IngressRule, ParameterGroup, SecurityGroup, SubnetGroup
 from emulator.store.base import StoreBase
-from emulator.store.checks import check_security_groups, insert_task, upsert_tags
+from emulator.store.checks import check_quota, check_security_groups, insert_task, upsert_tags
 from emulator.store.errors import NameTaken, RuleTaken
 from emulator.store.schema import (
     db_security_group_rules,
@@ -29,6 +29,7 @@ class Groups(StoreBase):
     def add_subnet_group(self, group: SubnetGroup, pairs: list[tuple[str, str]]) -> None:
         try:
             with self._tx() as conn:
+                check_quota(conn, "DBSubnetGroups", subnet_groups)
                 conn.execute(insert(subnet_groups).values(group.__dict__))
                 upsert_tags(conn, subnet_group_key(group.name), pairs)
         except IntegrityError:
@@ -64,6 +65,7 @@ class Groups(StoreBase):
     def add_security_group(self, group: SecurityGroup, pairs: list[tuple[str, str]]) -> None:
         try:
             with self._tx() as conn:
+                check_quota(conn, "DBSecurityGroups", db_security_groups)
                 conn.execute(insert(db_security_groups).values(group.__dict__))
                 upsert_tags(conn, security_group_key(group.name), pairs)
         except IntegrityError:
@@ -165,6 +167,7 @@ class Groups(StoreBase):
         """The group, its tags and (for a copy) its values; NameTaken when the name is in use."""
         try:
             with self._tx() as conn:
+                check_quota(conn, "DBParameterGroups", parameter_groups)
                 conn.execute(insert(parameter_groups).values(group.__dict__))
                 upsert_tags(conn, parameter_group_key(group.name), pairs)
                 _set_values(conn, group.name, values or {})

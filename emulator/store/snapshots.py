@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from emulator.model.keys import snapshot_key
@@ -13,6 +14,7 @@ from emulator.model.snapshot import Snapshot
 from emulator.store.base import StoreBase
 from emulator.store.checks import (
     check_observed,
+    check_quota,
     check_snapshot_available,
     check_snapshot_unread,
     insert_events,
@@ -37,6 +39,7 @@ class Snapshots(StoreBase):
                 check_observed(conn, snapshot.instance_resource_id, observed)
                 if conn.scalar(select(snapshots.c.identifier).where(snapshots.c.identifier == snapshot.identifier)):
                     raise NameTaken(snapshot.identifier)
+                _check_manual_quota(conn, snapshot)
                 conn.execute(insert(snapshots).values(snapshot.to_row()))
                 upsert_tags(conn, snapshot_key(snapshot.identifier), pairs)
                 insert_task(conn, "db-instance", snapshot.instance_resource_id, kind,
@@ -48,6 +51,7 @@ class Snapshots(StoreBase):
         """The snapshot, its tags, and the events that tell of it; NameTaken when the name is in use."""
         try:
             with self._tx() as conn:
+                _check_manual_quota(conn, snapshot)
                 conn.execute(insert(snapshots).values(snapshot.to_row()))
                 upsert_tags(conn, snapshot_key(snapshot.identifier), pairs)
                 insert_events(conn, events)
@@ -60,6 +64,7 @@ class Snapshots(StoreBase):
         try:
             with self._tx() as conn:
                 check_snapshot_available(conn, snapshot.source_snapshot)
+                _check_manual_quota(conn, snapshot)
                 conn.execute(insert(snapshots).values(snapshot.to_row()))
                 upsert_tags(conn, snapshot_key(snapshot.identifier), pairs)
                 insert_task(conn, "db-snapshot", snapshot.identifier, "copy", {"source_key": source_key}, now)
@@ -157,3 +162,7 @@ class Snapshots(StoreBase):
             conn.execute(delete(binlogs).where(*which))
             queue_storage_removal(conn, keys, now)
 
+
+def _check_manual_quota(conn: Connection, snapshot: Snapshot) -> None:
+    if snapshot.snapshot_type == "manual":
+        check_quota(conn, "ManualSnapshots", snapshots, snapshots.c.snapshot_type == "manual")

@@ -11,10 +11,10 @@ from flask import Blueprint, Response, request
 
 from emulator.api import ACTIONS
 from emulator.context import Context
-from emulator.model import ids
+from emulator.model import ids, quotas
 from emulator.protocol import json_wire, query, xml
 from emulator.protocol.errors import RdsError, invalid, shown
-from emulator.store.errors import StoreFull
+from emulator.store.errors import QuotaReached, StoreFull
 from emulator.web import secrets_manager, signing
 from emulator.web.bodies import body_of
 
@@ -59,6 +59,9 @@ def respond(ctx: Context, environ: WSGIEnvironment,
         signing.check(access_keys, environ, method, content)
         return _answer(ctx, fields, namespace, request_id), 200, request_id
     except RdsError as error:
+        return xml.error_response(error, request_id, namespace), error.status, request_id
+    except QuotaReached as reached:
+        error = quotas.exceeded(reached.quota)
         return xml.error_response(error, request_id, namespace), error.status, request_id
     except StoreFull:
         log.error("request %s: the disk holding the data directory is full", request_id)

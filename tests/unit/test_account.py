@@ -1,0 +1,84 @@
+"""What inventory tools read of an account: the families we have none of answer an empty list (and their
+not-found error for a named resource), DescribeAccountAttributes gives the quotas with this host's limits and
+what is used, and the store holds the quotas when many clients reach one at once."""
+
+from collections import Counter
+
+import pytest
+
+from emulator.api.inventory import INVENTORY
+from emulator.model import quotas
+from emulator.protocol.shapes import RDS
+from tests.api_client import NS
+from tests.together import all_at_once
+
+
+@pytest.mark.parametrize("action", sorted(INVENTORY))
+def test_a_family_we_have_none_of_lists_empty(api, action):
+    operation = RDS.operations[action]
+    listed = next(name for name, (shape, _) in operation.output.members.items() if shape.type == "list")
+    root = api.ok(Action=action)
+    element = root.find(f".//{NS}{listed}")
+    assert element is not None and len(element) == 0
+    named = [name for name in operation.input.members if name not in ("Filters", "MaxRecords", "Marker")]
+    if action != "DescribeDBRecommendations":
+        message = api.error(404,
+                            _code(action), Action=action, **{_identifier(action, named): "nothing-here"})
+        assert "nothing-here" in message
+    api.error(400, "InvalidParameterValue", Action=action, MaxRecords="5")
+
+
+def _identifier(action: str, named: list[str]) -> str:
+    return {"DescribeDBClusterSnapshots": "DBClusterSnapshotIdentifier",
+            "DescribeDBClusterEndpoints": "DBClusterIdentifier",
+            "DescribeDBClusterAutomatedBackups": "DBClusterIdentifier",
+            "DescribeExportTasks": "ExportTaskIdentifier",
+            "DescribeReservedDBInstances": "ReservedDBInstanceId"}.get(action, named[0])
+
+
+def _code(action: str) -> str:
+    return {"DescribeDBClusters": "DBClusterNotFoundFault", "DescribeDBClusterSnapshots":
+            "DBClusterSnapshotNotFoundFault", "DescribeDBClusterParameterGroups": "DBParameterGroupNotFound",
+            "DescribeDBClusterEndpoints": "DBClusterNotFoundFault",
+            "DescribeDBClusterAutomatedBackups": "DBClusterAutomatedBackupNotFoundFault",
+            "DescribeDBProxies": "DBProxyNotFoundFault", "DescribeGlobalClusters": "GlobalClusterNotFoundFault",
+            "DescribeBlueGreenDeployments": "BlueGreenDeploymentNotFoundFault",
+            "DescribeDBShardGroups": "DBShardGroupNotFound", "DescribeEventSubscriptions": "SubscriptionNotFound",
+            "DescribeReservedDBInstances": "ReservedDBInstanceNotFound", "DescribeExportTasks": "ExportTaskNotFound",
+            "DescribeIntegrations": "IntegrationNotFoundFault"}[action]
+
+
+def quotas_of(api) -> dict[str, tuple[int, int]]:
+    root = api.ok(Action="DescribeAccountAttributes")
+    return {quota.findtext(f"{NS}AccountQuotaName"): (int(quota.findtext(f"{NS}Used")), int(quota.findtext(f"{NS}Max")))
+            for quota in root.iter(f"{NS}AccountQuota")}
+
+
+def test_account_attributes_give_the_limits_and_what_is_used(api):
+    before = quotas_of(api)
+    assert before["DBInstances"] == (0, 19999 - 13306 + 1)
+    assert before["AllocatedStorage"][0] == 0 and before["AllocatedStorage"][1] > 2 ** 30
+    api.create("db1", AllocatedStorage="30")
+    api.ok(Action="CreateDBParameterGroup", DBParameterGroupName="mine", DBParameterGroupFamily="mysql9.7",
+           Description="d")
+    after = quotas_of(api)
+    assert after["DBInstances"][0] == 1 and after["AllocatedStorage"][0] == 30 * 2 ** 30
+    assert after["DBParameterGroups"] == (before["DBParameterGroups"][0] + 1, 50)
+    assert after["ReadReplicasPerMaster"] == (0, 15)
+
+
+def test_a_quota_reached_by_clients_at_once_lets_exactly_the_rest_in(api):
+    limit = quotas.LIMITS["DBParameterGroups"]
+    used = quotas_of(api)["DBParameterGroups"][0]
+    for n in range(limit - used - 2):
+        api.ok(Action="CreateDBParameterGroup", DBParameterGroupName=f"g{n}", DBParameterGroupFamily="mysql9.7",
+               Description="d")
+
+    def create(name: str) -> str:
+        response, root = api.call(Action="CreateDBParameterGroup", DBParameterGroupName=name,
+                                  DBParameterGroupFamily="mysql9.7", Description="d")
+        return "made" if response.status_code == 200 else root.findtext(f"{NS}Error/{NS}Code")
+
+    outcomes = Counter(all_at_once(create, [f"racer{n}" for n in range(6)]))
+    assert outcomes == {"made": 2, "DBParameterGroupQuotaExceeded": 4}
+    assert quotas_of(api)["DBParameterGroups"] == (limit, limit)
