@@ -9,7 +9,9 @@ import xmltodict
 
 from emulator.protocol import sigv4
 
-VERSION = "2014-10-31"
+# The version the last command line toolkit and boto 2 sent: from before default VPCs (what RDS then made of a
+# create with no network: an instance in DB security group `default`)
+VERSION = "2013-05-15"
 CONTENT_TYPE = "application/x-www-form-urlencoded; charset=utf-8"
 
 

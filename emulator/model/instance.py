@@ -199,9 +199,10 @@ class Instance:
             "PreferredBackupWindow": self.backup_window,
             "BackupRetentionPeriod": self.retention,
             "DBSecurityGroups": [{"DBSecurityGroupName": name, "Status": "active"} for name in self.db_security_groups],
+            # an instance only in DB security groups is an EC2-Classic one: in no VPC security group
             "VpcSecurityGroups": [
                 {"VpcSecurityGroupId": group, "Status": "active"}
-                for group in self.vpc_security_groups or [default_security_group]
+                for group in self.vpc_security_groups or ([] if self.db_security_groups else [default_security_group])
             ],
             "DBParameterGroups": [
                 {"DBParameterGroupName": self.parameter_group, "ParameterApplyStatus": parameter_apply_status}

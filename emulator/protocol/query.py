@@ -34,7 +34,22 @@ def operation_of(params: Mapping[str, str], service: ServiceShapes = RDS) -> Ope
 
 
 def parse_input(operation: Operation, params: Mapping[str, str]) -> dict[str, Any]:
-    return _parse_structure(operation.input, _tree(params), "")
+    return _in_current_terms(operation, params.get("Version"), _parse_structure(operation.input, _tree(params), ""))
+
+
+# API versions from before default VPCs, which the old command line toolkit and boto 2 send (2013-05-15 and
+# earlier): an instance they create naming no network is an EC2-Classic one, in the DB security group
+# `default`, as RDS made it then. Later versions leave it in the VPC's default security group.
+CLASSIC_UNTIL = "2014-09-01"
+_NETWORK = ("DBSecurityGroups", "VpcSecurityGroupIds", "DBSubnetGroupName")
+
+
+def _in_current_terms(operation: Operation, version: str | None, request: dict[str, Any]) -> dict[str, Any]:
+    """The request as the current API version says it."""
+    classic = version is not None and version < CLASSIC_UNTIL
+    if classic and operation.name == "CreateDBInstance" and not any(request.get(name) for name in _NETWORK):
+        return {**request, "DBSecurityGroups": ["default"]}
+    return request
 
 
 def _tree(params: Mapping[str, str]) -> dict[str, Node]:

@@ -99,12 +99,16 @@ def test_the_2009_walkthrough_through_the_old_tools(old_tools):
                           groups[6]] and re.fullmatch(r"      IP-RANGE  192\.0\.2\.0/24  authoriz(ing|ed)", groups[6])
 
     wait_for(lambda: " available " in instance_lines(rds)[0], 120, "the instance to be available")
-    line, vpc_group, group = instance_lines(rds)
+    line, security_group, group = instance_lines(rds)
     port = re.search(r"  127\.0\.0\.1  (\d+)  ", line).group(1)
     assert re.fullmatch(rf"DBINSTANCE  mydb-instance  {TIME}  db\.t3\.micro  mysql  20  masteruser  available  "
                         rf"127\.0\.0\.1  {port}  us-east-1c  1", line), line
-    assert re.fullmatch(r"      VPCSECGROUP  sg-[0-9a-f]{17}  active", vpc_group)
+    # the old toolkit's API version: an instance made with no groups is in DB security group default (whose
+    # rules the firewall enforces: tests/integration/test_security_group_enforcement.py), as the walkthrough
+    # prints it
+    assert security_group == "      SECGROUP  default  active"
     assert group == "      PARAMGRP  default.mysql9.7  in-sync"
+    endpoint = {"Address": "127.0.0.1", "Port": int(port)}
 
     made = rds("rds-create-db-parameter-group", "my-custom", "--description=My Custom DB Param Group",
                "--engine=MySQL5.1")
@@ -120,7 +124,6 @@ def test_the_2009_walkthrough_through_the_old_tools(old_tools):
     # in sync, and done rebooting: the reboot's events are written by then
     wait_for(lambda: (lines := instance_lines(rds))[2] == "      PARAMGRP  my-custom  in-sync"
              and " available " in lines[0], 120, "the reboot")
-    endpoint = {"Address": "127.0.0.1", "Port": int(port)}
     with connect(endpoint, "masteruser", "mypass12", "mydb") as conn, conn.cursor() as cursor:
         cursor.execute("SHOW GLOBAL VARIABLES LIKE 'slow_query_log'")
         assert cursor.fetchone() == ("slow_query_log", "ON")

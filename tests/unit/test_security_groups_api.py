@@ -105,3 +105,17 @@ def test_many_clients_authorize_and_delete_at_once(api):
          "Engine": "mysql", "AllocatedStorage": "20", "MasterUsername": "admin", "MasterUserPassword": "secret123",
          "DBSecurityGroups.DBSecurityGroupName.1": "web"}])
     assert outcomes in ([True, "DBSecurityGroupNotFound"], ["InvalidDBSecurityGroupState", True])
+
+
+def test_an_old_api_version_puts_an_instance_without_groups_in_the_default_db_security_group(api):
+    def groups(root):  # the answer is in the namespace of the version asked for
+        texts = [(e.tag.rpartition("}")[2], e.text) for e in root.iter()]
+        return ([text for tag, text in texts if tag == "DBSecurityGroupName"],
+                [text for tag, text in texts if tag == "VpcSecurityGroupId"])
+
+    old, vpc = groups(api.create("classic", Version="2013-05-15"))
+    assert (old, vpc) == (["default"], [])
+    old, vpc = groups(api.create("current", Version="2014-10-31"))
+    assert old == [] and len(vpc) == 1
+    old, vpc = groups(api.create("chosen", Version="2013-05-15", **{"VpcSecurityGroupIds.member.1": "sg-0123abcd"}))
+    assert (old, vpc) == ([], ["sg-0123abcd"])
