@@ -9,6 +9,7 @@ from emulator.api import (
     inventory,
     logs,
     maintenance,
+    modifications,
     parameter_groups,
     replicas,
     restores,
@@ -68,5 +69,6 @@ ACTIONS = {
     "StartDBInstance": instances.start,
     "StopDBInstance": instances.stop,
     "DescribeAccountAttributes": account.describe_attributes,
+    "DescribeValidDBInstanceModifications": modifications.describe_valid,
     **inventory.INVENTORY,
 }

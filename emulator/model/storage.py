@@ -5,6 +5,8 @@ gp3 has a baseline that depends on the allocated size (3,000 IOPS and 125 MiB/s 
 of the size. gp2 and standard have neither. The figures are what RDS reports; nothing here throttles a disk.
 """
 
+from typing import Any
+
 from emulator.protocol.errors import combination, invalid
 
 GP3_LARGE = 400
@@ -59,3 +61,21 @@ def _gp3(size: int, iops: int | None, throughput: int | None, engine: str) -> tu
     if throughput > iops / 4:
         raise invalid("The storage throughput (MiB/s) can be at most a quarter of the IOPS for gp3.")
     return iops, throughput
+
+
+def valid_options(kind: str, size: int, largest: int) -> dict[str, Any]:
+    """DescribeValidDBInstanceModifications' ValidStorageOptions for an instance of this storage: it may grow
+    (never shrink) up to `largest` GiB, with the Iops and throughput its type takes."""
+    options: dict[str, Any] = {"StorageType": kind, "StorageSize": [{"From": size, "To": largest, "Step": 1}],
+                               "SupportsStorageAutoscaling": False}
+    if kind == "gp3":
+        low = GP3_BASELINE[size >= GP3_LARGE]
+        high = GP3_MAXIMUM if size >= GP3_LARGE else low
+        options |= {"ProvisionedIops": [{"From": low[0], "To": high[0], "Step": 1}],
+                    "ProvisionedStorageThroughput": [{"From": low[1], "To": high[1], "Step": 1}],
+                    "StorageThroughputToIopsRatio": [{"From": 0.0, "To": 0.25}]}
+    elif kind in IOPS_PER_GIB:
+        least, most = IOPS_PER_GIB[kind]
+        options |= {"ProvisionedIops": [{"From": PROVISIONED_IOPS[0], "To": PROVISIONED_IOPS[1], "Step": 1}],
+                    "IopsToStorageRatio": [{"From": least, "To": most}]}
+    return options

@@ -82,3 +82,22 @@ def test_a_quota_reached_by_clients_at_once_lets_exactly_the_rest_in(api):
     outcomes = Counter(all_at_once(create, [f"racer{n}" for n in range(6)]))
     assert outcomes == {"made": 2, "DBParameterGroupQuotaExceeded": 4}
     assert quotas_of(api)["DBParameterGroups"] == (limit, limit)
+
+
+def test_valid_modifications_are_what_modify_takes(api):
+    api.create("gp3db", StorageType="gp3", AllocatedStorage="500")
+    api.wait_available("gp3db")
+    found = api.ok(Action="DescribeValidDBInstanceModifications", DBInstanceIdentifier="gp3db")
+    options = found.find(f".//{NS}ValidStorageOptions")
+    assert options.findtext(f"{NS}StorageType") == "gp3"
+    size = options.find(f"{NS}StorageSize/{NS}Range")
+    assert (size.findtext(f"{NS}From"), size.findtext(f"{NS}To")) == ("500", "65536")
+    iops = options.find(f"{NS}ProvisionedIops/{NS}Range")
+    assert (iops.findtext(f"{NS}From"), iops.findtext(f"{NS}To")) == ("12000", "64000")
+    # the top of each range is taken, and one past it is not
+    api.ok(Action="ModifyDBInstance", DBInstanceIdentifier="gp3db", Iops="64000", StorageThroughput="4000",
+           ApplyImmediately="true")
+    api.error(400, "InvalidParameterValue", Action="ModifyDBInstance", DBInstanceIdentifier="gp3db",
+              AllocatedStorage="65537")
+    api.error(404, "DBInstanceNotFound", Action="DescribeValidDBInstanceModifications",
+              DBInstanceIdentifier="nothing")
