@@ -148,6 +148,7 @@ class Context:
             allocated_storage=instance.allocated_storage,
             version=self.engine_version(instance),
             follows=instance.replica_source is not None,
+            options=instance.server_options,
         )
 
     def queue(

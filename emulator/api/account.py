@@ -22,6 +22,7 @@ def describe_attributes(ctx: Context, _request: dict[str, Any]) -> dict[str, Any
         "DBSecurityGroups": len(ctx.store.list_security_groups()),
         "DBSubnetGroups": len(ctx.store.list_subnet_groups()),
         "ManualSnapshots": len(ctx.store.list_snapshots(types=["manual"])),
+        "OptionGroups": len(ctx.store.list_option_groups()),
         "ReadReplicasPerMaster": max(replicas.values(), default=0),
     }
     limits = {"DBInstances": len(ctx.settings.port_range), "AllocatedStorage": disk.size(ctx.settings.data_dir),

@@ -9,9 +9,10 @@ from typing import Any
 
 from emulator.context import Context
 from emulator.drivers.base import InsufficientCapacity, PortUnavailable
-from emulator.model import arn, catalogue, engine_versions, network, storage, validation
+from emulator.model import arn, catalogue, engine_versions, network, options, storage, validation
 from emulator.model.instance import Instance
 from emulator.model.keys import parameter_group_key, subnet_group_key
+from emulator.model.options import OptionGroup
 from emulator.model.records import IngressRule, ParameterGroup, SecurityGroup, SubnetGroup, Surroundings
 from emulator.model.snapshot import Snapshot
 from emulator.protocol.errors import RdsError, combination, instance_exists, instance_not_found, invalid, shown
@@ -402,3 +403,55 @@ def storage_of_copy(request: dict[str, Any], of: Instance | Snapshot, whose: str
     iops, throughput = storage.performance(kind, size, request.get("Iops"), request.get("StorageThroughput"),
                                            of.engine)
     return {"storage_type": kind, "allocated_storage": size, "iops": iops, "storage_throughput": throughput}
+
+
+# option groups
+
+
+def served_families(ctx: Context) -> dict[str, str]:
+    """The families (engine and major version) this host serves, and the engine of each."""
+    return catalogue.families(ctx.driver.versions())
+
+
+def default_option_groups(ctx: Context) -> list[OptionGroup]:
+    return sorted((options.default_group(engine, family.removeprefix(engine), ctx.clock.now())
+                   for family, engine in served_families(ctx).items()), key=lambda group: group.name)
+
+
+def option_group_name_of(value: str) -> str:
+    """An option group's name, or its ARN's (whose name may hold a colon: default:mysql-9-7)."""
+    if value.startswith("arn:"):
+        return arn.name_of(value, "og", "option group")
+    return value.lower()
+
+
+def option_group(ctx: Context, name: str) -> OptionGroup:
+    """A group by name, a default one included; OptionGroupNotFoundFault."""
+    found = next((group for group in default_option_groups(ctx) if group.name == name), None) \
+        if name.startswith(options.DEFAULT_PREFIX) else ctx.store.get_option_group(name)
+    if found is None:
+        raise option_group_not_found(name)
+    return found
+
+
+def custom_option_group(ctx: Context, name: str, what: str) -> str:
+    if name.startswith(options.DEFAULT_PREFIX):
+        raise invalid(f"Default option groups cannot be {what}.")
+    return option_group(ctx, name).name
+
+
+def option_group_not_found(name: str) -> RdsError:
+    return RdsError("OptionGroupNotFoundFault", f"Specified OptionGroupName: {shown(name)} not found.")
+
+
+def option_group_for(ctx: Context, name: str | None, engine: str, version: str) -> str | None:
+    """The option group an instance of this engine version is to be in (None: its default one), or the error
+    RDS gives for a group of another engine or major version."""
+    if not name:
+        return None
+    group = option_group(ctx, option_group_name_of(name))
+    major = served_row(ctx, engine, version).major
+    if (group.engine, group.major) != (engine, major):
+        raise combination(f"The option group {group.name} is for {group.engine} {group.major}; the DB instance "
+                          f"runs {engine} {major}.")
+    return None if group.default else group.name

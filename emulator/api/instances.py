@@ -23,14 +23,14 @@ CREATE_MEMBERS = {
     "PreferredMaintenanceWindow", "BackupRetentionPeriod", "DBParameterGroupName", "Tags",
     "AutoMinorVersionUpgrade", "PubliclyAccessible", "DeletionProtection", "CopyTagsToSnapshot",
     "LicenseModel", "DBSubnetGroupName", "VpcSecurityGroupIds", "Iops", "StorageThroughput", "DBSecurityGroups",
-    "MultiAZ",
+    "MultiAZ", "OptionGroupName",
 } | master_users.MEMBERS
 MODIFY_MEMBERS = master_users.MODIFY_MEMBERS | {
     "DBInstanceIdentifier", "ApplyImmediately", "MasterUserPassword", "DBInstanceClass", "AllocatedStorage",
     "BackupRetentionPeriod", "PreferredBackupWindow", "PreferredMaintenanceWindow", "DBParameterGroupName",
     "NewDBInstanceIdentifier", "AutoMinorVersionUpgrade", "DeletionProtection", "CopyTagsToSnapshot",
     "PubliclyAccessible", "DBSubnetGroupName", "VpcSecurityGroupIds", "Iops", "StorageThroughput",
-    "StorageType", "DBSecurityGroups", "EngineVersion", "AllowMajorVersionUpgrade", "MultiAZ",
+    "StorageType", "DBSecurityGroups", "EngineVersion", "AllowMajorVersionUpgrade", "MultiAZ", "OptionGroupName",
 }
 # Members that infrastructure tools send by default, accepted when they ask for what every instance here
 # already is (and reported so); any other value is refused by name, since we could not honour it.
@@ -78,6 +78,7 @@ def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         db_security_groups=common.security_group_memberships(ctx, request.get("DBSecurityGroups") or []),
         iops=iops,
         storage_throughput=throughput,
+        option_group=common.option_group_for(ctx, request.get("OptionGroupName"), engine, version.version),
         **common.instance_options(ctx, request),
     )
     instance = replace(instance, **common.multi_az(ctx, request, instance.availability_zone))
@@ -138,6 +139,7 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
             common.standby_possible(ctx)
         work["multi_az"] = request["MultiAZ"]
     upgrade = _upgrade(ctx, instance, request) if request.get("EngineVersion") else {}
+    _modify_option_group(ctx, instance, request, upgrade, work)
     _replication_allows(ctx, instance, request, upgrade)
     work |= upgrade
     deferred: dict[str, Any] = {}
@@ -224,6 +226,25 @@ def _upgrade(ctx: Context, instance: Instance, request: dict[str, Any]) -> dict[
             f"The DB parameter group {instance.parameter_group} is of family {current.family}; an upgrade to "
             f"{target.version} needs a DB parameter group of family {target.family} in DBParameterGroupName.")
     return {"engine_version": target.version, "parameter_group": group}
+
+
+def _modify_option_group(ctx: Context, instance: Instance, request: dict[str, Any], upgrade: dict[str, Any],
+                         work: dict[str, Any]) -> None:
+    """OptionGroupName: the group the instance moves to, of its engine version (the new one, for an upgrade);
+    a major upgrade moves an instance in its default group to the new version's default, and needs one named
+    for an instance in a group of its own."""
+    version = upgrade.get("engine_version", instance.engine_version)
+    new_major = "engine_version" in upgrade and \
+        common.served_row(ctx, instance.engine, version).major != \
+        common.served_row(ctx, instance.engine, instance.engine_version).major
+    if request.get("OptionGroupName"):
+        chosen = common.option_group_for(ctx, request["OptionGroupName"], instance.engine, version)
+        if chosen != instance.option_group or new_major:
+            work["option_group"] = chosen or catalogue.option_group(instance.engine, version)
+    elif new_major and instance.option_group:
+        raise combination(f"The option group {instance.option_group} is for {instance.engine} "
+                          f"{common.served_row(ctx, instance.engine, instance.engine_version).major}: name one of "
+                          f"{version}'s in OptionGroupName to upgrade to it.")
 
 
 def _first_backup(ctx: Context, instance: Instance) -> str | None:

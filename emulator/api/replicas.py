@@ -15,7 +15,7 @@ REPLICA_MEMBERS = {
     "DBInstanceIdentifier", "SourceDBInstanceIdentifier", "DBInstanceClass", "AvailabilityZone", "Port",
     "AutoMinorVersionUpgrade", "Iops", "StorageThroughput", "DBParameterGroupName", "PubliclyAccessible", "Tags",
     "DBSubnetGroupName", "VpcSecurityGroupIds", "StorageType", "CopyTagsToSnapshot", "DeletionProtection",
-    "AllocatedStorage",
+    "AllocatedStorage", "OptionGroupName",
 }
 PROMOTE_MEMBERS = {"DBInstanceIdentifier", "BackupRetentionPeriod", "PreferredBackupWindow"}
 # RDS for MySQL and MariaDB: a chain of at most three read replicas from a source instance.
@@ -47,6 +47,8 @@ def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         parameter_group=common.parameter_group_for_instance(ctx, request.get("DBParameterGroupName"), family),
         created_at=ctx.clock.now(), db_name=source.db_name, address=ctx.settings.server_host,
         replica_source=source.resource_id, **common.instance_options(ctx, request), **sized,
+        option_group=common.option_group_for(ctx, request.get("OptionGroupName") or source.option_group,
+                                             source.engine, source.engine_version),
     )
     tag_pairs = validation.tags(request.get("Tags", []))
     try:

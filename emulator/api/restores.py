@@ -17,7 +17,7 @@ COMMON_MEMBERS = {
     "DBInstanceClass", "Port", "AvailabilityZone", "DBSubnetGroupName", "PubliclyAccessible",
     "AutoMinorVersionUpgrade", "LicenseModel", "Engine", "Iops", "StorageThroughput", "Tags", "StorageType",
     "VpcSecurityGroupIds", "CopyTagsToSnapshot", "DBParameterGroupName", "DeletionProtection", "AllocatedStorage",
-    "BackupRetentionPeriod", "PreferredBackupWindow", "MultiAZ",
+    "BackupRetentionPeriod", "PreferredBackupWindow", "MultiAZ", "OptionGroupName",
 } | master_users.MEMBERS
 SNAPSHOT_MEMBERS = COMMON_MEMBERS | {"DBInstanceIdentifier", "DBSnapshotIdentifier"}
 POINT_MEMBERS = COMMON_MEMBERS | {
@@ -140,6 +140,8 @@ def _restore(ctx: Context, request: dict[str, Any], identifier: str, snapshot: S
                                                    source.retention if source else 1)),
         parameter_group=common.parameter_group_for_instance(ctx, request.get("DBParameterGroupName"), family),
         created_at=ctx.clock.now(), db_name=snapshot.db_name, address=ctx.settings.server_host,
+        option_group=common.option_group_for(ctx, request.get("OptionGroupName") or _kept_group(ctx, snapshot),
+                                             snapshot.engine, snapshot.engine_version),
         **common.instance_options(ctx, request), **sized,
     )
     instance = replace(instance, **common.multi_az(ctx, request, instance.availability_zone))
@@ -150,3 +152,11 @@ def _restore(ctx: Context, request: dict[str, Any], identifier: str, snapshot: S
     ctx.kick()
     around = ctx.store.surroundings([instance], {instance.resource_id: validation.tag_list(tag_pairs)})
     return common.instance_answer(ctx, replace(instance, task="restore"), around[instance.resource_id])
+
+
+def _kept_group(ctx: Context, snapshot: Snapshot) -> str | None:
+    """The snapshot's option group, while it is one of the snapshot's engine version (an upgraded snapshot's
+    group is its former version's: the new version's default then)."""
+    group = ctx.store.get_option_group(snapshot.option_group) if snapshot.option_group else None
+    major = common.served_row(ctx, snapshot.engine, snapshot.engine_version).major
+    return group.name if group is not None and group.major == major else None

@@ -6,7 +6,7 @@ from typing import Any
 from emulator.api import common
 from emulator.api.paging import page
 from emulator.context import Context
-from emulator.model import catalogue, ids, network, validation
+from emulator.model import ids, network, validation
 from emulator.model.instance import Instance, observed_allowing
 from emulator.model.keys import snapshot_key
 from emulator.model.snapshot import Snapshot
@@ -124,9 +124,12 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     as it was made: a restore of it unpacks the backup with the tools of the version that made it, then
     starts the newer server over it, which upgrades it as an instance's major upgrade does."""
     snapshot = common.existing_snapshot(ctx, request["DBSnapshotIdentifier"])
-    if request.get("OptionGroupName") not in (None, catalogue.option_group(snapshot.engine, snapshot.engine_version)):
-        raise invalid(f"The option group {shown(request['OptionGroupName'])} is not supported by RDS Emulator yet.")
     if not request.get("EngineVersion"):
+        if request.get("OptionGroupName"):
+            group = common.option_group_for(ctx, request["OptionGroupName"], snapshot.engine,
+                                            snapshot.engine_version)
+            snapshot = replace(snapshot, option_group=group)
+            ctx.store.update_snapshot(snapshot.identifier, option_group=group)
         return {"DBSnapshot": wire(ctx, snapshot, _tags(ctx, snapshot))}
     if snapshot.snapshot_type == "automated":
         raise RdsError("InvalidDBSnapshotState", "Automated snapshots cannot be upgraded: copy it first.")
@@ -135,9 +138,10 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     target = common.upgrade_target(ctx, snapshot.engine, snapshot.engine_version, request["EngineVersion"])
     if target is None:
         return {"DBSnapshot": wire(ctx, snapshot, _tags(ctx, snapshot))}
-    upgraded = replace(snapshot, engine_version=target.version, data_version=snapshot.made_with)
+    group = common.option_group_for(ctx, request.get("OptionGroupName"), snapshot.engine, target.version)
+    upgraded = replace(snapshot, engine_version=target.version, data_version=snapshot.made_with, option_group=group)
     ctx.store.update_snapshot(snapshot.identifier, engine_version=upgraded.engine_version,
-                              data_version=upgraded.data_version)
+                              data_version=upgraded.data_version, option_group=group)
     return {"DBSnapshot": wire(ctx, upgraded, _tags(ctx, snapshot))}
 
 

@@ -5,7 +5,7 @@ from typing import Any
 from emulator.api import common
 from emulator.context import Context
 from emulator.model import arn, validation
-from emulator.model.keys import security_group_key, snapshot_key
+from emulator.model.keys import option_group_key, security_group_key, snapshot_key
 from emulator.protocol.errors import instance_not_found, invalid
 from emulator.store.errors import TooManyTags
 
@@ -47,6 +47,10 @@ def _resource(ctx: Context, name: str) -> str:
         if not here:
             raise common.parameter_group_not_found(resource)
         return common.parameter_group_tags_key(ctx, resource)
+    if kind == "og":
+        if not here:
+            raise common.option_group_not_found(resource)
+        return option_group_key(common.custom_option_group(ctx, resource.lower(), "tagged"))
     if kind == "snapshot":
         if not here or ctx.store.get_snapshot(resource.lower()) is None:
             raise common.snapshot_not_found(resource)

@@ -21,6 +21,8 @@ LOG_FILES = {
     "error/mysql-error.log": "error.log",
     "slowquery/mysql-slowquery.log": "slowquery.log",
     "general/mysql-general.log": "general.log",
+    # the MariaDB audit plugin's (option group option MARIADB_AUDIT_PLUGIN)
+    "audit/server_audit.log": "audit.log",
 }
 # The logs RDS rotates every hour: the hour a file covers (UTC, 0-23) becomes its suffix, so that the
 # file of the same hour a day later replaces it and 24 hours are kept.
@@ -68,6 +70,8 @@ class ServerSpec:
     standby: bool = False
     # It replicates from another server (a read replica's, a standby's): a guest gets its way to a source.
     follows: bool = False
+    # What its option group's options make of its configuration (engines/plugins.py; model/options.py)
+    options: dict[str, str] = field(default_factory=dict)
 
     @property
     def server_id(self) -> int:
@@ -165,6 +169,9 @@ class Driver(Protocol):
     # Whether an instance may have a Multi-AZ standby here: a second server no client reaches, which takes
     # over the instance's endpoint at a failover.
     standbys: bool
+    # The log files an option's plugin writes that this driver serves beside the server's own (LOG_FILES):
+    # an option whose log cannot be served is not offered.
+    option_logs: frozenset[str]
 
     def reach_source(self, spec: ServerSpec, source: ServerSpec) -> tuple[str, int]:
         """Let the server reach `source`'s, to replicate from it; where it connects to (host, port)."""

@@ -57,6 +57,7 @@ class NoServerDriver:
         return None
 
     standbys = True  # a standby here is its record, as a replica is
+    option_logs = frozenset({"audit/server_audit.log"})  # records too
 
     def take_endpoint(self, spec: ServerSpec) -> None:
         pass

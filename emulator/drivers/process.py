@@ -117,7 +117,7 @@ class ProcessDriver:
         return [self.root, self.socket_dir]
 
     def _cnf(self, home: pathlib.Path, datadir: pathlib.Path, sock: str, host: str, port: int, flavor: str,
-             server_id: int, parameters: dict[str, str] | None = None) -> str:
+             server_id: int, parameters: dict[str, str] | None = None, options: dict[str, str] | None = None) -> str:
         (home / "tmp").mkdir(mode=0o700, exist_ok=True)
         return engine.my_cnf(
             datadir=str(datadir),
@@ -133,8 +133,11 @@ class ProcessDriver:
             logs={
                 "slow_query_log_file": str(home / LOG_FILES["slowquery/mysql-slowquery.log"]),
                 "general_log_file": str(home / LOG_FILES["general/mysql-general.log"]),
+                **({"loose-server_audit_file_path": str(home / LOG_FILES["audit/server_audit.log"])}
+                   if flavor == "MariaDB" else {}),
             },
             parameters=parameters,
+            options=options,
         )
 
     # the interface
@@ -270,6 +273,7 @@ class ProcessDriver:
         return {"socket": self._socket(spec), "user": ADMIN_USER}
 
     standbys = True
+    option_logs = frozenset({"audit/server_audit.log"})
 
     def take_endpoint(self, spec: ServerSpec) -> None:
         """Killed and started again on the endpoint, without a clean shutdown (a MySQL server's takes most of
@@ -293,7 +297,7 @@ class ProcessDriver:
             # a standby listens on its socket alone, which only root reaches
             parameters = {**spec.parameters, "skip_networking": "1"} if spec.standby else spec.parameters
             staging.write_text(self._cnf(home, home / "data", self._socket(spec), spec.host, spec.port,
-                                         self._flavor(spec), spec.server_id, parameters))
+                                         self._flavor(spec), spec.server_id, parameters, spec.options))
             staging.replace(home / "my.cnf")
 
     def log_files(self, spec: ServerSpec) -> dict[str, LogFile]:

@@ -4,7 +4,7 @@ import re
 
 from emulator.protocol.errors import invalid, shown
 
-_ARN = re.compile(r"^arn:aws:rds:([a-z0-9-]+):(\d{12}):(db|pg|secgrp|snapshot|subgrp):(.+)$")
+_ARN = re.compile(r"^arn:aws:rds:([a-z0-9-]+):(\d{12}):(db|og|pg|secgrp|snapshot|subgrp):(.+)$")
 
 
 def resource_arn(region: str, account: str, kind: str, name: str) -> str:

@@ -138,6 +138,10 @@ class Instance:
     binlog_chain: int = 0
     # a managed master password's secret (model/secrets.py's MasterSecret as a row); None: the user's own
     master_secret: dict[str, Any] | None = None
+    # its option group (None: its engine's default) and the options its server was last configured with
+    # (model/options.py's server variables)
+    option_group: str | None = None
+    server_options: dict[str, str] = field(default_factory=dict)
     # the kind and parameters of the task under way, joined from the tasks table; not columns
     task: str | None = field(default=None, compare=False)
     task_params: dict[str, Any] | None = field(default=None, compare=False)
@@ -179,6 +183,21 @@ class Instance:
             "MultiAZ": params.get("multi_az"),
         }
 
+    @property
+    def option_group_memberships(self) -> list[dict[str, str]]:
+        """Its option group, pending-apply while a change of its options (or a move to another group) waits for
+        the maintenance window, applying while a task applies it; a group it moves to is listed first."""
+        current = self.option_group or catalogue.option_group(self.engine, self.engine_version)
+        under_way = self.task_params or {} if self.task == "modify" else {}
+        moving = under_way.get("option_group") or self.pending.get("option_group")
+        if moving and moving != current:
+            status = "applying" if under_way.get("option_group") else "pending-apply"
+            return [{"OptionGroupName": moving, "Status": status},
+                    {"OptionGroupName": current, "Status": "pending-removal"}]
+        status = "applying" if under_way.get("options") else \
+            "pending-apply" if self.pending.get("options") else "in-sync"
+        return [{"OptionGroupName": current, "Status": status}]
+
     def to_wire(
         self, arn: str, tags: list[dict[str, str]], subnet_group: dict[str, Any], default_security_group: str,
         parameter_apply_status: str, replication: tuple[str, str] | None = None,
@@ -219,9 +238,7 @@ class Instance:
             "ReadReplicaSourceDBInstanceIdentifier": self.source_identifier if self.replica_source else None,
             "StatusInfos": _status_infos(replication) if self.replica_source and provisioned else None,
             "LicenseModel": "general-public-license",
-            "OptionGroupMemberships": [
-                {"OptionGroupName": catalogue.option_group(self.engine, self.engine_version), "Status": "in-sync"}
-            ],
+            "OptionGroupMemberships": self.option_group_memberships,
             "PubliclyAccessible": self.publicly_accessible,
             "StorageType": self.storage_type,
             "Iops": self.iops,

@@ -23,6 +23,11 @@ def snapshot_key(identifier: str) -> str:
     return f"snapshot:{identifier}"
 
 
+def option_group_key(name: str) -> str:
+    """The tags table's key for an option group."""
+    return f"og:{name}"
+
+
 def parameter_group_key(name: str) -> str:
     """The tags table's key for a DB parameter group."""
     return f"pg:{name}"

@@ -9,12 +9,14 @@ LIMITS = {
     "DBSubnetGroups": 50,
     "ManualSnapshots": 100,
     "ReadReplicasPerMaster": 15,
+    "OptionGroups": 20,
 }
 _REFUSED = {
     "DBParameterGroups": ("DBParameterGroupQuotaExceeded", "DB parameter groups"),
     "DBSecurityGroups": ("QuotaExceeded.DBSecurityGroup", "DB security groups"),
     "DBSubnetGroups": ("DBSubnetGroupQuotaExceeded", "DB subnet groups"),
     "ManualSnapshots": ("SnapshotQuotaExceeded", "manual DB snapshots"),
+    "OptionGroups": ("OptionGroupQuotaExceededFault", "option groups"),
 }
 
 

@@ -53,6 +53,8 @@ class Snapshot:
     # The engine version the backup was made with, once the snapshot was upgraded to a newer one
     # (ModifyDBSnapshot): a restore unpacks it with that version's tools, then runs `engine_version`'s server.
     data_version: str | None = None
+    # the option group a restore of it is in unless it names one (None: its engine's default)
+    option_group: str | None = None
 
     @property
     def made_with(self) -> str:
@@ -79,7 +81,7 @@ class Snapshot:
             "SnapshotType": self.snapshot_type,
             "Iops": self.iops,
             "StorageThroughput": self.storage_throughput,
-            "OptionGroupName": catalogue.option_group(self.engine, self.engine_version),
+            "OptionGroupName": self.option_group or catalogue.option_group(self.engine, self.engine_version),
             "PercentProgress": self.progress,
             "SourceDBSnapshotIdentifier": self.source_snapshot,
             "StorageType": self.storage_type,

@@ -10,11 +10,12 @@ The schema is made and upgraded by the Alembic migrations in store/migrations, a
 from emulator.store.events import Events
 from emulator.store.groups import Groups
 from emulator.store.instances import Instances
+from emulator.store.option_groups import OptionGroups
 from emulator.store.snapshots import Snapshots
 from emulator.store.tags import Tags
 from emulator.store.tasks import Tasks
 from emulator.store.views import Views
 
 
-class Store(Instances, Views, Tasks, Groups, Snapshots, Tags, Events):
+class Store(Instances, Views, Tasks, Groups, OptionGroups, Snapshots, Tags, Events):
     """The store's parts, over one engine (store/base.py)."""

@@ -213,6 +213,13 @@ class Instances(StoreBase):
         except IntegrityError:
             raise NameTaken(values.get("identifier")) from None
 
+    def defer_instance(self, resource_id: str, changes: dict[str, Any], now: datetime) -> None:
+        """The changes join those the instance waits to apply in its maintenance window, whatever it does now."""
+        with self._tx() as conn:
+            values = deferred(conn, resource_id, changes, now)
+            if values:
+                conn.execute(update(instances).where(instances.c.resource_id == resource_id).values(**values))
+
     def remove_instance(self, resource_id: str) -> None:
         with self._tx() as conn:
             conn.execute(delete(instances).where(instances.c.resource_id == resource_id))

@@ -83,6 +83,8 @@ instances = Table(
     Column("active_server", Integer, nullable=False, server_default="0"),
     Column("binlog_chain", Integer, nullable=False, server_default="0"),
     Column("master_secret", JSON),
+    Column("option_group", String, index=True),
+    Column("server_options", JSON, nullable=False, server_default="{}"),
     Index("uq_instances_endpoint", "address", "port", unique=True),
 )
 
@@ -121,6 +123,7 @@ snapshots = Table(
     Column("retained_until", UtcDateTime),
     # the engine version the backup was made with, once the snapshot was upgraded to a newer one
     Column("data_version", String),
+    Column("option_group", String),
 )
 
 # An instance's binary log files, each archived once the server closed it.
@@ -143,6 +146,18 @@ emulator_state = Table(
     metadata,
     Column("name", String, primary_key=True),
     Column("value", String, nullable=False),
+)
+
+option_groups = Table(
+    "option_groups",
+    metadata,
+    Column("name", String, primary_key=True),
+    Column("engine", String, nullable=False),
+    Column("major", String, nullable=False),
+    Column("description", String, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("options", JSON, nullable=False, server_default="{}"),
+    Column("source", String),
 )
 
 parameter_groups = Table(

@@ -56,6 +56,7 @@ def new_snapshot(instance: Instance, identifier: str, kind: str, now: datetime) 
         port=instance.port, availability_zone=instance.availability_zone,
         master_username=instance.master_username, password_hash=instance.password_hash,
         db_name=instance.db_name, storage_key=f"snapshots/{ids.token()}.mbstream",
+        option_group=instance.option_group,
     )
 
 

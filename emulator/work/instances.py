@@ -16,7 +16,7 @@ from emulator.drivers.base import HostRefused, ServerSpec
 from emulator.engines import accounts, live
 from emulator.failures import Failure
 from emulator.host.firewall import FirewallError
-from emulator.model import catalogue, engine_versions
+from emulator.model import catalogue, engine_versions, options
 from emulator.model.events import (
     FAILOVER_DONE,
     FAILOVER_STARTED,
@@ -31,7 +31,16 @@ from emulator.model.events import (
 from emulator.model.instance import Instance
 from emulator.model.records import Task
 from emulator.store.errors import NameTaken
-from emulator.work import backups, configuration, maintenance, replicas, security_groups, standbys, upgrades
+from emulator.work import (
+    backups,
+    configuration,
+    maintenance,
+    option_work,
+    replicas,
+    security_groups,
+    standbys,
+    upgrades,
+)
 from emulator.work.runner import ResourceWork, Retry, Then
 from emulator.work.upgrades import PATCHED, PATCHING
 
@@ -251,6 +260,12 @@ def modify(ctx: Context, instance: Instance, task: Task) -> None:
         _upgrade(ctx, instance, changes["engine_version"], task, changes.get("parameter_group"))
     elif changes.get("system_update"):
         _update_system(ctx, instance)
+    if "option_group" in changes:
+        group = None if changes["option_group"].startswith(options.DEFAULT_PREFIX) else changes["option_group"]
+        ctx.store.update_instance(instance.resource_id, option_group=group)
+        instance = replace(instance, option_group=group)
+    if "option_group" in changes or changes.get("options"):
+        instance = option_work.apply(ctx, instance)
     if changes.get("password"):
         with ctx.driver.admin(ctx.spec(instance)) as cursor:
             accounts.set_master_password(cursor, instance.master_username, instance.password_hash)
@@ -398,7 +413,8 @@ def _bring_up(ctx: Context, instance: Instance, bring: Callable[[ServerSpec], No
     instance is then `incompatible-parameters`, until its group is fixed and it is rebooted."""
     values = configuration.group_values(ctx, {instance.parameter_group})[instance.parameter_group]
     taken = {"server_parameters": configuration.wanted(instance, values),
-             "server_parameter_group": instance.parameter_group, "parameter_failures": {}}
+             "server_parameter_group": instance.parameter_group, "parameter_failures": {},
+             "server_options": option_work.wanted(ctx, instance)}
     ctx.store.update_instance(instance.resource_id, **taken)
     configured = replace(instance, **taken)
     spec = ctx.spec(configured)
@@ -421,6 +437,7 @@ def _bring_up(ctx: Context, instance: Instance, bring: Callable[[ServerSpec], No
         if instance.observed in ("none", "failed", "incompatible") and instance.replica_source is None:
             accounts.create_master(cursor, instance.master_username, instance.password_hash, instance.db_name)
         replicas.as_recorded(ctx, instance, cursor)
+        option_work.configure(cursor, taken["server_options"])
         reported = live.version(cursor)
     standbys.rejoined(ctx, configured)
     if reported is not None and reported != instance.engine_version:  # EngineVersion is what the server says

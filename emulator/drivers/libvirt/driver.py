@@ -135,6 +135,10 @@ class LibvirtDriver(GuestJobs, GuestImages, Templates, SystemUpdates, GuestEndpo
 
     # the interface
 
+    # a guest's server logs to QEMU's ports (guest/rds-init), which carry its own logs only: a plugin's log
+    # inside the guest could not be read, so no option is offered on guests (yet)
+    option_logs: frozenset[str] = frozenset()
+
     @property
     def standbys(self) -> bool:
         """A standby guest takes over its endpoint through a relay on this host (endpoints.py); on a bridge,
