@@ -24,7 +24,7 @@ from emulator.images.servers import Servers
 from emulator.store import Store
 from emulator.web import operator
 from emulator.web.app import create_app
-from emulator.work import instances, parameters, security_groups, storage
+from emulator.work import instances, option_work, parameters, security_groups, storage
 from emulator.work.runner import TaskRunner
 from scheduler import jobs
 from scheduler import service as scheduler_service
@@ -120,7 +120,8 @@ def _resume(ctx: Context, undo: ExitStack) -> TaskRunner:
         ctx, ctx.settings.workers,
         {"db-instance": instances.INSTANCE_WORK, "db-parameter-group": parameters.GROUP_WORK,
          "db-security-group-rule": security_groups.RULE_WORK, "firewall": security_groups.FIREWALL_WORK,
-         "db-snapshot": storage.SNAPSHOT_WORK, "backup-storage": storage.STORAGE_WORK},
+         "db-snapshot": storage.SNAPSHOT_WORK, "backup-storage": storage.STORAGE_WORK,
+         "option-group": option_work.GROUP_WORK},
     )
     ctx.wake = runner.kick
     runner.resume_orphans()

@@ -16,7 +16,16 @@ from emulator.model.events import RETENTION, STORAGE_BACK, STORAGE_FULL
 from emulator.model.instance import Instance, observed_allowing
 from emulator.model.snapshot import Snapshot
 from emulator.store.errors import StateConflict, StoreFull, TaskConflict
-from emulator.work import backups, configuration, log_rotation, maintenance, master_secrets, replicas, standbys
+from emulator.work import (
+    backups,
+    configuration,
+    log_rotation,
+    maintenance,
+    master_secrets,
+    option_work,
+    replicas,
+    standbys,
+)
 from scheduler.archivers import Archivers
 
 log = logging.getLogger(__name__)
@@ -30,6 +39,7 @@ def tick(ctx: Context) -> None:
     backup_windows(ctx, found)
     maintenance_windows(ctx, found)
     secret_rotations(ctx, found)
+    option_work.catch_up(ctx, found)
 
 
 def watch_servers(ctx: Context, found: list[Instance] | None = None) -> None:

@@ -16,7 +16,7 @@ from emulator.model.options import OptionGroup
 from emulator.model.records import IngressRule, ParameterGroup, SecurityGroup, SubnetGroup, Surroundings
 from emulator.model.snapshot import Snapshot
 from emulator.protocol.errors import RdsError, combination, instance_exists, instance_not_found, invalid, shown
-from emulator.store.errors import GroupGone, GroupMissing, NameTaken, PortTaken, SnapshotGone
+from emulator.store.errors import GroupGone, GroupMissing, NameTaken, OptionGroupGone, PortTaken, SnapshotGone
 from emulator.work import configuration
 
 
@@ -234,6 +234,8 @@ def refused_by_store(parameter_group: str | None) -> Iterator[None]:
         raise parameter_group_not_found(parameter_group or "") from None
     except GroupMissing as gone:
         raise security_group_not_found(gone.args[0]) from None
+    except OptionGroupGone as gone:
+        raise option_group_not_found(gone.args[0]) from None
 
 
 @contextmanager

@@ -9,7 +9,7 @@ from emulator.context import Context
 from emulator.model import options, validation
 from emulator.model.options import OptionGroup
 from emulator.protocol.errors import RdsError, invalid, shown
-from emulator.store.errors import NameTaken, StateConflict, TaskConflict
+from emulator.store.errors import NameTaken, TaskConflict
 from emulator.work import option_work
 
 
@@ -97,15 +97,15 @@ def describe_options(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def _reach_members(ctx: Context, name: str, now: bool) -> None:
-    """Each instance in the group gets the change: at once, by a task of its own (one busy now gets it in its
-    maintenance window), or in its maintenance window."""
+    """The change reaches the group's instances at once (the group's task; one already under way reads the
+    group again before it ends, and the watch finds the rest), or in each one's maintenance window."""
+    if now:
+        try:
+            ctx.queue("option-group", name, "apply")
+        except TaskConflict:
+            pass
+        return
     for resource_id in ctx.store.option_group_members(name):
-        if now:
-            try:
-                ctx.queue("db-instance", resource_id, "modify", {"options": True}, observed=("running",))
-                continue
-            except (TaskConflict, StateConflict):
-                pass
         option_work.defer(ctx, resource_id)
 
 

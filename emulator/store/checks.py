@@ -15,6 +15,7 @@ from emulator.store.errors import (
     GroupGone,
     GroupMissing,
     HasReplicas,
+    OptionGroupGone,
     QuotaReached,
     SnapshotGone,
     SnapshotInUse,
@@ -23,7 +24,16 @@ from emulator.store.errors import (
     TooManyTags,
 )
 from emulator.store.prepared import INSERT_EVENT, INSERT_TAG, INSERT_TASK
-from emulator.store.schema import ACTIVE, db_security_groups, instances, parameter_groups, snapshots, tags, tasks
+from emulator.store.schema import (
+    ACTIVE,
+    db_security_groups,
+    instances,
+    option_groups,
+    parameter_groups,
+    snapshots,
+    tags,
+    tasks,
+)
 
 
 def check_group(conn: Connection, name: str | None) -> None:
@@ -33,6 +43,12 @@ def check_group(conn: Connection, name: str | None) -> None:
         return
     if conn.scalar(select(parameter_groups.c.name).where(parameter_groups.c.name == name)) is None:
         raise GroupGone(name)
+
+
+def check_option_group(conn: Connection, name: str | None) -> None:
+    """Inside the transaction that puts an instance in an option group: the group exists (None: its default)."""
+    if name is not None and conn.scalar(select(option_groups.c.name).where(option_groups.c.name == name)) is None:
+        raise OptionGroupGone(name)
 
 
 def check_snapshot_available(conn: Connection, identifier: str) -> None:

@@ -45,6 +45,10 @@ class SnapshotInUse(Exception):
     """A copy or a restore is reading the snapshot: its bytes must stay until it is done."""
 
 
+class OptionGroupGone(Exception):
+    """The option group an instance was to join does not exist (any more)."""
+
+
 class QuotaReached(Exception):
     """The account already has as many of the kind as its quota allows (model/quotas.py names it)."""
 

@@ -12,6 +12,7 @@ from emulator.model.records import Event
 from emulator.store.base import StoreBase
 from emulator.store.checks import (
     check_group,
+    check_option_group,
     check_security_groups,
     check_snapshot_available,
     check_source,
@@ -51,6 +52,7 @@ class Instances(StoreBase):
             with self._tx() as conn:
                 check_group(conn, instance.parameter_group)
                 check_security_groups(conn, instance.db_security_groups)
+                check_option_group(conn, instance.option_group)
                 if task[0] == "restore":
                     check_snapshot_available(conn, task[1]["snapshot"])
                 if instance.replica_source is not None:
@@ -104,10 +106,12 @@ class Instances(StoreBase):
         resource_ids: Iterable[str] | None = None,
         engines: Iterable[str] | None = None,
         parameter_groups: Iterable[str] | None = None,
+        option_groups: Iterable[str] | None = None,
         after: str | None = None,
         limit: int | None = None,
     ) -> list[Instance]:
-        unfiltered = identifiers is None and resource_ids is None and engines is None and parameter_groups is None
+        unfiltered = identifiers is None and resource_ids is None and engines is None and parameter_groups is None \
+            and option_groups is None
         if unfiltered and after is None and limit is None:
             return [Instance(*row) for row in FAST_ALL.rows(self._readers)]
         if unfiltered and limit is not None:
@@ -124,6 +128,8 @@ class Instances(StoreBase):
             conditions.append(instances.c.engine.in_(list(engines)))
         if parameter_groups is not None:
             conditions.append(instances.c.parameter_group.in_(list(parameter_groups)))
+        if option_groups is not None:
+            conditions.append(instances.c.option_group.in_(list(option_groups)))
         if after is not None:
             conditions.append(instances.c.identifier > after)
         query = query.where(*conditions).order_by(instances.c.identifier).limit(limit)
@@ -219,6 +225,23 @@ class Instances(StoreBase):
             values = deferred(conn, resource_id, changes, now)
             if values:
                 conn.execute(update(instances).where(instances.c.resource_id == resource_id).values(**values))
+
+    def join_option_group(self, resource_id: str, name: str | None) -> None:
+        """The instance in the group (None: its default one); OptionGroupGone when it was deleted meanwhile."""
+        with self._tx() as conn:
+            check_option_group(conn, name)
+            conn.execute(update(instances).where(instances.c.resource_id == resource_id).values(option_group=name))
+
+    def record_options(self, resource_id: str, variables: dict[str, str]) -> None:
+        """What the server now runs of its option group; no change of the group waits for it any more."""
+        with self._tx() as conn:
+            row = conn.execute(select(instances.c.pending).where(instances.c.resource_id == resource_id)).first()
+            if row is None:
+                return
+            pending = {name: value for name, value in (row.pending or {}).items() if name != "options"}
+            conn.execute(update(instances).where(instances.c.resource_id == resource_id)
+                         .values(server_options=variables, pending=pending,
+                                 **({} if pending else {"pending_since": None})))
 
     def remove_instance(self, resource_id: str) -> None:
         with self._tx() as conn:

@@ -30,7 +30,7 @@ from emulator.model.events import (
 )
 from emulator.model.instance import Instance
 from emulator.model.records import Task
-from emulator.store.errors import NameTaken
+from emulator.store.errors import NameTaken, OptionGroupGone
 from emulator.work import (
     backups,
     configuration,
@@ -261,9 +261,7 @@ def modify(ctx: Context, instance: Instance, task: Task) -> None:
     elif changes.get("system_update"):
         _update_system(ctx, instance)
     if "option_group" in changes:
-        group = None if changes["option_group"].startswith(options.DEFAULT_PREFIX) else changes["option_group"]
-        ctx.store.update_instance(instance.resource_id, option_group=group)
-        instance = replace(instance, option_group=group)
+        instance = _join_option_group(ctx, instance, changes["option_group"])
     if "option_group" in changes or changes.get("options"):
         instance = option_work.apply(ctx, instance)
     if changes.get("password"):
@@ -275,6 +273,18 @@ def modify(ctx: Context, instance: Instance, task: Task) -> None:
         _convert(ctx, instance, changes["multi_az"])
     elif instance.multi_az and "engine_version" in changes:
         standbys.build(ctx, instance)  # the new version's server over data of the new version
+
+
+def _join_option_group(ctx: Context, instance: Instance, name: str) -> Instance:
+    """The instance in the group it was moved to, unless the group was deleted since (it stays in its own)."""
+    group = None if name.startswith(options.DEFAULT_PREFIX) else name
+    try:
+        ctx.store.join_option_group(instance.resource_id, group)
+    except OptionGroupGone:
+        ctx.instance_event(instance.identifier, f"The option group {name} was deleted before the DB instance "
+                           "could join it: it stays in its own.", "configuration change")
+        return instance
+    return replace(instance, option_group=group)
 
 
 def _secret_settled(instance: Instance) -> dict[str, Any]:
