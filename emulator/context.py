@@ -16,6 +16,7 @@ from emulator.foreground import Foreground
 from emulator.host.backups import BackupStorage
 from emulator.host.firewall import Firewall
 from emulator.host.master_passwords import MasterPasswords
+from emulator.host.storage_keys import StorageKeys
 from emulator.images.servers import Servers
 from emulator.model import arn, engine_versions, parameters
 from emulator.model.engine_versions import EngineVersion
@@ -49,6 +50,8 @@ class Context:
     firewall: Firewall
     # managed master passwords, derived from the data directory's key
     passwords: MasterPasswords
+    # encryption at rest: data keys, derived likewise
+    storage_keys: StorageKeys
     # wakes the task runner (work/runner.py) once it runs: work was queued, or became due
     wake: Callable[[], None] = field(default=lambda: None, repr=False)
     # each instance's DBInstance XML, by the rows it was made from (DescribeDBInstances by identifier)
@@ -149,6 +152,8 @@ class Context:
             version=self.engine_version(instance),
             follows=instance.replica_source is not None,
             options=instance.server_options,
+            data_key=self.storage_keys.data_key(instance.data_key_id or instance.resource_id)
+            if instance.storage_encrypted else None,
         )
 
     def queue(

@@ -20,6 +20,7 @@ from emulator.engines.variables import Variables
 from emulator.host import credentials, firewall, work_dirs
 from emulator.host.backups import LocalStorage
 from emulator.host.master_passwords import MasterPasswords
+from emulator.host.storage_keys import StorageKeys
 from emulator.images.servers import Servers
 from emulator.store import Store
 from emulator.web import operator
@@ -81,6 +82,7 @@ def boot(settings: Settings, clock: Clock | None = None, schedule: bool = True) 
             backups=LocalStorage(settings.data_dir / "backups"),
             firewall=firewall.make(settings.driver, settings.data_dir),
             passwords=MasterPasswords(settings.data_dir),
+            storage_keys=StorageKeys(settings.data_dir),
         )
         work_dirs.sweep(settings.data_dir)
         undo.callback(ctx.firewall.remove)

@@ -15,6 +15,8 @@ python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need_apt+=(python3-venv)
 # DB security groups are enforced with nftables (nft); the tests make network namespaces with ip
 command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || need_apt+=(nftables)
 command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || need_apt+=(iproute2)
+# An encrypted instance's archived binary logs are sealed with openssl
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 # The libvirt driver's guest template is built from Debian's packages and booted under QEMU; GUESTS= (empty)
 # leaves that out, as the process driver's container image does.
 if [ -n "${GUESTS-yes}" ]; then

@@ -9,7 +9,7 @@ from typing import Any
 
 from emulator.context import Context
 from emulator.drivers.base import InsufficientCapacity, PortUnavailable
-from emulator.model import arn, catalogue, engine_versions, network, options, storage, validation
+from emulator.model import arn, catalogue, engine_versions, kms, network, options, storage, validation
 from emulator.model.instance import Instance
 from emulator.model.keys import parameter_group_key, subnet_group_key
 from emulator.model.options import OptionGroup
@@ -172,7 +172,6 @@ def is_default_parameter_group(name: str) -> bool:
 
 AS_IT_IS = {
     "MultiAZ": False,  # accepted as true where the driver's servers can replicate (multi_az)
-    "StorageEncrypted": False,
     "EnableIAMDatabaseAuthentication": False,
     "EnablePerformanceInsights": False,
     "MonitoringInterval": 0,
@@ -457,3 +456,29 @@ def option_group_for(ctx: Context, name: str | None, engine: str, version: str) 
         raise combination(f"The option group {group.name} is for {group.engine} {group.major}; the DB instance "
                           f"runs {engine} {major}.")
     return None if group.default else group.name
+
+
+# encryption at rest
+
+DEFAULT_STORAGE_KEY = "alias/aws/rds"
+
+
+def encryption(ctx: Context, request: dict[str, Any], engine: str, version: str) -> dict[str, Any]:
+    """A new instance's encryption at rest (StorageEncrypted, KmsKeyId), where its server can have it."""
+    if not request.get("StorageEncrypted"):
+        if request.get("KmsKeyId"):
+            raise combination("KmsKeyId can only be given with StorageEncrypted.")
+        return {}
+    encrypts(ctx, engine, version)
+    return {"storage_encrypted": True, "kms_key_id": storage_key(ctx, request.get("KmsKeyId"))}
+
+
+def encrypts(ctx: Context, engine: str, version: str) -> None:
+    flavor = served_row(ctx, engine, version).flavor
+    if flavor not in ctx.driver.encrypts:
+        raise combination(f"RDS Emulator cannot yet encrypt the storage of {engine} {version} with its "
+                          f"{ctx.settings.driver} driver: docs/encryption.md says where it can.")
+
+
+def storage_key(ctx: Context, value: str | None) -> str:
+    return kms.key_arn(value, DEFAULT_STORAGE_KEY, ctx.settings.region, ctx.settings.account_id)

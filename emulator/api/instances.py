@@ -23,7 +23,7 @@ CREATE_MEMBERS = {
     "PreferredMaintenanceWindow", "BackupRetentionPeriod", "DBParameterGroupName", "Tags",
     "AutoMinorVersionUpgrade", "PubliclyAccessible", "DeletionProtection", "CopyTagsToSnapshot",
     "LicenseModel", "DBSubnetGroupName", "VpcSecurityGroupIds", "Iops", "StorageThroughput", "DBSecurityGroups",
-    "MultiAZ", "OptionGroupName",
+    "MultiAZ", "OptionGroupName", "StorageEncrypted", "KmsKeyId",
 } | master_users.MEMBERS
 MODIFY_MEMBERS = master_users.MODIFY_MEMBERS | {
     "DBInstanceIdentifier", "ApplyImmediately", "MasterUserPassword", "DBInstanceClass", "AllocatedStorage",
@@ -79,6 +79,7 @@ def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         iops=iops,
         storage_throughput=throughput,
         option_group=common.option_group_for(ctx, request.get("OptionGroupName"), engine, version.version),
+        **common.encryption(ctx, request, engine, version.version),
         **common.instance_options(ctx, request),
     )
     instance = replace(instance, **common.multi_az(ctx, request, instance.availability_zone))

@@ -7,7 +7,7 @@ from emulator.api import common
 from emulator.context import Context
 from emulator.model import ids, validation, windows
 from emulator.model.instance import Instance, not_allowed_message, observed_allowing
-from emulator.protocol.errors import RdsError, instance_not_found
+from emulator.protocol.errors import RdsError, combination, instance_not_found
 from emulator.store.errors import SourceRefused, StateConflict, TaskConflict
 
 # Members of CreateDBInstanceReadReplica we honour; the rest are refused unless they ask for what we are.
@@ -15,7 +15,7 @@ REPLICA_MEMBERS = {
     "DBInstanceIdentifier", "SourceDBInstanceIdentifier", "DBInstanceClass", "AvailabilityZone", "Port",
     "AutoMinorVersionUpgrade", "Iops", "StorageThroughput", "DBParameterGroupName", "PubliclyAccessible", "Tags",
     "DBSubnetGroupName", "VpcSecurityGroupIds", "StorageType", "CopyTagsToSnapshot", "DeletionProtection",
-    "AllocatedStorage", "OptionGroupName",
+    "AllocatedStorage", "OptionGroupName", "KmsKeyId",
 }
 PROMOTE_MEMBERS = {"DBInstanceIdentifier", "BackupRetentionPeriod", "PreferredBackupWindow"}
 # RDS for MySQL and MariaDB: a chain of at most three read replicas from a source instance.
@@ -49,6 +49,7 @@ def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         replica_source=source.resource_id, **common.instance_options(ctx, request), **sized,
         option_group=common.option_group_for(ctx, request.get("OptionGroupName") or source.option_group,
                                              source.engine, source.engine_version),
+        **_encryption(ctx, source, request.get("KmsKeyId")),
     )
     tag_pairs = validation.tags(request.get("Tags", []))
     try:
@@ -107,3 +108,15 @@ def _chain_allows(ctx: Context, source: Instance) -> None:
         raise RdsError("InvalidDBInstanceState",
                        f"DB instance {source.identifier} is the last of a chain of {CHAIN} read replicas: it cannot "
                        "have read replicas of its own.")
+
+
+def _encryption(ctx: Context, source: Instance, key: str | None) -> dict[str, Any]:
+    """A replica in the source's region is encrypted as its source is, with its key (KmsKeyId is for a
+    replica in another region: here it may only name the source's key)."""
+    if key and (not source.storage_encrypted or common.storage_key(ctx, key) != source.kms_key_id):
+        raise combination("KmsKeyId is for a read replica in another region: a replica here is encrypted with "
+                          "its source's key, or not at all.")
+    if not source.storage_encrypted:
+        return {}
+    return {"storage_encrypted": True, "kms_key_id": source.kms_key_id,
+            "data_key_id": source.data_key_id or source.resource_id}

@@ -72,6 +72,9 @@ class ServerSpec:
     follows: bool = False
     # What its option group's options make of its configuration (engines/plugins.py; model/options.py)
     options: dict[str, str] = field(default_factory=dict)
+    # Encryption at rest: the data key (hex) its tablespaces, logs and binary logs are encrypted with; None:
+    # not encrypted. Never shown (no repr).
+    data_key: str | None = field(default=None, repr=False)
 
     @property
     def server_id(self) -> int:
@@ -172,6 +175,8 @@ class Driver(Protocol):
     # The log files an option's plugin writes that this driver serves beside the server's own (LOG_FILES):
     # an option whose log cannot be served is not offered.
     option_logs: frozenset[str]
+    # The flavors whose servers this driver runs encrypted at rest (ServerSpec.data_key).
+    encrypts: frozenset[str]
 
     def reach_source(self, spec: ServerSpec, source: ServerSpec) -> tuple[str, int]:
         """Let the server reach `source`'s, to replicate from it; where it connects to (host, port)."""

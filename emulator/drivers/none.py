@@ -58,6 +58,7 @@ class NoServerDriver:
 
     standbys = True  # a standby here is its record, as a replica is
     option_logs = frozenset({"audit/server_audit.log"})  # records too
+    encrypts = frozenset({"MariaDB", "MySQL"})
 
     def take_endpoint(self, spec: ServerSpec) -> None:
         pass

@@ -41,7 +41,7 @@ from emulator.drivers.base import (
 )
 from emulator.drivers.capacity import Capacity, rss_mib
 from emulator.drivers.log_dir import LogDirectory, reason
-from emulator.engines import backup, clone, in_tree, tools
+from emulator.engines import backup, clone, encryption, in_tree, tools
 from emulator.engines import server as engine
 from emulator.images import server_tree
 from emulator.images.server_tree import ServerTree
@@ -116,28 +116,18 @@ class ProcessDriver:
         """The host's folders a server or tool in a tree works in, bound at their own paths."""
         return [self.root, self.socket_dir]
 
-    def _cnf(self, home: pathlib.Path, datadir: pathlib.Path, sock: str, host: str, port: int, flavor: str,
-             server_id: int, parameters: dict[str, str] | None = None, options: dict[str, str] | None = None) -> str:
+    def _cnf(self, spec: ServerSpec, parameters: dict[str, str]) -> str:
+        home, flavor = self._home(spec), self._flavor(spec)
         (home / "tmp").mkdir(mode=0o700, exist_ok=True)
+        logs = {"slow_query_log_file": str(home / LOG_FILES["slowquery/mysql-slowquery.log"]),
+                "general_log_file": str(home / LOG_FILES["general/mysql-general.log"])}
+        if flavor == "MariaDB":
+            logs["loose-server_audit_file_path"] = str(home / LOG_FILES["audit/server_audit.log"])
         return engine.my_cnf(
-            datadir=str(datadir),
-            tmpdir=str(home / "tmp"),
-            socket=sock,
-            pid_file=str(home / "mysqld.pid"),
-            log_error=str(home / LOG_FILES["error/mysql-error.log"]),
-            host=host,
-            port=port,
-            user=ADMIN_USER,
-            server_id=server_id,
-            flavor=flavor,
-            logs={
-                "slow_query_log_file": str(home / LOG_FILES["slowquery/mysql-slowquery.log"]),
-                "general_log_file": str(home / LOG_FILES["general/mysql-general.log"]),
-                **({"loose-server_audit_file_path": str(home / LOG_FILES["audit/server_audit.log"])}
-                   if flavor == "MariaDB" else {}),
-            },
-            parameters=parameters,
-            options=options,
+            datadir=str(home / "data"), tmpdir=str(home / "tmp"), socket=self._socket(spec),
+            pid_file=str(home / "mysqld.pid"), log_error=str(home / LOG_FILES["error/mysql-error.log"]),
+            host=spec.host, port=spec.port, user=ADMIN_USER, server_id=spec.server_id, flavor=flavor, logs=logs,
+            parameters=parameters, options=spec.options, key_file=self._key_file(spec),
         )
 
     # the interface
@@ -254,10 +244,17 @@ class ProcessDriver:
         else:
             size = os.fstat(source.fileno()).st_size
             backup.run(self._tool(spec, backup.unpack(str(staging))), size, source)
+            key_file = self._key_file(spec)
+            if key_file:
+                encryption.point_backup_at(staging, key_file)
             backup.run(self._tool(spec, backup.prepare(str(staging))), size)
         shutil.rmtree(home / "data", ignore_errors=True)
         staging.rename(home / "data")
         (home / "provisioned").touch()
+
+    def _key_file(self, spec: ServerSpec) -> str | None:
+        """An encrypted instance's data key file, beside its data directory."""
+        return encryption.write_key_file(self._home(spec), spec.data_key) if spec.data_key else None
 
     def _tool(self, spec: ServerSpec, argv: list[str]) -> list[str]:
         """One of the engine's tools, from the instance's tree, reaching its server's socket and home."""
@@ -274,6 +271,7 @@ class ProcessDriver:
 
     standbys = True
     option_logs = frozenset({"audit/server_audit.log"})
+    encrypts = encryption.FLAVORS
 
     def take_endpoint(self, spec: ServerSpec) -> None:
         """Killed and started again on the endpoint, without a clean shutdown (a MySQL server's takes most of
@@ -296,8 +294,7 @@ class ProcessDriver:
             staging = home / "my.cnf.new"
             # a standby listens on its socket alone, which only root reaches
             parameters = {**spec.parameters, "skip_networking": "1"} if spec.standby else spec.parameters
-            staging.write_text(self._cnf(home, home / "data", self._socket(spec), spec.host, spec.port,
-                                         self._flavor(spec), spec.server_id, parameters, spec.options))
+            staging.write_text(self._cnf(spec, parameters))
             staging.replace(home / "my.cnf")
 
     def log_files(self, spec: ServerSpec) -> dict[str, LogFile]:

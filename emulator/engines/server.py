@@ -4,7 +4,7 @@ import hashlib
 import os
 import re
 
-from emulator.engines import plugins
+from emulator.engines import encryption, plugins
 from emulator.model.parameters import SYSTEM, system
 
 # Variables a configuration file sets under another name than their own.
@@ -105,7 +105,7 @@ def _encode(value: int, count: int) -> str:
 def my_cnf(
     *, datadir: str, tmpdir: str, socket: str, pid_file: str, log_error: str, host: str, port: int, user: str,
     server_id: int = 1, flavor: str = "MariaDB", logs: dict[str, str] | None = None,
-    parameters: dict[str, str] | None = None, options: dict[str, str] | None = None,
+    parameters: dict[str, str] | None = None, options: dict[str, str] | None = None, key_file: str | None = None,
 ) -> str:
     """A small server, loopback only, with a binary log (which point-in-time restore replays); `logs`
     places the slow and general query logs (slow_query_log_file, general_log_file); `parameters` (the
@@ -128,6 +128,7 @@ def my_cnf(
     if flavor == "MySQL":
         lines += MYSQL_ONLY + [f"secure-file-priv={tmpdir}"]
     lines += _replication(flavor) + [f"{name}={value}" for name, value in (logs or {}).items()]
+    lines += encryption.cnf_lines(key_file) if key_file else []
     return "\n".join(lines + plugins.cnf_lines(options or {}) + _tuning(parameters, flavor)) + "\n"
 
 

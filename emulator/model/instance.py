@@ -142,6 +142,10 @@ class Instance:
     # (model/options.py's server variables)
     option_group: str | None = None
     server_options: dict[str, str] = field(default_factory=dict)
+    # encryption at rest: the KMS key it reports, and the name of its data key (host/storage_keys.py)
+    storage_encrypted: bool = False
+    kms_key_id: str | None = None
+    data_key_id: str | None = None
     # the kind and parameters of the task under way, joined from the tasks table; not columns
     task: str | None = field(default=None, compare=False)
     task_params: dict[str, Any] | None = field(default=None, compare=False)
@@ -244,7 +248,8 @@ class Instance:
             "Iops": self.iops,
             "StorageThroughput": self.storage_throughput,
             "DbInstancePort": 0,
-            "StorageEncrypted": False,
+            "StorageEncrypted": self.storage_encrypted,
+            "KmsKeyId": self.kms_key_id if self.storage_encrypted else None,
             "DbiResourceId": self.resource_id,
             "CACertificateIdentifier": "rds-ca-rsa2048-g1",
             "DomainMemberships": [],

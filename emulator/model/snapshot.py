@@ -55,6 +55,10 @@ class Snapshot:
     data_version: str | None = None
     # the option group a restore of it is in unless it names one (None: its engine's default)
     option_group: str | None = None
+    # its instance's encryption at rest, which a restore of it keeps (model/instance.py)
+    storage_encrypted: bool = False
+    kms_key_id: str | None = None
+    data_key_id: str | None = None
 
     @property
     def made_with(self) -> str:
@@ -85,7 +89,8 @@ class Snapshot:
             "PercentProgress": self.progress,
             "SourceDBSnapshotIdentifier": self.source_snapshot,
             "StorageType": self.storage_type,
-            "Encrypted": False,
+            "Encrypted": self.storage_encrypted,
+            "KmsKeyId": self.kms_key_id if self.storage_encrypted else None,
             "DBSnapshotArn": arn,
             "IAMDatabaseAuthenticationEnabled": False,
             "DbiResourceId": self.instance_resource_id,

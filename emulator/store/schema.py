@@ -85,6 +85,9 @@ instances = Table(
     Column("master_secret", JSON),
     Column("option_group", String, index=True),
     Column("server_options", JSON, nullable=False, server_default="{}"),
+    Column("storage_encrypted", Boolean, nullable=False, server_default="0"),
+    Column("kms_key_id", String),
+    Column("data_key_id", String),
     Index("uq_instances_endpoint", "address", "port", unique=True),
 )
 
@@ -124,6 +127,9 @@ snapshots = Table(
     # the engine version the backup was made with, once the snapshot was upgraded to a newer one
     Column("data_version", String),
     Column("option_group", String),
+    Column("storage_encrypted", Boolean, nullable=False, server_default="0"),
+    Column("kms_key_id", String),
+    Column("data_key_id", String),
 )
 
 # An instance's binary log files, each archived once the server closed it.

@@ -9,7 +9,6 @@ import itertools
 import logging
 import os
 import pathlib
-import shutil
 import tempfile
 import threading
 import time
@@ -31,6 +30,7 @@ from emulator.model import engine_versions, ids
 from emulator.model.instance import Instance
 from emulator.model.snapshot import AUTOMATED_NAME, Snapshot
 from emulator.store.errors import NameTaken, SnapshotInUse
+from emulator.work import archived_files
 
 log = logging.getLogger(__name__)
 # How often a snapshot's PercentProgress is written while its backup runs (seconds of wall time).
@@ -56,7 +56,8 @@ def new_snapshot(instance: Instance, identifier: str, kind: str, now: datetime) 
         port=instance.port, availability_zone=instance.availability_zone,
         master_username=instance.master_username, password_hash=instance.password_hash,
         db_name=instance.db_name, storage_key=f"snapshots/{ids.token()}.mbstream",
-        option_group=instance.option_group,
+        option_group=instance.option_group, storage_encrypted=instance.storage_encrypted,
+        kms_key_id=instance.kms_key_id, data_key_id=instance.data_key_id,
     )
 
 
@@ -274,12 +275,7 @@ def replay(ctx: Context, instance: Instance, source_resource_id: str, snapshot_n
             else:  # the logs of a later primary hold what it replicated too (and a standby's backup has no
                 # position in its primary's): after what the backup holds and what was replayed
                 start = replication.later_gtids(replication.replayed(cursor), found.binlog_gtid or "")
-            files = []
-            for item in logs:
-                path = work / item["name"]
-                with ctx.backups.reader(item["storage_key"]) as src, open(path, "wb") as dst:
-                    shutil.copyfileobj(src, dst, commands.CHUNK)
-                files.append(str(path))
+            files = [str(archived_files.take(ctx, instance, item, work)) for item in logs]
             _pipe(ctx.in_tree(instance, commands.replay_binlogs(flavor, files, start, stop)),
                   ctx.in_tree(instance, commands.sql_client(flavor, options)), sum(item["size"] for item in logs))
             for path in files:
@@ -348,8 +344,7 @@ def _archive(ctx: Context, instance: Instance) -> datetime | None:
                      sum(closed[name] for name in wanted))
         for name in wanted:
             key = f"binlogs/{instance.resource_id}/{archived_name(chain, name)}"
-            with open(work / name, "rb") as src, ctx.backups.writer(key) as dst:
-                shutil.copyfileobj(src, dst, commands.CHUNK)
+            archived_files.keep(ctx, instance, work / name, key, closed[name])
             if not _same_primary(ctx, instance):
                 return None  # what was fetched may be another server's: the next pass archives the new one's
             ctx.store.add_binlog(instance.resource_id, archived_name(chain, name), key, ctx.backups.size(key), now,

@@ -138,6 +138,8 @@ class LibvirtDriver(GuestJobs, GuestImages, Templates, SystemUpdates, GuestEndpo
     # a guest's server logs to QEMU's ports (guest/rds-init), which carry its own logs only: a plugin's log
     # inside the guest could not be read, so no option is offered on guests (yet)
     option_logs: frozenset[str] = frozenset()
+    # a guest's data key would have to reach it over its channel, and its backups be prepared with it (yet)
+    encrypts: frozenset[str] = frozenset()
 
     @property
     def standbys(self) -> bool:
