@@ -23,7 +23,7 @@ CREATE_MEMBERS = {
     "PreferredMaintenanceWindow", "BackupRetentionPeriod", "DBParameterGroupName", "Tags",
     "AutoMinorVersionUpgrade", "PubliclyAccessible", "DeletionProtection", "CopyTagsToSnapshot",
     "LicenseModel", "DBSubnetGroupName", "VpcSecurityGroupIds", "Iops", "StorageThroughput", "DBSecurityGroups",
-    "MultiAZ", "OptionGroupName", "StorageEncrypted", "KmsKeyId",
+    "MultiAZ", "OptionGroupName", "StorageEncrypted", "KmsKeyId", "MaxAllocatedStorage",
 } | master_users.MEMBERS
 MODIFY_MEMBERS = master_users.MODIFY_MEMBERS | {
     "DBInstanceIdentifier", "ApplyImmediately", "MasterUserPassword", "DBInstanceClass", "AllocatedStorage",
@@ -31,6 +31,7 @@ MODIFY_MEMBERS = master_users.MODIFY_MEMBERS | {
     "NewDBInstanceIdentifier", "AutoMinorVersionUpgrade", "DeletionProtection", "CopyTagsToSnapshot",
     "PubliclyAccessible", "DBSubnetGroupName", "VpcSecurityGroupIds", "Iops", "StorageThroughput",
     "StorageType", "DBSecurityGroups", "EngineVersion", "AllowMajorVersionUpgrade", "MultiAZ", "OptionGroupName",
+    "MaxAllocatedStorage",
 }
 # Members that infrastructure tools send by default, accepted when they ask for what every instance here
 # already is (and reported so); any other value is refused by name, since we could not honour it.
@@ -78,6 +79,7 @@ def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         db_security_groups=common.security_group_memberships(ctx, request.get("DBSecurityGroups") or []),
         iops=iops,
         storage_throughput=throughput,
+        max_allocated_storage=validation.max_allocated_storage(request.get("MaxAllocatedStorage"), size, storage_type),
         option_group=common.option_group_for(ctx, request.get("OptionGroupName"), engine, version.version),
         **common.encryption(ctx, request, engine, version.version),
         **common.instance_options(ctx, request),
@@ -151,6 +153,10 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     if "password_hash" in credentials:
         work["password"] = True
     _modify_windows(request, instance, immediate)
+    if "MaxAllocatedStorage" in request:
+        size = work.get("allocated_storage") or deferred.get("allocated_storage") or instance.allocated_storage
+        immediate["max_allocated_storage"] = validation.max_allocated_storage(
+            request["MaxAllocatedStorage"], size, instance.storage_type)
     if "BackupRetentionPeriod" in request:
         retention = validation.retention(request["BackupRetentionPeriod"])
         if retention == 0 and instance.read_replicas:

@@ -22,7 +22,7 @@ COMMON_MEMBERS = {
 SNAPSHOT_MEMBERS = COMMON_MEMBERS | {"DBInstanceIdentifier", "DBSnapshotIdentifier"}
 POINT_MEMBERS = COMMON_MEMBERS | {
     "SourceDBInstanceIdentifier", "TargetDBInstanceIdentifier", "RestoreTime", "UseLatestRestorableTime",
-    "SourceDbiResourceId", "SourceDBInstanceAutomatedBackupsArn",
+    "SourceDbiResourceId", "SourceDBInstanceAutomatedBackupsArn", "MaxAllocatedStorage",
 }
 
 
@@ -143,6 +143,8 @@ def _restore(ctx: Context, request: dict[str, Any], identifier: str, snapshot: S
         option_group=common.option_group_for(ctx, request.get("OptionGroupName") or _kept_group(ctx, snapshot),
                                              snapshot.engine, snapshot.engine_version),
         **_encryption(ctx, snapshot),
+        max_allocated_storage=validation.max_allocated_storage(request.get("MaxAllocatedStorage"),
+                                                               sized["allocated_storage"], sized["storage_type"]),
         **common.instance_options(ctx, request), **sized,
     )
     instance = replace(instance, **common.multi_az(ctx, request, instance.availability_zone))

@@ -146,6 +146,8 @@ class Instance:
     storage_encrypted: bool = False
     kms_key_id: str | None = None
     data_key_id: str | None = None
+    # storage autoscaling's limit (MaxAllocatedStorage; None: off)
+    max_allocated_storage: int | None = None
     # the kind and parameters of the task under way, joined from the tasks table; not columns
     task: str | None = field(default=None, compare=False)
     task_params: dict[str, Any] | None = field(default=None, compare=False)
@@ -218,6 +220,7 @@ class Instance:
             "DBName": self.db_name,
             "Endpoint": {"Address": self.address, "Port": self.port} if provisioned and self.address else None,
             "AllocatedStorage": self.allocated_storage,
+            "MaxAllocatedStorage": self.max_allocated_storage,
             "InstanceCreateTime": self.created_at if provisioned else None,
             "PreferredBackupWindow": self.backup_window,
             "BackupRetentionPeriod": self.retention,

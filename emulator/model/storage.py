@@ -67,7 +67,7 @@ def valid_options(kind: str, size: int, largest: int) -> dict[str, Any]:
     """DescribeValidDBInstanceModifications' ValidStorageOptions for an instance of this storage: it may grow
     (never shrink) up to `largest` GiB, with the Iops and throughput its type takes."""
     options: dict[str, Any] = {"StorageType": kind, "StorageSize": [{"From": size, "To": largest, "Step": 1}],
-                               "SupportsStorageAutoscaling": False}
+                               "SupportsStorageAutoscaling": True}
     if kind == "gp3":
         low = GP3_BASELINE[size >= GP3_LARGE]
         high = GP3_MAXIMUM if size >= GP3_LARGE else low

@@ -109,6 +109,19 @@ def allocated_storage(size: int | None, engine_name: str, kind: str) -> int:
     return size
 
 
+def max_allocated_storage(value: int | None, allocated: int, kind: str) -> int | None:
+    """Storage autoscaling's limit: above the allocated storage, within the type's largest; the allocated
+    storage itself turns autoscaling off, as on RDS."""
+    if value is None or value == allocated:
+        return None
+    largest = catalogue.STORAGE[kind].maximum
+    if value < allocated:
+        raise invalid("Max storage size must be greater than storage size.")
+    if value > largest:
+        raise invalid(f"Invalid max storage size for storage type {kind}: {value}; it can be at most {largest}.")
+    return value
+
+
 def port(value: int | None) -> int | None:
     if value is not None and not 1150 <= value <= 65535:
         raise invalid(f"Invalid port {value}: it must be from 1150 to 65535.")

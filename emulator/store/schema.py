@@ -88,6 +88,7 @@ instances = Table(
     Column("storage_encrypted", Boolean, nullable=False, server_default="0"),
     Column("kms_key_id", String),
     Column("data_key_id", String),
+    Column("max_allocated_storage", Integer),
     Index("uq_instances_endpoint", "address", "port", unique=True),
 )
 

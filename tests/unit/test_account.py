@@ -101,3 +101,22 @@ def test_valid_modifications_are_what_modify_takes(api):
               AllocatedStorage="65537")
     api.error(404, "DBInstanceNotFound", Action="DescribeValidDBInstanceModifications",
               DBInstanceIdentifier="nothing")
+
+
+def test_max_allocated_storage_is_kept_changed_and_turned_off(api):
+    def limit(identifier):
+        return api.ok(Action="DescribeDBInstances", DBInstanceIdentifier=identifier).findtext(
+            f".//{NS}MaxAllocatedStorage")
+
+    api.create("growing", AllocatedStorage="20", MaxAllocatedStorage="100")
+    assert limit("growing") == "100"
+    api.wait_available("growing")
+    api.ok(Action="ModifyDBInstance", DBInstanceIdentifier="growing", MaxAllocatedStorage="200")
+    assert limit("growing") == "200"
+    api.error(400, "InvalidParameterValue", Action="ModifyDBInstance", DBInstanceIdentifier="growing",
+              MaxAllocatedStorage="10")
+    api.error(400, "InvalidParameterValue", Action="CreateDBInstance", DBInstanceIdentifier="too-big",
+              DBInstanceClass="db.t3.micro", Engine="mysql", AllocatedStorage="20", MasterUsername="admin",
+              MasterUserPassword="secret123", MaxAllocatedStorage="70000")
+    api.ok(Action="ModifyDBInstance", DBInstanceIdentifier="growing", MaxAllocatedStorage="20")
+    assert limit("growing") is None  # the allocated storage itself turns autoscaling off, as on RDS
