@@ -23,9 +23,11 @@ LOG_REASONS = [
 def reason(error_log: pathlib.Path, port: int) -> str | None:
     """What the end of a server's error log says went wrong, in words a user can act on."""
     try:
-        tail = "\n".join(error_log.read_text(errors="replace").splitlines()[-30:])
+        lines = error_log.read_text(errors="replace").splitlines()[-30:]
     except OSError:
         return None
+    # a warning never stopped a server (the `loose-` options of a plugin it has not loaded are warned of)
+    tail = "\n".join(line for line in lines if "[Warning]" not in line)
     for pattern, words in LOG_REASONS:
         if pattern in tail:
             return words.format(port=port)
