@@ -11,6 +11,7 @@ from types import FrameType
 from emulator.config import Settings
 from emulator.failures import Failure
 from emulator.host import credentials
+from emulator.host.certificates import Authorities
 from emulator.images import build, cache, recipe, server_tree
 from emulator.model import engine_versions
 from emulator.runtime import DataDirInUse, boot
@@ -68,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--log-level", default="INFO")
     shown = commands.add_parser("credentials", help="the data directory's access key, as export lines")
     shown.add_argument("--data-dir", default=None, help="the emulator's data directory (default ./data)")
+    bundle = commands.add_parser("ca-bundle", help="the certificate authorities instances' TLS certificates are "
+                                                   "signed by, as one PEM bundle (RDS's global bundle)")
+    bundle.add_argument("--data-dir", default=None, help="the emulator's data directory (default ./data)")
     image = commands.add_parser("image", help="the libvirt driver's guest template, and engine versions' servers")
     image_commands = image.add_subparsers(dest="image_command", required=True)
     built = image_commands.add_parser("build", help="build from Debian's packages (cached; needs root): the guest "
@@ -90,6 +94,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "credentials":
         settings = Settings.from_env(data_dir=args.data_dir)
         print(credentials.exports(*credentials.data_dir_pair(settings.data_dir), settings.region), end="")
+        return 0
+    if args.command == "ca-bundle":
+        settings = Settings.from_env(data_dir=args.data_dir)
+        print(Authorities(settings.data_dir, settings.region).bundle(), end="")
         return 0
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)

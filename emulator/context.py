@@ -14,6 +14,7 @@ from emulator.engines.variables import Variables
 from emulator.failures import Failure
 from emulator.foreground import Foreground
 from emulator.host.backups import BackupStorage
+from emulator.host.certificates import Authorities
 from emulator.host.firewall import Firewall
 from emulator.host.master_passwords import MasterPasswords
 from emulator.host.storage_keys import StorageKeys
@@ -52,6 +53,8 @@ class Context:
     passwords: MasterPasswords
     # encryption at rest: data keys, derived likewise
     storage_keys: StorageKeys
+    # the certificate authorities named as RDS's, and the server certificates they sign
+    authorities: Authorities
     # wakes the task runner (work/runner.py) once it runs: work was queued, or became due
     wake: Callable[[], None] = field(default=lambda: None, repr=False)
     # each instance's DBInstance XML, by the rows it was made from (DescribeDBInstances by identifier)
@@ -154,6 +157,7 @@ class Context:
             options=instance.server_options,
             data_key=self.storage_keys.data_key(instance.data_key_id or instance.resource_id)
             if instance.storage_encrypted else None,
+            ca_certificate=instance.ca_certificate,
         )
 
     def queue(

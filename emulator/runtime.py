@@ -19,6 +19,7 @@ from emulator.drivers.factory import make_driver
 from emulator.engines.variables import Variables
 from emulator.host import credentials, firewall, work_dirs
 from emulator.host.backups import LocalStorage
+from emulator.host.certificates import Authorities
 from emulator.host.master_passwords import MasterPasswords
 from emulator.host.storage_keys import StorageKeys
 from emulator.images.servers import Servers
@@ -49,6 +50,7 @@ class Runtime:
         if self.scheduler is not None:
             self.scheduler.shutdown()
         self.runner.close()
+        self.ctx.authorities.close()
         if stop_servers:
             self.ctx.driver.stop_all()
             self.ctx.firewall.remove()
@@ -70,7 +72,8 @@ def boot(settings: Settings, clock: Clock | None = None, schedule: bool = True) 
         undo.callback(store.close)
         settings = _driver_chosen(settings, store)
         servers = Servers(settings.cache_dir)
-        driver = make_driver(settings, servers)
+        authorities = Authorities(settings.data_dir, settings.region)
+        driver = make_driver(settings, servers, authorities)
         undo.callback(driver.stop_all)
         ctx = Context(
             settings=settings,
@@ -83,6 +86,7 @@ def boot(settings: Settings, clock: Clock | None = None, schedule: bool = True) 
             firewall=firewall.make(settings.driver, settings.data_dir),
             passwords=MasterPasswords(settings.data_dir),
             storage_keys=StorageKeys(settings.data_dir),
+            authorities=authorities,
         )
         work_dirs.sweep(settings.data_dir)
         undo.callback(ctx.firewall.remove)
@@ -93,6 +97,8 @@ def boot(settings: Settings, clock: Clock | None = None, schedule: bool = True) 
         scheduler = scheduler_service.start(ctx) if schedule else None
         undo.pop_all()
     ctx.variables.warm(list(driver.versions()))  # once nothing can fail: a boot that fails leaves no thread
+    if settings.driver != "none":  # the control plane alone makes them when first asked (DescribeCertificates)
+        ctx.authorities.warm()
     return Runtime(ctx, runner, app, scheduler, lock)
 
 

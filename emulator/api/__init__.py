@@ -3,6 +3,7 @@
 from emulator.api import (
     account,
     automated_backups,
+    certificates,
     engines,
     events,
     instances,
@@ -70,6 +71,7 @@ ACTIONS = {
     "StartDBInstance": instances.start,
     "StopDBInstance": instances.stop,
     "DescribeAccountAttributes": account.describe_attributes,
+    "DescribeCertificates": certificates.describe,
     "CreateOptionGroup": option_groups.create,
     "CopyOptionGroup": option_groups.copy,
     "ModifyOptionGroup": option_groups.modify,

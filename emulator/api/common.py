@@ -9,6 +9,7 @@ from typing import Any
 
 from emulator.context import Context
 from emulator.drivers.base import InsufficientCapacity, PortUnavailable
+from emulator.host import certificates
 from emulator.model import arn, catalogue, engine_versions, kms, network, options, storage, validation
 from emulator.model.instance import Instance
 from emulator.model.keys import parameter_group_key, subnet_group_key
@@ -178,7 +179,6 @@ AS_IT_IS = {
     "EnableCustomerOwnedIp": False,
     "DedicatedLogVolume": False,
     "NetworkType": "IPV4",
-    "CACertificateIdentifier": "rds-ca-rsa2048-g1",
     "EnableCloudwatchLogsExports": [],
 }
 
@@ -482,3 +482,13 @@ def encrypts(ctx: Context, engine: str, version: str) -> None:
 
 def storage_key(ctx: Context, value: str | None) -> str:
     return kms.key_arn(value, DEFAULT_STORAGE_KEY, ctx.settings.region, ctx.settings.account_id)
+
+
+def ca_certificate(name: str | None) -> str:
+    """A certificate authority by name (none: the default for new instances); CertificateNotFound."""
+    if not name:
+        return certificates.DEFAULT
+    if name not in certificates.AUTHORITIES:
+        raise RdsError("CertificateNotFound", f"Certificate {shown(name)} not found: DescribeCertificates lists "
+                       "the certificate authorities.")
+    return name

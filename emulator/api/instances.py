@@ -23,7 +23,7 @@ CREATE_MEMBERS = {
     "PreferredMaintenanceWindow", "BackupRetentionPeriod", "DBParameterGroupName", "Tags",
     "AutoMinorVersionUpgrade", "PubliclyAccessible", "DeletionProtection", "CopyTagsToSnapshot",
     "LicenseModel", "DBSubnetGroupName", "VpcSecurityGroupIds", "Iops", "StorageThroughput", "DBSecurityGroups",
-    "MultiAZ", "OptionGroupName", "StorageEncrypted", "KmsKeyId", "MaxAllocatedStorage",
+    "MultiAZ", "OptionGroupName", "StorageEncrypted", "KmsKeyId", "MaxAllocatedStorage", "CACertificateIdentifier",
 } | master_users.MEMBERS
 MODIFY_MEMBERS = master_users.MODIFY_MEMBERS | {
     "DBInstanceIdentifier", "ApplyImmediately", "MasterUserPassword", "DBInstanceClass", "AllocatedStorage",
@@ -31,7 +31,7 @@ MODIFY_MEMBERS = master_users.MODIFY_MEMBERS | {
     "NewDBInstanceIdentifier", "AutoMinorVersionUpgrade", "DeletionProtection", "CopyTagsToSnapshot",
     "PubliclyAccessible", "DBSubnetGroupName", "VpcSecurityGroupIds", "Iops", "StorageThroughput",
     "StorageType", "DBSecurityGroups", "EngineVersion", "AllowMajorVersionUpgrade", "MultiAZ", "OptionGroupName",
-    "MaxAllocatedStorage",
+    "MaxAllocatedStorage", "CACertificateIdentifier", "CertificateRotationRestart",
 }
 # Members that infrastructure tools send by default, accepted when they ask for what every instance here
 # already is (and reported so); any other value is refused by name, since we could not honour it.
@@ -80,6 +80,7 @@ def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         iops=iops,
         storage_throughput=throughput,
         max_allocated_storage=validation.max_allocated_storage(request.get("MaxAllocatedStorage"), size, storage_type),
+        ca_certificate=common.ca_certificate(request.get("CACertificateIdentifier")),
         option_group=common.option_group_for(ctx, request.get("OptionGroupName"), engine, version.version),
         **common.encryption(ctx, request, engine, version.version),
         **common.instance_options(ctx, request),
@@ -143,6 +144,9 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         work["multi_az"] = request["MultiAZ"]
     upgrade = _upgrade(ctx, instance, request) if request.get("EngineVersion") else {}
     _modify_option_group(ctx, instance, request, upgrade, work)
+    if request.get("CACertificateIdentifier") and request["CACertificateIdentifier"] != instance.ca_certificate:
+        work["ca_certificate"] = common.ca_certificate(request["CACertificateIdentifier"])
+        work["rotation_restart"] = request.get("CertificateRotationRestart", True)
     _replication_allows(ctx, instance, request, upgrade)
     work |= upgrade
     deferred: dict[str, Any] = {}

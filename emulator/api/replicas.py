@@ -15,7 +15,7 @@ REPLICA_MEMBERS = {
     "DBInstanceIdentifier", "SourceDBInstanceIdentifier", "DBInstanceClass", "AvailabilityZone", "Port",
     "AutoMinorVersionUpgrade", "Iops", "StorageThroughput", "DBParameterGroupName", "PubliclyAccessible", "Tags",
     "DBSubnetGroupName", "VpcSecurityGroupIds", "StorageType", "CopyTagsToSnapshot", "DeletionProtection",
-    "AllocatedStorage", "OptionGroupName", "KmsKeyId", "MaxAllocatedStorage",
+    "AllocatedStorage", "OptionGroupName", "KmsKeyId", "MaxAllocatedStorage", "CACertificateIdentifier",
 }
 PROMOTE_MEMBERS = {"DBInstanceIdentifier", "BackupRetentionPeriod", "PreferredBackupWindow"}
 # RDS for MySQL and MariaDB: a chain of at most three read replicas from a source instance.
@@ -50,6 +50,7 @@ def create(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         option_group=common.option_group_for(ctx, request.get("OptionGroupName") or source.option_group,
                                              source.engine, source.engine_version),
         **_encryption(ctx, source, request.get("KmsKeyId")),
+        ca_certificate=common.ca_certificate(request.get("CACertificateIdentifier")),
         max_allocated_storage=validation.max_allocated_storage(request.get("MaxAllocatedStorage"),
                                                                sized["allocated_storage"], sized["storage_type"]),
     )

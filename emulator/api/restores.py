@@ -17,7 +17,7 @@ COMMON_MEMBERS = {
     "DBInstanceClass", "Port", "AvailabilityZone", "DBSubnetGroupName", "PubliclyAccessible",
     "AutoMinorVersionUpgrade", "LicenseModel", "Engine", "Iops", "StorageThroughput", "Tags", "StorageType",
     "VpcSecurityGroupIds", "CopyTagsToSnapshot", "DBParameterGroupName", "DeletionProtection", "AllocatedStorage",
-    "BackupRetentionPeriod", "PreferredBackupWindow", "MultiAZ", "OptionGroupName",
+    "BackupRetentionPeriod", "PreferredBackupWindow", "MultiAZ", "OptionGroupName", "CACertificateIdentifier",
 } | master_users.MEMBERS
 SNAPSHOT_MEMBERS = COMMON_MEMBERS | {"DBInstanceIdentifier", "DBSnapshotIdentifier"}
 POINT_MEMBERS = COMMON_MEMBERS | {
@@ -143,6 +143,7 @@ def _restore(ctx: Context, request: dict[str, Any], identifier: str, snapshot: S
         option_group=common.option_group_for(ctx, request.get("OptionGroupName") or _kept_group(ctx, snapshot),
                                              snapshot.engine, snapshot.engine_version),
         **_encryption(ctx, snapshot),
+        ca_certificate=common.ca_certificate(request.get("CACertificateIdentifier")),
         max_allocated_storage=validation.max_allocated_storage(request.get("MaxAllocatedStorage"),
                                                                sized["allocated_storage"], sized["storage_type"]),
         **common.instance_options(ctx, request), **sized,

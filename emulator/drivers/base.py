@@ -75,6 +75,8 @@ class ServerSpec:
     # Encryption at rest: the data key (hex) its tablespaces, logs and binary logs are encrypted with; None:
     # not encrypted. Never shown (no repr).
     data_key: str | None = field(default=None, repr=False)
+    # The certificate authority its TLS certificate is signed by (rds-ca-rsa2048-g1...); None: no TLS.
+    ca_certificate: str | None = None
 
     @property
     def server_id(self) -> int:
@@ -103,6 +105,14 @@ class InsufficientCapacity(Exception):
 
 class PortUnavailable(Exception):
     """The port asked for is held by something else on this machine."""
+
+
+class CertificateIssuer(Protocol):
+    """Server certificates for the drivers that serve TLS (host/certificates.py makes them)."""
+
+    def issue(self, server: str, authority: str, address: str) -> pathlib.Path:
+        """A folder with server-cert.pem, server-key.pem and ca.pem for `server` at `address`, signed by the
+        named authority."""
 
 
 class InUse(Protocol):

@@ -1,11 +1,12 @@
 """--driver process|libvirt|none: the driver a running emulator uses."""
 
 from emulator.config import Settings
-from emulator.drivers.base import Driver
+from emulator.drivers.base import CertificateIssuer, Driver
 from emulator.images.servers import Servers
 
 
-def make_driver(settings: Settings, servers: Servers) -> Driver:
+def make_driver(settings: Settings, servers: Servers, issuer: CertificateIssuer | None = None) -> Driver:
+    """`issuer`: the server certificates of the drivers that serve TLS (the process driver)."""
     name, data_dir = settings.driver, settings.data_dir
     if name == "libvirt":
         from emulator.drivers.libvirt.driver import LibvirtDriver
@@ -19,7 +20,7 @@ def make_driver(settings: Settings, servers: Servers) -> Driver:
     if name == "process":
         from emulator.drivers.process import ProcessDriver
 
-        return ProcessDriver(data_dir / "servers", servers)
+        return ProcessDriver(data_dir / "servers", servers, issuer)
     if name == "none":
         from emulator.drivers.none import NoServerDriver
 

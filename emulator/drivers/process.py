@@ -25,11 +25,13 @@ from typing import BinaryIO
 
 import pymysql
 
+from emulator.drivers import tls_files
 from emulator.drivers.base import (
     ADMIN_TIMEOUT,
     FULL_BELOW,
     LOG_FILES,
     BinlogPoint,
+    CertificateIssuer,
     DriverError,
     InUse,
     LogFile,
@@ -66,14 +68,16 @@ SPARES = "spares"
 SPARE_COPIES = 2
 
 
+
 class ProcessDriver:
-    def __init__(self, root: pathlib.Path, servers: Servers):
+    def __init__(self, root: pathlib.Path, servers: Servers, issuer: CertificateIssuer | None = None):
         if os.geteuid() != 0:
             raise DriverError("the process driver runs servers from their engine's tree under chroot, which needs "
                               "root: run the emulator as root, or serve with --driver none")
         self.root = root.resolve()
         self.root.mkdir(parents=True, exist_ok=True)
         self.servers = servers
+        self.issuer = issuer
         # unix socket paths are limited to 107 bytes: keep them short, one folder per data dir, which only
         # root may enter (a MySQL server's root has no password on its socket)
         tag = hashlib.sha1(str(self.root).encode()).hexdigest()[:12]
@@ -128,6 +132,7 @@ class ProcessDriver:
             pid_file=str(home / "mysqld.pid"), log_error=str(home / LOG_FILES["error/mysql-error.log"]),
             host=spec.host, port=spec.port, user=ADMIN_USER, server_id=spec.server_id, flavor=flavor, logs=logs,
             parameters=parameters, options=spec.options, key_file=self._key_file(spec),
+            tls=tls_files.placed(self.issuer, spec, home / "tls"),  # beside the data, where its namespace sees it
         )
 
     # the interface

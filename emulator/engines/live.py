@@ -45,3 +45,8 @@ def version(cursor: Any) -> str | None:
     cursor.execute("SELECT VERSION()")
     row = cursor.fetchone()
     return parse_version(row[0])[1] if row else None
+
+
+def reload_tls(cursor: Any, flavor: str) -> None:
+    """The running server takes its certificate files again, for new connections."""
+    cursor.execute("ALTER INSTANCE RELOAD TLS" if flavor == "MySQL" else "FLUSH SSL")

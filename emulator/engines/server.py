@@ -106,6 +106,7 @@ def my_cnf(
     *, datadir: str, tmpdir: str, socket: str, pid_file: str, log_error: str, host: str, port: int, user: str,
     server_id: int = 1, flavor: str = "MariaDB", logs: dict[str, str] | None = None,
     parameters: dict[str, str] | None = None, options: dict[str, str] | None = None, key_file: str | None = None,
+    tls: dict[str, str] | None = None,
 ) -> str:
     """A small server, loopback only, with a binary log (which point-in-time restore replays); `logs`
     places the slow and general query logs (slow_query_log_file, general_log_file); `parameters` (the
@@ -129,6 +130,7 @@ def my_cnf(
         lines += MYSQL_ONLY + [f"secure-file-priv={tmpdir}"]
     lines += _replication(flavor) + [f"{name}={value}" for name, value in (logs or {}).items()]
     lines += encryption.cnf_lines(key_file) if key_file else []
+    lines += [f"{name}={path}" for name, path in (tls or {}).items()]
     return "\n".join(lines + plugins.cnf_lines(options or {}) + _tuning(parameters, flavor)) + "\n"
 
 

@@ -148,6 +148,8 @@ class Instance:
     data_key_id: str | None = None
     # storage autoscaling's limit (MaxAllocatedStorage; None: off)
     max_allocated_storage: int | None = None
+    # the authority its server's TLS certificate is signed by (CACertificateIdentifier)
+    ca_certificate: str = "rds-ca-rsa2048-g1"
     # the kind and parameters of the task under way, joined from the tasks table; not columns
     task: str | None = field(default=None, compare=False)
     task_params: dict[str, Any] | None = field(default=None, compare=False)
@@ -187,6 +189,7 @@ class Instance:
             "EngineVersion": params.get("engine_version"),
             "MasterUserPassword": "****" if params.get("password") else None,
             "MultiAZ": params.get("multi_az"),
+            "CACertificateIdentifier": params.get("ca_certificate"),
         }
 
     @property
@@ -254,7 +257,7 @@ class Instance:
             "StorageEncrypted": self.storage_encrypted,
             "KmsKeyId": self.kms_key_id if self.storage_encrypted else None,
             "DbiResourceId": self.resource_id,
-            "CACertificateIdentifier": "rds-ca-rsa2048-g1",
+            "CACertificateIdentifier": self.ca_certificate,
             "DomainMemberships": [],
             "CopyTagsToSnapshot": self.copy_tags_to_snapshot,
             "MonitoringInterval": 0,

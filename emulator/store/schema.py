@@ -89,6 +89,7 @@ instances = Table(
     Column("kms_key_id", String),
     Column("data_key_id", String),
     Column("max_allocated_storage", Integer),
+    Column("ca_certificate", String, nullable=False, server_default="rds-ca-rsa2048-g1"),
     Index("uq_instances_endpoint", "address", "port", unique=True),
 )
 

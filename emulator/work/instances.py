@@ -260,6 +260,9 @@ def modify(ctx: Context, instance: Instance, task: Task) -> None:
         _upgrade(ctx, instance, changes["engine_version"], task, changes.get("parameter_group"))
     elif changes.get("system_update"):
         _update_system(ctx, instance)
+    if "ca_certificate" in changes:
+        instance = _new_certificate(ctx, instance, changes["ca_certificate"], changes.get("rotation_restart", True),
+                                    task)
     if "option_group" in changes:
         instance = _join_option_group(ctx, instance, changes["option_group"])
     if "option_group" in changes or changes.get("options"):
@@ -273,6 +276,24 @@ def modify(ctx: Context, instance: Instance, task: Task) -> None:
         _convert(ctx, instance, changes["multi_az"])
     elif instance.multi_az and "engine_version" in changes:
         standbys.build(ctx, instance)  # the new version's server over data of the new version
+
+
+def _new_certificate(ctx: Context, instance: Instance, authority: str, restart: bool, task: Task) -> Instance:
+    """The server's certificate signed by another authority: taken by a restart, or, without one
+    (CertificateRotationRestart=false), by the running server reloading its TLS context."""
+    ctx.store.update_instance(instance.resource_id, ca_certificate=authority)
+    instance = replace(instance, ca_certificate=authority)
+    if instance.observed != "running":
+        return instance  # its next start writes its configuration
+    if restart:
+        reboot(ctx, instance, task)
+    else:
+        spec = ctx.spec(instance)
+        ctx.driver.configure(spec)
+        with ctx.driver.admin(spec) as cursor:
+            live.reload_tls(cursor, ctx.flavor(instance))
+    ctx.instance_event(instance.identifier, f"CA certificate {authority} applied", "configuration change")
+    return instance
 
 
 def _join_option_group(ctx: Context, instance: Instance, name: str) -> Instance:

@@ -2,21 +2,23 @@
 sends them, on a real MariaDB server: an option group of the engine's major version, then an instance with
 a managed master password, encrypted storage, the default CA, storage autoscaling, the option group and
 tags; the provider's reads after it; the secret read back through the Secrets Manager API, and its password
-opening the server. (TLS under the CA's names is not served yet: the connection here is plain.)"""
+opening the server over TLS, checked against the CA bundle with hostname checks on."""
 
 import json
 
 import boto3
+import pymysql
 import pytest
 
+from tests.compat.test_tls import bundle_of
 from tests.emulator_process import wait_for
-from tests.mysql_client import read_rows, write_rows
+from tests.mysql_client import read_rows
 
 pytestmark = pytest.mark.mariadb
 TAGS = [{"Key": "Environment", "Value": "dev"}, {"Key": "Terraform", "Value": "true"}]
 
 
-def test_the_terraform_modules_defaults_make_a_working_instance(emulator_factory, rds_client):
+def test_the_terraform_modules_defaults_make_a_working_instance(emulator_factory, rds_client, tmp_path):
     emulator = emulator_factory("process")
     rds = rds_client(emulator)
     group = rds.create_option_group(OptionGroupName="app-20261208", EngineName="mariadb",
@@ -49,8 +51,16 @@ def test_the_terraform_modules_defaults_make_a_working_instance(emulator_factory
                            **emulator.credentials())
     secret = json.loads(manager.get_secret_value(SecretId=instance["MasterUserSecret"]["SecretArn"])["SecretString"])
     assert secret["username"] == "root_user"
-    write_rows(instance["Endpoint"], "root_user", secret["password"], "app", ["deployed"])
-    assert read_rows(instance["Endpoint"], "root_user", secret["password"], "app") == ["deployed"]
+    _, bundle = bundle_of(emulator, tmp_path)
+    endpoint = instance["Endpoint"]
+    with pymysql.connect(host=endpoint["Address"], port=endpoint["Port"], user="root_user",
+                         password=secret["password"], database="app", autocommit=True, connect_timeout=5,
+                         ssl={"ca": str(bundle), "check_hostname": True}) as conn, conn.cursor() as cursor:
+        cursor.execute("CREATE TABLE notes (id INT AUTO_INCREMENT PRIMARY KEY, body TEXT)")
+        cursor.execute("INSERT INTO notes (body) VALUES ('deployed')")
+        cursor.execute("SHOW SESSION STATUS LIKE 'Ssl_version'")
+        assert cursor.fetchone()[1].startswith("TLS")
+    assert read_rows(endpoint, "root_user", secret["password"], "app") == ["deployed"]
     # the inventory reads a plan or a clean-up tool makes of the account
     assert rds.describe_db_clusters()["DBClusters"] == []
     assert rds.describe_db_proxies()["DBProxies"] == []

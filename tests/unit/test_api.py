@@ -35,7 +35,7 @@ from tests.emulator_process import wait_for
         ({"BackupRetentionPeriod": "36"}, "between 0 and 35"),
         ({"AvailabilityZone": "eu-west-1a"}, "Invalid availability zone"),
         ({"Port": "80"}, "Invalid port"),
-        ({"StorageEncrypted": "true"}, "StorageEncrypted only as False"),
+        ({"MaxAllocatedStorage": "10"}, "Max storage size must be greater than storage size"),
         ({"EnablePerformanceInsights": "true"}, "EnablePerformanceInsights only as False"),
         ({"Domain": "corp"}, "The parameter Domain of CreateDBInstance is not supported"),
         ({"VpcSecurityGroupIds.member.1": "default"}, "Invalid security group"),

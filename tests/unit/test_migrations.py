@@ -64,7 +64,7 @@ def test_a_store_from_before_migrations_opens_and_upgrades_in_place(tmp_path):
     finally:
         runtime.close()
     with sqlite3.connect(settings.data_dir / "emulator.sqlite") as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0013",)]
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0014",)]
 
 
 def test_an_old_stopped_instance_is_started_by_itself_seven_days_after_it_stopped_not_by_the_upgrade(tmp_path):
