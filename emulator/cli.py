@@ -44,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--server-host", default=None,
                        help="the address DB servers listen on and endpoints report (default 127.0.0.1); "
                             "another address lets clients in from elsewhere, as DB security groups allow")
+    serve.add_argument("--endpoint-address", default=None,
+                       help="the address endpoints report, when clients reach the servers elsewhere than where "
+                            "they listen (a container's published ports: docs/docker.md)")
     serve.add_argument(
         "--driver", choices=("auto", "process", "libvirt", "none"), default=None,
         help="auto (default): libvirt where the host runs guests with KVM, else process; process: a real MySQL or "
@@ -102,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     settings = Settings.from_env(host=args.host, port=args.port, data_dir=args.data_dir, driver=args.driver,
-                                 server_host=args.server_host, ports=args.ports,
+                                 server_host=args.server_host, endpoint_address=args.endpoint_address,
+                                 ports=args.ports,
                                  guest_memory_factor=args.guest_memory_factor, guest_network=args.guest_network,
                                  guest_start=args.guest_start, bridge_pool=args.bridge_pool,
                                  allow_clock=args.allow_clock_moves, archive_seconds=args.archive_seconds,

@@ -16,6 +16,9 @@ class Settings:
     # Where DB servers listen and what endpoints report: a loopback address unless clients come from elsewhere
     # (another network namespace, a container's network), when DB security groups decide who gets in.
     server_host: str = "127.0.0.1"
+    # The address clients are told to reach servers at (Endpoint.Address), when it is not where they listen:
+    # a container's servers listen on its own address, and the host reaches them on its published ports.
+    endpoint_address: str | None = None
     # The ports instances' servers are given when a create names none, `FIRST-LAST`: emulators that share a
     # host each draw from a range of their own (two could otherwise give one port to two servers at once).
     ports: str = "13306-19999"
@@ -49,6 +52,7 @@ class Settings:
         env = {
             "region": os.environ.get("RDS_EMULATOR_REGION"),
             "server_host": os.environ.get("RDS_EMULATOR_SERVER_HOST"),
+            "endpoint_address": os.environ.get("RDS_EMULATOR_ENDPOINT_ADDRESS"),
             "account_id": os.environ.get("RDS_EMULATOR_ACCOUNT_ID"),
             "cache_dir": os.environ.get("RDS_EMULATOR_CACHE_DIR"),
             "guest_memory_factor": os.environ.get("RDS_EMULATOR_GUEST_MEMORY_FACTOR"),

@@ -269,6 +269,7 @@ def instance_wire(ctx: Context, instance: Instance, around: Surroundings) -> dic
         ctx.instance_arn(instance.identifier), around.tags, group, network.default_security_group(*place(ctx)),
         configuration.apply_status(ctx, instance, around.values),
         (replication.status, replication.message) if replication is not None else None,
+        ctx.settings.endpoint_address,
     )
 
 

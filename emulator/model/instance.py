@@ -209,10 +209,11 @@ class Instance:
 
     def to_wire(
         self, arn: str, tags: list[dict[str, str]], subnet_group: dict[str, Any], default_security_group: str,
-        parameter_apply_status: str, replication: tuple[str, str] | None = None,
+        parameter_apply_status: str, replication: tuple[str, str] | None = None, reported_address: str | None = None,
     ) -> dict[str, Any]:
         """`subnet_group` is the group's own wire form; no security group chosen means the VPC's default.
-        `replication`: a read replica's, as its server last said it (status, the server's error)."""
+        `replication`: a read replica's, as its server last said it (status, the server's error).
+        `reported_address`: the endpoint's address as clients reach it, when not where the server listens."""
         provisioned = self.observed != "none"
         return {
             "DBInstanceIdentifier": self.identifier,
@@ -221,7 +222,8 @@ class Instance:
             "DBInstanceStatus": self.status,
             "MasterUsername": self.master_username,
             "DBName": self.db_name,
-            "Endpoint": {"Address": self.address, "Port": self.port} if provisioned and self.address else None,
+            "Endpoint": {"Address": reported_address or self.address, "Port": self.port}
+            if provisioned and self.address else None,
             "AllocatedStorage": self.allocated_storage,
             "MaxAllocatedStorage": self.max_allocated_storage,
             "InstanceCreateTime": self.created_at if provisioned else None,

@@ -120,3 +120,20 @@ def test_max_allocated_storage_is_kept_changed_and_turned_off(api):
               MasterUserPassword="secret123", MaxAllocatedStorage="70000")
     api.ok(Action="ModifyDBInstance", DBInstanceIdentifier="growing", MaxAllocatedStorage="20")
     assert limit("growing") is None  # the allocated storage itself turns autoscaling off, as on RDS
+
+
+def test_endpoints_report_the_address_clients_reach(tmp_path):
+    from emulator.config import Settings
+    from emulator.runtime import boot
+    from tests.api_client import Api
+
+    runtime = boot(Settings(data_dir=tmp_path / "data", driver="none", auth="off", endpoint_address="127.0.0.9"),
+                   schedule=False)
+    try:
+        api = Api(runtime)
+        api.create("boxed")
+        api.wait_available("boxed")
+        found = api.ok(Action="DescribeDBInstances", DBInstanceIdentifier="boxed")
+        assert found.findtext(f".//{NS}Endpoint/{NS}Address") == "127.0.0.9"
+    finally:
+        runtime.close()
