@@ -225,6 +225,8 @@ class ProcessDriver:
             if self._flavor(spec) == "MySQL":
                 with self.admin(spec) as cursor:
                     first = clone.clone_into(cursor, work / "clone")
+                if spec.data_key:
+                    encryption.keep_keyring(home, work / "clone", spec.data_key)
                 clone.pack(work / "clone", sink, report)
                 return first, 4 if first else None
             argv = backup.hot_backup(str(home / "my.cnf"), str(work),
@@ -246,20 +248,21 @@ class ProcessDriver:
         staging.mkdir(parents=True)
         if self._flavor(spec) == "MySQL":
             clone.unpack(source, staging)
+            if spec.data_key:
+                encryption.take_keyring(staging, home, spec.data_key)
         else:
             size = os.fstat(source.fileno()).st_size
             backup.run(self._tool(spec, backup.unpack(str(staging))), size, source)
-            key_file = self._key_file(spec)
-            if key_file:
-                encryption.point_backup_at(staging, key_file)
+            if spec.data_key:
+                encryption.point_backup_at(staging, encryption.write_key_file(home, spec.data_key))
             backup.run(self._tool(spec, backup.prepare(str(staging))), size)
         shutil.rmtree(home / "data", ignore_errors=True)
         staging.rename(home / "data")
         (home / "provisioned").touch()
 
     def _key_file(self, spec: ServerSpec) -> str | None:
-        """An encrypted instance's data key file, beside its data directory."""
-        return encryption.write_key_file(self._home(spec), spec.data_key) if spec.data_key else None
+        """An encrypted instance's key file (MariaDB) or keyring (MySQL), beside its data directory."""
+        return encryption.prepared(self._flavor(spec), self._home(spec), spec.data_key) if spec.data_key else None
 
     def _tool(self, spec: ServerSpec, argv: list[str]) -> list[str]:
         """One of the engine's tools, from the instance's tree, reaching its server's socket and home."""

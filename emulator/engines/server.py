@@ -129,7 +129,7 @@ def my_cnf(
     if flavor == "MySQL":
         lines += MYSQL_ONLY + [f"secure-file-priv={tmpdir}"]
     lines += _replication(flavor) + [f"{name}={value}" for name, value in (logs or {}).items()]
-    lines += encryption.cnf_lines(key_file) if key_file else []
+    lines += encryption.cnf_lines(key_file, flavor) if key_file else []
     lines += [f"{name}={path}" for name, path in (tls or {}).items()]
     return "\n".join(lines + plugins.cnf_lines(options or {}) + _tuning(parameters, flavor)) + "\n"
 

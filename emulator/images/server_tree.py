@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 
-from emulator.engines import clone, in_tree, server, tools
+from emulator.engines import clone, encryption, in_tree, server, tools
 from emulator.images import build, cache
 from emulator.model.engine_versions import EngineVersion
 
 MIRROR = "http://deb.debian.org/debian"
 # Raised when what a tree of that flavor holds changes for the same packages: each build's fingerprint includes
 # its flavor's.
-REVISION = {"MariaDB": 3, "MySQL": 4}
+REVISION = {"MariaDB": 3, "MySQL": 5}
 # Inside the tree: the ready data directory a new instance's is copied from.
 READY_DATA = "var/lib/rds-ready"
 # Inside a tree being built: the work folder of the server its ready backup is made from.
@@ -129,6 +129,8 @@ def _settle(staging: pathlib.Path, version: EngineVersion) -> None:
     for folder in TRIM:
         shutil.rmtree(tree / folder, ignore_errors=True)
     (tree / "etc/hosts").write_text("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
+    if version.flavor == "MySQL":
+        encryption.global_manifests(tree, version.daemon)
 
 
 def _ready_data(staging: pathlib.Path, version: EngineVersion) -> None:

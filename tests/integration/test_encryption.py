@@ -1,4 +1,4 @@
-"""Encryption at rest on real MariaDB servers (the process driver), through boto3: an encrypted instance's
+"""Encryption at rest on real servers of both engines (the process driver), through boto3: an encrypted instance's
 rows, redo log and binary logs hold no byte of what a client wrote, while an unencrypted one's do (so the
 search can fail); its snapshots are encrypted with its key, a restore of one is encrypted and reads the rows,
 and a read replica made from a hot backup of it is too."""
@@ -18,11 +18,21 @@ PASSWORD = "sealed-Pass-01"
 MARKER = "marker-7f3a9c2e-written-in-clear"
 
 
-def make(rds, identifier, **extra):
-    rds.create_db_instance(DBInstanceIdentifier=identifier, DBInstanceClass="db.t3.micro", Engine="mariadb",
-                           EngineVersion="10.11", AllocatedStorage=20, MasterUsername="admin",
-                           MasterUserPassword=PASSWORD, DBName="app", BackupRetentionPeriod=1, **extra)
-    return wait_status(rds, identifier, "available")
+def make(rds, identifier, engine="mariadb", **extra):
+    rds.create_db_instance(DBInstanceIdentifier=identifier, DBInstanceClass="db.t3.micro", Engine=engine,
+                           AllocatedStorage=20, MasterUsername="admin", MasterUserPassword=PASSWORD, DBName="app",
+                           BackupRetentionPeriod=1, **extra)
+    return wait_status(rds, identifier, "available", timeout=300)
+
+
+def table_encrypted(endpoint, engine) -> bool:
+    """Whether the server says the rows' table is encrypted, as each engine says it."""
+    query = ("SELECT COUNT(*) FROM information_schema.INNODB_TABLESPACES_ENCRYPTION WHERE NAME = 'app/notes' "
+             "AND ENCRYPTION_SCHEME = 1") if engine == "mariadb" else \
+        "SELECT COUNT(*) FROM information_schema.INNODB_TABLESPACES WHERE NAME = 'app/notes' AND ENCRYPTION = 'Y'"
+    with connect(endpoint, "admin", PASSWORD, "app") as conn, conn.cursor() as cursor:
+        cursor.execute(query)
+        return cursor.fetchone() == (1,)
 
 
 def files_holding(folder: pathlib.Path, needle: bytes) -> list[str]:
@@ -46,13 +56,14 @@ def code_of(call, **kwargs) -> str:
     return caught.value.response["Error"]["Code"]
 
 
-def test_an_encrypted_instance_keeps_no_clear_byte_on_disk(emulator_factory, rds_client):
+@pytest.mark.parametrize("engine", ["mariadb", "mysql"])
+def test_an_encrypted_instance_keeps_no_clear_byte_on_disk(emulator_factory, rds_client, engine):
     emulator = emulator_factory("process")
     rds = rds_client(emulator)
-    sealed = make(rds, "sealed", StorageEncrypted=True)
+    sealed = make(rds, "sealed", engine, StorageEncrypted=True)
     assert sealed["StorageEncrypted"] is True
     assert sealed["KmsKeyId"].startswith("arn:aws:kms:us-east-1:123456789012:key/")
-    plain = make(rds, "plain")
+    plain = make(rds, "plain", engine)
     assert plain["StorageEncrypted"] is False and "KmsKeyId" not in plain
     for instance in (sealed, plain):
         write_rows(instance["Endpoint"], "admin", PASSWORD, "app", [MARKER] * 50)
@@ -60,7 +71,7 @@ def test_an_encrypted_instance_keeps_no_clear_byte_on_disk(emulator_factory, rds
     replica = rds.create_db_instance_read_replica(DBInstanceIdentifier="sealed-replica",
                                                   SourceDBInstanceIdentifier="sealed")["DBInstance"]
     assert replica["StorageEncrypted"] is True and replica["KmsKeyId"] == sealed["KmsKeyId"]
-    replica = wait_status(rds, "sealed-replica", "available", timeout=120)
+    replica = wait_status(rds, "sealed-replica", "available", timeout=300)
     assert read_rows(replica["Endpoint"], "admin", PASSWORD, "app") == [MARKER] * 50
 
     rds.create_db_snapshot(DBInstanceIdentifier="sealed", DBSnapshotIdentifier="sealed-snap")
@@ -68,16 +79,14 @@ def test_an_encrypted_instance_keeps_no_clear_byte_on_disk(emulator_factory, rds
     assert (snapshot["Encrypted"], snapshot["KmsKeyId"]) == (True, sealed["KmsKeyId"])
     waiter = rds.get_waiter("db_snapshot_available")
     waiter.wait(DBSnapshotIdentifier="sealed-snap", WaiterConfig={"Delay": 1, "MaxAttempts": 120})
-    with connect(sealed["Endpoint"], "admin", PASSWORD, "app") as conn, conn.cursor() as cursor:
-        cursor.execute("SELECT COUNT(*) FROM information_schema.INNODB_TABLESPACES_ENCRYPTION "
-                       "WHERE NAME = 'app/notes' AND ENCRYPTION_SCHEME = 1")
-        assert cursor.fetchone() == (1,)
+    assert table_encrypted(sealed["Endpoint"], engine) and not table_encrypted(plain["Endpoint"], engine)
     rds.delete_db_instance(DBInstanceIdentifier="sealed-replica", SkipFinalSnapshot=True)
 
     restored = rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="reopened",
                                                         DBSnapshotIdentifier="sealed-snap")["DBInstance"]
     assert (restored["StorageEncrypted"], restored["KmsKeyId"]) == (True, sealed["KmsKeyId"])
-    restored = wait_status(rds, "reopened", "available", timeout=120)
+    restored = wait_status(rds, "reopened", "available", timeout=300)
+    assert table_encrypted(restored["Endpoint"], engine)
     assert read_rows(restored["Endpoint"], "admin", PASSWORD, "app") == [MARKER] * 50
 
     for name in ("sealed", "plain", "reopened"):
@@ -89,11 +98,12 @@ def test_an_encrypted_instance_keeps_no_clear_byte_on_disk(emulator_factory, rds
     assert "app/notes.ibd" in found and any(name.startswith("binlog.") for name in found), found
 
 
-def test_archived_binary_logs_are_sealed_and_restore_to_a_point_in_time(emulator_factory, rds_client):
+@pytest.mark.parametrize("engine", ["mariadb", "mysql"])
+def test_archived_binary_logs_are_sealed_and_restore_to_a_point_in_time(emulator_factory, rds_client, engine):
     """The logs a point-in-time restore replays hold no clear byte in backup storage either."""
     emulator = emulator_factory("process", None, "--archive-seconds", "1")
     rds = rds_client(emulator)
-    sealed = make(rds, "logged", StorageEncrypted=True)
+    sealed = make(rds, "logged", engine, StorageEncrypted=True)
     write_rows(sealed["Endpoint"], "admin", PASSWORD, "app", [MARKER] * 20)
     written = datetime.now(UTC)
 
@@ -104,7 +114,7 @@ def test_archived_binary_logs_are_sealed_and_restore_to_a_point_in_time(emulator
     assert files_holding(emulator.data_dir / "backups", MARKER.encode()) == []
     rds.restore_db_instance_to_point_in_time(SourceDBInstanceIdentifier="logged",
                                              TargetDBInstanceIdentifier="logged-again", UseLatestRestorableTime=True)
-    again = wait_status(rds, "logged-again", "available", timeout=120)
+    again = wait_status(rds, "logged-again", "available", timeout=300)
     assert again["StorageEncrypted"] is True
     assert read_rows(again["Endpoint"], "admin", PASSWORD, "app") == [MARKER] * 20
 
