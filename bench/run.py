@@ -16,6 +16,8 @@
    bench/replicas.py.
 7. Multi-AZ per engine (process driver): write downtime across forced failovers under a writer, the
    acknowledged commits lost (0), beside a plain reboot; the standby's memory: bench/failover.py.
+8. What infrastructure tools ask for by default: encryption at rest's cost beside a plain instance, and the
+   Secrets Manager endpoint beside moto's: bench/defaults.py.
 """
 
 import argparse
@@ -30,7 +32,7 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import backups, engines, failover, guests, replicas  # noqa: E402
+from bench import backups, defaults, engines, failover, guests, replicas  # noqa: E402
 from bench.clients import signed  # noqa: E402
 from bench.proc import rss_mb  # noqa: E402
 from compat.query_client import QueryClient  # noqa: E402
@@ -289,7 +291,7 @@ def main() -> None:
     parser.add_argument("--replica-probes", type=int, default=500, help="rows timed from source to replica")
     parser.add_argument("--guest-replica-probes", type=int, default=100, help="the same, between guests (0: none)")
     parser.add_argument("--failovers", type=int, default=10, help="forced failovers under a writer, per engine")
-    parser.add_argument("--sections", default="api,parameters,servers,guests,backups,replicas,failover",
+    parser.add_argument("--sections", default="api,parameters,servers,guests,backups,replicas,failover,defaults",
                         help="which parts to run, comma-separated")
     args = parser.parse_args()
     sections = set(args.sections.split(","))
@@ -319,6 +321,14 @@ def run(args: argparse.Namespace, sections: set[str]) -> None:
                                       "libvirt": args.guest_replica_probes if guests.possible() is None else 0})
         if "failover" in sections:
             failover.report(workdir, args.failovers)
+        if "defaults" in sections:
+            moto_port = free_port()
+            moto = start_moto(moto_port)
+            try:
+                defaults.report(workdir, moto_port)
+            finally:
+                moto.terminate()
+                moto.wait()
 
 
 if __name__ == "__main__":
