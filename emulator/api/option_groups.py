@@ -49,7 +49,7 @@ def modify(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     changed = ctx.store.change_options(name, change)
     if changed is None:
         raise common.option_group_not_found(name)
-    if changed.options != group.options or including or removing:
+    if changed.options != group.options:
         _reach_members(ctx, name, bool(request.get("ApplyImmediately")))
     return {"OptionGroup": _wire(ctx, changed)}
 
@@ -87,8 +87,8 @@ def describe(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
 
 def describe_options(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     engine = validation.engine(request["EngineName"])
-    majors = sorted({family.removeprefix(engine) for family in common.served_families(ctx)
-                     if common.served_families(ctx)[family] == engine})
+    majors = sorted({family.removeprefix(engine) for family, served in common.served_families(ctx).items()
+                     if served == engine})
     if request.get("MajorEngineVersion"):
         majors = [major for major in majors if major == request["MajorEngineVersion"]]
     offered = [options.option_group_option(kind, engine, major) for major in majors

@@ -11,6 +11,7 @@ from emulator.protocol.errors import RdsError, combination, invalid, shown
 
 DEFAULT_PREFIX = "default:"
 _NAME = re.compile(r"^[a-z](?!.*--)[a-z0-9-]{0,254}(?<!-)$")
+_LISTED = re.compile(r"^[A-Za-z0-9_@%.,-]{0,1024}$")
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,10 @@ class Setting:
     def checked(self, value: str) -> str:
         if not self.modifiable and value != self.default:
             raise invalid(f"The option setting {self.name} is not modifiable: it is always {self.default}.")
+        if self.allowed == "*" and not _LISTED.match(value):
+            # the value is written into the server's option file: nothing that could start a line of its own
+            raise invalid(f"Invalid value {shown(value)} for option setting {self.name}: give user names of "
+                          "letters, digits and _ @ % . - separated by commas.")
         if self.collection and value:
             choices = self.allowed.split(",")
             if self.allowed != "*" and not all(item in choices for item in value.split(",")):
@@ -34,7 +39,7 @@ class Setting:
                               f"one of {self.allowed}.")
         elif "-" in self.allowed and self.allowed.replace("-", "").isdigit():
             low, high = (int(part) for part in self.allowed.split("-"))
-            if not value.isdigit() or not low <= int(value) <= high:
+            if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
                 raise invalid(f"Invalid value {shown(value)} for option setting {self.name}: it must be an "
                               f"integer from {low} to {high}.")
         elif self.allowed != "*" and value not in self.allowed.split(","):

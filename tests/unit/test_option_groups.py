@@ -87,3 +87,13 @@ def test_a_group_deleted_as_an_instance_joins_it_is_one_or_the_other(api):
         # never both: an instance in a group that is gone
         assert (joined, deleted) in {("joined", "InvalidOptionGroupStateFault"),
                                      ("OptionGroupNotFoundFault", "deleted")}, (joined, deleted)
+
+
+def test_a_setting_cannot_write_a_line_of_its_own_into_the_servers_option_file(api):
+    group(api)
+    for value in ("app\nplugin_load_add=evil", "a b", "\u00b2"):
+        for setting in ("SERVER_AUDIT_INCL_USERS", "SERVER_AUDIT_FILE_ROTATIONS"):
+            response, root = include(api, (setting, value))
+            assert response.status_code == 400, (setting, value)
+            assert root.findtext(f"{NS}Error/{NS}Code") == "InvalidParameterValue"
+    assert include(api, ("SERVER_AUDIT_INCL_USERS", "app,report_user@%"))[0].status_code == 200
