@@ -10,7 +10,7 @@ from emulator.model import ids, network, validation
 from emulator.model.instance import Instance, observed_allowing
 from emulator.model.keys import snapshot_key
 from emulator.model.snapshot import Snapshot
-from emulator.protocol.errors import RdsError, invalid, shown
+from emulator.protocol.errors import RdsError, combination, invalid, shown
 from emulator.store.errors import NameTaken, SnapshotGone, SnapshotInUse, StateConflict, TaskConflict
 from emulator.work.backups import new_snapshot
 
@@ -81,8 +81,20 @@ def delete(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     return {"DBSnapshot": wire(ctx, replace(removed, status="deleted"), tags)}
 
 
+# CopyDBSnapshot's members we honour (PreSignedUrl and SourceRegion are a cross-region copy's: refused)
+COPY_MEMBERS = {"SourceDBSnapshotIdentifier", "TargetDBSnapshotIdentifier", "Tags", "CopyTags", "KmsKeyId",
+                "OptionGroupName", "CopyOptionGroup"}
+
+
 def copy(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
+    common.refuse_unsupported(request, COPY_MEMBERS, "CopyDBSnapshot")
     source = common.existing_snapshot(ctx, request["SourceDBSnapshotIdentifier"])
+    if request.get("KmsKeyId") and (not source.storage_encrypted
+                                    or common.storage_key(ctx, request["KmsKeyId"]) != source.kms_key_id):
+        raise combination("RDS Emulator cannot yet encrypt a snapshot's copy with another KMS key than its "
+                          "source's, nor encrypt an unencrypted snapshot's (docs/encryption.md).")
+    group = common.option_group_for(ctx, request.get("OptionGroupName"), source.engine, source.engine_version) \
+        if request.get("OptionGroupName") else source.option_group
     target = validation.snapshot_identifier(request["TargetDBSnapshotIdentifier"], "TargetDBSnapshotIdentifier")
     if source.status != "available":
         raise RdsError("InvalidDBSnapshotState", f"Snapshot {source.identifier} is not in available state.")
@@ -91,7 +103,7 @@ def copy(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
     pairs = list(dict(pairs + validation.tags(request.get("Tags", []))).items())
     made = replace(source, identifier=target, snapshot_type="manual", status="creating", progress=0,
                    created_at=ctx.clock.now(), storage_key=f"snapshots/{ids.token()}.mbstream",
-                   source_snapshot=source.identifier, restore_accounts=[])
+                   source_snapshot=source.identifier, restore_accounts=[], option_group=group)
     try:
         ctx.store.add_copy(made, pairs, source.storage_key, ctx.clock.now())
     except NameTaken:

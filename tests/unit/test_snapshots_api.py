@@ -268,3 +268,23 @@ def test_the_store_refuses_a_copy_or_restore_of_a_snapshot_removed_since_it_was_
     with pytest.raises(SnapshotGone):
         store.add_copy(copy, [], source.storage_key, datetime.now(UTC))
     assert store.get_snapshot("two") is None
+
+
+def test_a_copy_keeps_its_sources_key_and_refuses_another(api):
+    api.create("sealed", StorageEncrypted="true", KmsKeyId="alias/first")
+    api.create("open")
+    for name in ("sealed", "open"):
+        api.wait_available(name)
+        api.ok(Action="CreateDBSnapshot", DBInstanceIdentifier=name, DBSnapshotIdentifier=f"{name}-snap")
+    wait_for(lambda: all(api.ok(Action="DescribeDBSnapshots", DBSnapshotIdentifier=f"{name}-snap").findtext(
+        f".//{NS}Status") == "available" for name in ("sealed", "open")), 10, "the snapshots")
+    key = api.ok(Action="DescribeDBSnapshots", DBSnapshotIdentifier="sealed-snap").findtext(f".//{NS}KmsKeyId")
+    copied = api.ok(Action="CopyDBSnapshot", SourceDBSnapshotIdentifier="sealed-snap",
+                    TargetDBSnapshotIdentifier="sealed-copy", KmsKeyId="alias/first")
+    assert (copied.findtext(f".//{NS}Encrypted"), copied.findtext(f".//{NS}KmsKeyId")) == ("true", key)
+    api.error(400, "InvalidParameterCombination", Action="CopyDBSnapshot", SourceDBSnapshotIdentifier="sealed-snap",
+              TargetDBSnapshotIdentifier="rekeyed", KmsKeyId="alias/second")
+    api.error(400, "InvalidParameterCombination", Action="CopyDBSnapshot", SourceDBSnapshotIdentifier="open-snap",
+              TargetDBSnapshotIdentifier="sealed-now", KmsKeyId="alias/first")
+    api.error(400, "InvalidParameterValue", Action="CopyDBSnapshot", SourceDBSnapshotIdentifier="open-snap",
+              TargetDBSnapshotIdentifier="elsewhere", SourceRegion="eu-west-1")
