@@ -155,8 +155,7 @@ class Context:
             version=self.engine_version(instance),
             follows=instance.replica_source is not None,
             options=instance.server_options,
-            data_key=self.storage_keys.data_key(instance.data_key_id or instance.resource_id)
-            if instance.storage_encrypted else None,
+            data_key=self.storage_keys.data_key(instance.data_key_name) if instance.storage_encrypted else None,
             ca_certificate=instance.ca_certificate,
         )
 

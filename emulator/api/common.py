@@ -474,6 +474,15 @@ def encryption(ctx: Context, request: dict[str, Any], engine: str, version: str)
     return {"storage_encrypted": True, "kms_key_id": storage_key(ctx, request.get("KmsKeyId"))}
 
 
+def encrypted_as(ctx: Context, of: Instance | Snapshot) -> dict[str, Any]:
+    """A new instance made from another's data (a snapshot's, a source's) is encrypted as that is, with its
+    key: its pages are that data's."""
+    if not of.storage_encrypted:
+        return {}
+    encrypts(ctx, of.engine, of.engine_version)
+    return {"storage_encrypted": True, "kms_key_id": of.kms_key_id, "data_key_id": of.data_key_name}
+
+
 def encrypts(ctx: Context, engine: str, version: str) -> None:
     flavor = served_row(ctx, engine, version).flavor
     if flavor not in ctx.driver.encrypts:

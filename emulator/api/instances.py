@@ -244,18 +244,18 @@ def _modify_option_group(ctx: Context, instance: Instance, request: dict[str, An
     """OptionGroupName: the group the instance moves to, of its engine version (the new one, for an upgrade);
     a major upgrade moves an instance in its default group to the new version's default, and needs one named
     for an instance in a group of its own."""
+    if "engine_version" not in upgrade and not request.get("OptionGroupName"):
+        return
     version = upgrade.get("engine_version", instance.engine_version)
-    new_major = "engine_version" in upgrade and \
-        common.served_row(ctx, instance.engine, version).major != \
-        common.served_row(ctx, instance.engine, instance.engine_version).major
+    major = common.served_row(ctx, instance.engine, instance.engine_version).major
+    new_major = common.served_row(ctx, instance.engine, version).major != major
     if request.get("OptionGroupName"):
         chosen = common.option_group_for(ctx, request["OptionGroupName"], instance.engine, version)
         if chosen != instance.option_group or new_major:
             work["option_group"] = chosen or catalogue.option_group(instance.engine, version)
     elif new_major and instance.option_group:
-        raise combination(f"The option group {instance.option_group} is for {instance.engine} "
-                          f"{common.served_row(ctx, instance.engine, instance.engine_version).major}: name one of "
-                          f"{version}'s in OptionGroupName to upgrade to it.")
+        raise combination(f"The option group {instance.option_group} is for {instance.engine} {major}: name one "
+                          f"of {version}'s in OptionGroupName to upgrade to it.")
 
 
 def _first_backup(ctx: Context, instance: Instance) -> str | None:

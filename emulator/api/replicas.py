@@ -119,7 +119,4 @@ def _encryption(ctx: Context, source: Instance, key: str | None) -> dict[str, An
     if key and (not source.storage_encrypted or common.storage_key(ctx, key) != source.kms_key_id):
         raise combination("KmsKeyId is for a read replica in another region: a replica here is encrypted with "
                           "its source's key, or not at all.")
-    if not source.storage_encrypted:
-        return {}
-    return {"storage_encrypted": True, "kms_key_id": source.kms_key_id,
-            "data_key_id": source.data_key_id or source.resource_id}
+    return common.encrypted_as(ctx, source)

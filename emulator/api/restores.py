@@ -142,7 +142,7 @@ def _restore(ctx: Context, request: dict[str, Any], identifier: str, snapshot: S
         created_at=ctx.clock.now(), db_name=snapshot.db_name, address=ctx.settings.server_host,
         option_group=common.option_group_for(ctx, request.get("OptionGroupName") or _kept_group(ctx, snapshot),
                                              snapshot.engine, snapshot.engine_version),
-        **_encryption(ctx, snapshot),
+        **common.encrypted_as(ctx, snapshot),
         ca_certificate=common.ca_certificate(request.get("CACertificateIdentifier")),
         max_allocated_storage=validation.max_allocated_storage(request.get("MaxAllocatedStorage"),
                                                                sized["allocated_storage"], sized["storage_type"]),
@@ -164,13 +164,3 @@ def _kept_group(ctx: Context, snapshot: Snapshot) -> str | None:
     group = ctx.store.get_option_group(snapshot.option_group) if snapshot.option_group else None
     major = common.served_row(ctx, snapshot.engine, snapshot.engine_version).major
     return group.name if group is not None and group.major == major else None
-
-
-def _encryption(ctx: Context, snapshot: Snapshot) -> dict[str, Any]:
-    """A restore of an encrypted snapshot is encrypted with its key, as on RDS; its data is the snapshot's
-    instance's, so its data key is too."""
-    if not snapshot.storage_encrypted:
-        return {}
-    common.encrypts(ctx, snapshot.engine, snapshot.engine_version)
-    return {"storage_encrypted": True, "kms_key_id": snapshot.kms_key_id,
-            "data_key_id": snapshot.data_key_id or snapshot.instance_resource_id}

@@ -253,8 +253,8 @@ class ProcessDriver:
         else:
             size = os.fstat(source.fileno()).st_size
             backup.run(self._tool(spec, backup.unpack(str(staging))), size, source)
-            if spec.data_key:
-                encryption.point_backup_at(staging, encryption.write_key_file(home, spec.data_key))
+            if key_file := self._key_file(spec):
+                encryption.point_backup_at(staging, key_file)
             backup.run(self._tool(spec, backup.prepare(str(staging))), size)
         shutil.rmtree(home / "data", ignore_errors=True)
         staging.rename(home / "data")

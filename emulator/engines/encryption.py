@@ -22,13 +22,7 @@ SEALED_KEYRING = "rds-keyring.sealed"
 def write_key_file(folder: pathlib.Path, data_key: str) -> str:
     """The key file in `folder` (owner-only, written aside and renamed into place), in file_key_management's
     format: key id 1, the key in hex; its path."""
-    path = folder / KEY_FILE
-    staging = path.with_name(path.name + ".new")
-    descriptor = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(f"1;{data_key}\n")
-    staging.replace(path)
-    return str(path)
+    return _owner_only(folder / KEY_FILE, f"1;{data_key}\n")
 
 
 def cnf_lines(key_file: str, flavor: str = "MariaDB") -> list[str]:
@@ -71,10 +65,16 @@ _CIPHER = ["enc", "-aes-256-ctr", "-pbkdf2", "-iter", "1"]
 
 def write_pass_file(folder: pathlib.Path, data_key: str) -> str:
     """The data key as openssl reads a pass phrase, owner-only, in a work folder that goes with the work."""
-    path = folder / PASS_FILE
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    return _owner_only(folder / PASS_FILE, data_key + "\n")
+
+
+def _owner_only(path: pathlib.Path, text: str) -> str:
+    """`text` in a file only its owner reads, written aside and renamed into place; its path."""
+    staging = path.with_name(path.name + ".new")
+    descriptor = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as handle:
-        handle.write(data_key + "\n")
+        handle.write(text)
+    staging.replace(path)
     return str(path)
 
 

@@ -4,15 +4,12 @@ kept in the server's option file too (`loose-`, so that a server without the plu
 
 from typing import Any
 
-PLUGIN = "plugin:"
+from emulator.engines import live
+from emulator.model.options import PLUGIN
 
 
 def plugins(variables: dict[str, str]) -> set[str]:
     return {value for name, value in variables.items() if name.startswith(PLUGIN)}
-
-
-def cnf_lines(variables: dict[str, str]) -> list[str]:
-    return [f"loose-{name}={value}" for name, value in sorted(variables.items()) if not name.startswith(PLUGIN)]
 
 
 def installed(cursor: Any) -> set[str]:
@@ -28,8 +25,8 @@ def apply(cursor: Any, wanted: dict[str, str]) -> None:
     for plugin in sorted(plugins(wanted) - present):
         cursor.execute(f"INSTALL SONAME '{plugin}'")
     for name, value in sorted(wanted.items()):
-        if not name.startswith(PLUGIN):
-            cursor.execute(f"SET GLOBAL {name} = %s", (int(value) if value.isdigit() else value,))
+        if not name.startswith(PLUGIN):  # the settings' values were checked: digits are numbers
+            live.set_global(cursor, name, value, "integer" if value.isdigit() else "string")
     for plugin in sorted(present & OPTION_PLUGINS - plugins(wanted)):
         if plugin == "server_audit":  # it refuses to go while it logs
             cursor.execute("SET GLOBAL server_audit_logging = OFF")

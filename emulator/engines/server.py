@@ -4,7 +4,8 @@ import hashlib
 import os
 import re
 
-from emulator.engines import encryption, plugins
+from emulator.engines import encryption
+from emulator.model.options import PLUGIN
 from emulator.model.parameters import SYSTEM, system
 
 # Variables a configuration file sets under another name than their own.
@@ -131,7 +132,13 @@ def my_cnf(
     lines += _replication(flavor) + [f"{name}={value}" for name, value in (logs or {}).items()]
     lines += encryption.cnf_lines(key_file, flavor) if key_file else []
     lines += [f"{name}={path}" for name, path in (tls or {}).items()]
-    return "\n".join(lines + plugins.cnf_lines(options or {}) + _tuning(parameters, flavor)) + "\n"
+    return "\n".join(lines + _option_lines(options or {}) + _tuning(parameters, flavor)) + "\n"
+
+
+def _option_lines(variables: dict[str, str]) -> list[str]:
+    """An option group's settings (engines/plugins.py), `loose-` so that a server without their plugin starts
+    all the same; the plugins themselves are installed over SQL, not named here."""
+    return [f"loose-{name}={value}" for name, value in sorted(variables.items()) if not name.startswith(PLUGIN)]
 
 
 def guest_cnf(parameters: dict[str, str] | None = None, port: int = 3306, server_id: int = 1,

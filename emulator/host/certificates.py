@@ -2,6 +2,7 @@
 certificates they sign for each instance's endpoint. Made with openssl, once, under
 <data-dir>/certificates/ (keys owner-only); `rds-emulator ca-bundle` prints them all, as RDS's global bundle."""
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -10,6 +11,7 @@ import secrets
 import shutil
 import ssl
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -84,9 +86,7 @@ class Authorities:
         if (folder / "server-cert.pem").exists():
             return folder
         ca = self._authority(authority)
-        staging = folder.with_name(f".{folder.name}.{secrets.token_hex(4)}")
-        staging.mkdir(parents=True, mode=0o700)
-        try:
+        with _made_aside(folder) as staging:
             kind = AUTHORITIES[authority]
             (staging / "ext.cnf").write_text(f"subjectAltName={_alt_name(address)}\nbasicConstraints=CA:FALSE\n"
                                              "keyUsage=critical,digitalSignature,keyEncipherment\n"
@@ -99,13 +99,6 @@ class Authorities:
                        "-out", str(staging / "server-cert.pem")])
             shutil.copy(ca / "ca.pem", staging / "ca.pem")
             (staging / "server-key.pem").chmod(0o600)
-            try:
-                staging.rename(folder)
-            except OSError:  # another start issued it meanwhile
-                shutil.rmtree(staging, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
         return folder
 
     def _authority(self, name: str) -> pathlib.Path:
@@ -116,10 +109,10 @@ class Authorities:
         return folder
 
     def _make(self, kind: Authority, folder: pathlib.Path) -> None:
-        """Made aside and renamed into place: another process making it at the same moment (`rds-emulator
-        ca-bundle` beside a starting emulator) leaves one of the two, whole."""
-        staging = folder.with_name(f".{folder.name}.{secrets.token_hex(4)}")
-        staging.mkdir(parents=True, mode=0o700)
+        with _made_aside(folder) as staging:
+            self._make_in(kind, staging)
+
+    def _make_in(self, kind: Authority, staging: pathlib.Path) -> None:
         subject = f"/C=US/O=RDS Emulator/OU=Amazon RDS/CN=Amazon RDS {self.region} Root CA {kind.title} G1"
         tools.run(["openssl", "req", "-x509", "-newkey", *kind.key, "-nodes", "-keyout", str(staging / "ca.key"),
                    "-out", str(staging / "ca.pem"), "-days", str(CA_DAYS), kind.digest, "-subj", subject,
@@ -133,10 +126,24 @@ class Authorities:
             "Thumbprint": hashlib.sha1(ssl.PEM_cert_to_DER_cert(pem)).hexdigest(),
             "ValidFrom": _when(found["notBefore"]), "ValidTill": _when(found["notAfter"]),
         }))
+
+
+@contextlib.contextmanager
+def _made_aside(folder: pathlib.Path) -> Iterator[pathlib.Path]:
+    """A folder made in a staging folder (owner-only) and renamed into place whole: of two processes making it
+    at the same moment (`rds-emulator ca-bundle` beside a starting emulator), one's is kept; a failure leaves
+    nothing behind."""
+    staging = folder.with_name(f".{folder.name}.{secrets.token_hex(4)}")
+    staging.mkdir(parents=True, mode=0o700)
+    try:
+        yield staging
         try:
             staging.rename(folder)
-        except OSError:
-            shutil.rmtree(staging, ignore_errors=True)
+        except OSError:  # another made it meanwhile: theirs is kept
+            if not folder.exists():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _alt_name(address: str) -> str:

@@ -162,6 +162,11 @@ class Instance:
         return status(self.task, self.observed)
 
     @property
+    def data_key_name(self) -> str:
+        """The name its data key is derived by: the instance that first wrote its data (host/storage_keys.py)."""
+        return self.data_key_id or self.resource_id
+
+    @property
     def read_replicas(self) -> list[str]:
         return sorted(self.replica_names.split(",")) if self.replica_names else []
 

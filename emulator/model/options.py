@@ -10,6 +10,8 @@ from typing import Any
 from emulator.protocol.errors import RdsError, combination, invalid, shown
 
 DEFAULT_PREFIX = "default:"
+# server_variables names each plugin the options load as `plugin:<name>`, beside the plugins' own variables
+PLUGIN = "plugin:"
 _NAME = re.compile(r"^[a-z](?!.*--)[a-z0-9-]{0,254}(?<!-)$")
 _LISTED = re.compile(r"^[A-Za-z0-9_@%.,-]{0,1024}$")
 
@@ -159,7 +161,7 @@ def server_variables(options: dict[str, dict[str, str]]) -> dict[str, str]:
     variables: dict[str, str] = {}
     for name, values in sorted(options.items()):
         kind = OFFERED[name]
-        variables[f"plugin:{kind.plugin}"] = kind.plugin
+        variables[PLUGIN + kind.plugin] = kind.plugin
         for setting in kind.settings:
             variables[setting.variable] = values.get(setting.name, setting.default)
     return variables

@@ -61,6 +61,11 @@ class Snapshot:
     data_key_id: str | None = None
 
     @property
+    def data_key_name(self) -> str:
+        """The name its instance's data key is derived by (model/instance.py)."""
+        return self.data_key_id or self.instance_resource_id
+
+    @property
     def made_with(self) -> str:
         return self.data_version or self.engine_version
 

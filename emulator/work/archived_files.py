@@ -39,4 +39,4 @@ def take(ctx: Context, instance: Instance, item: dict[str, Any], work: pathlib.P
 def _pass_file(ctx: Context, instance: Instance, work: pathlib.Path) -> str | None:
     if not instance.storage_encrypted:
         return None
-    return encryption.write_pass_file(work, ctx.storage_keys.data_key(instance.data_key_id or instance.resource_id))
+    return encryption.write_pass_file(work, ctx.storage_keys.data_key(instance.data_key_name))
